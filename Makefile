@@ -51,11 +51,13 @@ lint: sparse checkpatch
 # Programs that run inside the VM: the kselftests, then the library's tests
 # built statically.
 vm-programs = $$($(MAKE) -s -C selftests list) $$($(MAKE) -s -C lib vm-test-list)
+# The stale-wait demonstration runs the broken build that sits beside it.
+vm-files = --file $(TOP)/build/lib/vm/rwlock-glibc23861-broken:/tests/rwlock-glibc23861-broken
 
 define vm_run
 	$(S)/stage.sh vm-$(1) --tap build/results/vm-$(1).raw -- \
 		$(S)/vm.sh --cpu $(1) --name check-$(1) --quiet \
-		--timeout $(VM_TIMEOUT) --tap build/results/vm-$(1).raw \
+		--timeout $(VM_TIMEOUT) --tap build/results/vm-$(1).raw $(vm-files) \
 		$$(for t in $(vm-programs); do printf -- '--test %s ' $$t; done)
 endef
 
@@ -78,7 +80,7 @@ check: deps
 vm-affected vm-modern: vm-%: deps kmod
 	$(MAKE) -C selftests
 	$(MAKE) -C lib vm-tests
-	$(S)/vm.sh --cpu $* --name $* --timeout $(VM_TIMEOUT) \
+	$(S)/vm.sh --cpu $* --name $* --timeout $(VM_TIMEOUT) $(vm-files) \
 		$$(for t in $(vm-programs); do printf -- '--test %s ' $$t; done)
 
 # The README's first command: the module's verdict on both CPU models, then

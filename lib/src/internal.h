@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * internal.h - declarations shared by the library's sources; never installed.
+ */
+#ifndef SF_SRC_INTERNAL_H
+#define SF_SRC_INTERNAL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "atomic.h"
+
+/* The library is built with -fvisibility=hidden; this marks the public API. */
+#define SF_EXPORT __attribute__((visibility("default")))
+
+/*
+ * Thread ids.  The kernel tid identifies the owner of an error-checking
+ * mutex and the writer of a rwlock; it is unique across processes, which
+ * process-shared locks need.  It is cached per thread (initial-exec TLS:
+ * one %fs-relative load) and the cache is reset in the child of fork().
+ */
+extern __thread pid_t sf_tid_cache __attribute__((tls_model("initial-exec")));
+pid_t sf_tid_slow(void);
+
+static inline pid_t sf_tid(void)
+{
+	pid_t t = sf_tid_cache;
+
+	return sf_likely(t) ? t : sf_tid_slow();
+}
+
+/*
+ * ThreadSanitizer annotations.  TSAN cannot see futex sleeps and treats the
+ * lock words as ordinary atomics; these calls tell it which operations
+ * acquire and release a lock so that it checks data accessed under the
+ * locks and the order in which locks are taken.
+ */
+#ifdef SF_TSAN
+#include <sanitizer/tsan_interface.h>
+#define sf_tsan_create(a, f)		__tsan_mutex_create((a), (f))
+#define sf_tsan_destroy(a, f)		__tsan_mutex_destroy((a), (f))
+#define sf_tsan_pre_lock(a, f)		__tsan_mutex_pre_lock((a), (f))
+#define sf_tsan_post_lock(a, f, r)	__tsan_mutex_post_lock((a), (f), (r))
+#define sf_tsan_pre_unlock(a, f)	((void)__tsan_mutex_pre_unlock((a), (f)))
+#define sf_tsan_post_unlock(a, f)	__tsan_mutex_post_unlock((a), (f))
+#define SF_TSAN_READ		__tsan_mutex_read_lock
+#define SF_TSAN_TRY		__tsan_mutex_try_lock
+#define SF_TSAN_TRY_FAILED	__tsan_mutex_try_lock_failed
+#else
+#define sf_tsan_create(a, f)		((void)0)
+#define sf_tsan_destroy(a, f)		((void)0)
+#define sf_tsan_pre_lock(a, f)		((void)0)
+#define sf_tsan_post_lock(a, f, r)	((void)0)
+#define sf_tsan_pre_unlock(a, f)	((void)0)
+#define sf_tsan_post_unlock(a, f)	((void)0)
+#define SF_TSAN_READ		0u
+#define SF_TSAN_TRY		0u
+#define SF_TSAN_TRY_FAILED	0u
+#endif
+
+/* Test-only hooks (see testhooks.h); nothing at all without SF_TEST_HOOKS. */
+#ifdef SF_TEST_HOOKS
+#include "testhooks.h"
+#define SF_TEST_HOOK(point, obj, val) sf_test_hook_call((point), (obj), (val))
+#else
+#define SF_TEST_HOOK(point, obj, val) ((void)0)
+#endif
+
+#endif /* SF_SRC_INTERNAL_H */

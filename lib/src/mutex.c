@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * mutex.c - futex-based mutex.
+ *
+ * State word (sf_mutex_t.__state), as in Drepper's "Futexes Are Tricky",
+ * mutex 3:
+ *
+ *	0	unlocked
+ *	1	locked, no thread sleeps in the futex
+ *	2	locked, threads may sleep in the futex (the unlocker must wake)
+ *
+ * The other fields:
+ *	__flags	SF_MUTEX_ERRORCHECK | MUTEX_PSHARED; set at init, then read-only
+ *	__owner	error-checking mutexes only: tid of the owner, 0 when free.
+ *		Written only by the owner (after acquiring, before releasing),
+ *		so a thread that reads its own tid there really owns the mutex.
+ *
+ * Lock: one CAS 0 -> 1.  If that fails, spin a bounded number of times
+ * while the state is 1 (an owner that runs will release soon; state 2
+ * means others already sleep, so spinning is pointless), then announce
+ * ourselves with xchg(state, 2) and sleep while the state is 2.  Whoever
+ * acquires the mutex through the slow path leaves 2 in the word, so its
+ * unlock wakes the next sleeper: no wakeup is ever lost even if there were
+ * more sleepers than wakes (at worst one wake finds nobody).
+ *
+ * Unlock: xchg(state, 0); if the old value was 2, wake one sleeper.
+ *
+ * Ordering.  Locker L and unlocker U:
+ *
+ *	L				U
+ *	c = xchg(state, 2)  (A)		c = xchg(state, 0)  (B)
+ *	if c != 0:			if c == 2:
+ *	  futex_wait(state, 2)		  futex_wake(state, 1)
+ *
+ * (A) and (B) are locked instructions, so one of them is first.  If (B) is
+ * first, (A) returns 0 and L owns the mutex without sleeping.  If (A) is
+ * first, (B) returns 2 and U calls futex_wake; the kernel checks that the
+ * state is still 2 atomically with queueing L, so either L's futex_wait
+ * sees 0 (returns at once, L retries (A)) or L is queued before U's wake
+ * looks at the queue.  L never sleeps on a value it did not just see: it
+ * waits for "2", the value it stored itself in (A).
+ *
+ * The acquiring RMW (CAS or xchg) is a full barrier and the releasing xchg
+ * is a full barrier, so the critical section cannot leak out of the lock
+ * in either direction.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+
+#include <syncfix/mutex.h>
+
+#include "internal.h"
+#include "wait.h"
+
+#define MUTEX_PSHARED	0x80u
+#define MUTEX_SPIN	100
+
+static inline unsigned int wait_flags(uint32_t flags)
+{
+	return (flags & MUTEX_PSHARED) ? SF_WAIT_SHARED : 0;
+}
+
+SF_EXPORT int sf_mutexattr_init(sf_mutexattr_t *attr)
+{
+	attr->__type = SF_MUTEX_NORMAL;
+	attr->__pshared = SF_PROCESS_PRIVATE;
+	return 0;
+}
+
+SF_EXPORT int sf_mutexattr_destroy(sf_mutexattr_t *attr)
+{
+	(void)attr;
+	return 0;
+}
+
+SF_EXPORT int sf_mutexattr_settype(sf_mutexattr_t *attr, int type)
+{
+	if (type != SF_MUTEX_NORMAL && type != SF_MUTEX_ERRORCHECK)
+		return EINVAL;
+	attr->__type = type;
+	return 0;
+}
+
+SF_EXPORT int sf_mutexattr_gettype(const sf_mutexattr_t *attr, int *type)
+{
+	*type = attr->__type;
+	return 0;
+}
+
+SF_EXPORT int sf_mutexattr_setpshared(sf_mutexattr_t *attr, int pshared)
+{
+	if (pshared != SF_PROCESS_PRIVATE && pshared != SF_PROCESS_SHARED)
+		return EINVAL;
+	attr->__pshared = pshared;
+	return 0;
+}
+
+SF_EXPORT int sf_mutexattr_getpshared(const sf_mutexattr_t *attr, int *pshared)
+{
+	*pshared = attr->__pshared;
+	return 0;
+}
+
+SF_EXPORT int sf_mutex_init(sf_mutex_t *m, const sf_mutexattr_t *attr)
+{
+	uint32_t flags = 0;
+
+	if (attr) {
+		if (attr->__type != SF_MUTEX_NORMAL &&
+		    attr->__type != SF_MUTEX_ERRORCHECK)
+			return EINVAL;
+		if (attr->__pshared != SF_PROCESS_PRIVATE &&
+		    attr->__pshared != SF_PROCESS_SHARED)
+			return EINVAL;
+		flags = (uint32_t)attr->__type;
+		if (attr->__pshared == SF_PROCESS_SHARED)
+			flags |= MUTEX_PSHARED;
+	}
+	m->__state = 0;
+	m->__flags = flags;
+	m->__owner = 0;
+	m->__reserved = 0;
+	sf_tsan_create(m, 0);
+	return 0;
+}
+
+SF_EXPORT int sf_mutex_destroy(sf_mutex_t *m)
+{
+	if (sf_load_relaxed(&m->__state) != 0)
+		return EBUSY;
+	sf_tsan_destroy(m, 0);
+	return 0;
+}
+
+/*
+ * __mutex_lock_slow() - the contended path: bounded spin, then sleep.
+ * Return: 0 with the mutex held (state left at 2 if we ever slept or
+ * announced ourselves), or ETIMEDOUT.
+ */
+static int __mutex_lock_slow(sf_mutex_t *m, clockid_t clk,
+			     const struct timespec *abs)
+{
+	unsigned int wf = wait_flags(m->__flags);
+	uint32_t c;
+	int i;
+
+	for (i = 0; i < MUTEX_SPIN; i++) {
+		c = sf_load_relaxed(&m->__state);
+		if (c == 0) {
+			if (sf_cas(&m->__state, &c, 1))
+				return 0;
+		} else if (c == 2) {
+			break;
+		}
+		sf_cpu_relax();
+	}
+
+	/* (A): see the ordering essay at the top of this file. */
+	c = sf_xchg(&m->__state, 2);
+	while (c != 0) {
+		/* Waits for the value stored by (A) just above, never older. */
+		if (sf_wait(&m->__state, 2, abs, clk, wf) == ETIMEDOUT)
+			return ETIMEDOUT;
+		c = sf_xchg(&m->__state, 2);		/* (A) again */
+	}
+	return 0;
+}
+
+static inline int owner_check_lock(sf_mutex_t *m)
+{
+	if ((m->__flags & SF_MUTEX_ERRORCHECK) &&
+	    __atomic_load_n(&m->__owner, __ATOMIC_RELAXED) == sf_tid())
+		return EDEADLK;
+	return 0;
+}
+
+static inline void owner_set(sf_mutex_t *m)
+{
+	if (m->__flags & SF_MUTEX_ERRORCHECK)
+		__atomic_store_n(&m->__owner, sf_tid(), __ATOMIC_RELAXED);
+}
+
+SF_EXPORT int sf_mutex_lock(sf_mutex_t *m)
+{
+	uint32_t c = 0;
+	int r;
+
+	if (sf_unlikely(m->__flags & SF_MUTEX_ERRORCHECK)) {
+		r = owner_check_lock(m);
+		if (r)
+			return r;
+	}
+	sf_tsan_pre_lock(m, 0);
+	if (sf_unlikely(!sf_cas(&m->__state, &c, 1)))
+		__mutex_lock_slow(m, CLOCK_MONOTONIC, NULL);
+	owner_set(m);
+	sf_tsan_post_lock(m, 0, 0);
+	return 0;
+}
+
+SF_EXPORT int sf_mutex_trylock(sf_mutex_t *m)
+{
+	uint32_t c = 0;
+
+	sf_tsan_pre_lock(m, SF_TSAN_TRY);
+	if (!sf_cas(&m->__state, &c, 1)) {
+		sf_tsan_post_lock(m, SF_TSAN_TRY | SF_TSAN_TRY_FAILED, 0);
+		return EBUSY;
+	}
+	owner_set(m);
+	sf_tsan_post_lock(m, SF_TSAN_TRY, 0);
+	return 0;
+}
+
+SF_EXPORT int sf_mutex_timedlock(sf_mutex_t *m, clockid_t clockid,
+				 const struct timespec *abstime)
+{
+	uint32_t c = 0;
+	int r;
+
+	if (!abstime || !sf_clock_valid(clockid) || !sf_timespec_valid(abstime))
+		return EINVAL;
+	r = owner_check_lock(m);
+	if (r)
+		return r;
+	sf_tsan_pre_lock(m, SF_TSAN_TRY);
+	r = 0;
+	if (!sf_cas(&m->__state, &c, 1))
+		r = __mutex_lock_slow(m, clockid, abstime);
+	if (r) {
+		sf_tsan_post_lock(m, SF_TSAN_TRY | SF_TSAN_TRY_FAILED, 0);
+		return r;
+	}
+	owner_set(m);
+	sf_tsan_post_lock(m, SF_TSAN_TRY, 0);
+	return 0;
+}
+
+SF_EXPORT int sf_mutex_unlock(sf_mutex_t *m)
+{
+	uint32_t flags = m->__flags;
+	uint32_t c;
+
+	if (sf_unlikely(flags & SF_MUTEX_ERRORCHECK)) {
+		if (__atomic_load_n(&m->__owner, __ATOMIC_RELAXED) != sf_tid())
+			return EPERM;
+		__atomic_store_n(&m->__owner, 0, __ATOMIC_RELAXED);
+	} else if (sf_unlikely(sf_load_relaxed(&m->__state) == 0)) {
+		return EPERM;
+	}
+	sf_tsan_pre_unlock(m, 0);
+	c = sf_xchg(&m->__state, 0);			/* (B) */
+	if (c == 2)
+		sf_wake(&m->__state, 1, wait_flags(flags));
+	sf_tsan_post_unlock(m, 0);
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * testhooks.h - injection points for deterministic interleaving tests.
+ *
+ * Compiled in only when SF_TEST_HOOKS is defined (a test-only build of the
+ * library sources); the normal library has no hook and no cost.  A test
+ * installs sf_test_hook and is called at the named points on the calling
+ * thread, so it can stop that thread there and let other threads run.
+ */
+#ifndef SF_SRC_TESTHOOKS_H
+#define SF_SRC_TESTHOOKS_H
+
+#include <stdint.h>
+
+enum sf_test_point {
+	/*
+	 * rwlock read-lock slow path: the lock word was loaded (and the
+	 * reader-waiting bit set) and the reader is about to sleep on the value
+	 * @val.  Between this point and the sleep other threads may change the
+	 * word and issue their wakeups.
+	 */
+	SF_TP_RDLOCK_BEFORE_WAIT = 1,
+};
+
+typedef void (*sf_test_hook_fn)(enum sf_test_point point, void *obj,
+				uint32_t val);
+
+extern sf_test_hook_fn sf_test_hook;
+
+static inline void sf_test_hook_call(enum sf_test_point point, void *obj,
+				     uint32_t val)
+{
+	sf_test_hook_fn fn = __atomic_load_n(&sf_test_hook, __ATOMIC_ACQUIRE);
+
+	if (fn)
+		fn(point, obj, val);
+}
+
+#endif /* SF_SRC_TESTHOOKS_H */

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Description: the glibc 23861 tests catch the bug: rwlock-glibc23861 linked against a build that waits on the stale lock word (SF_TEST_BROKEN_STALE_WAIT) must fail each case */
+/*
+ * The broken build differs from the real one in one place, marked
+ * SF_TEST_BROKEN_STALE_WAIT in rwlock.c: the reader sleeps on the copy of
+ * the word it loaded before setting RWAIT, as glibc 2.28 did.  Each case
+ * of rwlock-glibc23861 is run against it in a child process; the case must
+ * fail (exit 1 with "not ok").  The child's output is shown as comments.
+ * The injected interleaving ("hook") and the CPU check ("nospin") are
+ * deterministic and asserted; the random "pwn" run catches the broken
+ * build only sometimes (both readers must miss their wakeup), so its
+ * outcome is reported, not asserted.
+ */
+#include "test.h"
+
+/* Return: 1 if the case failed as it must. */
+static int run_case(const char *helper, const char *c, int assert_fail)
+{
+	static char out[32768];
+	char *argv[] = { (char *)helper, (char *)c, NULL };
+	double t0 = now_mono();
+	int st;
+
+	phase(c);
+	st = run_capture(argv, NULL, out, sizeof(out));
+	int caught = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1 &&
+		     strstr(out, "not ok") != NULL;
+
+	diag_block(out);
+	if (assert_fail)
+		ok(caught, "broken stale-wait build fails the \"%s\" case "
+		   "(caught in %.2f s)", c, now_mono() - t0);
+	else
+		diag("random \"%s\" case against the broken build: %s after %.2f s "
+		     "(probabilistic, not asserted)", c,
+		     caught ? "caught" : "not caught", now_mono() - t0);
+	return caught;
+}
+
+int main(void)
+{
+	char dir[4096], helper[4200];
+
+	if (self_dir(dir, sizeof(dir)))
+		skip_all("cannot find own directory");
+	snprintf(helper, sizeof(helper), "%s/rwlock-glibc23861-broken", dir);
+	if (access(helper, X_OK))
+		skip_all("rwlock-glibc23861-broken not built beside this test");
+	watchdog_start(30);
+	run_case(helper, "hook", 1);
+	run_case(helper, "nospin", 1);
+	run_case(helper, "pwn", 0);
+	return done_testing();
+}

@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * test.h - TAP output, hang watchdog, sync points and helpers for the
+ * library's tests.  Header-only; every test includes it once.
+ *
+ * Exit codes: 0 pass, 1 fail, 77 skip.
+ */
+#ifndef SF_TEST_H
+#define SF_TEST_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_THREAD__)
+#define TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEST_TSAN 1
+#endif
+#endif
+
+#define T_PASS 0
+#define T_FAIL 1
+#define T_SKIP 77
+
+static int t_num, t_failed;
+static const char *t_indent = "";	/* "    " for a subtest's lines */
+static pthread_mutex_t t_out_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* ok(cond, "description", ...): one TAP line. */
+__attribute__((format(printf, 2, 3), unused))
+static int ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&t_out_lock);
+	printf("%s%sok %d - ", t_indent, cond ? "" : "not ", ++t_num);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (!cond)
+		t_failed++;
+	pthread_mutex_unlock(&t_out_lock);
+	return cond;
+}
+
+__attribute__((format(printf, 1, 2), unused))
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&t_out_lock);
+	printf("%s# ", t_indent);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	pthread_mutex_unlock(&t_out_lock);
+}
+
+/* Print the plan and return the exit code. */
+__attribute__((unused)) static int done_testing(void)
+{
+	printf("%s1..%d\n", t_indent, t_num);
+	fflush(stdout);
+	return t_failed ? T_FAIL : T_PASS;
+}
+
+__attribute__((noreturn, unused)) static void skip_all(const char *why)
+{
+	printf("1..0 # SKIP %s\n", why);
+	fflush(stdout);
+	exit(T_SKIP);
+}
+
+/* ok_eq(got, want, "what"): compares two error codes and names them. */
+#define ok_err(got, want, ...)						\
+	do {								\
+		int g_ = (got), w_ = (want);				\
+		if (!ok(g_ == w_, __VA_ARGS__))				\
+			diag("  got %d (%s), want %d (%s)", g_,		\
+			     strerror(g_), w_, strerror(w_));		\
+	} while (0)
+
+/* ---- iteration scaling ------------------------------------------------ */
+
+/*
+ * Work is scaled down under TSAN (about 10x slower) and by
+ * SYNCFIX_TEST_SCALE (a percentage, default 100).
+ */
+__attribute__((unused)) static long scaled(long n)
+{
+	const char *s = getenv("SYNCFIX_TEST_SCALE");
+	long pct = s ? atol(s) : 100;
+
+#ifdef TEST_TSAN
+	n /= 10;
+#endif
+	n = n * (pct > 0 ? pct : 100) / 100;
+	return n > 0 ? n : 1;
+}
+
+/* ---- time ------------------------------------------------------------- */
+
+__attribute__((unused)) static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+__attribute__((unused)) static double thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Absolute deadline @ms milliseconds from now on @clk. */
+__attribute__((unused)) static struct timespec deadline_ms(clockid_t clk, long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+__attribute__((unused)) static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* ---- watchdog --------------------------------------------------------- */
+
+/*
+ * A thread that fails the test ("not ok N - hang ...", exit 1) when
+ * progress() has not been called for @secs seconds.  The current phase
+ * name is printed with the failure.
+ */
+static unsigned long t_progress;
+static const char *t_phase = "start";
+static int t_wd_secs;
+
+__attribute__((unused)) static void progress(void)
+{
+	__atomic_fetch_add(&t_progress, 1, __ATOMIC_RELAXED);
+}
+
+__attribute__((unused)) static void phase(const char *name)
+{
+	__atomic_store_n(&t_phase, name, __ATOMIC_RELAXED);
+	progress();
+}
+
+static void *t_watchdog(void *arg)
+{
+	unsigned long last = ~0ul, cur;
+	int idle = 0;
+
+	(void)arg;
+	for (;;) {
+		sleep_ms(250);
+		cur = __atomic_load_n(&t_progress, __ATOMIC_RELAXED);
+		if (cur != last) {
+			last = cur;
+			idle = 0;
+			continue;
+		}
+		if (++idle >= t_wd_secs * 4) {
+			pthread_mutex_lock(&t_out_lock);
+			printf("%snot ok %d - hang: no progress for %d s in \"%s\"\n",
+			       t_indent, ++t_num, t_wd_secs,
+			       __atomic_load_n(&t_phase, __ATOMIC_RELAXED));
+			printf("%s1..%d\n", t_indent, t_num);
+			fflush(stdout);
+			_exit(T_FAIL);
+		}
+	}
+	return NULL;
+}
+
+__attribute__((unused)) static void watchdog_start(int secs)
+{
+	pthread_t t;
+
+#ifdef TEST_TSAN
+	secs *= 3;
+#endif
+	t_wd_secs = secs;
+	if (pthread_create(&t, NULL, t_watchdog, NULL) == 0)
+		pthread_detach(t);
+}
+
+/* ---- sync points ------------------------------------------------------ */
+
+/*
+ * A monotonic stage counter: sync_set(s, n) announces stage n,
+ * sync_wait(s, n) blocks until the counter reaches n.  Built on glibc's
+ * mutex and condition variable, independent of the code under test.
+ */
+struct sync_point {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	int stage;
+};
+
+#define SYNC_POINT_INIT { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 }
+
+__attribute__((unused)) static void sync_set(struct sync_point *s, int n)
+{
+	pthread_mutex_lock(&s->m);
+	if (n > s->stage)
+		s->stage = n;
+	pthread_cond_broadcast(&s->c);
+	pthread_mutex_unlock(&s->m);
+	progress();
+}
+
+__attribute__((unused)) static void sync_wait(struct sync_point *s, int n)
+{
+	pthread_mutex_lock(&s->m);
+	while (s->stage < n)
+		pthread_cond_wait(&s->c, &s->m);
+	pthread_mutex_unlock(&s->m);
+}
+
+/* Like sync_wait() but gives up after @ms.  Return: 1 if reached. */
+__attribute__((unused)) static int sync_wait_ms(struct sync_point *s, int n, long ms)
+{
+	struct timespec dl = deadline_ms(CLOCK_REALTIME, ms);
+	int r = 0;
+
+	pthread_mutex_lock(&s->m);
+	while (s->stage < n && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&s->c, &s->m, &dl);
+	r = s->stage >= n;
+	pthread_mutex_unlock(&s->m);
+	return r;
+}
+
+/* ---- subprocesses --------------------------------------------------- */
+
+#include <fcntl.h>
+#include <sys/wait.h>
+
+/*
+ * run_capture() - run @argv with @envp (NULL: ours), capture stdout and
+ * stderr into @buf (NUL-terminated, truncated to @len - 1).
+ * Return: the wait status, or -1.
+ */
+__attribute__((unused))
+static int run_capture(char *const argv[], char *const envp[], char *buf,
+		       size_t len)
+{
+	extern char **environ;
+	int fds[2], status;
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid;
+
+	if (pipe(fds))
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		close(fds[1]);
+		execve(argv[0], argv, envp ? envp : environ);
+		_exit(126);
+	}
+	close(fds[1]);
+	for (;;) {
+		char sink[4096];
+
+		if (n + 1 < len)
+			r = read(fds[0], buf + n, len - 1 - n);
+		else
+			r = read(fds[0], sink, sizeof(sink));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (n + 1 < len)
+			n += (size_t)r;
+		progress();
+	}
+	buf[n] = 0;
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return status;
+}
+
+/* Print captured output as TAP comments ("# | line"). */
+__attribute__((unused)) static void diag_block(const char *text)
+{
+	const char *p = text, *e;
+
+	while (*p) {
+		e = strchr(p, '\n');
+		if (!e)
+			e = p + strlen(p);
+		diag("| %.*s", (int)(e - p), p);
+		p = *e ? e + 1 : e;
+	}
+}
+
+/* Directory of the running executable, for helpers built beside it. */
+__attribute__((unused)) static int self_dir(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	char *s;
+
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	s = strrchr(buf, '/');
+	if (!s)
+		return -1;
+	*s = 0;
+	return 0;
+}
+
+/* ---- misc ------------------------------------------------------------- */
+
+static inline void sf_cpu_relax_test(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* xorshift; per-thread state. */
+__attribute__((unused)) static uint32_t rnd(uint32_t *s)
+{
+	uint32_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return *s = x ? x : 0x9e3779b9u;
+}
+
+/* Is thread @t blocked (state S or D) in the kernel? */
+__attribute__((unused)) static int tid_sleeping(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f)) {
+		p = strrchr(buf, ')');
+		r = p && (p[2] == 'S' || p[2] == 'D');
+	}
+	fclose(f);
+	return r;
+}
+
+#endif /* SF_TEST_H */
