@@ -21,7 +21,7 @@ MAKEFLAGS += --no-print-directory
 VM_TIMEOUT ?= 900
 
 .PHONY: all deps kmod lib selftests examples check demo bench load unload \
-	clean lint sparse checkpatch vm-affected vm-modern
+	clean lint sparse checkpatch vm-affected vm-modern vm-debug debug-kmod
 
 all: kmod lib selftests
 
@@ -75,7 +75,35 @@ check: deps
 	@$(S)/stage.sh build-vm-programs -- sh -c '$(MAKE) -C selftests && $(MAKE) -C lib vm-tests'
 	@$(call vm_run,affected)
 	@$(call vm_run,modern)
+	@$(S)/stage.sh build-debug-kernel -- $(MAKE) debug-kmod
+	@$(S)/stage.sh vm-debug --tap build/results/vm-debug.raw -- \
+		$(S)/vm.sh --cpu affected --name check-debug --quiet \
+		--kernel $(DEBUG_TREE)/arch/x86/boot/bzImage \
+		--ko $(DEBUG_KMOD)/syncfix.ko \
+		--timeout $(VM_TIMEOUT) --tap build/results/vm-debug.raw $(vm-files) \
+		$$(for t in $(vm-programs); do printf -- '--test %s ' $$t; done)
 	@$(S)/summary.sh
+
+# A debug kernel (lockdep, KASAN, UBSAN) built once from Debian's
+# linux-source-6.1 (scripts/debug-kernel.sh), and syncfix.ko built against it
+# from a copy of kmod/ so that kmod/ keeps the build for Debian's kernel.
+DEBUG_TREE := $(TOP)/build/cache/debug-kernel/linux-source-6.1
+DEBUG_KMOD := $(TOP)/build/debug/kmod
+
+debug-kmod:
+	$(S)/debug-kernel.sh >/dev/null
+	@mkdir -p $(DEBUG_KMOD) $(TOP)/build/debug/uapi
+	@cp -a kmod/Kbuild kmod/Makefile kmod/*.c kmod/*.h $(DEBUG_KMOD)/
+	@rm -f $(DEBUG_KMOD)/*.mod.c
+	@cp -a uapi/. $(TOP)/build/debug/uapi/
+	$(MAKE) -C $(DEBUG_KMOD) KDIR=$(DEBUG_TREE)
+
+vm-debug: deps debug-kmod
+	$(MAKE) -C selftests
+	$(MAKE) -C lib vm-tests
+	$(S)/vm.sh --cpu affected --name debug --timeout $(VM_TIMEOUT) $(vm-files) \
+		--kernel $(DEBUG_TREE)/arch/x86/boot/bzImage --ko $(DEBUG_KMOD)/syncfix.ko \
+		$$(for t in $(vm-programs); do printf -- '--test %s ' $$t; done)
 
 vm-affected vm-modern: vm-%: deps kmod
 	$(MAKE) -C selftests

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * syncfix: kernel-assisted synchronization runtime.
+ *
+ * Module init and exit, module parameters.
+ */
+#include "syncfix.h"
+
+#include <linux/init.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/string.h>
+
+/**
+ * syncfix_param_mitigation_set() - parse the "mitigation" module parameter
+ * @val: "auto", "on" or "off"
+ * @kp: the parameter
+ *
+ * Return: 0, or -EINVAL for any other value, which makes loading fail.
+ */
+static int syncfix_param_mitigation_set(const char *val,
+					const struct kernel_param *kp)
+{
+	enum syncfix_mitigation mode;
+
+	if (!val || syncfix_mode_parse(val, strlen(val), &mode)) {
+		pr_err("invalid mitigation=%s: expected auto, on or off\n",
+		       val ? val : "");
+		return -EINVAL;
+	}
+	syncfix_mode_init(mode);
+	return 0;
+}
+
+/**
+ * syncfix_param_mitigation_get() - show the current mitigation mode
+ * @buffer: page-sized output buffer
+ * @kp: the parameter
+ *
+ * Return: number of characters written.
+ */
+static int syncfix_param_mitigation_get(char *buffer,
+					const struct kernel_param *kp)
+{
+	return scnprintf(buffer, PAGE_SIZE, "%s\n",
+			 syncfix_mode_name(syncfix_mode_get()));
+}
+
+static const struct kernel_param_ops syncfix_param_mitigation_ops = {
+	.set = syncfix_param_mitigation_set,
+	.get = syncfix_param_mitigation_get,
+};
+
+module_param_cb(mitigation, &syncfix_param_mitigation_ops, NULL, 0444);
+MODULE_PARM_DESC(mitigation,
+		 "Initial mitigation mode: auto (default), on or off");
+
+static int __init syncfix_init(void)
+{
+	struct syncfix_summary s;
+	char line[SYNCFIX_SUMMARY_MAX];
+	int ret;
+
+	ret = syncfix_errata_init();
+	if (ret)
+		return ret;
+
+	ret = syncfix_sysfs_init();
+	if (ret)
+		goto err_errata;
+
+	ret = syncfix_procfs_init();
+	if (ret)
+		goto err_sysfs;
+
+	syncfix_summary_get(&s);
+	syncfix_summary_format(&s, line, sizeof(line));
+	pr_info("version %s, mitigation=%s: %s\n", SYNCFIX_VERSION,
+		syncfix_mode_name(s.mode), line);
+	return 0;
+
+err_sysfs:
+	syncfix_sysfs_exit();
+err_errata:
+	syncfix_errata_exit();
+	return ret;
+}
+
+static void __exit syncfix_exit(void)
+{
+	syncfix_procfs_exit();
+	syncfix_sysfs_exit();
+	syncfix_errata_exit();
+}
+
+module_init(syncfix_init);
+module_exit(syncfix_exit);
+
+MODULE_DESCRIPTION("syncfix: kernel-assisted synchronization runtime");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(SYNCFIX_VERSION);
