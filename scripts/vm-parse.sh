@@ -34,14 +34,22 @@ function res(ok, desc) {
 # Kernel reports.  Lockdep reports start "WARNING: possible ...",
 # "WARNING: inconsistent ...", "WARNING: suspicious ..." and so on; WARN()
 # splats read "WARNING: CPU: N PID: ..." after a "cut here" line.
-function kernel_report(l) {
-	if (l ~ /BUG: / || l ~ /Oops/ || l ~ /general protection fault/ ||
-	    l ~ /Kernel panic/ || l ~ /cut here/ || l ~ /WARNING: CPU: / ||
-	    l ~ /WARNING: (possible|inconsistent|suspicious|bad unlock|held lock|lock held|nested lock|circular|Nested)/ ||
-	    l ~ /INFO: (possible|trying to register|lockdep is turned off)/ ||
-	    l ~ /UBSAN: / || l ~ /KASAN/ && l ~ /BUG/ || l ~ /kmemleak: .*new suspected/ ||
-	    l ~ /hung_task|blocked for more than/ || l ~ /soft lockup|hard LOCKUP/ ||
-	    l ~ /RCU stall|rcu_sched detected stall|rcu: INFO/)
+function kernel_report(l,    m) {
+	# The message without its "[ 12.345678] " timestamp.
+	m = l
+	sub(/^[[] *[0-9]+[.][0-9]+[]] */, "", m)
+	# Lockdep, WARN() and most debug reports begin their first line with
+	# "WARNING:" ("WARNING: CPU: 1 PID: ...", "WARNING: possible circular
+	# locking dependency detected", "WARNING: x/39 still has locks held!",
+	# "WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected");
+	# notices that merely mention the word carry it later in the line.
+	if (m ~ /^WARNING: / || m ~ /^BUG[: ]/ || m ~ /^INFO: (possible|trying to register|lockdep is turned off|task .* blocked)/)
+		return 1
+	if (l ~ /Oops/ || l ~ /general protection fault/ || l ~ /Kernel panic/ ||
+	    l ~ /cut here/ || l ~ /[*][*][*] DEADLOCK [*][*][*]/ ||
+	    l ~ /UBSAN: / || l ~ /BUG: KASAN/ || l ~ /kmemleak: .*new suspected/ ||
+	    l ~ /blocked for more than/ || l ~ /soft lockup|hard LOCKUP/ ||
+	    l ~ /rcu_sched detected stall|rcu: INFO: .*stall/)
 		return 1
 	return 0
 }

@@ -51,7 +51,7 @@ expect() {
 }
 
 echo "TAP version 13"
-echo "1..12"
+echo "1..16"
 { head_ok; dmesg_block; tail_ok; } | expect "clean run with the SRSO notice passes" 0
 { head_ok; dmesg_block "[   12.1] ------------[ cut here ]------------" \
 	"[   12.1] WARNING: CPU: 1 PID: 77 at kmod/main.c:42 syncfix_init+0x1/0x2 [syncfix]"; tail_ok; } |
@@ -62,6 +62,14 @@ echo "1..12"
 	expect "KASAN report fails" 1
 { head_ok; dmesg_block "[    9.0] BUG: sleeping function called from invalid context at kernel/locking/mutex.c:580"; tail_ok; } |
 	expect "atomic sleep report fails" 1
+{ head_ok; dmesg_block "[    3.6] WARNING: heldexit/39 still has locks held!"; tail_ok; } |
+	expect "lockdep held-locks-at-exit report fails" 1
+{ head_ok; dmesg_block "[    5.5] WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected"; tail_ok; } |
+	expect "lockdep irq-safety report fails" 1
+{ head_ok; dmesg_block "[    5.5] BUG kmalloc-64 (Tainted: G           O      ): Poison overwritten"; tail_ok; } |
+	expect "SLUB debug report fails" 1
+{ head_ok; dmesg_block "[    5.5] UBSAN: shift-out-of-bounds in kmod/x.c:9:2"; tail_ok; } |
+	expect "UBSAN report fails" 1
 { head_ok; echo "[    9.0] Oops: 0000 [#1] PREEMPT SMP NOPTI"; } |
 	expect "Oops on the console (no dump, no end) fails" 1
 { head_ok; echo "@@SYNCFIX test-begin t2"; echo "ok 1 x"; echo "@@SYNCFIX test-end t2 rc=139";
