@@ -136,7 +136,10 @@ chmod +x "$root/init"
 show() {
 	tr -d '\r' | sed -u -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' -e 's/^.*Booting from ROM[.]*//' |
 		awk '/@@SYNCFIX dmesg-begin/ { d = 1; print "(kernel log: " logf ")" }
-		     !d && !/^(SeaBIOS|Booting from ROM)/ { print; fflush() }
+		     !d && !/^(SeaBIOS|Booting from ROM)|@@SYNCFIX vm-end|reboot: Restarting/ {
+			sub(/^@@SYNCFIX vm-begin model name[ \t]*:/, "VM CPU:")
+			print; fflush()
+		     }
 		     /@@SYNCFIX dmesg-end/ { d = 0 }' logf="$log"
 }
 
