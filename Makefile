@@ -123,6 +123,7 @@ demo: deps
 			--run 'insmod /syncfix.ko' \
 			--run 'cat /sys/kernel/syncfix/errata' \
 			--run 'cat /sys/kernel/syncfix/hotpatch' \
+			--run 'cat /proc/syncfix/status' \
 			--run 'syncfix-hello' || exit 1; \
 	done
 	@echo; echo "=== syncfix demo: this machine (no module) ==="
