@@ -7,6 +7,7 @@
 #   make            build the module, the library and the selftests
 #   make demo       boot the VM on an affected and a modern CPU, show errata
 #   make check      every test: lint, library (plain, TSAN, ASAN+UBSAN), VM
+#   make check-debug only the debug-kernel run (lockdep, KASAN, UBSAN)
 #   make bench      library benchmarks against glibc (ratios)
 #   make load       insmod the built module into the running kernel
 #   make unload     rmmod it
@@ -21,7 +22,8 @@ MAKEFLAGS += --no-print-directory
 VM_TIMEOUT ?= 900
 
 .PHONY: all deps kmod lib selftests examples check demo bench load unload \
-	clean lint sparse checkpatch vm-affected vm-modern vm-debug debug-kmod
+	clean lint sparse checkpatch vm-affected vm-modern vm-debug debug-kmod \
+	check-debug
 
 all: kmod lib selftests
 
@@ -75,6 +77,20 @@ check: deps
 	@$(S)/stage.sh build-vm-programs -- sh -c '$(MAKE) -C selftests && $(MAKE) -C lib vm-tests'
 	@$(call vm_run,affected)
 	@$(call vm_run,modern)
+	@$(S)/stage.sh build-debug-kernel -- $(MAKE) debug-kmod
+	@$(S)/stage.sh vm-debug --tap build/results/vm-debug.raw -- \
+		$(S)/vm.sh --cpu affected --name check-debug --quiet \
+		--kernel $(DEBUG_TREE)/arch/x86/boot/bzImage \
+		--ko $(DEBUG_KMOD)/syncfix.ko \
+		--timeout $(VM_TIMEOUT) --tap build/results/vm-debug.raw $(vm-files) \
+		$$(for t in $(vm-programs); do printf -- '--test %s ' $$t; done)
+	@$(S)/summary.sh
+
+# Only the debug-kernel stages: build the kernel (once, cached) and the
+# module against it, then boot it and run every selftest.
+check-debug: deps
+	@rm -rf build/results && mkdir -p build/results
+	@$(S)/stage.sh build-vm-programs -- sh -c '$(MAKE) -C selftests && $(MAKE) -C lib vm-tests'
 	@$(S)/stage.sh build-debug-kernel -- $(MAKE) debug-kmod
 	@$(S)/stage.sh vm-debug --tap build/results/vm-debug.raw -- \
 		$(S)/vm.sh --cpu affected --name check-debug --quiet \

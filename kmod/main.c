@@ -73,12 +73,18 @@ static int __init syncfix_init(void)
 	if (ret)
 		goto err_sysfs;
 
+	ret = syncfix_dev_init();
+	if (ret)
+		goto err_procfs;
+
 	syncfix_summary_get(&s);
 	syncfix_summary_format(&s, line, sizeof(line));
 	pr_info("version %s, mitigation=%s: %s\n", SYNCFIX_VERSION,
 		syncfix_mode_name(s.mode), line);
 	return 0;
 
+err_procfs:
+	syncfix_procfs_exit();
 err_sysfs:
 	syncfix_sysfs_exit();
 err_errata:
@@ -88,6 +94,7 @@ err_errata:
 
 static void __exit syncfix_exit(void)
 {
+	syncfix_dev_exit();
 	syncfix_procfs_exit();
 	syncfix_sysfs_exit();
 	syncfix_errata_exit();

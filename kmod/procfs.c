@@ -2,15 +2,22 @@
 /*
  * syncfix: /proc/syncfix.
  *
- * status  the state of the module for people: version, summary, mode,
- *         hot-patch state, counters, then one row per online CPU.
+ * status   the state of the module for people: version, summary, mode,
+ *          hot-patch state, counters, then one row per online CPU.
+ * waiters  one line per task blocked in SYNCFIX_IOC_WAIT.  A reader sees
+ *          the waiters of its own (real) uid; a reader with CAP_SYS_ADMIN,
+ *          or uid 0, sees all of them.  Decided with the opener's
+ *          credentials, as every permission check on a file.
  *
  * Files are listed in syncfix_proc_files[]; add new ones there.
  */
 #include "syncfix.h"
 
 #include <linux/atomic.h>
+#include <linux/capability.h>
 #include <linux/cpumask.h>
+#include <linux/cred.h>
+#include <linux/fs.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/string.h>
@@ -108,10 +115,21 @@ static int syncfix_status_show(struct seq_file *m, void *v)
 		   sites == 1 ? "" : "s");
 	seq_printf(m, "online cpus:  %u\n", s.online);
 	seq_printf(m, "status reads: %d\n", reads);
+	syncfix_wait_stats_show(m);
 	seq_putc(m, '\n');
 	syncfix_status_cpus(m);
 	syncfix_status_notes(m);
 	mutex_unlock(&syncfix_lock);
+	return 0;
+}
+
+static int syncfix_waiters_proc_show(struct seq_file *m, void *v)
+{
+	const struct cred *cred = m->file->f_cred;
+	bool all = uid_eq(cred->uid, GLOBAL_ROOT_UID) ||
+		   file_ns_capable(m->file, &init_user_ns, CAP_SYS_ADMIN);
+
+	syncfix_waiters_show(m, all, cred->uid);
 	return 0;
 }
 
@@ -120,6 +138,7 @@ static const struct {
 	int (*show)(struct seq_file *m, void *v);
 } syncfix_proc_files[] = {
 	{ "status", syncfix_status_show },
+	{ "waiters", syncfix_waiters_proc_show },
 };
 
 /**

@@ -11,8 +11,10 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/jump_label.h>
+#include <linux/ktime.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/syncfix.h>
 
 #define SYNCFIX_VERSION		"0.1.0"
@@ -177,6 +179,23 @@ unsigned int syncfix_hotpatch_sites(void);
 /* sysfs.c */
 int syncfix_sysfs_init(void);
 void syncfix_sysfs_exit(void);
+
+/* waitwake.c: the wait queue of /dev/syncfix */
+#define SYNCFIX_HASH_BITS	8
+#define SYNCFIX_NR_BUCKETS	BIT(SYNCFIX_HASH_BITS)
+
+struct seq_file;
+
+void syncfix_waitq_init(void);
+int syncfix_wait(u32 __user *uaddr, u32 val, u32 bitset, u32 tag,
+		 const ktime_t *deadline, bool restart);
+int syncfix_wake(u32 __user *uaddr, int count, u32 bitset);
+void syncfix_waiters_show(struct seq_file *m, bool all, kuid_t uid);
+void syncfix_wait_stats_show(struct seq_file *m);
+
+/* dev.c */
+int syncfix_dev_init(void);
+void syncfix_dev_exit(void);
 
 /* procfs.c */
 int syncfix_procfs_init(void);

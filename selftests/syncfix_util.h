@@ -11,18 +11,25 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <linux/syncfix.h>
 
 #define SYNCFIX_SYSFS		"/sys/kernel/syncfix"
 #define SYNCFIX_PROC		"/proc/syncfix"
 #define SYNCFIX_STATUS		SYNCFIX_PROC "/status"
 #define SYNCFIX_MODULE_SYSFS	"/sys/module/syncfix"
 #define SYNCFIX_KO_DEFAULT	"/syncfix.ko"
+#define SYNCFIX_DEV		"/dev/syncfix"
+#define SYNCFIX_WAITERS		SYNCFIX_PROC "/waiters"
 
 #define E147_MITIGATION \
 	"Mitigation: lfence after locked instructions (AMD erratum 147)"
@@ -392,6 +399,90 @@ static inline int module_unload(void)
 		usleep(10000);
 	}
 	return -EBUSY;
+}
+
+/* /dev/syncfix: open it, or -errno. */
+static inline int dev_open(void)
+{
+	int fd = open(SYNCFIX_DEV, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* SYNCFIX_IOC_WAIT; returns 0 or -errno. */
+static inline int dev_wait(int fd, const volatile uint32_t *addr, uint32_t val,
+			   uint32_t bitset, uint32_t tag, uint32_t flags,
+			   int64_t timeout_ns)
+{
+	struct syncfix_wait w = {
+		.addr = (uintptr_t)addr, .val = val, .bitset = bitset,
+		.flags = flags, .tag = tag, .timeout_ns = timeout_ns,
+	};
+
+	return ioctl(fd, SYNCFIX_IOC_WAIT, &w) ? -errno : 0;
+}
+
+/* SYNCFIX_IOC_WAKE; returns the number woken or -errno. */
+static inline int dev_wake(int fd, const volatile uint32_t *addr,
+			   uint32_t count, uint32_t bitset)
+{
+	struct syncfix_wake w = {
+		.addr = (uintptr_t)addr, .count = count, .bitset = bitset,
+	};
+	int ret = ioctl(fd, SYNCFIX_IOC_WAKE, &w);
+
+	return ret < 0 ? -errno : ret;
+}
+
+static inline int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* A "key: value" counter of /proc/syncfix/status, or -1. */
+static inline long long status_counter(const char *key)
+{
+	char buf[16384], *p;
+	size_t len = strlen(key);
+
+	if (read_file(SYNCFIX_STATUS, buf, sizeof(buf)) < 0)
+		return -1;
+	for (p = buf; p; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (!strncmp(p, key, len) && p[len] == ':')
+			return atoll(p + len + 1);
+	}
+	return -1;
+}
+
+/* Wait up to 10 s until the "waiters" counter reaches n; true if it did. */
+static inline bool waiters_reach(long long n)
+{
+	int i;
+
+	for (i = 0; i < 10000; i++) {
+		if (status_counter("waiters") >= n)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/* Same, until it drops to n. */
+static inline bool waiters_drop(long long n)
+{
+	int i;
+
+	for (i = 0; i < 10000; i++) {
+		if (status_counter("waiters") <= n)
+			return true;
+		usleep(1000);
+	}
+	return false;
 }
 
 #endif /* SYNCFIX_UTIL_H */

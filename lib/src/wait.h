@@ -2,8 +2,9 @@
 /*
  * wait.h - the one interface through which the library sleeps and wakes.
  *
- * The backend is the futex system call.  Keep every wait/wake behind these
- * two calls so that another backend (a /dev/syncfix ioctl) can plug in here.
+ * Two backends, chosen once per process in wait.c: the futex system call,
+ * and the /dev/syncfix ioctls of syncfix.ko (SYNCFIX_WAIT=futex|ioctl|auto).
+ * Keep every wait/wake behind these two calls.
  */
 #ifndef SF_SRC_WAIT_H
 #define SF_SRC_WAIT_H
@@ -22,6 +23,22 @@
 #define SF_WAIT_CLASS(n)	(1u << (SF_WAIT_CLASS_SHIFT + (n)))
 #define SF_WAIT_CLASS_MASK	(0xffu << SF_WAIT_CLASS_SHIFT)
 
+/*
+ * What a waiter waits for, shown in /proc/syncfix/waiters by the ioctl
+ * backend (SYNCFIX_TAG_* values).  Without a tag, the class decides:
+ * SF_WAIT_CLASS(0) is rwlock-write, another class rwlock-read, no class
+ * "user".
+ */
+#define SF_WAIT_TAG_SHIFT	16
+#define SF_WAIT_TAG(n)		((unsigned int)(n) << SF_WAIT_TAG_SHIFT)
+#define SF_WAIT_TAG_MASK	(0xfu << SF_WAIT_TAG_SHIFT)
+#define SF_WAIT_TAG_MUTEX	SF_WAIT_TAG(1)
+#define SF_WAIT_TAG_RWLOCK_READ	SF_WAIT_TAG(2)
+#define SF_WAIT_TAG_RWLOCK_WRITE SF_WAIT_TAG(3)
+
+/** sf_wait_backend() - "ioctl" or "futex", decided on the first call. */
+const char *sf_wait_backend(void);
+
 /**
  * sf_wait() - sleep while *@addr == @expected.
  * @addr:     the word to wait on
@@ -29,7 +46,7 @@
  *            and found to mean "must wait"; never an older copy
  * @abs:      absolute deadline on clock @clk, or NULL to wait forever
  * @clk:      CLOCK_MONOTONIC or CLOCK_REALTIME (ignored when @abs is NULL)
- * @flags:    SF_WAIT_SHARED, one SF_WAIT_CLASS()
+ * @flags:    SF_WAIT_SHARED, one SF_WAIT_CLASS(), one SF_WAIT_TAG_*
  *
  * The comparison and the sleep are atomic with respect to sf_wake() on the
  * same word.  A return of 0 proves nothing about the word: the caller must

@@ -2,12 +2,22 @@
 /*
  * syncfix: kernel-assisted synchronization runtime - user space ABI.
  *
- * Values shared by the syncfix module and its user space library.
+ * Values shared by the syncfix module and its user space library, and
+ * the ioctl interface of /dev/syncfix: a wait queue with futex semantics
+ * whose waiters the module can list (/proc/syncfix/waiters).
+ *
+ * Every struct is made of __u32, __u64 and __s64 only, has explicit
+ * padding, carries user pointers as __u64 and is a multiple of 8 bytes,
+ * so that its layout is the same for 32-bit and 64-bit callers.  Input
+ * fields marked reserved, and flag bits not defined here, must be zero,
+ * else the ioctl fails with -EINVAL; that is how the ABI can grow.  See
+ * Documentation/userspace-api/syncfix.rst.
  */
 #ifndef _UAPI_LINUX_SYNCFIX_H
 #define _UAPI_LINUX_SYNCFIX_H
 
 #include <linux/const.h>
+#include <linux/ioctl.h>
 #include <linux/types.h>
 
 /*
@@ -25,5 +35,149 @@ enum syncfix_mitigation {
 	SYNCFIX_MITIGATION_ON	= 1,	/* always patch */
 	SYNCFIX_MITIGATION_OFF	= 2,	/* never patch */
 };
+
+/* Version of the /dev/syncfix ioctl ABI; bumped on incompatible changes. */
+#define SYNCFIX_ABI_VERSION		1
+
+/* Feature flags of struct syncfix_info's @features. */
+#define SYNCFIX_FEAT_WAIT_WAKE		_BITULL(0)	/* WAIT and WAKE */
+#define SYNCFIX_FEAT_BITSET		_BITULL(1)	/* bitsets */
+#define SYNCFIX_FEAT_TIMEOUT		_BITULL(2)	/* relative, absolute */
+#define SYNCFIX_FEAT_WAITERS		_BITULL(3)	/* /proc/syncfix/waiters */
+
+/* Bits of struct syncfix_info's @state. */
+#define SYNCFIX_STATE_PATCHED		_BITULL(0)	/* lfence patched in */
+
+/**
+ * struct syncfix_info - SYNCFIX_IOC_GET_INFO result
+ * @abi_version: SYNCFIX_ABI_VERSION of the module
+ * @nr_buckets: number of wait queue hash buckets
+ * @features: SYNCFIX_FEAT_* bits supported by the module
+ * @errata: SYNCFIX_ERRATUM_* bits of the errata present on an online CPU
+ * @relevant: the bits of @errata that matter with the CPUs online
+ * @mitigation: enum syncfix_mitigation, the current mode
+ * @pad: zero
+ * @state: SYNCFIX_STATE_* bits
+ * @reserved: zero
+ *
+ * Output only: the module fills in every byte, unknown ones with zero.
+ */
+struct syncfix_info {
+	__u32 abi_version;
+	__u32 nr_buckets;
+	__u64 features;
+	__u64 errata;
+	__u64 relevant;
+	__u32 mitigation;
+	__u32 pad;
+	__u64 state;
+	__u64 reserved[4];
+};
+
+/* Flags of struct syncfix_wait's @flags. */
+#define SYNCFIX_WAIT_TIMEOUT		_BITUL(0)	/* @timeout_ns is valid */
+#define SYNCFIX_WAIT_ABSTIME		_BITUL(1)	/* ... and absolute */
+#define SYNCFIX_WAIT_FLAGS		(SYNCFIX_WAIT_TIMEOUT | \
+					 SYNCFIX_WAIT_ABSTIME)
+
+/* Caller tags: what kind of lock a waiter waits for. */
+#define SYNCFIX_TAG_USER		0	/* anything else */
+#define SYNCFIX_TAG_MUTEX		1	/* a mutex */
+#define SYNCFIX_TAG_RWLOCK_READ		2	/* a reader of an rwlock */
+#define SYNCFIX_TAG_RWLOCK_WRITE	3	/* a writer of an rwlock */
+#define SYNCFIX_TAG_MAX			SYNCFIX_TAG_RWLOCK_WRITE
+
+/* A bitset that matches every other; 0 in @bitset means the same. */
+#define SYNCFIX_BITSET_ANY		0xffffffffU
+
+/**
+ * struct syncfix_wait - SYNCFIX_IOC_WAIT argument
+ * @addr: user address of a 32-bit word, 4-byte aligned, in the caller's
+ *        address space
+ * @val: sleep only while the word holds this value
+ * @bitset: the waiter's bits; a WAKE wakes it only if their bitsets
+ *          intersect; 0 means SYNCFIX_BITSET_ANY
+ * @flags: SYNCFIX_WAIT_* bits
+ * @tag: SYNCFIX_TAG_*, shown in /proc/syncfix/waiters
+ * @timeout_ns: with SYNCFIX_WAIT_TIMEOUT, the timeout in nanoseconds:
+ *              relative to the call (>= 0), or with SYNCFIX_WAIT_ABSTIME
+ *              an absolute deadline on CLOCK_MONOTONIC; else zero
+ * @reserved: zero
+ *
+ * Input only.
+ */
+struct syncfix_wait {
+	__u64 addr;
+	__u32 val;
+	__u32 bitset;
+	__u32 flags;
+	__u32 tag;
+	__s64 timeout_ns;
+	__u64 reserved[2];
+};
+
+/**
+ * struct syncfix_wake - SYNCFIX_IOC_WAKE argument
+ * @addr: user address of the word, 4-byte aligned, in the caller's
+ *        address space (the word itself is not read)
+ * @count: wake at most this many waiters, oldest first
+ * @bitset: wake only waiters whose bitset intersects this one; 0 means
+ *          SYNCFIX_BITSET_ANY
+ * @flags: zero (no flags are defined yet)
+ * @pad: zero
+ * @reserved: zero
+ *
+ * Input only; the ioctl returns the number of waiters woken.
+ */
+struct syncfix_wake {
+	__u64 addr;
+	__u32 count;
+	__u32 bitset;
+	__u32 flags;
+	__u32 pad;
+	__u64 reserved[2];
+};
+
+#define SYNCFIX_IOC_MAGIC		0xF5
+
+/**
+ * DOC: SYNCFIX_IOC_GET_INFO
+ *
+ * Fill in a struct syncfix_info.  Return: 0, or -EFAULT.
+ */
+#define SYNCFIX_IOC_GET_INFO	_IOR(SYNCFIX_IOC_MAGIC, 0x00, struct syncfix_info)
+
+/**
+ * DOC: SYNCFIX_IOC_WAIT
+ *
+ * Sleep while the word at @addr holds @val, until a SYNCFIX_IOC_WAKE on
+ * the same word in the same address space wakes the caller, the timeout
+ * expires or a signal arrives.
+ *
+ * Return: 0 when woken (a caller must reload the word and decide again);
+ * -EINVAL for an unaligned or zero @addr, unknown flags, a tag above
+ * SYNCFIX_TAG_MAX, a negative relative timeout, a timeout without
+ * SYNCFIX_WAIT_TIMEOUT, or non-zero reserved fields; -EFAULT when the
+ * argument or the word cannot be read; -EAGAIN when the word does not
+ * hold @val; -ETIMEDOUT when the timeout expired; -EINTR when a signal
+ * interrupted a wait with a relative timeout, and for the other waits a
+ * restart (the signal handler returns into a new, identical wait with
+ * SA_RESTART, otherwise the call fails with -EINTR).
+ */
+#define SYNCFIX_IOC_WAIT	_IOW(SYNCFIX_IOC_MAGIC, 0x01, struct syncfix_wait)
+
+/**
+ * DOC: SYNCFIX_IOC_WAKE
+ *
+ * Wake up to @count waiters of the word at @addr in the caller's address
+ * space whose bitset intersects @bitset, oldest first.  A waker changes
+ * the word before it calls WAKE.
+ *
+ * Return: the number of waiters woken (0 to INT_MAX); -EINVAL for an
+ * unaligned or zero @addr, or non-zero flags, pad or reserved fields;
+ * -EFAULT when the argument cannot be read or @addr is not a user
+ * address.
+ */
+#define SYNCFIX_IOC_WAKE	_IOW(SYNCFIX_IOC_MAGIC, 0x02, struct syncfix_wake)
 
 #endif /* _UAPI_LINUX_SYNCFIX_H */

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * syncfix: the wait queue behind /dev/syncfix - waiting and waking.
+ *
+ * A waiter sleeps while a 32-bit word of its own address space holds an
+ * expected value; a waker changes the word and then wakes the waiters of
+ * that word.  These are futex semantics, with one difference that is the
+ * reason this queue exists: the module owns every waiter and lists them
+ * in /proc/syncfix/waiters.  The ioctl entry points are in dev.c.
+ *
+ * Waiters are hashed by (address space, user address) into
+ * SYNCFIX_NR_BUCKETS buckets, each a list under one spinlock.  The key is
+ * the mm pointer itself, compared and never dereferenced: a waiter can
+ * only be woken by a task of its own address space, which also makes the
+ * queue process-private (there are no keys for shared mappings).
+ *
+ * Ordering
+ * --------
+ * The problem is the lost wakeup: a waiter reads the word, finds the
+ * expected value and goes to sleep just after the waker has changed the
+ * word and found no one to wake.
+ *
+ *   CPU 0 (waker)                       CPU 1 (waiter)
+ *
+ *   *uaddr = newval;                    lock(hb);               (A)
+ *   ioctl(SYNCFIX_IOC_WAKE):            enqueue(q);
+ *     lock(hb);                  (B)    uval = *uaddr;
+ *     for each q of the key:            if (uval != val)
+ *       dequeue(q);                       dequeue(q), -EAGAIN;
+ *       wake_up_process(q->task);       set_current_state(INTERRUPTIBLE);
+ *     unlock(hb);                       unlock(hb);             (C)
+ *                                       schedule();
+ *
+ * The waker always takes the bucket lock; there is no count of waiters
+ * read without it.  So the two critical sections are ordered, one way or
+ * the other:
+ *
+ *  - (B) after (C): the waker finds q in the bucket, dequeues it and
+ *    wakes the task.  The task set its state before (C), so the wakeup
+ *    is not lost even if it has not reached schedule() yet.
+ *
+ *  - (B) before (A): the waker's store to *uaddr precedes its unlock in
+ *    program order, the unlock is a release and the waiter's lock (A) an
+ *    acquire, so the waiter reads newval and returns -EAGAIN.
+ *
+ * The waiter reads the word under the bucket lock with page faults
+ * disabled; when the page is not present it leaves the bucket, faults
+ * the page in with an ordinary get_user() and starts again.
+ *
+ * AMD erratum 147: the lock at (A) and (B) is a locked cmpxchg, and on an
+ * affected CPU the read of *uaddr (or of the bucket list) that follows
+ * it may be performed before the cmpxchg completes, that is, outside the
+ * critical section; that reopens the window above.  Hence the
+ * syncfix_locked_fence() right after every bucket lock (syncfix.h).
+ *
+ * A dequeued waiter is recognised by its empty list node.  The waiter
+ * always takes the bucket lock before it returns, so a waker that found
+ * it under the lock may still touch it, and its task, until it unlocks.
+ */
+#include "syncfix.h"
+
+#include <linux/atomic.h>
+#include <linux/cred.h>
+#include <linux/hash.h>
+#include <linux/hrtimer.h>
+#include <linux/list.h>
+#include <linux/math64.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/seq_file.h>
+#include <linux/spinlock.h>
+#include <linux/uaccess.h>
+
+/**
+ * struct syncfix_bucket - one hash bucket of the wait queue
+ * @lock: protects @chain and every waiter on it
+ * @chain: the waiters, oldest first
+ */
+struct syncfix_bucket {
+	spinlock_t lock;		/* protects chain */
+	struct list_head chain;
+} ____cacheline_aligned_in_smp;
+
+/**
+ * struct syncfix_waiter - one blocked task, on its own stack
+ * @list: node in the bucket's chain; empty once dequeued by a waker
+ * @task: the waiting task
+ * @mm: its address space: the first half of the key, never dereferenced
+ * @uaddr: the word: the second half of the key
+ * @val: the value it waits on
+ * @bitset: the waiter's bitset
+ * @tag: SYNCFIX_TAG_*
+ * @uid: the waiter's real uid, for /proc/syncfix/waiters
+ * @start: when the wait began, CLOCK_MONOTONIC
+ * @comm: the task's command
+ */
+struct syncfix_waiter {
+	struct list_head list;
+	struct task_struct *task;
+	struct mm_struct *mm;
+	u32 __user *uaddr;
+	u32 val;
+	u32 bitset;
+	u32 tag;
+	kuid_t uid;
+	ktime_t start;
+	char comm[TASK_COMM_LEN];
+};
+
+static struct syncfix_bucket syncfix_buckets[SYNCFIX_NR_BUCKETS];
+
+static struct {
+	atomic64_t waits;
+	atomic64_t wakes;
+	atomic64_t woken;
+	atomic64_t timeouts;
+	atomic64_t eagain;
+	atomic64_t signals;
+	atomic_t waiters;
+	atomic_t peak;
+} syncfix_stats;
+
+static const char * const syncfix_tag_names[] = {
+	[SYNCFIX_TAG_USER]		= "user",
+	[SYNCFIX_TAG_MUTEX]		= "mutex",
+	[SYNCFIX_TAG_RWLOCK_READ]	= "rwlock-read",
+	[SYNCFIX_TAG_RWLOCK_WRITE]	= "rwlock-write",
+};
+
+static struct syncfix_bucket *syncfix_hash(struct mm_struct *mm,
+					   u32 __user *uaddr)
+{
+	unsigned long key = (unsigned long)mm ^ (unsigned long)uaddr;
+
+	return &syncfix_buckets[hash_long(key, SYNCFIX_HASH_BITS)];
+}
+
+/* Lock a bucket: (A) or (B) of the essay above. */
+static void syncfix_bucket_lock(struct syncfix_bucket *hb)
+	__acquires(&hb->lock)
+{
+	spin_lock(&hb->lock);
+	/* The chain and the user word are read next: erratum 147. */
+	syncfix_locked_fence();
+}
+
+static void syncfix_bucket_unlock(struct syncfix_bucket *hb)
+	__releases(&hb->lock)
+{
+	spin_unlock(&hb->lock);
+}
+
+/* Read the word under the bucket lock; -EFAULT if its page is absent. */
+static int syncfix_get_value_locked(u32 *val, u32 __user *uaddr)
+{
+	int ret;
+
+	pagefault_disable();
+	ret = __get_user(*val, uaddr);
+	pagefault_enable();
+	return ret ? -EFAULT : 0;
+}
+
+static void syncfix_waiters_inc(void)
+{
+	int n = atomic_inc_return(&syncfix_stats.waiters);
+	int peak = atomic_read(&syncfix_stats.peak);
+
+	while (n > peak && !atomic_try_cmpxchg(&syncfix_stats.peak, &peak, n))
+		;
+}
+
+/**
+ * syncfix_wait() - sleep while *@uaddr == @val
+ * @uaddr: the word, aligned, access_ok() already checked
+ * @val: the expected value
+ * @bitset: the waiter's bitset, not zero
+ * @tag: SYNCFIX_TAG_*, at most SYNCFIX_TAG_MAX
+ * @deadline: absolute deadline on CLOCK_MONOTONIC, or NULL
+ * @restart: return -ERESTARTSYS instead of -EINTR on a signal
+ *
+ * Context: process context, may sleep.
+ * Return: 0 when woken, -EAGAIN, -EFAULT, -ETIMEDOUT, -EINTR or
+ * -ERESTARTSYS.
+ */
+int syncfix_wait(u32 __user *uaddr, u32 val, u32 bitset, u32 tag,
+		 const ktime_t *deadline, bool restart)
+{
+	struct syncfix_waiter q = {
+		.task = current,
+		.mm = current->mm,
+		.uaddr = uaddr,
+		.val = val,
+		.bitset = bitset,
+		.tag = tag,
+		.uid = current_uid(),
+		.start = ktime_get(),
+	};
+	struct hrtimer_sleeper timeout, *to = NULL;
+	struct syncfix_bucket *hb = syncfix_hash(q.mm, uaddr);
+	bool woken;
+	u32 uval;
+	int ret;
+
+	get_task_comm(q.comm, current);
+	if (deadline) {
+		to = &timeout;
+		hrtimer_init_sleeper_on_stack(to, CLOCK_MONOTONIC,
+					      HRTIMER_MODE_ABS);
+		hrtimer_set_expires_range_ns(&to->timer, *deadline,
+					     current->timer_slack_ns);
+	}
+	atomic64_inc(&syncfix_stats.waits);
+
+retry:
+	syncfix_bucket_lock(hb);			/* (A) */
+	list_add_tail(&q.list, &hb->chain);
+	ret = syncfix_get_value_locked(&uval, uaddr);
+	if (ret) {
+		list_del_init(&q.list);
+		syncfix_bucket_unlock(hb);
+		/* Fault the page in outside the lock, then start again. */
+		if (get_user(uval, uaddr)) {
+			ret = -EFAULT;
+			goto out;
+		}
+		goto retry;
+	}
+	if (uval != val) {
+		list_del_init(&q.list);
+		syncfix_bucket_unlock(hb);
+		atomic64_inc(&syncfix_stats.eagain);
+		ret = -EAGAIN;
+		goto out;
+	}
+	/* Before (C): a WAKE from now on makes schedule() return. */
+	set_current_state(TASK_INTERRUPTIBLE);
+	syncfix_waiters_inc();
+	syncfix_bucket_unlock(hb);			/* (C) */
+
+	if (to)
+		hrtimer_sleeper_start_expires(to, HRTIMER_MODE_ABS);
+	if (!to || to->task)
+		schedule();
+	__set_current_state(TASK_RUNNING);
+
+	syncfix_bucket_lock(hb);
+	woken = list_empty(&q.list);
+	if (!woken)
+		list_del_init(&q.list);
+	atomic_dec(&syncfix_stats.waiters);
+	syncfix_bucket_unlock(hb);
+
+	if (woken) {
+		ret = 0;
+	} else if (to && !to->task) {
+		atomic64_inc(&syncfix_stats.timeouts);
+		ret = -ETIMEDOUT;
+	} else if (signal_pending(current)) {
+		atomic64_inc(&syncfix_stats.signals);
+		ret = restart ? -ERESTARTSYS : -EINTR;
+	} else {
+		/* Spurious wakeup: compare again. */
+		goto retry;
+	}
+out:
+	if (to) {
+		hrtimer_cancel(&to->timer);
+		destroy_hrtimer_on_stack(&to->timer);
+	}
+	return ret;
+}
+
+/**
+ * syncfix_wake() - wake waiters of *@uaddr in the caller's address space
+ * @uaddr: the word, aligned, access_ok() already checked
+ * @count: wake at most this many
+ * @bitset: wake only waiters whose bitset intersects this one, not zero
+ *
+ * Context: process context.
+ * Return: the number of waiters woken.
+ */
+int syncfix_wake(u32 __user *uaddr, int count, u32 bitset)
+{
+	struct mm_struct *mm = current->mm;
+	struct syncfix_bucket *hb = syncfix_hash(mm, uaddr);
+	struct syncfix_waiter *q, *n;
+	int nr = 0;
+
+	atomic64_inc(&syncfix_stats.wakes);
+	syncfix_bucket_lock(hb);			/* (B) */
+	list_for_each_entry_safe(q, n, &hb->chain, list) {
+		if (nr >= count)
+			break;
+		if (q->mm != mm || q->uaddr != uaddr || !(q->bitset & bitset))
+			continue;
+		list_del_init(&q->list);
+		/* q and its task stay valid until the unlock, see above. */
+		wake_up_process(q->task);
+		nr++;
+	}
+	syncfix_bucket_unlock(hb);
+	atomic64_add(nr, &syncfix_stats.woken);
+	return nr;
+}
+
+/**
+ * syncfix_waiters_show() - one line per blocked waiter
+ * @m: the seq_file of /proc/syncfix/waiters
+ * @all: show every waiter; else only those whose real uid is @uid
+ * @uid: the reader's uid
+ *
+ * Pids are those of the reader's pid namespace; waiters invisible there
+ * are left out.  No kernel pointer is printed.
+ */
+void syncfix_waiters_show(struct seq_file *m, bool all, kuid_t uid)
+{
+	unsigned int i;
+
+	seq_printf(m, "%-7s %-7s %-16s %-18s %-10s %-12s %-10s %s\n", "pid",
+		   "tid", "comm", "addr", "expected", "tag", "bitset",
+		   "waited_ms");
+	for (i = 0; i < SYNCFIX_NR_BUCKETS; i++) {
+		struct syncfix_bucket *hb = &syncfix_buckets[i];
+		struct syncfix_waiter *q;
+
+		if (list_empty_careful(&hb->chain))
+			continue;
+		syncfix_bucket_lock(hb);
+		list_for_each_entry(q, &hb->chain, list) {
+			pid_t tgid = task_tgid_vnr(q->task);
+			pid_t tid = task_pid_vnr(q->task);
+			u64 ns = ktime_to_ns(ktime_sub(ktime_get(), q->start));
+			u32 us;
+
+			if (!tid || (!all && !uid_eq(q->uid, uid)))
+				continue;
+			ns = div_u64_rem(ns / NSEC_PER_USEC, USEC_PER_MSEC, &us);
+			seq_printf(m, "%-7d %-7d %-16s 0x%016lx %-10u %-12s 0x%08x %llu.%03u\n",
+				   tgid, tid, q->comm, (unsigned long)q->uaddr,
+				   q->val, syncfix_tag_names[q->tag], q->bitset,
+				   ns, us);
+		}
+		syncfix_bucket_unlock(hb);
+	}
+}
+
+/**
+ * syncfix_wait_stats_show() - the wait queue's counters
+ * @m: the seq_file of /proc/syncfix/status
+ */
+void syncfix_wait_stats_show(struct seq_file *m)
+{
+	seq_printf(m, "waits:        %lld\n", atomic64_read(&syncfix_stats.waits));
+	seq_printf(m, "wakes:        %lld\n", atomic64_read(&syncfix_stats.wakes));
+	seq_printf(m, "woken:        %lld\n", atomic64_read(&syncfix_stats.woken));
+	seq_printf(m, "timeouts:     %lld\n",
+		   atomic64_read(&syncfix_stats.timeouts));
+	seq_printf(m, "eagain:       %lld\n",
+		   atomic64_read(&syncfix_stats.eagain));
+	seq_printf(m, "signals:      %lld\n",
+		   atomic64_read(&syncfix_stats.signals));
+	seq_printf(m, "waiters:      %d\n", atomic_read(&syncfix_stats.waiters));
+	seq_printf(m, "peak waiters: %d\n", atomic_read(&syncfix_stats.peak));
+}
+
+/**
+ * syncfix_waitq_init() - set up the hash buckets
+ */
+void syncfix_waitq_init(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < SYNCFIX_NR_BUCKETS; i++) {
+		spin_lock_init(&syncfix_buckets[i].lock);
+		INIT_LIST_HEAD(&syncfix_buckets[i].chain);
+	}
+}

@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Description: /dev/syncfix WAIT and WAKE semantics: pairs, -EAGAIN, timeouts, signals, counts, bitsets, buckets, order, exit, isolation, counters */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "syncfix_util.h"
+
+#define MS		1000000LL
+#define MANY		64
+
+struct waiter {
+	int fd;
+	volatile uint32_t *addr;
+	uint32_t val;
+	uint32_t bitset;
+	uint32_t tag;
+	uint32_t flags;
+	int64_t timeout;
+	int ret;			/* result of dev_wait() */
+	int order;			/* position among the returns */
+	pid_t tid;
+	atomic_bool done;
+	pthread_t thread;
+};
+
+static atomic_int returns;
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+
+	w->tid = gettid();
+	w->ret = dev_wait(w->fd, w->addr, w->val, w->bitset, w->tag, w->flags,
+			  w->timeout);
+	w->order = atomic_fetch_add(&returns, 1);
+	atomic_store(&w->done, true);
+	return NULL;
+}
+
+static void start(struct waiter *w, int fd, volatile uint32_t *addr,
+		  uint32_t val, uint32_t bitset)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	w->addr = addr;
+	w->val = val;
+	w->bitset = bitset;
+	pthread_create(&w->thread, NULL, waiter_main, w);
+}
+
+static void noop_handler(int sig)
+{
+}
+
+FIXTURE(dev) {
+	int fd;
+	long long base;		/* "waiters" counter at the start */
+};
+
+FIXTURE_SETUP(dev)
+{
+	self->fd = dev_open();
+	ASSERT_LE(0, self->fd) {
+		TH_LOG("%s: %s (is the module loaded?)", SYNCFIX_DEV,
+		       strerror(-self->fd));
+	}
+	self->base = status_counter("waiters");
+	ASSERT_LE(0, self->base);
+	atomic_store(&returns, 0);
+}
+
+FIXTURE_TEARDOWN(dev)
+{
+	/* No test leaves a waiter behind. */
+	EXPECT_TRUE(waiters_drop(self->base));
+	close(self->fd);
+}
+
+TEST_F(dev, get_info)
+{
+	struct syncfix_info info;
+	char buf[256];
+	unsigned int i;
+
+	memset(&info, 0xa5, sizeof(info));
+	ASSERT_EQ(0, ioctl(self->fd, SYNCFIX_IOC_GET_INFO, &info));
+	EXPECT_EQ(SYNCFIX_ABI_VERSION, (int)info.abi_version);
+	EXPECT_LT(0U, info.nr_buckets);
+	EXPECT_EQ(0U, info.nr_buckets & (info.nr_buckets - 1));
+	EXPECT_TRUE(!!(info.features & SYNCFIX_FEAT_WAIT_WAKE));
+	EXPECT_TRUE(!!(info.features & SYNCFIX_FEAT_BITSET));
+	EXPECT_TRUE(!!(info.features & SYNCFIX_FEAT_TIMEOUT));
+	EXPECT_EQ(0U, info.pad);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(0U, info.reserved[i]);
+	EXPECT_EQ(0U, info.relevant & ~info.errata);
+	ASSERT_EQ(0, sysfs_read("mitigation", buf, sizeof(buf)));
+	EXPECT_STREQ(buf, info.mitigation == SYNCFIX_MITIGATION_AUTO ? "auto" :
+		     info.mitigation == SYNCFIX_MITIGATION_ON ? "on" : "off");
+	EXPECT_EQ(hotpatch_patched(), !!(info.state & SYNCFIX_STATE_PATCHED));
+	/* struct sizes are 8-byte multiples and fixed. */
+	EXPECT_EQ(80U, sizeof(struct syncfix_info));
+	EXPECT_EQ(48U, sizeof(struct syncfix_wait));
+	EXPECT_EQ(40U, sizeof(struct syncfix_wake));
+}
+
+TEST_F(dev, eagain_on_changed_value)
+{
+	uint32_t word = 5;
+	long long before = status_counter("eagain");
+
+	EXPECT_EQ(-EAGAIN, dev_wait(self->fd, &word, 4, 0, 0, 0, 0));
+	EXPECT_EQ(-EAGAIN, dev_wait(self->fd, &word, 6, 0, 0,
+				    SYNCFIX_WAIT_TIMEOUT, 1000 * MS));
+	EXPECT_EQ(before + 2, status_counter("eagain"));
+}
+
+TEST_F(dev, wake_without_waiters)
+{
+	uint32_t word = 0;
+
+	EXPECT_EQ(0, dev_wake(self->fd, &word, 1, 0));
+	EXPECT_EQ(0, dev_wake(self->fd, &word, UINT32_MAX, 0));
+	EXPECT_EQ(0, dev_wake(self->fd, &word, 0, 0));
+}
+
+TEST_F(dev, wait_wake_pair)
+{
+	static volatile uint32_t word;
+	long long waits = status_counter("waits");
+	long long woken = status_counter("woken");
+	struct waiter w;
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		word = 0;
+		start(&w, self->fd, &word, 0, 0);
+		ASSERT_TRUE(waiters_reach(self->base + 1));
+		/* count 0 wakes nobody. */
+		EXPECT_EQ(0, dev_wake(self->fd, &word, 0, 0));
+		word = 1;
+		EXPECT_EQ(1, dev_wake(self->fd, &word, 1, 0));
+		pthread_join(w.thread, NULL);
+		EXPECT_EQ(0, w.ret);
+		EXPECT_TRUE(waiters_drop(self->base));
+	}
+	EXPECT_EQ(waits + 20, status_counter("waits"));
+	EXPECT_EQ(woken + 20, status_counter("woken"));
+}
+
+TEST_F(dev, timeout_relative)
+{
+	long long timeouts = status_counter("timeouts");
+	uint32_t word = 3;
+	int64_t t0, t1;
+
+	t0 = mono_ns();
+	EXPECT_EQ(-ETIMEDOUT, dev_wait(self->fd, &word, 3, 0, 0,
+				       SYNCFIX_WAIT_TIMEOUT, 50 * MS));
+	t1 = mono_ns();
+	EXPECT_LE(50 * MS, t1 - t0);
+	EXPECT_GT(5000 * MS, t1 - t0);
+	/* Zero: compare, then time out at once. */
+	EXPECT_EQ(-ETIMEDOUT, dev_wait(self->fd, &word, 3, 0, 0,
+				       SYNCFIX_WAIT_TIMEOUT, 0));
+	EXPECT_EQ(-EAGAIN, dev_wait(self->fd, &word, 2, 0, 0,
+				    SYNCFIX_WAIT_TIMEOUT, 0));
+	EXPECT_EQ(timeouts + 2, status_counter("timeouts"));
+}
+
+TEST_F(dev, timeout_absolute)
+{
+	uint32_t word = 3;
+	int64_t deadline, t1;
+
+	deadline = mono_ns() + 50 * MS;
+	EXPECT_EQ(-ETIMEDOUT, dev_wait(self->fd, &word, 3, 0, 0,
+				       SYNCFIX_WAIT_TIMEOUT |
+				       SYNCFIX_WAIT_ABSTIME, deadline));
+	t1 = mono_ns();
+	EXPECT_LE(deadline, t1);
+	/* A deadline in the past, and the epoch of CLOCK_MONOTONIC. */
+	EXPECT_EQ(-ETIMEDOUT, dev_wait(self->fd, &word, 3, 0, 0,
+				       SYNCFIX_WAIT_TIMEOUT |
+				       SYNCFIX_WAIT_ABSTIME, t1 - MS));
+	EXPECT_EQ(-ETIMEDOUT, dev_wait(self->fd, &word, 3, 0, 0,
+				       SYNCFIX_WAIT_TIMEOUT |
+				       SYNCFIX_WAIT_ABSTIME, 0));
+}
+
+/* A timed waiter woken before its deadline returns 0, not -ETIMEDOUT. */
+TEST_F(dev, wake_before_timeout)
+{
+	static volatile uint32_t word;
+	struct waiter w;
+
+	memset(&w, 0, sizeof(w));
+	w.fd = self->fd;
+	w.addr = &word;
+	w.flags = SYNCFIX_WAIT_TIMEOUT;
+	w.timeout = 20000 * MS;
+	word = 0;
+	pthread_create(&w.thread, NULL, waiter_main, &w);
+	ASSERT_TRUE(waiters_reach(self->base + 1));
+	word = 1;
+	EXPECT_EQ(1, dev_wake(self->fd, &word, 1, 0));
+	pthread_join(w.thread, NULL);
+	EXPECT_EQ(0, w.ret);
+}
+
+/*
+ * A signal interrupts a wait and the waiter leaves the queue: -EINTR
+ * without SA_RESTART; with SA_RESTART a wait without timeout restarts
+ * and is still there to be woken, a relative one fails with -EINTR.
+ */
+TEST_F(dev, signal_interrupts)
+{
+	static volatile uint32_t word;
+	long long signals = status_counter("signals");
+	struct sigaction sa = { .sa_handler = noop_handler };
+	struct waiter w;
+
+	word = 0;
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+
+	start(&w, self->fd, &word, 0, 0);
+	ASSERT_TRUE(waiters_reach(self->base + 1));
+	pthread_kill(w.thread, SIGUSR1);
+	pthread_join(w.thread, NULL);
+	EXPECT_EQ(-EINTR, w.ret);
+	EXPECT_TRUE(waiters_drop(self->base));
+	EXPECT_EQ(0, dev_wake(self->fd, &word, 1, 0));
+
+	sa.sa_flags = SA_RESTART;
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	start(&w, self->fd, &word, 0, 0);
+	ASSERT_TRUE(waiters_reach(self->base + 1));
+	pthread_kill(w.thread, SIGUSR1);
+	usleep(100000);
+	EXPECT_FALSE(atomic_load(&w.done));
+	ASSERT_TRUE(waiters_reach(self->base + 1));
+	word = 1;
+	EXPECT_EQ(1, dev_wake(self->fd, &word, 1, 0));
+	pthread_join(w.thread, NULL);
+	EXPECT_EQ(0, w.ret);
+
+	word = 0;
+	memset(&w, 0, sizeof(w));
+	w.fd = self->fd;
+	w.addr = &word;
+	w.flags = SYNCFIX_WAIT_TIMEOUT;
+	w.timeout = 20000 * MS;
+	pthread_create(&w.thread, NULL, waiter_main, &w);
+	ASSERT_TRUE(waiters_reach(self->base + 1));
+	pthread_kill(w.thread, SIGUSR1);
+	pthread_join(w.thread, NULL);
+	EXPECT_EQ(-EINTR, w.ret);
+	EXPECT_TRUE(waiters_drop(self->base));
+	EXPECT_EQ(signals + 3, status_counter("signals"));
+	signal(SIGUSR1, SIG_DFL);
+}
+
+TEST_F(dev, wake_counts)
+{
+	static volatile uint32_t word;
+	struct waiter w[MANY];
+	int i, n;
+
+	word = 0;
+	for (i = 0; i < MANY; i++)
+		start(&w[i], self->fd, &word, 0, 0);
+	ASSERT_TRUE(waiters_reach(self->base + MANY));
+	word = 1;
+	EXPECT_EQ(3, dev_wake(self->fd, &word, 3, 0));
+	ASSERT_TRUE(waiters_drop(self->base + MANY - 3));
+	EXPECT_EQ(1, dev_wake(self->fd, &word, 1, 0));
+	n = dev_wake(self->fd, &word, UINT32_MAX, 0);
+	EXPECT_EQ(MANY - 4, n);
+	EXPECT_EQ(0, dev_wake(self->fd, &word, UINT32_MAX, 0));
+	for (i = 0; i < MANY; i++) {
+		pthread_join(w[i].thread, NULL);
+		EXPECT_EQ(0, w[i].ret);
+	}
+	EXPECT_EQ(MANY, atomic_load(&returns));
+}
+
+TEST_F(dev, bitsets)
+{
+	static volatile uint32_t word;
+	struct waiter a, b, c;
+
+	word = 0;
+	start(&a, self->fd, &word, 0, 0x1);
+	start(&b, self->fd, &word, 0, 0x2);
+	start(&c, self->fd, &word, 0, 0);	/* 0: every bit */
+	ASSERT_TRUE(waiters_reach(self->base + 3));
+	word = 1;
+	/* Only c (any) matches 0x4. */
+	EXPECT_EQ(1, dev_wake(self->fd, &word, UINT32_MAX, 0x4));
+	pthread_join(c.thread, NULL);
+	EXPECT_EQ(0, dev_wake(self->fd, &word, UINT32_MAX, 0x4 << 8));
+	/* Then b (0x2); a does not match. */
+	EXPECT_EQ(1, dev_wake(self->fd, &word, UINT32_MAX, 0x2 | 0x8));
+	pthread_join(b.thread, NULL);
+	usleep(50000);
+	EXPECT_FALSE(atomic_load(&a.done));
+	EXPECT_EQ(1, dev_wake(self->fd, &word, UINT32_MAX, 0x1));
+	pthread_join(a.thread, NULL);
+	EXPECT_EQ(0, a.ret);
+	EXPECT_EQ(0, b.ret);
+	EXPECT_EQ(0, c.ret);
+}
+
+/* More words than buckets: some share a bucket, none wakes another's. */
+TEST_F(dev, colliding_buckets)
+{
+	struct syncfix_info info;
+	struct waiter *w;
+	uint32_t *words;
+	unsigned int n, i;
+
+	ASSERT_EQ(0, ioctl(self->fd, SYNCFIX_IOC_GET_INFO, &info));
+	n = info.nr_buckets + 8;
+	words = calloc(n, 64);
+	w = calloc(n, sizeof(*w));
+	ASSERT_TRUE(words && w);
+	for (i = 0; i < n; i++) {
+		pthread_attr_t attr;
+
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].fd = self->fd;
+		w[i].addr = &words[i * 16];
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 64 << 10);
+		ASSERT_EQ(0, pthread_create(&w[i].thread, &attr, waiter_main,
+					    &w[i]));
+		pthread_attr_destroy(&attr);
+	}
+	ASSERT_TRUE(waiters_reach(self->base + n));
+	for (i = 0; i < n; i++) {
+		w[i].addr[0] = 1;
+		/* The neighbour word inside the same cache line: nobody. */
+		EXPECT_EQ(0, dev_wake(self->fd, &words[i * 16 + 1],
+				      UINT32_MAX, 0));
+		EXPECT_EQ(1, dev_wake(self->fd, w[i].addr, UINT32_MAX, 0));
+		pthread_join(w[i].thread, NULL);
+		EXPECT_EQ(0, w[i].ret);
+	}
+	free(words);
+	free(w);
+}
+
+/*
+ * Two threads hand a word back and forth through WAIT and WAKE, with no
+ * user-space shortcut: every handoff depends on the kernel not losing a
+ * wakeup.  A lost one leaves both asleep until their timeouts, while the
+ * word says it is their turn.
+ */
+#define PINGPONG	20000
+
+struct player {
+	int fd;
+	uint32_t parity;
+	int lost;
+	pthread_t thread;
+};
+
+static volatile uint32_t ball;
+
+static void *player_main(void *arg)
+{
+	struct player *p = arg;
+	uint32_t v;
+	int i, r;
+
+	for (i = 0; i < PINGPONG; i++) {
+		while (((v = __atomic_load_n(&ball, __ATOMIC_ACQUIRE)) & 1) !=
+		       p->parity) {
+			r = dev_wait(p->fd, &ball, v, 0, 0,
+				     SYNCFIX_WAIT_TIMEOUT, 2000 * MS);
+			if (r == -ETIMEDOUT) {
+				p->lost++;
+				if (p->lost > 3)
+					return NULL;
+			}
+		}
+		__atomic_store_n(&ball, v + 1, __ATOMIC_RELEASE);
+		dev_wake(p->fd, &ball, 1, 0);
+	}
+	return NULL;
+}
+
+/* Slow on the debug kernel under TCG: well over the default 30 s there. */
+TEST_F_TIMEOUT(dev, no_lost_wakeup, 300)
+{
+	struct player p[2] = {
+		{ .fd = self->fd, .parity = 0 },
+		{ .fd = self->fd, .parity = 1 },
+	};
+	int64_t t0 = mono_ns();
+
+	ball = 0;
+	pthread_create(&p[0].thread, NULL, player_main, &p[0]);
+	pthread_create(&p[1].thread, NULL, player_main, &p[1]);
+	pthread_join(p[0].thread, NULL);
+	pthread_join(p[1].thread, NULL);
+	TH_LOG("%d handoffs in %lld ms", 2 * PINGPONG,
+	       (long long)(mono_ns() - t0) / 1000000);
+	EXPECT_EQ(0, p[0].lost + p[1].lost) {
+		TH_LOG("lost wakeups: the ball stayed at %u", ball);
+	}
+}
+
+/* WAKE with count 1 wakes the oldest waiter first. */
+TEST_F(dev, wake_one_fifo)
+{
+	static volatile uint32_t word;
+	struct waiter w[8];
+	int i;
+
+	word = 0;
+	for (i = 0; i < 8; i++) {
+		start(&w[i], self->fd, &word, 0, 0);
+		ASSERT_TRUE(waiters_reach(self->base + i + 1));
+	}
+	word = 1;
+	for (i = 0; i < 8; i++) {
+		EXPECT_EQ(1, dev_wake(self->fd, &word, 1, 0));
+		pthread_join(w[i].thread, NULL);
+		EXPECT_EQ(i, w[i].order);
+	}
+}
+
+/* A waiting process that dies leaves nothing in the queue. */
+TEST_F(dev, waiter_exit)
+{
+	long long waits = status_counter("waits");
+	pid_t pid[4];
+	int i, st;
+
+	for (i = 0; i < 4; i++) {
+		pid[i] = fork();
+		ASSERT_LE(0, pid[i]);
+		if (!pid[i]) {
+			uint32_t word = 0;
+
+			_exit(dev_wait(self->fd, &word, 0, 0, 0, 0, 0) ? 1 : 0);
+		}
+	}
+	ASSERT_TRUE(waiters_reach(self->base + 4));
+	EXPECT_LE(waits + 4, status_counter("waits"));
+	EXPECT_LE(self->base + 4, status_counter("peak waiters"));
+	for (i = 0; i < 4; i++) {
+		kill(pid[i], i & 1 ? SIGKILL : SIGTERM);
+		ASSERT_EQ(pid[i], waitpid(pid[i], &st, 0));
+		EXPECT_TRUE(WIFSIGNALED(st));
+	}
+	EXPECT_TRUE(waiters_drop(self->base));
+	EXPECT_EQ(self->base, status_counter("waiters"));
+}
+
+/*
+ * Two processes cannot wake each other, even on the same address, and
+ * even in memory they share: the queue is private to an address space.
+ */
+TEST_F(dev, isolation)
+{
+	volatile uint32_t *shared;
+	static volatile uint32_t word;
+	int i, st, pipefd[2];
+	pid_t pid;
+
+	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	*shared = 0;
+	word = 0;
+	ASSERT_EQ(0, pipe(pipefd));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* A private word and a shared one, both waited on. */
+		struct waiter a, b;
+		char c;
+
+		start(&a, self->fd, &word, 0, 0);
+		start(&b, self->fd, shared, 0, 0);
+		/* Our parent's WAKEs come now; ask for ours when done. */
+		if (read(pipefd[0], &c, 1) != 1)
+			_exit(3);
+		if (atomic_load(&a.done) || atomic_load(&b.done))
+			_exit(2);
+		word = 1;
+		*shared = 1;
+		if (dev_wake(self->fd, &word, 1, 0) != 1 ||
+		    dev_wake(self->fd, shared, 1, 0) != 1)
+			_exit(4);
+		pthread_join(a.thread, NULL);
+		pthread_join(b.thread, NULL);
+		_exit(a.ret || b.ret ? 5 : 0);
+	}
+	ASSERT_TRUE(waiters_reach(self->base + 2));
+	for (i = 0; i < 10; i++) {
+		EXPECT_EQ(0, dev_wake(self->fd, &word, UINT32_MAX, 0));
+		EXPECT_EQ(0, dev_wake(self->fd, shared, UINT32_MAX, 0));
+	}
+	/* And the child cannot wake us. */
+	EXPECT_EQ(self->base + 2, status_counter("waiters"));
+	ASSERT_EQ(1, write(pipefd[1], "x", 1));
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+	munmap((void *)shared, 4096);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+/* The word's page is faulted in outside the bucket lock. */
+TEST_F(dev, fault_in)
+{
+	uint32_t *page;
+
+	page = mmap(NULL, 4096 * 4, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	/* Never touched: the zero page is mapped in by the wait. */
+	EXPECT_EQ(-EAGAIN, dev_wait(self->fd, page, 1, 0, 0, 0, 0));
+	EXPECT_EQ(-ETIMEDOUT, dev_wait(self->fd, page + 1024, 0, 0, 0,
+				       SYNCFIX_WAIT_TIMEOUT, MS));
+	/* Swapped out or discarded: faulted in again. */
+	page[2048] = 7;
+	ASSERT_EQ(0, madvise(page, 4096 * 4, MADV_DONTNEED));
+	EXPECT_EQ(-EAGAIN, dev_wait(self->fd, page + 2048, 7, 0, 0, 0, 0));
+	munmap(page, 4096 * 4);
+}
+
+TEST_HARNESS_MAIN
