@@ -56,11 +56,24 @@ vm-programs = $$($(MAKE) -s -C selftests list) $$($(MAKE) -s -C lib vm-test-list
 # The stale-wait demonstration runs the broken build that sits beside it.
 vm-files = --file $(TOP)/build/lib/vm/rwlock-glibc23861-broken:/tests/rwlock-glibc23861-broken
 
-define vm_run
-	$(S)/stage.sh vm-$(1) --tap build/results/vm-$(1).raw -- \
-		$(S)/vm.sh --cpu $(1) --name check-$(1) --quiet \
-		--timeout $(VM_TIMEOUT) --tap build/results/vm-$(1).raw $(vm-files) \
-		$$(for t in $(vm-programs); do printf -- '--test %s ' $$t; done)
+vm-tests = $$(for t in $(vm-programs); do printf -- '--test %s ' $$t; done)
+debug-vm-opts = --kernel $(DEBUG_TREE)/arch/x86/boot/bzImage --ko $(DEBUG_KMOD)/syncfix.ko
+
+# $(call vm_stage,NAME,CPU,EXTRA vm.sh OPTIONS): one VM run as a check stage.
+define vm_stage
+	$(S)/stage.sh $(1) --tap build/results/$(1).raw -- \
+		$(S)/vm.sh --cpu $(2) --name check-$(1) --quiet $(3) \
+		--timeout $(VM_TIMEOUT) --tap build/results/$(1).raw $(vm-files) $(vm-tests)
+endef
+
+build-vm-programs = $(S)/stage.sh build-vm-programs -- \
+	sh -c '$(MAKE) -C selftests && $(MAKE) -C lib vm-tests'
+
+# The debug kernel (once, cached) and the module against it, then a boot of
+# it on the affected CPU running every selftest.
+define debug_stages
+	@$(S)/stage.sh build-debug-kernel -- $(MAKE) debug-kmod
+	@$(call vm_stage,vm-debug,affected,$(debug-vm-opts))
 endef
 
 # Every stage runs even when an earlier one failed; the summary counts them
@@ -74,30 +87,17 @@ check: deps
 	@$(S)/stage.sh lib -- $(MAKE) -C lib check
 	@$(S)/stage.sh lib-tsan -- $(MAKE) -C lib check SAN=thread
 	@$(S)/stage.sh lib-asan -- $(MAKE) -C lib check SAN=address,undefined
-	@$(S)/stage.sh build-vm-programs -- sh -c '$(MAKE) -C selftests && $(MAKE) -C lib vm-tests'
-	@$(call vm_run,affected)
-	@$(call vm_run,modern)
-	@$(S)/stage.sh build-debug-kernel -- $(MAKE) debug-kmod
-	@$(S)/stage.sh vm-debug --tap build/results/vm-debug.raw -- \
-		$(S)/vm.sh --cpu affected --name check-debug --quiet \
-		--kernel $(DEBUG_TREE)/arch/x86/boot/bzImage \
-		--ko $(DEBUG_KMOD)/syncfix.ko \
-		--timeout $(VM_TIMEOUT) --tap build/results/vm-debug.raw $(vm-files) \
-		$$(for t in $(vm-programs); do printf -- '--test %s ' $$t; done)
+	@$(build-vm-programs)
+	@$(call vm_stage,vm-affected,affected)
+	@$(call vm_stage,vm-modern,modern)
+	$(debug_stages)
 	@$(S)/summary.sh
 
-# Only the debug-kernel stages: build the kernel (once, cached) and the
-# module against it, then boot it and run every selftest.
+# Only the debug-kernel stages.
 check-debug: deps
 	@rm -rf build/results && mkdir -p build/results
-	@$(S)/stage.sh build-vm-programs -- sh -c '$(MAKE) -C selftests && $(MAKE) -C lib vm-tests'
-	@$(S)/stage.sh build-debug-kernel -- $(MAKE) debug-kmod
-	@$(S)/stage.sh vm-debug --tap build/results/vm-debug.raw -- \
-		$(S)/vm.sh --cpu affected --name check-debug --quiet \
-		--kernel $(DEBUG_TREE)/arch/x86/boot/bzImage \
-		--ko $(DEBUG_KMOD)/syncfix.ko \
-		--timeout $(VM_TIMEOUT) --tap build/results/vm-debug.raw $(vm-files) \
-		$$(for t in $(vm-programs); do printf -- '--test %s ' $$t; done)
+	@$(build-vm-programs)
+	$(debug_stages)
 	@$(S)/summary.sh
 
 # A debug kernel (lockdep, KASAN, UBSAN) built once from Debian's
@@ -114,18 +114,17 @@ debug-kmod:
 	@cp -a uapi/. $(TOP)/build/debug/uapi/
 	$(MAKE) -C $(DEBUG_KMOD) KDIR=$(DEBUG_TREE)
 
-vm-debug: deps debug-kmod
+# One VM run with its console on the terminal.
+vm-debug: debug-kmod
+vm-debug: VM_OPTS = $(debug-vm-opts)
+vm-affected: VM_CPU = affected
+vm-modern: VM_CPU = modern
+vm-affected vm-modern: kmod
+vm-affected vm-modern vm-debug: deps
 	$(MAKE) -C selftests
 	$(MAKE) -C lib vm-tests
-	$(S)/vm.sh --cpu affected --name debug --timeout $(VM_TIMEOUT) $(vm-files) \
-		--kernel $(DEBUG_TREE)/arch/x86/boot/bzImage --ko $(DEBUG_KMOD)/syncfix.ko \
-		$$(for t in $(vm-programs); do printf -- '--test %s ' $$t; done)
-
-vm-affected vm-modern: vm-%: deps kmod
-	$(MAKE) -C selftests
-	$(MAKE) -C lib vm-tests
-	$(S)/vm.sh --cpu $* --name $* --timeout $(VM_TIMEOUT) $(vm-files) \
-		$$(for t in $(vm-programs); do printf -- '--test %s ' $$t; done)
+	$(S)/vm.sh --cpu $(or $(VM_CPU),affected) --name $@ --timeout $(VM_TIMEOUT) \
+		$(VM_OPTS) $(vm-files) $(vm-tests)
 
 # The README's first command: the module's verdict on both CPU models, then
 # an example program linked against libsyncfix-user, in the VM and here.
