@@ -25,6 +25,14 @@
  *
  * Unlock: xchg(state, 0); if the old value was 2, wake one sleeper.
  *
+ * Nothing after the release.  Once (B) below has stored 0, another thread
+ * may lock, unlock, destroy and free the mutex before the unlocking thread
+ * runs again (POSIX allows destroying an unlocked mutex at once).  So the
+ * unlock reads __flags (immutable after init, it gives the futex flags)
+ * and clears __owner before (B), decides from the value (B) returned, and
+ * after (B) only calls sf_wake() on the address, which the kernel
+ * tolerates on freed or unmapped memory.
+ *
  * Ordering.  Locker L and unlocker U:
  *
  *	L				U
@@ -54,7 +62,9 @@
 #include "wait.h"
 
 #define MUTEX_PSHARED	0x80u
+#ifndef MUTEX_SPIN
 #define MUTEX_SPIN	100
+#endif
 
 static inline unsigned int wait_flags(uint32_t flags)
 {
@@ -167,34 +177,44 @@ static int __mutex_lock_slow(sf_mutex_t *m, clockid_t clk,
 	return 0;
 }
 
-static inline int owner_check_lock(sf_mutex_t *m)
-{
-	if ((m->__flags & SF_MUTEX_ERRORCHECK) &&
-	    __atomic_load_n(&m->__owner, __ATOMIC_RELAXED) == sf_tid())
-		return EDEADLK;
-	return 0;
-}
-
 static inline void owner_set(sf_mutex_t *m)
 {
 	if (m->__flags & SF_MUTEX_ERRORCHECK)
 		__atomic_store_n(&m->__owner, sf_tid(), __ATOMIC_RELAXED);
 }
 
+/* The out-of-line parts, so that the fast paths need no stack frame. */
+static __attribute__((noinline)) int __mutex_lock_contended(sf_mutex_t *m)
+{
+	__mutex_lock_slow(m, CLOCK_MONOTONIC, NULL);
+	owner_set(m);
+	sf_tsan_post_lock(m, 0, 0);
+	return 0;
+}
+
+static __attribute__((noinline)) int __mutex_lock_errorcheck(sf_mutex_t *m)
+{
+	uint32_t c = 0;
+
+	if (__atomic_load_n(&m->__owner, __ATOMIC_RELAXED) == sf_tid())
+		return EDEADLK;
+	sf_tsan_pre_lock(m, 0);
+	if (!sf_cas(&m->__state, &c, 1))
+		return __mutex_lock_contended(m);
+	owner_set(m);
+	sf_tsan_post_lock(m, 0, 0);
+	return 0;
+}
+
 SF_EXPORT int sf_mutex_lock(sf_mutex_t *m)
 {
 	uint32_t c = 0;
-	int r;
 
-	if (sf_unlikely(m->__flags & SF_MUTEX_ERRORCHECK)) {
-		r = owner_check_lock(m);
-		if (r)
-			return r;
-	}
+	if (sf_unlikely(m->__flags & SF_MUTEX_ERRORCHECK))
+		return __mutex_lock_errorcheck(m);
 	sf_tsan_pre_lock(m, 0);
 	if (sf_unlikely(!sf_cas(&m->__state, &c, 1)))
-		__mutex_lock_slow(m, CLOCK_MONOTONIC, NULL);
-	owner_set(m);
+		return __mutex_lock_contended(m);
 	sf_tsan_post_lock(m, 0, 0);
 	return 0;
 }
@@ -221,9 +241,9 @@ SF_EXPORT int sf_mutex_timedlock(sf_mutex_t *m, clockid_t clockid,
 
 	if (!abstime || !sf_clock_valid(clockid) || !sf_timespec_valid(abstime))
 		return EINVAL;
-	r = owner_check_lock(m);
-	if (r)
-		return r;
+	if ((m->__flags & SF_MUTEX_ERRORCHECK) &&
+	    __atomic_load_n(&m->__owner, __ATOMIC_RELAXED) == sf_tid())
+		return EDEADLK;
 	sf_tsan_pre_lock(m, SF_TSAN_TRY);
 	r = 0;
 	if (!sf_cas(&m->__state, &c, 1))
@@ -237,22 +257,45 @@ SF_EXPORT int sf_mutex_timedlock(sf_mutex_t *m, clockid_t clockid,
 	return 0;
 }
 
-SF_EXPORT int sf_mutex_unlock(sf_mutex_t *m)
+/* After the release: only the futex wake on the address, see the essay. */
+static __attribute__((noinline)) int __mutex_unlock_wake(sf_mutex_t *m,
+							 unsigned int wf)
 {
-	uint32_t flags = m->__flags;
-	uint32_t c;
-
-	if (sf_unlikely(flags & SF_MUTEX_ERRORCHECK)) {
-		if (__atomic_load_n(&m->__owner, __ATOMIC_RELAXED) != sf_tid())
-			return EPERM;
-		__atomic_store_n(&m->__owner, 0, __ATOMIC_RELAXED);
-	} else if (sf_unlikely(sf_load_relaxed(&m->__state) == 0)) {
-		return EPERM;
-	}
-	sf_tsan_pre_unlock(m, 0);
-	c = sf_xchg(&m->__state, 0);			/* (B) */
-	if (c == 2)
-		sf_wake(&m->__state, 1, wait_flags(flags));
+	sf_wake(&m->__state, 1, wf);
 	sf_tsan_post_unlock(m, 0);
 	return 0;
+}
+
+/* (B) and what may follow it.  @flags was read before (B). */
+static inline int mutex_release(sf_mutex_t *m, uint32_t flags)
+{
+	uint32_t c;
+
+	sf_tsan_pre_unlock(m, 0);
+	c = sf_xchg(&m->__state, 0);			/* (B) */
+	SF_TEST_HOOK(SF_TP_MUTEX_UNLOCK_RELEASED, m, c);
+	if (sf_unlikely(c == 2))
+		return __mutex_unlock_wake(m, wait_flags(flags));
+	sf_tsan_post_unlock(m, 0);
+	return 0;
+}
+
+static __attribute__((noinline)) int __mutex_unlock_errorcheck(sf_mutex_t *m,
+								uint32_t flags)
+{
+	if (__atomic_load_n(&m->__owner, __ATOMIC_RELAXED) != sf_tid())
+		return EPERM;
+	__atomic_store_n(&m->__owner, 0, __ATOMIC_RELAXED);
+	return mutex_release(m, flags);
+}
+
+SF_EXPORT int sf_mutex_unlock(sf_mutex_t *m)
+{
+	uint32_t flags = m->__flags;	/* before (B): see the essay */
+
+	if (sf_unlikely(flags & SF_MUTEX_ERRORCHECK))
+		return __mutex_unlock_errorcheck(m, flags);
+	if (sf_unlikely(sf_load_relaxed(&m->__state) == 0))
+		return EPERM;
+	return mutex_release(m, flags);
 }

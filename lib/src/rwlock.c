@@ -8,33 +8,51 @@
  * -----
  * __word, the lock word, is the futex every waiter sleeps on:
  *
- *	bits 0..28  R        number of read locks held (at most 2^29 - 1)
- *	bit 29      RWAIT    readers may be sleeping on __word
- *	bit 30      WWAIT    a writer waits; new readers must wait (only in
+ *	bit 0       WLOCKED  write-locked
+ *	bit 1       WSLEEP   writers may be sleeping on __word.  Set by a
+ *	                     writer before it sleeps (E); cleared only by a
+ *	                     read-modify-write that also wakes one writer
+ *	bit 2       WWAIT    a writer waits, so new readers wait too (only in
  *	                     the writer-preferring kinds; never set otherwise)
- *	bit 31      WLOCKED  write-locked (then R == 0)
+ *	bit 3       RWAIT    readers may be sleeping on __word; cleared only by
+ *	                     a read-modify-write that also wakes them
+ *	bits 4..31  R        read locks held, plus read locks being taken back
+ *	                     by refused readers (see Admission); one read lock
+ *	                     is RW_READER (16).  At most 2^27 are granted, so R
+ *	                     never carries out of bit 31.
+ *
+ * Whom a release must wake is in __word, and the releasing read-modify-
+ * write returns it ("Ordering" 1).
  *
  * __wwaiters counts the writers inside the write-lock slow path: a writer
- * increments it before it first looks at __word and decrements it when it
- * leaves (with the lock, or timed out).  It is the exact answer to "must a
- * release wake a writer?".  WWAIT is only the gate for readers: it is set by
- * a counted writer before it sleeps, and cleared by the write-unlock or the
- * timed-out writer that finds __wwaiters == 0.
+ * increments it (A) before it first looks at __word and decrements it when
+ * it leaves (with the lock, or timed out).  It is never what decides that a
+ * release wakes someone.  It decides whether a write unlock hands the lock
+ * to a writer (keeps WWAIT) and whether a woken writer must put WSLEEP
+ * back for others (G).
  *
  * __writer holds the tid of the write owner (0 otherwise); only the owner
- * writes it, so a thread that reads its own tid there holds the write lock
- * (EDEADLK instead of deadlocking, EPERM for a foreign unlock).
+ * writes it, and clears it before its releasing RMW, so a thread that reads
+ * its own tid there holds the write lock (EDEADLK instead of deadlocking,
+ * EPERM for a foreign unlock).
  * __kind is at byte 48, where glibc keeps __flags, so that glibc's static
  * initializers select the same kind (0 prefer-reader, 2 nonrecursive).
+ * __kind and __flags are written only by init; an unlock reads them before
+ * its releasing RMW.
  *
  * Admission
  * ---------
- * A reader enters by CAS(w, w + 1) when w has none of the bits of its
- * "block mask": WLOCKED for prefer-reader, and for a reader on a
- * PREFER_WRITER lock that already holds a read lock on such a lock (the
+ * A reader's "block mask" is WLOCKED for prefer-reader, and for a reader on
+ * a PREFER_WRITER lock that already holds a read lock on such a lock (the
  * recursive exception, tracked per thread in rd_held_pw); WLOCKED|WWAIT
- * otherwise.  A writer enters by CAS(w, w | WLOCKED) when w has neither
- * WLOCKED nor readers; it keeps RWAIT/WWAIT as they are.
+ * otherwise.  A reader enters with one xadd(word, +RW_READER) (F) and looks
+ * at the value it replaced: none of its block mask and R < 2^27 means it
+ * holds a read lock.  Otherwise it was refused and gives the increment back
+ * through the read release (B), exactly as a read unlock does, so R may
+ * briefly count refused readers, even while WLOCKED is set.  Spinning and
+ * waiting readers only add to the word by CAS when it shows no blocking
+ * bit.  A writer enters by CAS(w, w | WLOCKED) when w has neither WLOCKED
+ * nor R; it keeps the other bits as they are.
  *
  * Waiters sleep in three futex classes on the same word: writers, readers,
  * recursive readers (futex bitsets), so a release wakes exactly one writer
@@ -42,14 +60,41 @@
  *
  * Ordering
  * --------
- * 1. Readers never wait on a stale value (glibc bug 23861).  Every iteration
+ * The labelled points (all locked instructions, so full barriers; loads of
+ * __wwaiters are sequentially consistent):
+ *	(A)  writer: xadd(__wwaiters, +1), before it first loads __word
+ *	(B)  a release: read release (a read unlock, or a refused reader
+ *	     giving back its increment): CAS(w, w - RW_READER - WSLEEP) when
+ *	     it is the last reader and WSLEEP is set, xadd(word, -RW_READER)
+ *	     otherwise; write unlock: CAS
+ *	(C)  reader: CAS(w, w | RWAIT) before sleeping
+ *	(D)  write unlock: load of __wwaiters, before its (B), when WWAIT is set
+ *	(E)  writer: CAS(w, w | WSLEEP [| WWAIT]) before sleeping
+ *	(F)  reader: xadd(word, +RW_READER), the fast-path read lock
+ *	(G)  writer that has slept takes the lock: CAS(w, w | WLOCKED), with
+ *	     WSLEEP added when __wwaiters counts another writer
+ *
+ * 1. Nothing after the release.  Once (B) has freed the lock, another
+ *    thread may lock it, unlock it, destroy it and free or unmap its memory
+ *    before the releasing thread runs again (POSIX allows destroying an
+ *    unlocked rwlock at once).  So an unlock decides everything before or
+ *    by (B): __kind and __flags (futex flags) are read before it, __writer
+ *    is cleared before it, (D) is read before it, and whom to wake follows
+ *    from the value (B) replaced.  After (B) the unlock only calls
+ *    sf_wake() on the address: the kernel tolerates a futex wake on freed
+ *    or unmapped memory (EFAULT, or a wake nobody waits for).
+ *    - read release: one writer iff it left R == 0, no WLOCKED, WSLEEP;
+ *    - write unlock: one writer iff WSLEEP was set; readers iff RWAIT was
+ *      set (which classes: see 4).
+ *
+ * 2. Readers never wait on a stale value (glibc bug 23861).  Every iteration
  *    of the reader loop reloads __word; if the reader must wait it makes
  *    sure RWAIT is in the word it saw, by CAS (C) when it is missing, and
  *    sleeps on exactly the value it saw or stored:
  *
  *	reader R                          releaser U
- *	w = load(word)                    CAS/xadd(word) clears the blocking
- *	blocked: CAS(w, w|RWAIT)  (C)       bit, and clears RWAIT  (B)
+ *	w = load(word)                    CAS(word) clears the blocking bit
+ *	blocked: CAS(w, w|RWAIT)  (C)       and RWAIT                    (B)
  *	futex_wait(word, w|RWAIT)         if RWAIT was set: wake readers
  *
  *    (B) and (C) are read-modify-writes of the same word, so one of them is
@@ -63,30 +108,71 @@
  *    word held the flag, and slept forever once the word returned to the
  *    old value after the wakeup had been sent.
  *
- * 2. Writers and the releases that free the lock (a Dekker pair across two
- *    words):
+ * 3. Writers, the same way, with WSLEEP:
  *
  *	writer W                          releaser U (last reader / writer)
- *	xadd(wwaiters, +1)        (A)     xadd/CAS(word) frees the lock (B)
- *	w = load(word)                    n = load(wwaiters)           (D)
- *	held: futex_wait(word, w)         n > 0: wake one writer
+ *	(A); w = load(word): held         old = (B) frees the lock, clears
+ *	no WSLEEP: CAS(w, w|WSLEEP)  (E)    WSLEEP
+ *	futex_wait(word, w|WSLEEP)        old had WSLEEP: wake one writer
  *
- *    (A) and (B) are locked instructions (full barriers) and the loads are
- *    sequentially consistent.  If W's load missed (B), then (A) preceded
- *    (B), so (D) sees n > 0 and U wakes a writer; W's futex_wait either
- *    finds the word changed or is queued first.  If the word went back to
- *    w before W slept, it is held again, and that holder's release runs
- *    (B)/(D) itself.  A woken writer that loses the race goes back to
- *    sleep on a fresh value; its rival's release wakes again.
+ *    W sleeps only on a held value with WSLEEP.  (B) and (E) are RMWs of
+ *    the same word: (B) first, (E) fails and W reloads; (E) first, (B)
+ *    replaces a value with WSLEEP and U wakes a writer, and the kernel's
+ *    compare-and-queue makes W either see the change or be queued before
+ *    the wake.  If W found WSLEEP already set, whatever RMW set it plays
+ *    the part of (E).  A read release that leaves readers inside changes
+ *    the word and wakes nobody: the lock is still held, with WSLEEP, and
+ *    the release that frees it wakes.
  *
- * 3. WWAIT (writer-preferring kinds).  A counted writer sets it before
- *    sleeping, so while it is set at least one writer has been counted.
- *    The write-unlock keeps it when __wwaiters > 0 (handing the lock to a
- *    writer: readers stay out, one writer is woken, and only recursive
- *    readers are woken) and clears it, waking readers, otherwise.  A writer
- *    that times out with __wwaiters == 0 clears it and wakes readers.
- *    Should a writer arrive just as WWAIT is cleared it sets it again
- *    before sleeping; the race costs fairness, never a lost wakeup.
+ *    The release clears WSLEEP as it wakes one writer: otherwise, until
+ *    the woken writer is scheduled, every release would wake again (in
+ *    prefer-reader at every last read unlock) with futex calls that find
+ *    nobody.  Other writers may still sleep.  Invariant: while a writer
+ *    sleeps, WSLEEP is set or a woken writer has not yet reached (E) or
+ *    (G).  The woken writer restores WSLEEP for them: at (E) if the lock
+ *    is held, at (G) if __wwaiters counts another writer.  That count is
+ *    sound here: the writers left asleep by the clearing RMW were counted
+ *    (A) before they slept, so before that RMW, so before the woken
+ *    writer's load of __wwaiters, which follows its wakeup.  A writer that
+ *    goes to sleep later sets WSLEEP itself (E).  A writer that wakes and
+ *    then times out has passed (E) in its last iteration.  The only other
+ *    clearer, the last timed-out writer, wakes one writer too.  The read
+ *    release clears WSLEEP by CAS when its load shows it is the last
+ *    reader and WSLEEP is set; should its xadd find that state after all
+ *    (a writer's (E) came in between), it wakes and leaves WSLEEP set,
+ *    which costs at most a wake that finds nobody.
+ *
+ *    Why the count cannot decide a release's wakeup: it may only be read
+ *    before the release (see 1), and then this loses W, since the count
+ *    changes without the word changing and the kernel compares only the
+ *    word:
+ *
+ *	U: n = load(wwaiters) = 0;  W: (A), load(word): held, futex_wait;
+ *	U: (B), n == 0: no wake
+ *
+ *    (E) puts every sleeping writer into the word, where (B) sees it
+ *    atomically with the release.
+ *
+ * 4. WWAIT, the gate for readers (writer-preferring kinds).  (E) sets it
+ *    with WSLEEP.  A write unlock keeps it when (D) finds a counted writer:
+ *    the lock goes to a writer, readers stay out (only recursive readers
+ *    are woken, RWAIT stays).  When (D) finds none it clears WWAIT and
+ *    RWAIT and wakes all readers.  (D) is reloaded whenever (B) fails.  A
+ *    stale (D) costs fairness, never a wakeup (wakeups follow WSLEEP):
+ *    - a writer counted just after (D) may see WWAIT cleared; it sets it
+ *      again (E) before it sleeps;
+ *    - a writer that times out just after (D) (n > 0) finds, when it
+ *      leaves, WWAIT set and the count 0: it clears WWAIT (and WSLEEP,
+ *      waking one writer if it was set) and, unless the lock is
+ *      write-held, wakes the readers.  Its CAS and the unlock's (B) are
+ *      RMWs of the same word, so either (B) fails and reloads (D), or the
+ *      leaver sees the word (B) stored.
+ *    So WWAIT does not outlive the counted writers: each leaves through an
+ *    unlock that reads (D) after its own decrement, or through the timeout
+ *    path.  While WWAIT is set, new readers of the writer-preferring kinds
+ *    wait, so a waiting writer waits for the readers already inside (and,
+ *    for PREFER_WRITER, their recursive read locks), as the header
+ *    promises; a refused reader's increment lasts a few instructions.
  *
  * All acquiring operations are full-barrier read-modify-writes of __word
  * (acquire), all releasing ones too (release).
@@ -102,10 +188,13 @@
 #include "internal.h"
 #include "wait.h"
 
-#define RW_READERS	0x1fffffffu
-#define RW_RWAIT	0x20000000u
-#define RW_WWAIT	0x40000000u
-#define RW_WLOCKED	0x80000000u
+#define RW_WLOCKED	0x1u
+#define RW_WSLEEP	0x2u
+#define RW_WWAIT	0x4u
+#define RW_RWAIT	0x8u
+#define RW_READER	0x10u		/* one read lock */
+#define RW_READERS	0xfffffff0u	/* R */
+#define RW_R_LIMIT	0x80000000u	/* R >= 2^27: no more read locks */
 
 #define RW_PSHARED	0x1u
 
@@ -113,7 +202,9 @@
 #define CLASS_READER	SF_WAIT_CLASS(1)
 #define CLASS_RREADER	SF_WAIT_CLASS(2)	/* recursive readers */
 
-#define RW_SPIN		100
+#ifndef RW_SPIN
+#define RW_SPIN	100
+#endif
 
 _Static_assert(sizeof(sf_rwlock_t) == 56, "sf_rwlock_t must fit pthread_rwlock_t");
 _Static_assert(offsetof(sf_rwlock_t, __kind) == 48, "kind at glibc's __flags");
@@ -130,6 +221,7 @@ static inline uint32_t load_sc(const uint32_t *p)
 	return __atomic_load_n(p, __ATOMIC_SEQ_CST);
 }
 
+/* Futex flags; __flags is immutable after init (read before any release). */
 static inline unsigned int wflags(const sf_rwlock_t *l)
 {
 	return (l->__flags & RW_PSHARED) ? SF_WAIT_SHARED : 0;
@@ -141,26 +233,79 @@ static inline pid_t writer_of(const sf_rwlock_t *l)
 }
 
 /* The bits that keep the calling thread's read lock out. */
-static inline uint32_t rd_block(const sf_rwlock_t *l)
+static inline uint32_t rd_block(uint32_t kind)
 {
-	uint32_t k = l->__kind;
-
-	if (k == SF_RWLOCK_PREFER_READER)
+	if (kind == SF_RWLOCK_PREFER_READER)
 		return RW_WLOCKED;
-	if (k == SF_RWLOCK_PREFER_WRITER && rd_held_pw)
+	if (kind == SF_RWLOCK_PREFER_WRITER && rd_held_pw)
 		return RW_WLOCKED;
 	return RW_WLOCKED | RW_WWAIT;
 }
 
-/* Return: 0 (read lock taken), EBUSY (blocked) or EAGAIN (too many). */
-static inline int rd_try(sf_rwlock_t *l, uint32_t block)
+/* A read release that leaves R == 0, no writer, and a writer asleep. */
+static inline bool rd_last_with_sleeper(uint32_t w)
+{
+	return (w & (RW_READERS | RW_WLOCKED | RW_WSLEEP)) ==
+	       (RW_READER | RW_WSLEEP);
+}
+
+/* Called after a release (B): only the wake, on the address. */
+static __attribute__((noinline)) int rd_wake_writer(sf_rwlock_t *l,
+						     unsigned int wf)
+{
+	sf_wake(&l->__word, 1, wf | CLASS_WRITER);
+	return 0;
+}
+
+/* The last reader, with WSLEEP set: clear it as it wakes a writer. */
+static __attribute__((noinline)) int rd_release_last(sf_rwlock_t *l,
+						      uint32_t w, unsigned int wf)
+{
+	do {
+		if (sf_cas(&l->__word, &w, w - RW_READER - RW_WSLEEP)) {	/* (B) */
+			SF_TEST_HOOK(SF_TP_RDUNLOCK_RELEASED, l, w);
+			return rd_wake_writer(l, wf);
+		}
+	} while (rd_last_with_sleeper(w));
+	w = sf_fetch_sub(&l->__word, RW_READER);		/* (B) */
+	SF_TEST_HOOK(SF_TP_RDUNLOCK_RELEASED, l, w);
+	if (rd_last_with_sleeper(w))
+		return rd_wake_writer(l, wf);
+	return 0;
+}
+
+/*
+ * rd_release() - give back one read lock: a read unlock, or a refused
+ * reader taking back its increment.  Whom to wake comes from the value the
+ * releasing RMW replaced ("Ordering" 1 and 3); after it the lock may
+ * already be freed by another thread, so @l is only passed to sf_wake().
+ * @w: the word, loaded just before; @wf: the futex flags.  Return: 0.
+ */
+static inline int rd_release(sf_rwlock_t *l, uint32_t w, unsigned int wf)
+{
+	if (sf_unlikely(rd_last_with_sleeper(w)))
+		return rd_release_last(l, w, wf);
+	w = sf_fetch_sub(&l->__word, RW_READER);		/* (B) */
+	SF_TEST_HOOK(SF_TP_RDUNLOCK_RELEASED, l, w);
+	/* A writer went to sleep since the load: wake it, WSLEEP stays. */
+	if (sf_unlikely(rd_last_with_sleeper(w)))
+		return rd_wake_writer(l, wf);
+	return 0;
+}
+
+/*
+ * rd_try_cas() - take a read lock only if the word, as loaded, admits it:
+ * the spinning and waiting readers never add to a blocked word.
+ * Return: 0, EBUSY or EAGAIN.
+ */
+static inline int rd_try_cas(sf_rwlock_t *l, uint32_t block)
 {
 	uint32_t w = sf_load_relaxed(&l->__word);
 
 	while (!(w & block)) {
-		if ((w & RW_READERS) == RW_READERS)
+		if (w & RW_R_LIMIT)
 			return EAGAIN;
-		if (sf_cas(&l->__word, &w, w + 1))
+		if (sf_cas(&l->__word, &w, w + RW_READER))
 			return 0;
 	}
 	return EBUSY;
@@ -178,7 +323,7 @@ static inline int wr_try(sf_rwlock_t *l)
 }
 
 /*
- * __rdlock_slow() - wait for a read lock.  See "Ordering" 1 above.
+ * __rdlock_slow() - wait for a read lock.  See "Ordering" 2 above.
  * Return: 0, ETIMEDOUT, EDEADLK or EAGAIN.
  */
 static int __rdlock_slow(sf_rwlock_t *l, uint32_t block, clockid_t clk,
@@ -197,7 +342,7 @@ static int __rdlock_slow(sf_rwlock_t *l, uint32_t block, clockid_t clk,
 		return EDEADLK;
 
 	for (i = 0; i < RW_SPIN; i++) {
-		r = rd_try(l, block);
+		r = rd_try_cas(l, block);
 		if (r != EBUSY)
 			return r;
 		sf_cpu_relax();
@@ -206,9 +351,9 @@ static int __rdlock_slow(sf_rwlock_t *l, uint32_t block, clockid_t clk,
 	for (;;) {
 		w = sf_load_relaxed(&l->__word);	/* fresh, every time */
 		if (!(w & block)) {
-			if ((w & RW_READERS) == RW_READERS)
+			if (w & RW_R_LIMIT)
 				return EAGAIN;
-			if (sf_cas(&l->__word, &w, w + 1))
+			if (sf_cas(&l->__word, &w, w + RW_READER))
 				return 0;
 			continue;
 		}
@@ -239,25 +384,30 @@ static int __rdlock_slow(sf_rwlock_t *l, uint32_t block, clockid_t clk,
 }
 
 /*
- * __wr_timeout_leave() - a writer gives up.  If it was the last counted
- * writer, WWAIT must not outlive it ("Ordering" 3); otherwise pass on a
- * wakeup in case the lock is free and the others sleep.
+ * __wr_timeout_leave() - a writer gives up ("Ordering" 3 and 4).  If it was
+ * the last counted writer, neither WWAIT nor WSLEEP may outlive it: clear
+ * them, waking one writer if WSLEEP was set (one may have gone to sleep
+ * since the count was read) and the readers that WWAIT kept out.
+ * Otherwise pass on a wakeup in case the lock is free and the others sleep.
  */
-static void __wr_timeout_leave(sf_rwlock_t *l)
+static void __wr_timeout_leave(sf_rwlock_t *l, unsigned int wf)
 {
-	unsigned int wf = wflags(l);
 	uint32_t w, n, nw;
+	bool wake_r;
 
 	n = sf_fetch_sub(&l->__wwaiters, 1) - 1;
 	w = sf_load_relaxed(&l->__word);
 	if (n == 0) {
-		while ((w & RW_WWAIT) && load_sc(&l->__wwaiters) == 0) {
-			bool wake_r = (w & RW_RWAIT) && !(w & RW_WLOCKED);
-
-			nw = w & ~RW_WWAIT;
+		while ((w & (RW_WWAIT | RW_WSLEEP)) &&
+		       load_sc(&l->__wwaiters) == 0) {
+			wake_r = (w & (RW_WWAIT | RW_RWAIT | RW_WLOCKED)) ==
+				 (RW_WWAIT | RW_RWAIT);
+			nw = w & ~(RW_WWAIT | RW_WSLEEP);
 			if (wake_r)
 				nw &= ~RW_RWAIT;
 			if (sf_cas(&l->__word, &w, nw)) {
+				if (w & RW_WSLEEP)
+					sf_wake(&l->__word, 1, wf | CLASS_WRITER);
 				if (wake_r)
 					sf_wake(&l->__word, INT_MAX,
 						wf | CLASS_READER | CLASS_RREADER);
@@ -270,15 +420,16 @@ static void __wr_timeout_leave(sf_rwlock_t *l)
 }
 
 /*
- * __wrlock_slow() - wait for the write lock.  See "Ordering" 2 and 3.
+ * __wrlock_slow() - wait for the write lock.  See "Ordering" 3 and 4.
  * Return: 0, ETIMEDOUT or EDEADLK.
  */
 static int __wrlock_slow(sf_rwlock_t *l, clockid_t clk,
 			 const struct timespec *abs)
 {
-	bool pref_writer = l->__kind != SF_RWLOCK_PREFER_READER;
-	unsigned int wf = wflags(l) | CLASS_WRITER;
-	uint32_t w;
+	uint32_t mark = RW_WSLEEP;
+	unsigned int wf = wflags(l);
+	bool slept = false;
+	uint32_t w, add;
 	int i;
 
 	if (writer_of(l) == sf_tid())
@@ -290,21 +441,32 @@ static int __wrlock_slow(sf_rwlock_t *l, clockid_t clk,
 		sf_cpu_relax();
 	}
 
+	if (l->__kind != SF_RWLOCK_PREFER_READER)
+		mark |= RW_WWAIT;
 	sf_fetch_add(&l->__wwaiters, 1);			/* (A) */
 	for (;;) {
-		w = load_sc(&l->__word);
+		w = sf_load_relaxed(&l->__word);
 		if (!(w & (RW_WLOCKED | RW_READERS))) {
-			if (sf_cas(&l->__word, &w, w | RW_WLOCKED))
+			/*
+			 * A writer that slept may have been woken by a
+			 * release that cleared WSLEEP while others slept
+			 * on: it puts WSLEEP back for them (G).
+			 */
+			add = RW_WLOCKED;
+			if (slept && load_sc(&l->__wwaiters) > 1)
+				add |= RW_WSLEEP;
+			if (sf_cas(&l->__word, &w, w | add))	/* (G) */
 				break;
 			continue;
 		}
-		if (pref_writer && !(w & RW_WWAIT)) {
-			if (!sf_cas(&l->__word, &w, w | RW_WWAIT))
+		if ((w & mark) != mark) {
+			if (!sf_cas(&l->__word, &w, w | mark))	/* (E) */
 				continue;
-			w |= RW_WWAIT;
+			w |= mark;
 		}
-		if (sf_wait(&l->__word, w, abs, clk, wf) == ETIMEDOUT) {
-			__wr_timeout_leave(l);
+		slept = true;
+		if (sf_wait(&l->__word, w, abs, clk, wf | CLASS_WRITER) == ETIMEDOUT) {
+			__wr_timeout_leave(l, wf);
 			return ETIMEDOUT;
 		}
 	}
@@ -312,41 +474,37 @@ static int __wrlock_slow(sf_rwlock_t *l, clockid_t clk,
 	return 0;
 }
 
-static void __rd_unlock(sf_rwlock_t *l)
+/*
+ * __wr_unlock() - release the write lock ("Ordering" 1, 3, 4).  @wf (futex
+ * flags) was read before; nothing of *@l is read after the CAS (B).
+ */
+static void __wr_unlock(sf_rwlock_t *l, unsigned int wf)
 {
-	uint32_t old;
-
-	if (l->__kind == SF_RWLOCK_PREFER_WRITER && rd_held_pw)
-		rd_held_pw--;
-	old = sf_fetch_sub(&l->__word, 1);			/* (B) */
-	if ((old & RW_READERS) == 1 && load_sc(&l->__wwaiters))	/* (D) */
-		sf_wake(&l->__word, 1, wflags(l) | CLASS_WRITER);
-}
-
-static void __wr_unlock(sf_rwlock_t *l)
-{
-	unsigned int wf = wflags(l), wake_r;
-	uint32_t w, nw, n;
+	unsigned int wake_r;
+	uint32_t w, nw;
 
 	__atomic_store_n(&l->__writer, 0, __ATOMIC_RELAXED);
-	n = load_sc(&l->__wwaiters);
 	w = sf_load_relaxed(&l->__word);
 	do {
-		nw = w & ~(RW_WLOCKED | RW_RWAIT);
-		if (!n)
-			nw &= ~RW_WWAIT;
+		/* Hand over to a counted writer?  (WWAIT: writer-preferring.) */
+		bool to_writer = (w & RW_WWAIT) &&
+				 load_sc(&l->__wwaiters) != 0;	/* (D) */
+
+		nw = w & ~(RW_WLOCKED | RW_WSLEEP | RW_WWAIT | RW_RWAIT);
 		wake_r = 0;
-		if (w & RW_RWAIT) {
-			if (!(nw & RW_WWAIT)) {
-				wake_r = CLASS_READER | CLASS_RREADER;
-			} else {
-				/* Handing over to a writer: readers stay out. */
+		if (to_writer) {
+			nw |= RW_WWAIT;
+			/* Readers stay out; recursive ones may enter. */
+			if (w & RW_RWAIT) {
 				nw |= RW_RWAIT;
 				wake_r = CLASS_RREADER;
 			}
+		} else if (w & RW_RWAIT) {
+			wake_r = CLASS_READER | CLASS_RREADER;
 		}
 	} while (!sf_cas(&l->__word, &w, nw));			/* (B) */
-	if (load_sc(&l->__wwaiters))				/* (D) */
+	SF_TEST_HOOK(SF_TP_WRUNLOCK_RELEASED, l, w);
+	if (w & RW_WSLEEP)
 		sf_wake(&l->__word, 1, wf | CLASS_WRITER);
 	if (wake_r)
 		sf_wake(&l->__word, INT_MAX, wf | wake_r);
@@ -420,7 +578,7 @@ SF_EXPORT int sf_rwlock_init(sf_rwlock_t *l, const sf_rwlockattr_t *attr)
 
 SF_EXPORT int sf_rwlock_destroy(sf_rwlock_t *l)
 {
-	if ((sf_load_relaxed(&l->__word) & (RW_WLOCKED | RW_WWAIT | RW_READERS)) ||
+	if ((sf_load_relaxed(&l->__word) & (RW_WLOCKED | RW_READERS)) ||
 	    sf_load_relaxed(&l->__wwaiters))
 		return EBUSY;
 	sf_tsan_destroy(l, 0);
@@ -442,62 +600,85 @@ static inline int tsan_self_deadlock(const sf_rwlock_t *l)
 	return 0;
 }
 
-static inline void rd_acquired(const sf_rwlock_t *l)
+static inline void rd_acquired(uint32_t kind)
 {
-	if (l->__kind == SF_RWLOCK_PREFER_WRITER)
+	if (kind == SF_RWLOCK_PREFER_WRITER)
 		rd_held_pw++;
+}
+
+/*
+ * __rdlock_refused() - the fast path's xadd (F) returned @old, which has a
+ * bit of @block or R at its limit: give the increment back, then wait
+ * (@try: return EBUSY instead) unless the limit was the reason (EAGAIN).
+ * Ends the TSAN annotation begun by the caller with @tsan_flags.
+ */
+static __attribute__((noinline)) int
+__rdlock_refused(sf_rwlock_t *l, uint32_t old, uint32_t block, bool try,
+		 clockid_t clk, const struct timespec *abs, unsigned int tsan_flags)
+{
+	int r;
+
+	(void)tsan_flags;	/* only TSAN builds annotate */
+	rd_release(l, sf_load_relaxed(&l->__word), wflags(l));
+	r = (old & block) ? EBUSY : EAGAIN;
+	if (r == EBUSY && !try)
+		r = __rdlock_slow(l, block, clk, abs);
+	if (r == 0)
+		rd_acquired(l->__kind);
+	sf_tsan_post_lock(l, tsan_flags | (r ? SF_TSAN_TRY_FAILED : 0), 0);
+	return r;
 }
 
 SF_EXPORT int sf_rwlock_rdlock(sf_rwlock_t *l)
 {
-	uint32_t block;
+	uint32_t kind = l->__kind, block, old;
 	int r;
 
 	r = tsan_self_deadlock(l);
 	if (r)
 		return r;
 	sf_tsan_pre_lock(l, SF_TSAN_READ);
-	block = rd_block(l);
-	r = rd_try(l, block);
-	if (sf_unlikely(r == EBUSY))
-		r = __rdlock_slow(l, block, CLOCK_MONOTONIC, NULL);
-	if (sf_likely(r == 0))
-		rd_acquired(l);
-	sf_tsan_post_lock(l, SF_TSAN_READ | (r ? SF_TSAN_TRY_FAILED : 0), 0);
-	return r;
+	block = rd_block(kind);
+	old = sf_fetch_add(&l->__word, RW_READER);		/* (F) */
+	if (sf_unlikely(old & (block | RW_R_LIMIT)))
+		return __rdlock_refused(l, old, block, false, CLOCK_MONOTONIC,
+					NULL, SF_TSAN_READ);
+	rd_acquired(kind);
+	sf_tsan_post_lock(l, SF_TSAN_READ, 0);
+	return 0;
 }
 
 SF_EXPORT int sf_rwlock_tryrdlock(sf_rwlock_t *l)
 {
-	int r;
+	uint32_t kind = l->__kind, block, old;
 
 	sf_tsan_pre_lock(l, SF_TSAN_READ | SF_TSAN_TRY);
-	r = rd_try(l, rd_block(l));
-	if (r == 0)
-		rd_acquired(l);
-	sf_tsan_post_lock(l, SF_TSAN_READ | SF_TSAN_TRY |
-			  (r ? SF_TSAN_TRY_FAILED : 0), 0);
-	return r;
+	block = rd_block(kind);
+	old = sf_fetch_add(&l->__word, RW_READER);		/* (F) */
+	if (sf_unlikely(old & (block | RW_R_LIMIT)))
+		return __rdlock_refused(l, old, block, true, CLOCK_MONOTONIC,
+					NULL, SF_TSAN_READ | SF_TSAN_TRY);
+	rd_acquired(kind);
+	sf_tsan_post_lock(l, SF_TSAN_READ | SF_TSAN_TRY, 0);
+	return 0;
 }
 
 SF_EXPORT int sf_rwlock_timedrdlock(sf_rwlock_t *l, clockid_t clockid,
 				    const struct timespec *abstime)
 {
-	uint32_t block;
-	int r;
+	uint32_t kind = l->__kind, block, old;
 
 	if (!abstime || !sf_clock_valid(clockid) || !sf_timespec_valid(abstime))
 		return EINVAL;
 	sf_tsan_pre_lock(l, SF_TSAN_READ | SF_TSAN_TRY);
-	block = rd_block(l);
-	r = rd_try(l, block);
-	if (r == EBUSY)
-		r = __rdlock_slow(l, block, clockid, abstime);
-	if (r == 0)
-		rd_acquired(l);
-	sf_tsan_post_lock(l, SF_TSAN_READ | SF_TSAN_TRY |
-			  (r ? SF_TSAN_TRY_FAILED : 0), 0);
-	return r;
+	block = rd_block(kind);
+	old = sf_fetch_add(&l->__word, RW_READER);		/* (F) */
+	if (old & (block | RW_R_LIMIT))
+		return __rdlock_refused(l, old, block, false, clockid, abstime,
+					SF_TSAN_READ | SF_TSAN_TRY);
+	rd_acquired(kind);
+	sf_tsan_post_lock(l, SF_TSAN_READ | SF_TSAN_TRY, 0);
+	return 0;
 }
 
 SF_EXPORT int sf_rwlock_wrlock(sf_rwlock_t *l)
@@ -546,22 +727,37 @@ SF_EXPORT int sf_rwlock_timedwrlock(sf_rwlock_t *l, clockid_t clockid,
 	return r;
 }
 
+/* A write unlock: EPERM unless the caller is the writer. */
+static __attribute__((noinline)) int __rwlock_wrunlock(sf_rwlock_t *l,
+						       unsigned int wf)
+{
+	if (writer_of(l) != sf_tid())
+		return EPERM;
+	sf_tsan_pre_unlock(l, 0);
+	__wr_unlock(l, wf);
+	sf_tsan_post_unlock(l, 0);
+	return 0;
+}
+
+/*
+ * Unlock.  __kind and __flags are read first: once the releasing RMW is
+ * done the lock may be gone ("Ordering" 1).
+ */
 SF_EXPORT int sf_rwlock_unlock(sf_rwlock_t *l)
 {
+	uint32_t kind = l->__kind;
+	unsigned int wf = wflags(l);
 	uint32_t w = sf_load_relaxed(&l->__word);
+	int r;
 
-	if (w & RW_WLOCKED) {
-		if (writer_of(l) != sf_tid())
-			return EPERM;
-		sf_tsan_pre_unlock(l, 0);
-		__wr_unlock(l);
-		sf_tsan_post_unlock(l, 0);
-		return 0;
-	}
-	if (!(w & RW_READERS))
+	if (sf_unlikely(w & RW_WLOCKED))
+		return __rwlock_wrunlock(l, wf);
+	if (sf_unlikely(!(w & RW_READERS)))
 		return EPERM;
 	sf_tsan_pre_unlock(l, SF_TSAN_READ);
-	__rd_unlock(l);
+	if (kind == SF_RWLOCK_PREFER_WRITER && rd_held_pw)
+		rd_held_pw--;
+	r = rd_release(l, w, wf);
 	sf_tsan_post_unlock(l, SF_TSAN_READ);
-	return 0;
+	return r;
 }

@@ -20,6 +20,17 @@ enum sf_test_point {
 	 * word and issue their wakeups.
 	 */
 	SF_TP_RDLOCK_BEFORE_WAIT = 1,
+	/*
+	 * rwlock read unlock (also a refused reader taking back its
+	 * increment), write unlock, mutex unlock: the read-modify-write that
+	 * releases the lock has just been done (@val: the value it
+	 * replaced).  From here on another thread may acquire the lock,
+	 * release it, destroy it and free its memory; the unlocking thread
+	 * may only call sf_wake() on the address.
+	 */
+	SF_TP_RDUNLOCK_RELEASED = 2,
+	SF_TP_WRUNLOCK_RELEASED = 3,
+	SF_TP_MUTEX_UNLOCK_RELEASED = 4,
 };
 
 typedef void (*sf_test_hook_fn)(enum sf_test_point point, void *obj,

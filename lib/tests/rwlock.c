@@ -416,6 +416,36 @@ static void test_writer_timeout_releases_readers(int k)
 	agent_stop(&r2);
 }
 
+/*
+ * EAGAIN at 2^27 read locks.  Taking that many would take seconds, so this
+ * white-box case starts from a word that already counts 2^27 - 1 (the
+ * encoding documented in rwlock.c: R in bits 4..31) and checks that the
+ * last one is granted, the next is refused without disturbing the count,
+ * and writers still see the lock read-held.
+ */
+static void test_reader_limit(void)
+{
+	struct timespec dl = deadline_ms(CLOCK_MONOTONIC, 50);
+	const uint32_t max = 1u << 27;
+	sf_rwlock_t l = SF_RWLOCK_INITIALIZER;
+	int i;
+
+	l.__word = (max - 1) << 4;
+	ok_err(sf_rwlock_rdlock(&l), 0, "limit: read lock number 2^27 is granted");
+	ok_err(sf_rwlock_rdlock(&l), EAGAIN, "limit: one more: EAGAIN");
+	ok_err(sf_rwlock_tryrdlock(&l), EAGAIN, "limit: tryrdlock: EAGAIN");
+	ok_err(sf_rwlock_timedrdlock(&l, CLOCK_MONOTONIC, &dl), EAGAIN,
+	       "limit: timedrdlock: EAGAIN");
+	ok(l.__word == max << 4, "limit: the count is unchanged (0x%08x)", l.__word);
+	ok_err(sf_rwlock_trywrlock(&l), EBUSY, "limit: trywrlock: EBUSY");
+	ok_err(sf_rwlock_unlock(&l), 0, "limit: unlock");
+	ok_err(sf_rwlock_tryrdlock(&l), 0, "limit: below the limit again");
+	for (i = 0; i < 2; i++)
+		sf_rwlock_unlock(&l);
+	l.__word = 0;
+	ok_err(sf_rwlock_destroy(&l), 0, "limit: destroy");
+}
+
 static void test_attr(void)
 {
 	sf_rwlockattr_t at;
@@ -527,6 +557,8 @@ int main(void)
 	watchdog_start(10);
 	phase("attr");
 	test_attr();
+	phase("limit");
+	test_reader_limit();
 	for (k = 0; k < 3; k++) {
 		phase("self");
 		test_self(k, 0);

@@ -55,7 +55,11 @@ int sf_mutexattr_getpshared(const sf_mutexattr_t *attr, int *pshared);
 
 /* @attr may be NULL (normal, private).  EINVAL for a bad attribute. */
 int sf_mutex_init(sf_mutex_t *m, const sf_mutexattr_t *attr);
-/* EBUSY if the mutex is locked. */
+/*
+ * EBUSY if the mutex is locked.  An unlocked mutex may be destroyed (and
+ * its memory freed) at once, even while the thread that unlocked it has not
+ * yet returned from sf_mutex_unlock().
+ */
 int sf_mutex_destroy(sf_mutex_t *m);
 
 /*

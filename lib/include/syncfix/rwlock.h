@@ -58,7 +58,7 @@ extern "C" {
 /* Private fields; the encoding is documented in the library's rwlock.c. */
 typedef struct sf_rwlock {
 	uint32_t __word;		/* 0: lock state */
-	uint32_t __wwaiters;		/* 4: writers waiting */
+	uint32_t __wwaiters;		/* 4: writers in the slow path */
 	int32_t __writer;		/* 8: tid of the write owner */
 	uint32_t __flags;		/* 12: process-shared */
 	uint32_t __reserved[8];		/* 16 */
@@ -91,12 +91,16 @@ int sf_rwlockattr_getpshared(const sf_rwlockattr_t *attr, int *pshared);
 
 /* @attr may be NULL (prefer-reader, private).  EINVAL for a bad attr. */
 int sf_rwlock_init(sf_rwlock_t *l, const sf_rwlockattr_t *attr);
-/* EBUSY if held or waited for. */
+/*
+ * EBUSY if held or waited for by a writer.  An unlocked rwlock may be
+ * destroyed (and its memory freed) at once, even while the thread that
+ * unlocked it has not yet returned from sf_rwlock_unlock().
+ */
 int sf_rwlock_destroy(sf_rwlock_t *l);
 
 /*
  * Read lock.  EDEADLK: the caller holds the write lock.  EAGAIN: too many
- * read locks (2^29 - 1).
+ * read locks (2^27 are held).
  */
 int sf_rwlock_rdlock(sf_rwlock_t *l);
 /* EBUSY: not immediately available (see the kinds above). */
