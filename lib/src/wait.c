@@ -37,12 +37,13 @@
 #include <unistd.h>
 
 #include "../../uapi/linux/syncfix.h"
+#include "atomic.h"
 #include "wait.h"
 
 enum { BACKEND_UNSET, BACKEND_FUTEX, BACKEND_IOCTL };
 
 /* BACKEND_* in the low bits, the device's fd above them. */
-static int sf_backend_state;
+static uint32_t sf_backend_state;
 
 static int backend_open(void)
 {
@@ -70,16 +71,17 @@ static int backend_open(void)
 /* The device's fd, or -1 for futex. */
 static int sf_backend(void)
 {
-	int st = __atomic_load_n(&sf_backend_state, __ATOMIC_ACQUIRE);
-	int saved, fd, want;
+	uint32_t st = __atomic_load_n(&sf_backend_state, __ATOMIC_ACQUIRE);
+	uint32_t want;
+	int saved, fd;
 
 	if (st != BACKEND_UNSET)
-		return (st & 3) == BACKEND_IOCTL ? st >> 2 : -1;
+		return (st & 3) == BACKEND_IOCTL ? (int)(st >> 2) : -1;
 	saved = errno;
 	fd = backend_open();
-	want = fd < 0 ? BACKEND_FUTEX : (fd << 2) | BACKEND_IOCTL;
-	if (!__atomic_compare_exchange_n(&sf_backend_state, &st, want, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+	want = fd < 0 ? BACKEND_FUTEX : ((uint32_t)fd << 2) | BACKEND_IOCTL;
+	/* A locked instruction: it goes through atomic.h and its lfence slot. */
+	if (!sf_cas(&sf_backend_state, &st, want)) {
 		/* Another thread decided first. */
 		if (fd >= 0)
 			close(fd);
@@ -87,7 +89,7 @@ static int sf_backend(void)
 		st = want;
 	}
 	errno = saved;
-	return (st & 3) == BACKEND_IOCTL ? st >> 2 : -1;
+	return (st & 3) == BACKEND_IOCTL ? (int)(st >> 2) : -1;
 }
 
 /**
