@@ -170,7 +170,8 @@ static int __mutex_lock_slow(sf_mutex_t *m, clockid_t clk,
 	c = sf_xchg(&m->__state, 2);
 	while (c != 0) {
 		/* Waits for the value stored by (A) just above, never older. */
-		if (sf_wait(&m->__state, 2, abs, clk, wf) == ETIMEDOUT)
+		if (sf_wait(&m->__state, 2, abs, clk,
+			    wf | SF_WAIT_TAG_MUTEX) == ETIMEDOUT)
 			return ETIMEDOUT;
 		c = sf_xchg(&m->__state, 2);		/* (A) again */
 	}

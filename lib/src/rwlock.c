@@ -378,7 +378,8 @@ static int __rdlock_slow(sf_rwlock_t *l, uint32_t block, clockid_t clk,
 			w = stale;
 #endif
 		SF_TEST_HOOK(SF_TP_RDLOCK_BEFORE_WAIT, l, w);
-		if (sf_wait(&l->__word, w, abs, clk, wf) == ETIMEDOUT)
+		if (sf_wait(&l->__word, w, abs, clk,
+			    wf | SF_WAIT_TAG_RWLOCK_READ) == ETIMEDOUT)
 			return ETIMEDOUT;
 	}
 }
@@ -465,7 +466,9 @@ static int __wrlock_slow(sf_rwlock_t *l, clockid_t clk,
 			w |= mark;
 		}
 		slept = true;
-		if (sf_wait(&l->__word, w, abs, clk, wf | CLASS_WRITER) == ETIMEDOUT) {
+		if (sf_wait(&l->__word, w, abs, clk,
+			    wf | CLASS_WRITER | SF_WAIT_TAG_RWLOCK_WRITE) ==
+		    ETIMEDOUT) {
 			__wr_timeout_leave(l, wf);
 			return ETIMEDOUT;
 		}
