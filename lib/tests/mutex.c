@@ -236,13 +236,9 @@ static void test_pshared(void)
 	int status, r;
 	pid_t pid;
 
-	s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (s == MAP_FAILED) {
-		ok(0, "pshared: mmap");
+	s = shared_zalloc(sizeof(*s), "pshared");
+	if (!s)
 		return;
-	}
-	memset(s, 0, sizeof(*s));
 	sf_mutexattr_init(&at);
 	sf_mutexattr_setpshared(&at, SF_PROCESS_SHARED);
 	ok_err(sf_mutex_init(&s->m, &at), 0, "pshared: init");

@@ -502,13 +502,9 @@ static void test_pshared(int k)
 	int status;
 	pid_t pid;
 
-	s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (s == MAP_FAILED) {
-		ok(0, "pshared: mmap");
+	s = shared_zalloc(sizeof(*s), "pshared");
+	if (!s)
 		return;
-	}
-	memset(s, 0, sizeof(*s));
 	sf_rwlockattr_init(&at);
 	sf_rwlockattr_setkind(&at, k);
 	sf_rwlockattr_setpshared(&at, SF_PROCESS_SHARED);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +68,19 @@ static void diag(const char *fmt, ...)
 	printf("\n");
 	fflush(stdout);
 	pthread_mutex_unlock(&t_out_lock);
+}
+
+/* Zeroed memory shared with fork() children, or NULL after a "not ok". */
+__attribute__((unused)) static void *shared_zalloc(size_t size, const char *what)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		ok(0, "%s: mmap", what);
+		return NULL;
+	}
+	return memset(p, 0, size);
 }
 
 /* Print the plan and return the exit code. */
