@@ -62,8 +62,10 @@ static inline pid_t sf_tid(void)
 #ifdef SF_TEST_HOOKS
 #include "testhooks.h"
 #define SF_TEST_HOOK(point, obj, val) sf_test_hook_call((point), (obj), (val))
+#define SF_SYNC_POINT(point, obj) sf_sync_point((point), (obj))
 #else
 #define SF_TEST_HOOK(point, obj, val) ((void)0)
+#define SF_SYNC_POINT(point, obj) ((void)0)
 #endif
 
 #endif /* SF_SRC_INTERNAL_H */

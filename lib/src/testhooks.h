@@ -47,4 +47,24 @@ static inline void sf_test_hook_call(enum sf_test_point point, void *obj,
 		fn(point, obj, val);
 }
 
+/*
+ * Named sync points, for the components above the lock primitives (lock
+ * manager, locking thread, commit sequencer).  SF_SYNC_POINT("component:
+ * step", obj) marks a place between two steps of a protocol; a test
+ * installs sf_sync_hook and acts there like MySQL's DEBUG_SYNC (signal a
+ * name, wait for a name: see dsync in lib/tests/test.h).  @obj lets a test
+ * tell instances apart.  Without SF_TEST_HOOKS the macro is nothing.
+ */
+typedef void (*sf_sync_hook_fn)(const char *point, const void *obj);
+
+extern sf_sync_hook_fn sf_sync_hook;
+
+static inline void sf_sync_point(const char *point, const void *obj)
+{
+	sf_sync_hook_fn fn = __atomic_load_n(&sf_sync_hook, __ATOMIC_ACQUIRE);
+
+	if (fn)
+		fn(point, obj);
+}
+
 #endif /* SF_SRC_TESTHOOKS_H */

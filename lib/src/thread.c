@@ -9,6 +9,10 @@
 
 #include "internal.h"
 
+#ifdef SF_TEST_HOOKS
+sf_sync_hook_fn sf_sync_hook;
+#endif
+
 __thread pid_t sf_tid_cache __attribute__((tls_model("initial-exec")));
 
 pid_t sf_tid_slow(void)

@@ -274,6 +274,162 @@ __attribute__((unused)) static int sync_wait_ms(struct sync_point *s, int n, lon
 	return r;
 }
 
+/* ---- DEBUG_SYNC-style named sync points --------------------------------- */
+
+/*
+ * dsync: drives the library's SF_SYNC_POINT() places (test-hook build
+ * only), with the semantics of MySQL's DEBUG_SYNC.
+ *
+ *   dsync_arm("lockmgr:after-insert", "B", "b-waiting", "go-b", 1);
+ *
+ * means: the next 1 time that thread "B" (named with dsync_thread("B");
+ * NULL: any thread) reaches the point, it raises the signal "b-waiting",
+ * then blocks until "go-b" is raised (NULL: no wait).  hits < 0: every
+ * time.  dsync_signal() raises a signal from the test; dsync_wait_for()
+ * waits for one (with a limit in ms; returns 0 when it timed out).
+ * Signals stay raised until dsync_reset().  A point that waits longer than
+ * DSYNC_TIMEOUT_MS reports "not ok" and gives up, so a wrong schedule
+ * fails instead of hanging.  dsync_hits() counts how often a point was
+ * reached (armed or not).
+ */
+#ifdef SF_TEST_HOOKS
+#include "testhooks.h"
+
+#define DSYNC_MAX 32
+#define DSYNC_TIMEOUT_MS 20000
+
+struct dsync_action {
+	const char *point, *thread, *signal, *wait_for;
+	int hits;
+};
+
+static struct {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	struct dsync_action act[DSYNC_MAX];
+	int nact;
+	const char *raised[DSYNC_MAX * 2];
+	int nraised;
+	const char *seen[DSYNC_MAX * 2];
+	unsigned long seen_n[DSYNC_MAX * 2];
+	int nseen;
+} dsync = { .m = PTHREAD_MUTEX_INITIALIZER, .c = PTHREAD_COND_INITIALIZER };
+static __thread const char *dsync_me;
+
+__attribute__((unused)) static void dsync_thread(const char *name)
+{
+	dsync_me = name;
+}
+
+static int dsync_is_raised_locked(const char *sig)
+{
+	for (int i = 0; i < dsync.nraised; i++)
+		if (!strcmp(dsync.raised[i], sig))
+			return 1;
+	return 0;
+}
+
+static void dsync_raise_locked(const char *sig)
+{
+	if (!dsync_is_raised_locked(sig) && dsync.nraised < DSYNC_MAX * 2)
+		dsync.raised[dsync.nraised++] = sig;
+	pthread_cond_broadcast(&dsync.c);
+}
+
+__attribute__((unused)) static void dsync_signal(const char *sig)
+{
+	pthread_mutex_lock(&dsync.m);
+	dsync_raise_locked(sig);
+	pthread_mutex_unlock(&dsync.m);
+	progress();
+}
+
+/* Wait until @sig is raised, at most @ms.  Return: 1 raised, 0 timed out. */
+__attribute__((unused)) static int dsync_wait_for(const char *sig, long ms)
+{
+	struct timespec dl = deadline_ms(CLOCK_REALTIME, ms);
+	int r = 0;
+
+	pthread_mutex_lock(&dsync.m);
+	while (!dsync_is_raised_locked(sig) && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&dsync.c, &dsync.m, &dl);
+	r = dsync_is_raised_locked(sig);
+	pthread_mutex_unlock(&dsync.m);
+	return r;
+}
+
+static void dsync_hook(const char *point, const void *obj)
+{
+	struct dsync_action a = { 0 };
+	int found = 0, i;
+
+	(void)obj;
+	pthread_mutex_lock(&dsync.m);
+	for (i = 0; i < dsync.nseen; i++)
+		if (!strcmp(dsync.seen[i], point))
+			break;
+	if (i == dsync.nseen && i < DSYNC_MAX * 2)
+		dsync.seen[dsync.nseen++] = point;
+	if (i < DSYNC_MAX * 2)
+		dsync.seen_n[i]++;
+	for (i = 0; i < dsync.nact; i++) {
+		struct dsync_action *p = &dsync.act[i];
+
+		if (!p->hits || strcmp(p->point, point))
+			continue;
+		if (p->thread && (!dsync_me || strcmp(p->thread, dsync_me)))
+			continue;
+		if (p->hits > 0)
+			p->hits--;
+		a = *p;
+		found = 1;
+		break;
+	}
+	if (found && a.signal)
+		dsync_raise_locked(a.signal);
+	pthread_mutex_unlock(&dsync.m);
+	if (found && a.wait_for && !dsync_wait_for(a.wait_for, DSYNC_TIMEOUT_MS))
+		ok(0, "dsync: %s waited %d ms at \"%s\" for \"%s\"",
+		   dsync_me ? dsync_me : "a thread", DSYNC_TIMEOUT_MS, point,
+		   a.wait_for);
+	progress();
+}
+
+/* Forget every action, signal and count; install the hook. */
+__attribute__((unused)) static void dsync_reset(void)
+{
+	pthread_mutex_lock(&dsync.m);
+	dsync.nact = dsync.nraised = dsync.nseen = 0;
+	memset(dsync.seen_n, 0, sizeof(dsync.seen_n));
+	pthread_mutex_unlock(&dsync.m);
+	__atomic_store_n(&sf_sync_hook, dsync_hook, __ATOMIC_RELEASE);
+}
+
+__attribute__((unused))
+static void dsync_arm(const char *point, const char *thread, const char *signal,
+		      const char *wait_for, int hits)
+{
+	pthread_mutex_lock(&dsync.m);
+	if (dsync.nact < DSYNC_MAX)
+		dsync.act[dsync.nact++] = (struct dsync_action){
+			point, thread, signal, wait_for, hits };
+	pthread_mutex_unlock(&dsync.m);
+	__atomic_store_n(&sf_sync_hook, dsync_hook, __ATOMIC_RELEASE);
+}
+
+__attribute__((unused)) static unsigned long dsync_hits(const char *point)
+{
+	unsigned long n = 0;
+
+	pthread_mutex_lock(&dsync.m);
+	for (int i = 0; i < dsync.nseen; i++)
+		if (!strcmp(dsync.seen[i], point))
+			n = dsync.seen_n[i];
+	pthread_mutex_unlock(&dsync.m);
+	return n;
+}
+#endif /* SF_TEST_HOOKS */
+
 /* ---- subprocesses --------------------------------------------------- */
 
 #include <fcntl.h>
