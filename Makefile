@@ -8,7 +8,8 @@
 #   make demo       boot the VM on an affected and a modern CPU, show errata
 #   make check      every test: lint, library (plain, TSAN, ASAN+UBSAN), VM
 #   make check-debug only the debug-kernel run (lockdep, KASAN, UBSAN)
-#   make bench      library benchmarks against glibc (ratios)
+#   make bench      library benchmarks against glibc (ratios), then bench-vm
+#   make bench-vm   futex against the /dev/syncfix ioctl, inside the VM
 #   make load       insmod the built module into the running kernel
 #   make unload     rmmod it
 
@@ -21,7 +22,7 @@ MAKEFLAGS += --no-print-directory
 # Boot limit per VM run, in seconds.
 VM_TIMEOUT ?= 900
 
-.PHONY: all deps kmod lib selftests examples check demo bench load unload \
+.PHONY: all deps kmod lib selftests examples check demo bench bench-vm load unload \
 	clean lint sparse checkpatch vm-affected vm-modern vm-debug debug-kmod \
 	check-debug
 
@@ -146,6 +147,15 @@ demo: deps
 
 bench: lib
 	$(MAKE) -C lib bench
+	$(MAKE) bench-vm
+
+# The wait backends inside the VM (module loaded): futex against the ioctl,
+# ping-pong and contended locks, on the modern CPU model.
+bench-vm: deps kmod
+	$(MAKE) -C lib vm-bench
+	$(S)/vm.sh --cpu modern --name bench-vm --timeout $(VM_TIMEOUT) \
+		--file $(TOP)/build/lib/vm/bench-wait:/bin/bench-wait \
+		--run 'bench-wait'
 
 load: kmod
 	@$(S)/load.sh load

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Description: libsyncfix-user on the /dev/syncfix wait backend: blocked mutex, reader and writer waiters listed with their tags, contended locks correct */
+/* Description: libsyncfix-user on the /dev/syncfix wait backend: blocked mutex, reader and writer waiters listed with their tags, the per-lock backend attribute, contended locks correct */
 #include <pthread.h>
 #include <syncfix.h>
 
@@ -102,21 +102,44 @@ static void *blocked_thread(void *arg)
 	return NULL;
 }
 
+/* Is thread @tid asleep (state S or D)? */
+static bool tid_asleep(int tid)
+{
+	char path[64], buf[256], *p;
+	int len;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	len = read_file(path, buf, sizeof(buf));
+	if (len <= 0)
+		return false;
+	p = strrchr(buf, ')');
+	return p && (p[2] == 'S' || p[2] == 'D');
+}
+
 /*
  * Hold the lock (write-locked for OP_RDLOCK, read-locked for OP_WRLOCK),
- * block a thread on it, find that thread in the waiters list with @tag,
- * then release and check that it got the lock.
+ * created with the backend attribute @backend, block a thread on it, and
+ * check that the thread is listed in the waiters with the tag @want, or
+ * (@want NULL) that it sleeps without being listed (it is in futex).  Then
+ * release and check that it got the lock.
  */
-static void check_blocked(struct __test_metadata *_metadata, enum op op,
-			  const char *want)
+static void check_blocked_on(struct __test_metadata *_metadata, enum op op,
+			     int backend, const char *want)
 {
-	struct blocked b = { .m = SF_MUTEX_INITIALIZER,
-			     .l = SF_RWLOCK_PREFER_WRITER_NONRECURSIVE_INITIALIZER,
-			     .op = op };
+	struct blocked b = { .op = op };
+	sf_mutexattr_t ma;
+	sf_rwlockattr_t ra;
 	char tag[32] = "";
 	pthread_t th;
-	int pid = 0;
+	int i, pid = 0;
 
+	ASSERT_EQ(0, sf_mutexattr_init(&ma));
+	ASSERT_EQ(0, sf_mutexattr_setbackend(&ma, backend));
+	ASSERT_EQ(0, sf_mutex_init(&b.m, &ma));
+	ASSERT_EQ(0, sf_rwlockattr_init(&ra));
+	ASSERT_EQ(0, sf_rwlockattr_setkind(&ra, SF_RWLOCK_PREFER_WRITER_NONRECURSIVE));
+	ASSERT_EQ(0, sf_rwlockattr_setbackend(&ra, backend));
+	ASSERT_EQ(0, sf_rwlock_init(&b.l, &ra));
 	switch (op) {
 	case OP_MUTEX:
 		ASSERT_EQ(0, sf_mutex_lock(&b.m));
@@ -132,9 +155,20 @@ static void check_blocked(struct __test_metadata *_metadata, enum op op,
 	while (!b.tid)
 		usleep(100);
 
-	EXPECT_EQ(1, wait_for_waiter(b.tid, &pid, tag, sizeof(tag)));
-	EXPECT_EQ(getpid(), pid);
-	EXPECT_STREQ(want, tag);
+	if (want) {
+		EXPECT_EQ(1, wait_for_waiter(b.tid, &pid, tag, sizeof(tag)));
+		EXPECT_EQ(getpid(), pid);
+		EXPECT_STREQ(want, tag);
+	} else {
+		/* Asleep for 200 ms in a row, and never listed. */
+		for (i = 0; i < 10000 && !tid_asleep(b.tid); i++)
+			usleep(1000);
+		for (i = 0; i < 200; i++) {
+			EXPECT_TRUE(tid_asleep(b.tid));
+			EXPECT_EQ(0, waiter_of(b.tid, &pid, tag, sizeof(tag)));
+			usleep(1000);
+		}
+	}
 	EXPECT_EQ(0, __atomic_load_n(&b.got, __ATOMIC_SEQ_CST));
 
 	if (op == OP_MUTEX) {
@@ -146,9 +180,15 @@ static void check_blocked(struct __test_metadata *_metadata, enum op op,
 	EXPECT_EQ(1, b.got);
 	EXPECT_EQ(0, b.ret);
 	EXPECT_EQ(0, waiter_of(b.tid, &pid, tag, sizeof(tag)));
-	EXPECT_STREQ("ioctl", sf_wait_backend());
 	EXPECT_EQ(0, sf_mutex_destroy(&b.m));
 	EXPECT_EQ(0, sf_rwlock_destroy(&b.l));
+}
+
+static void check_blocked(struct __test_metadata *_metadata, enum op op,
+			  const char *want)
+{
+	check_blocked_on(_metadata, op, SF_BACKEND_DEFAULT, want);
+	EXPECT_STREQ("ioctl", sf_wait_backend());
 }
 
 TEST(blocked_mutex_tagged)
@@ -170,6 +210,44 @@ TEST(blocked_writer_tagged)
 	SKIP_WITHOUT_DEVICE();
 	ASSERT_TRUE(use_ioctl_backend());
 	check_blocked(_metadata, OP_WRLOCK, "rwlock-write");
+}
+
+/*
+ * The per-lock attribute overrides the process-wide choice, in both
+ * directions, and each lock stays on its own backend.
+ */
+TEST(attr_ioctl_in_futex_process)
+{
+	SKIP_WITHOUT_DEVICE();
+	setenv("SYNCFIX_WAIT", "futex", 1);
+	ASSERT_STREQ("futex", sf_wait_backend());
+	EXPECT_STREQ("ioctl", sf_backend_name(SF_BACKEND_IOCTL));
+	EXPECT_STREQ("futex", sf_backend_name(SF_BACKEND_DEFAULT));
+	check_blocked_on(_metadata, OP_MUTEX, SF_BACKEND_IOCTL, "mutex");
+	check_blocked_on(_metadata, OP_RDLOCK, SF_BACKEND_IOCTL, "rwlock-read");
+	check_blocked_on(_metadata, OP_WRLOCK, SF_BACKEND_IOCTL, "rwlock-write");
+	/* Default locks of this process sleep in futex: never listed. */
+	check_blocked_on(_metadata, OP_MUTEX, SF_BACKEND_DEFAULT, NULL);
+	check_blocked_on(_metadata, OP_RDLOCK, SF_BACKEND_DEFAULT, NULL);
+}
+
+TEST(attr_futex_in_ioctl_process)
+{
+	long long waits0;
+
+	SKIP_WITHOUT_DEVICE();
+	ASSERT_TRUE(use_ioctl_backend());
+	EXPECT_STREQ("futex", sf_backend_name(SF_BACKEND_FUTEX));
+	EXPECT_STREQ("ioctl", sf_backend_name(SF_BACKEND_DEFAULT));
+	EXPECT_EQ(NULL, sf_backend_name(3));
+	waits0 = status_counter("waits");
+	check_blocked_on(_metadata, OP_MUTEX, SF_BACKEND_FUTEX, NULL);
+	check_blocked_on(_metadata, OP_RDLOCK, SF_BACKEND_FUTEX, NULL);
+	check_blocked_on(_metadata, OP_WRLOCK, SF_BACKEND_FUTEX, NULL);
+	/* The module saw none of these waits. */
+	EXPECT_EQ(waits0, status_counter("waits"));
+	check_blocked_on(_metadata, OP_WRLOCK, SF_BACKEND_DEFAULT, "rwlock-write");
+	EXPECT_LT(waits0, status_counter("waits"));
 }
 
 #define THREADS		4

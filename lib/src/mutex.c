@@ -10,7 +10,8 @@
  *	2	locked, threads may sleep in the futex (the unlocker must wake)
  *
  * The other fields:
- *	__flags	SF_MUTEX_ERRORCHECK | MUTEX_PSHARED; set at init, then read-only
+ *	__flags	SF_MUTEX_ERRORCHECK | MUTEX_PSHARED | the backend's wait flags
+ *		(SF_WAIT_USE_*) << MUTEX_WF_SHIFT; set at init, then read-only
  *	__owner	error-checking mutexes only: tid of the owner, 0 when free.
  *		Written only by the owner (after acquiring, before releasing),
  *		so a thread that reads its own tid there really owns the mutex.
@@ -66,15 +67,21 @@
 #define MUTEX_SPIN	100
 #endif
 
+#define MUTEX_WF_SHIFT	8
+
 static inline unsigned int wait_flags(uint32_t flags)
 {
-	return (flags & MUTEX_PSHARED) ? SF_WAIT_SHARED : 0;
+	return ((flags & MUTEX_PSHARED) ? SF_WAIT_SHARED : 0) |
+	       ((flags >> MUTEX_WF_SHIFT) &
+		(SF_WAIT_USE_FUTEX | SF_WAIT_USE_IOCTL));
 }
 
 SF_EXPORT int sf_mutexattr_init(sf_mutexattr_t *attr)
 {
 	attr->__type = SF_MUTEX_NORMAL;
 	attr->__pshared = SF_PROCESS_PRIVATE;
+	attr->__backend = SF_BACKEND_DEFAULT;
+	attr->__reserved = 0;
 	return 0;
 }
 
@@ -112,9 +119,21 @@ SF_EXPORT int sf_mutexattr_getpshared(const sf_mutexattr_t *attr, int *pshared)
 	return 0;
 }
 
+SF_EXPORT int sf_mutexattr_setbackend(sf_mutexattr_t *attr, int backend)
+{
+	return sf_backend_set(&attr->__backend, backend);
+}
+
+SF_EXPORT int sf_mutexattr_getbackend(const sf_mutexattr_t *attr, int *backend)
+{
+	*backend = attr->__backend;
+	return 0;
+}
+
 SF_EXPORT int sf_mutex_init(sf_mutex_t *m, const sf_mutexattr_t *attr)
 {
 	uint32_t flags = 0;
+	unsigned int wf;
 
 	if (attr) {
 		if (attr->__type != SF_MUTEX_NORMAL &&
@@ -123,7 +142,9 @@ SF_EXPORT int sf_mutex_init(sf_mutex_t *m, const sf_mutexattr_t *attr)
 		if (attr->__pshared != SF_PROCESS_PRIVATE &&
 		    attr->__pshared != SF_PROCESS_SHARED)
 			return EINVAL;
-		flags = (uint32_t)attr->__type;
+		if (sf_backend_wait_flags(attr->__backend, attr->__pshared, &wf))
+			return EINVAL;
+		flags = (uint32_t)attr->__type | wf << MUTEX_WF_SHIFT;
 		if (attr->__pshared == SF_PROCESS_SHARED)
 			flags |= MUTEX_PSHARED;
 	}

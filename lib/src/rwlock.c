@@ -197,6 +197,7 @@
 #define RW_R_LIMIT	0x80000000u	/* R >= 2^27: no more read locks */
 
 #define RW_PSHARED	0x1u
+#define RW_WF_SHIFT	8	/* __flags: the backend's SF_WAIT_USE_* */
 
 #define CLASS_WRITER	SF_WAIT_CLASS(0)
 #define CLASS_READER	SF_WAIT_CLASS(1)
@@ -224,7 +225,9 @@ static inline uint32_t load_sc(const uint32_t *p)
 /* Futex flags; __flags is immutable after init (read before any release). */
 static inline unsigned int wflags(const sf_rwlock_t *l)
 {
-	return (l->__flags & RW_PSHARED) ? SF_WAIT_SHARED : 0;
+	return ((l->__flags & RW_PSHARED) ? SF_WAIT_SHARED : 0) |
+	       ((l->__flags >> RW_WF_SHIFT) &
+		(SF_WAIT_USE_FUTEX | SF_WAIT_USE_IOCTL));
 }
 
 static inline pid_t writer_of(const sf_rwlock_t *l)
@@ -517,6 +520,8 @@ SF_EXPORT int sf_rwlockattr_init(sf_rwlockattr_t *attr)
 {
 	attr->__kind = SF_RWLOCK_PREFER_READER;
 	attr->__pshared = SF_PROCESS_PRIVATE;
+	attr->__backend = SF_BACKEND_DEFAULT;
+	attr->__reserved = 0;
 	return 0;
 }
 
@@ -560,21 +565,36 @@ SF_EXPORT int sf_rwlockattr_getpshared(const sf_rwlockattr_t *attr, int *pshared
 	return 0;
 }
 
+SF_EXPORT int sf_rwlockattr_setbackend(sf_rwlockattr_t *attr, int backend)
+{
+	return sf_backend_set(&attr->__backend, backend);
+}
+
+SF_EXPORT int sf_rwlockattr_getbackend(const sf_rwlockattr_t *attr,
+				       int *backend)
+{
+	*backend = attr->__backend;
+	return 0;
+}
+
 SF_EXPORT int sf_rwlock_init(sf_rwlock_t *l, const sf_rwlockattr_t *attr)
 {
 	static const sf_rwlock_t zero = SF_RWLOCK_INITIALIZER;
 	int kind = SF_RWLOCK_PREFER_READER, pshared = SF_PROCESS_PRIVATE;
+	unsigned int wf = 0;
 
 	if (attr) {
 		kind = attr->__kind;
 		pshared = attr->__pshared;
 		if (!kind_valid(kind) || (pshared != SF_PROCESS_PRIVATE &&
-					  pshared != SF_PROCESS_SHARED))
+					  pshared != SF_PROCESS_SHARED) ||
+		    sf_backend_wait_flags(attr->__backend, pshared, &wf))
 			return EINVAL;
 	}
 	*l = zero;
 	l->__kind = (uint32_t)kind;
-	l->__flags = pshared == SF_PROCESS_SHARED ? RW_PSHARED : 0;
+	l->__flags = (pshared == SF_PROCESS_SHARED ? RW_PSHARED : 0) |
+		     wf << RW_WF_SHIFT;
 	sf_tsan_create(l, 0);
 	return 0;
 }

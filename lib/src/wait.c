@@ -4,17 +4,22 @@
  * the SYNCFIX_IOC_WAIT/WAKE ioctls of /dev/syncfix (syncfix.ko), whose
  * waiters the module lists in /proc/syncfix/waiters.
  *
- * Choice of backend, once per process, on the first sf_wait()/sf_wake():
+ * Choice of backend.  Each lock fixes its own at init (the backend
+ * attribute: SF_BACKEND_FUTEX, SF_BACKEND_IOCTL, or SF_BACKEND_DEFAULT,
+ * which follows the process-wide choice), and the choice never changes
+ * afterwards, so one lock never has waiters in both backends.  The
+ * process-wide choice is made once, on the first wait or wake of a
+ * default lock:
  *   SYNCFIX_WAIT=futex   futex
- *   SYNCFIX_WAIT=ioctl   the ioctl; futex when /dev/syncfix cannot be
- *                        opened or its ABI version or features do not
- *                        match (a fallback, not an error: locks work the
- *                        same, they are only not listed)
+ *   SYNCFIX_WAIT=ioctl   the ioctl
  *   SYNCFIX_WAIT=auto, unset or anything else: as "ioctl"
- * The variable is read with secure_getenv().  The choice never changes
- * afterwards, so one lock never has waiters in both backends.  Words in
- * memory shared between processes (SF_WAIT_SHARED) always use futex: the
- * ioctl queue is private to an address space.
+ * The variable is read with secure_getenv().  "The ioctl" always means: if
+ * /dev/syncfix opens and its ABI version and features match, else futex (a
+ * fallback, not an error: locks work the same, they are only not listed).
+ * Whether the device is usable is itself decided once per process, so a
+ * lock that asked for the ioctl uses one backend for its whole life too.
+ * Words in memory shared between processes (SF_WAIT_SHARED) always use
+ * futex: the ioctl queue is private to an address space.
  *
  * The device is opened lazily, once, with O_CLOEXEC; threads racing on the
  * first call agree through a compare-and-swap on the backend state.
@@ -37,22 +42,23 @@
 #include <unistd.h>
 
 #include "../../uapi/linux/syncfix.h"
-#include "atomic.h"
+#include <syncfix/mutex.h>
+
+#include "internal.h"
 #include "wait.h"
 
-enum { BACKEND_UNSET, BACKEND_FUTEX, BACKEND_IOCTL };
+enum { STATE_UNSET, STATE_NO, STATE_YES };
 
-/* BACKEND_* in the low bits, the device's fd above them. */
-static uint32_t sf_backend_state;
+/* The device: STATE_* in the low bits, its fd above them when STATE_YES. */
+static uint32_t sf_dev_state;
+/* The process-wide default: STATE_YES (ioctl) or STATE_NO (futex). */
+static uint32_t sf_default_state;
 
-static int backend_open(void)
+static int dev_open(void)
 {
 	struct syncfix_info info;
-	const char *env = secure_getenv("SYNCFIX_WAIT");
 	int fd;
 
-	if (env && !strcmp(env, "futex"))
-		return -1;
 	fd = open("/dev/syncfix", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -68,38 +74,77 @@ static int backend_open(void)
 	return fd;
 }
 
-/* The device's fd, or -1 for futex. */
-static int sf_backend(void)
+/* The device's fd, or -1 when it is not usable; opened once, lazily. */
+static int sf_dev(void)
 {
-	uint32_t st = __atomic_load_n(&sf_backend_state, __ATOMIC_ACQUIRE);
+	uint32_t st = __atomic_load_n(&sf_dev_state, __ATOMIC_ACQUIRE);
 	uint32_t want;
 	int saved, fd;
 
-	if (st != BACKEND_UNSET)
-		return (st & 3) == BACKEND_IOCTL ? (int)(st >> 2) : -1;
-	saved = errno;
-	fd = backend_open();
-	want = fd < 0 ? BACKEND_FUTEX : ((uint32_t)fd << 2) | BACKEND_IOCTL;
-	/* A locked instruction: it goes through atomic.h and its lfence slot. */
-	if (!sf_cas(&sf_backend_state, &st, want)) {
-		/* Another thread decided first. */
-		if (fd >= 0)
-			close(fd);
-	} else {
-		st = want;
+	if (st == STATE_UNSET) {
+		saved = errno;
+		fd = dev_open();
+		want = fd < 0 ? STATE_NO : ((uint32_t)fd << 2) | STATE_YES;
+		/*
+		 * Threads racing on the first call agree here.  A locked
+		 * instruction: it goes through atomic.h and its lfence slot.
+		 */
+		if (sf_cas(&sf_dev_state, &st, want))
+			st = want;
+		else if (fd >= 0)
+			close(fd);	/* another thread decided first */
+		errno = saved;
 	}
-	errno = saved;
-	return (st & 3) == BACKEND_IOCTL ? (int)(st >> 2) : -1;
+	return (st & 3) == STATE_YES ? (int)(st >> 2) : -1;
+}
+
+/* The process-wide choice: the device's fd, or -1 for futex. */
+static int sf_default_dev(void)
+{
+	uint32_t st = __atomic_load_n(&sf_default_state, __ATOMIC_ACQUIRE);
+	const char *env;
+
+	if (st == STATE_UNSET) {
+		env = secure_getenv("SYNCFIX_WAIT");
+		st = env && !strcmp(env, "futex") ? STATE_NO : STATE_YES;
+		/* Every thread computes the same value: a plain store will do. */
+		__atomic_store_n(&sf_default_state, st, __ATOMIC_RELEASE);
+	}
+	return st == STATE_YES ? sf_dev() : -1;
+}
+
+/* The backend of a private word waited on with @flags: fd, or -1. */
+static inline int backend_of(unsigned int flags)
+{
+	if (flags & SF_WAIT_USE_FUTEX)
+		return -1;
+	if (flags & SF_WAIT_USE_IOCTL)
+		return sf_dev();
+	return sf_default_dev();
+}
+
+static unsigned int backend_flags(int backend)
+{
+	return backend == SF_BACKEND_FUTEX ? SF_WAIT_USE_FUTEX :
+	       backend == SF_BACKEND_IOCTL ? SF_WAIT_USE_IOCTL : 0;
 }
 
 /**
- * sf_wait_backend() - the backend this process uses for private words.
+ * sf_wait_backend() - the backend of this process's default locks.
  *
  * Return: "ioctl" or "futex"; decides it on the first call.
  */
 const char *sf_wait_backend(void)
 {
-	return sf_backend() >= 0 ? "ioctl" : "futex";
+	return sf_default_dev() >= 0 ? "ioctl" : "futex";
+}
+
+SF_EXPORT const char *sf_backend_name(int backend)
+{
+	if (backend != SF_BACKEND_DEFAULT && backend != SF_BACKEND_FUTEX &&
+	    backend != SF_BACKEND_IOCTL)
+		return NULL;
+	return backend_of(backend_flags(backend)) >= 0 ? "ioctl" : "futex";
 }
 
 static inline uint32_t class_bitset(unsigned int flags)
@@ -167,7 +212,7 @@ int sf_wait(uint32_t *addr, uint32_t expected, const struct timespec *abs,
 	if (abs && abs->tv_sec < 0)
 		return ETIMEDOUT;
 	if (!(flags & SF_WAIT_SHARED)) {
-		fd = sf_backend();
+		fd = backend_of(flags);
 		if (fd >= 0) {
 			ret = ioctl_wait(fd, addr, expected, abs, clk, flags);
 			errno = saved;
@@ -192,7 +237,7 @@ void sf_wake(uint32_t *addr, int n, unsigned int flags)
 	int saved = errno, fd;
 
 	if (!(flags & SF_WAIT_SHARED)) {
-		fd = sf_backend();
+		fd = backend_of(flags);
 		if (fd >= 0) {
 			struct syncfix_wake w;
 

@@ -2,18 +2,28 @@
 /*
  * wait.h - the one interface through which the library sleeps and wakes.
  *
- * Two backends, chosen once per process in wait.c: the futex system call,
- * and the /dev/syncfix ioctls of syncfix.ko (SYNCFIX_WAIT=futex|ioctl|auto).
+ * Two backends: the futex system call, and the /dev/syncfix ioctls of
+ * syncfix.ko.  Each lock fixes its backend at init (attribute, or the
+ * process-wide SYNCFIX_WAIT=futex|ioctl|auto); see wait.c.
  * Keep every wait/wake behind these two calls.
  */
 #ifndef SF_SRC_WAIT_H
 #define SF_SRC_WAIT_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <time.h>
 
+#include <syncfix/mutex.h>	/* SF_BACKEND_*, SF_PROCESS_* */
+
 /* The word is in memory shared between processes (no FUTEX_PRIVATE_FLAG). */
 #define SF_WAIT_SHARED		0x1u
+/*
+ * The lock's backend attribute (SF_BACKEND_*): neither bit follows the
+ * process-wide choice.  Ignored with SF_WAIT_SHARED (always futex).
+ */
+#define SF_WAIT_USE_FUTEX	0x2u
+#define SF_WAIT_USE_IOCTL	0x4u
 
 /*
  * Waiter classes.  A waiter sleeps in one class; a wake names the classes it
@@ -36,7 +46,10 @@
 #define SF_WAIT_TAG_RWLOCK_READ	SF_WAIT_TAG(2)
 #define SF_WAIT_TAG_RWLOCK_WRITE SF_WAIT_TAG(3)
 
-/** sf_wait_backend() - "ioctl" or "futex", decided on the first call. */
+/**
+ * sf_wait_backend() - "ioctl" or "futex": the process-wide choice for
+ * locks with the default backend attribute, decided on the first call.
+ */
 const char *sf_wait_backend(void);
 
 /**
@@ -63,6 +76,44 @@ int sf_wait(uint32_t *addr, uint32_t expected, const struct timespec *abs,
  * @flags: SF_WAIT_SHARED, SF_WAIT_CLASS() bits (none: every class)
  */
 void sf_wake(uint32_t *addr, int n, unsigned int flags);
+
+/**
+ * sf_backend_wait_flags() - the wait flags of a lock's backend attribute.
+ * @backend: SF_BACKEND_DEFAULT, SF_BACKEND_FUTEX or SF_BACKEND_IOCTL
+ * @pshared: SF_PROCESS_PRIVATE or SF_PROCESS_SHARED
+ * @wf:      set to 0, SF_WAIT_USE_FUTEX or SF_WAIT_USE_IOCTL
+ *
+ * Return: 0, or EINVAL for an unknown backend or for the ioctl on a
+ * process-shared lock (the device's queues are private to one address
+ * space).
+ */
+static inline int sf_backend_wait_flags(int backend, int pshared,
+					unsigned int *wf)
+{
+	switch (backend) {
+	case SF_BACKEND_DEFAULT:
+		*wf = 0;
+		return 0;
+	case SF_BACKEND_FUTEX:
+		*wf = SF_WAIT_USE_FUTEX;
+		return 0;
+	case SF_BACKEND_IOCTL:
+		*wf = SF_WAIT_USE_IOCTL;
+		return pshared == SF_PROCESS_SHARED ? EINVAL : 0;
+	}
+	return EINVAL;
+}
+
+/** sf_backend_set() - store @backend in an attribute's field, if valid. */
+static inline int sf_backend_set(int *field, int backend)
+{
+	unsigned int wf;
+
+	if (sf_backend_wait_flags(backend, SF_PROCESS_PRIVATE, &wf))
+		return EINVAL;
+	*field = backend;
+	return 0;
+}
 
 /** sf_timespec_valid() - 0 <= tv_nsec < 1e9.  Return: nonzero if valid. */
 static inline int sf_timespec_valid(const struct timespec *ts)

@@ -97,6 +97,43 @@ static void test_attr(void)
 	at.__type = 9;
 	ok_err(sf_mutex_init(&m, &at), EINVAL, "init with a corrupt attr: EINVAL");
 	sf_mutexattr_destroy(&at);
+
+	/* The backend attribute. */
+	sf_mutexattr_init(&at);
+	sf_mutexattr_getbackend(&at, &v);
+	ok(v == SF_BACKEND_DEFAULT, "default backend is SF_BACKEND_DEFAULT");
+	ok_err(sf_mutexattr_setbackend(&at, 3), EINVAL, "setbackend(3): EINVAL");
+	ok_err(sf_mutexattr_setbackend(&at, -1), EINVAL, "setbackend(-1): EINVAL");
+	sf_mutexattr_getbackend(&at, &v);
+	ok(v == SF_BACKEND_DEFAULT, "a refused setbackend changed nothing");
+	ok_err(sf_mutexattr_setbackend(&at, SF_BACKEND_IOCTL), 0,
+	       "setbackend(SF_BACKEND_IOCTL)");
+	sf_mutexattr_getbackend(&at, &v);
+	ok(v == SF_BACKEND_IOCTL, "getbackend returns what setbackend set");
+	sf_mutexattr_setpshared(&at, SF_PROCESS_SHARED);
+	memset(&m, 0x5a, sizeof(m));
+	ok_err(sf_mutex_init(&m, &at), EINVAL,
+	       "init: ioctl backend with a process-shared mutex: EINVAL");
+	ok(((unsigned char *)&m)[0] == 0x5a && ((unsigned char *)&m)[15] == 0x5a,
+	   "the refused init did not touch the mutex");
+	sf_mutexattr_setpshared(&at, SF_PROCESS_PRIVATE);
+	ok_err(sf_mutex_init(&m, &at), 0, "init with the ioctl backend");
+	ok_err(sf_mutex_lock(&m), 0, "lock");
+	ok_err(sf_mutex_unlock(&m), 0, "unlock");
+	ok_err(sf_mutex_destroy(&m), 0, "destroy");
+	sf_mutexattr_setbackend(&at, SF_BACKEND_FUTEX);
+	sf_mutexattr_setpshared(&at, SF_PROCESS_SHARED);
+	ok_err(sf_mutex_init(&m, &at), 0, "futex backend with a process-shared mutex");
+	ok(sf_backend_name(SF_BACKEND_FUTEX) &&
+	   !strcmp(sf_backend_name(SF_BACKEND_FUTEX), "futex"),
+	   "sf_backend_name(SF_BACKEND_FUTEX) is \"futex\"");
+	ok(sf_backend_name(7) == NULL, "sf_backend_name(7) is NULL");
+	/* Without /dev/syncfix the ioctl backend falls back to futex. */
+	if (access("/dev/syncfix", F_OK))
+		ok(sf_backend_name(SF_BACKEND_IOCTL) &&
+		   !strcmp(sf_backend_name(SF_BACKEND_IOCTL), "futex"),
+		   "no /dev/syncfix: SF_BACKEND_IOCTL resolves to futex");
+	sf_mutexattr_destroy(&at);
 }
 
 static void test_timed(clockid_t clk, const char *cname)

@@ -462,6 +462,28 @@ static void test_attr(void)
 	ok(v == SF_RWLOCK_PREFER_WRITER_NONRECURSIVE, "attr: getkind");
 	at.__kind = 17;
 	ok_err(sf_rwlock_init(&l, &at), EINVAL, "init with a corrupt attr: EINVAL");
+
+	sf_rwlockattr_init(&at);
+	sf_rwlockattr_getbackend(&at, &v);
+	ok(v == SF_BACKEND_DEFAULT, "attr: default backend");
+	ok_err(sf_rwlockattr_setbackend(&at, 3), EINVAL, "attr: setbackend(3): EINVAL");
+	sf_rwlockattr_getbackend(&at, &v);
+	ok(v == SF_BACKEND_DEFAULT, "attr: a refused setbackend changed nothing");
+	sf_rwlockattr_setbackend(&at, SF_BACKEND_IOCTL);
+	sf_rwlockattr_getbackend(&at, &v);
+	ok(v == SF_BACKEND_IOCTL, "attr: getbackend returns what setbackend set");
+	sf_rwlockattr_setpshared(&at, SF_PROCESS_SHARED);
+	memset(&l, 0x5a, sizeof(l));
+	ok_err(sf_rwlock_init(&l, &at), EINVAL,
+	       "init: ioctl backend with a process-shared rwlock: EINVAL");
+	ok(((unsigned char *)&l)[0] == 0x5a &&
+	   ((unsigned char *)&l)[sizeof(l) - 1] == 0x5a,
+	   "the refused init did not touch the rwlock");
+	sf_rwlockattr_setpshared(&at, SF_PROCESS_PRIVATE);
+	ok_err(sf_rwlock_init(&l, &at), 0, "init with the ioctl backend");
+	ok_err(sf_rwlock_wrlock(&l), 0, "wrlock");
+	ok_err(sf_rwlock_unlock(&l), 0, "unlock");
+	ok_err(sf_rwlock_destroy(&l), 0, "destroy");
 }
 
 struct shared {

@@ -24,6 +24,30 @@ extern "C" {
 #define SF_PROCESS_SHARED	1
 
 /*
+ * Wait backends (sf_mutexattr_setbackend, sf_rwlockattr_setbackend): where
+ * a lock's slow path sleeps.  Fixed when the lock is initialized; a lock
+ * never has waiters in both.
+ *   SF_BACKEND_DEFAULT  the process-wide choice, made on first use from
+ *                       SYNCFIX_WAIT=futex|ioctl|auto (unset: auto)
+ *   SF_BACKEND_FUTEX    the futex system call
+ *   SF_BACKEND_IOCTL    /dev/syncfix (syncfix.ko): waiters are listed in
+ *                       /proc/syncfix/waiters.  When the device cannot be
+ *                       opened or speaks another ABI version, futex (the
+ *                       lock works the same, it is only not listed).
+ *                       Not for process-shared locks (EINVAL at init).
+ */
+#define SF_BACKEND_DEFAULT	0
+#define SF_BACKEND_FUTEX	1
+#define SF_BACKEND_IOCTL	2
+
+/*
+ * The backend, "futex" or "ioctl", that a lock initialized with @backend
+ * uses in this process (decides the process-wide choice, or opens the
+ * device, if that was not done yet).  NULL for an unknown @backend.
+ */
+const char *sf_backend_name(int backend);
+
+/*
  * sf_mutex_t - 16 bytes, 4-byte aligned.  The fields are private; the
  * state-word encoding is documented in the library's mutex.c.
  */
@@ -42,6 +66,8 @@ typedef struct sf_mutex {
 typedef struct sf_mutexattr {
 	int __type;
 	int __pshared;
+	int __backend;
+	int __reserved;
 } sf_mutexattr_t;
 
 int sf_mutexattr_init(sf_mutexattr_t *attr);
@@ -52,8 +78,14 @@ int sf_mutexattr_gettype(const sf_mutexattr_t *attr, int *type);
 /* EINVAL unless @pshared is SF_PROCESS_PRIVATE or SF_PROCESS_SHARED. */
 int sf_mutexattr_setpshared(sf_mutexattr_t *attr, int pshared);
 int sf_mutexattr_getpshared(const sf_mutexattr_t *attr, int *pshared);
+/* EINVAL unless @backend is one of SF_BACKEND_*. */
+int sf_mutexattr_setbackend(sf_mutexattr_t *attr, int backend);
+int sf_mutexattr_getbackend(const sf_mutexattr_t *attr, int *backend);
 
-/* @attr may be NULL (normal, private).  EINVAL for a bad attribute. */
+/*
+ * @attr may be NULL (normal, private, default backend).  EINVAL for a bad
+ * attribute, or for SF_BACKEND_IOCTL with SF_PROCESS_SHARED.
+ */
 int sf_mutex_init(sf_mutex_t *m, const sf_mutexattr_t *attr);
 /*
  * EBUSY if the mutex is locked.  An unlocked mutex may be destroyed (and

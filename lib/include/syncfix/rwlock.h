@@ -60,7 +60,7 @@ typedef struct sf_rwlock {
 	uint32_t __word;		/* 0: lock state */
 	uint32_t __wwaiters;		/* 4: writers in the slow path */
 	int32_t __writer;		/* 8: tid of the write owner */
-	uint32_t __flags;		/* 12: process-shared */
+	uint32_t __flags;		/* 12: process-shared, backend */
 	uint32_t __reserved[8];		/* 16 */
 	uint32_t __kind;		/* 48: SF_RWLOCK_PREFER_* */
 	uint32_t __reserved2;		/* 52 */
@@ -78,6 +78,8 @@ typedef struct sf_rwlock {
 typedef struct sf_rwlockattr {
 	int __kind;
 	int __pshared;
+	int __backend;
+	int __reserved;
 } sf_rwlockattr_t;
 
 int sf_rwlockattr_init(sf_rwlockattr_t *attr);
@@ -88,6 +90,9 @@ int sf_rwlockattr_getkind(const sf_rwlockattr_t *attr, int *kind);
 /* EINVAL unless @pshared is SF_PROCESS_PRIVATE or SF_PROCESS_SHARED. */
 int sf_rwlockattr_setpshared(sf_rwlockattr_t *attr, int pshared);
 int sf_rwlockattr_getpshared(const sf_rwlockattr_t *attr, int *pshared);
+/* EINVAL unless @backend is one of SF_BACKEND_* (see syncfix/mutex.h). */
+int sf_rwlockattr_setbackend(sf_rwlockattr_t *attr, int backend);
+int sf_rwlockattr_getbackend(const sf_rwlockattr_t *attr, int *backend);
 
 /* @attr may be NULL (prefer-reader, private).  EINVAL for a bad attr. */
 int sf_rwlock_init(sf_rwlock_t *l, const sf_rwlockattr_t *attr);
