@@ -44,7 +44,7 @@ struct lt_ranges {
 	struct lt_txn **buckets;
 	size_t nbuckets, ntxns, nlocks, mem;
 	uint32_t rng;
-	sf_lockkey_cmp_t cmp;
+	sf_lockkey_cmp_t cmp;		/* NULL: bytewise, shorter first */
 	void *cmp_arg;
 };
 

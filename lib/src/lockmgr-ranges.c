@@ -21,13 +21,13 @@
 
 #define LT_MIN_BUCKETS	16
 
-static int default_cmp(const void *a, size_t asize, const void *b,
-		       size_t bsize, void *arg)
+/* The default order (cmp NULL), inlined into lt_keycmp. */
+static inline int bytes_cmp(const void *a, size_t asize, const void *b,
+			    size_t bsize)
 {
 	size_t n = asize < bsize ? asize : bsize;
 	int c = n ? memcmp(a, b, n) : 0;
 
-	(void)arg;
 	if (c)
 		return c;
 	return asize < bsize ? -1 : asize > bsize;
@@ -41,7 +41,7 @@ int lt_init(struct lt_ranges *rs, sf_lockkey_cmp_t cmp, void *cmp_arg)
 		return ENOMEM;
 	rs->nbuckets = LT_MIN_BUCKETS;
 	rs->rng = 0x2545f491u;
-	rs->cmp = cmp ? cmp : default_cmp;
+	rs->cmp = cmp;
 	rs->cmp_arg = cmp_arg;
 	return 0;
 }
@@ -57,6 +57,8 @@ int lt_keycmp(const struct lt_ranges *rs, const struct sf_lockkey *a,
 {
 	if (a->inf || b->inf)
 		return (a->inf > b->inf) - (a->inf < b->inf);
+	if (!rs->cmp)
+		return bytes_cmp(a->data, a->size, b->data, b->size);
 	return rs->cmp(a->data, a->size, b->data, b->size, rs->cmp_arg);
 }
 
@@ -126,11 +128,13 @@ static struct lt_lock *tree_insert(const struct lt_ranges *rs,
 		fix(rs, n);
 		return n;
 	}
+	/* t's subtree gains n: only n can become its max (one comparison). */
+	if (lt_keycmp(rs, &n->right, &t->max->right) > 0)
+		t->max = n;
 	if (node_order(rs, n, t) < 0)
 		t->l = tree_insert(rs, t->l, n);
 	else
 		t->r = tree_insert(rs, t->r, n);
-	fix(rs, t);
 	return t;
 }
 
@@ -143,7 +147,9 @@ static struct lt_lock *tree_remove(const struct lt_ranges *rs,
 		t->l = tree_remove(rs, t->l, n);
 	else
 		t->r = tree_remove(rs, t->r, n);
-	fix(rs, t);
+	/* t's subtree lost only n: its max changes only if it was n. */
+	if (t->max == n)
+		fix(rs, t);
 	return t;
 }
 
