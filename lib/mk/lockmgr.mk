@@ -39,3 +39,16 @@ $(eval $(call lm_broken,rwr))
 
 $(B)/tests/lockmgr-broken: $(B)/tests/lockmgr-races-broken-rbw \
 			   $(B)/tests/lockmgr-races-broken-rwr
+
+# The benchmark against the same two broken builds, to show what the seed's
+# races cost (run-lockmgr.sh runs them after the real one).
+define lm_broken_bench
+$(B)/bench/bench-lockmgr-broken-$(1): $(BENCH)/bench-lockmgr.c $(BENCH)/bench.h $(LM_DEPS) $(LM_HOOKS_A)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) $(DEFS_lm_$(1)) $$(BENCH_CFLAGS) -o $$@ \
+		$(BENCH)/bench-lockmgr.c $(LM_SRCS) $(LM_HOOKS_A) $$(LDLIBS)
+endef
+$(eval $(call lm_broken_bench,rbw))
+$(eval $(call lm_broken_bench,rwr))
+
+bench: $(B)/bench/bench-lockmgr-broken-rbw $(B)/bench/bench-lockmgr-broken-rwr

@@ -103,11 +103,13 @@
  *	escalation recomputes them all.  A request that must wait searches
  *	the graph from its blockers (under M) and fails with EDEADLK if it
  *	reaches its own transaction, before it sleeps.  Edges appear only
- *	(a) when a request starts waiting, which searches, and (b) when a
- *	transaction is granted a lock, which then has no waiting request
- *	(one waiting request per transaction), so no new cycle can pass
- *	through it; every cycle is therefore found by the request that
- *	closes it.
+ *	(a) when a request starts waiting, which searches; (b) when a
+ *	transaction is granted a lock: it then has no waiting request (one
+ *	waiting request per transaction), so no new cycle passes through
+ *	it; (c) when an escalation grows ranges: it searches from every
+ *	waiting request of the tree and fails each one on a cycle with
+ *	EDEADLK (the victim), which breaks the cycle.  So every cycle is
+ *	found when it closes, and none is left to wait for a timeout.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -140,6 +142,8 @@ struct lm_request {
 	int point;			/* right is left */
 	struct lm_request *pnext, *pprev;	/* P: tree pending list */
 	struct lm_request *rnext, *rprev;	/* M: registry */
+	struct lm_request *dnext;	/* completed, to be published */
+	int retired;			/* out of both lists (P, M) */
 	uint64_t *blockers;		/* M: wait-for edges */
 	uint32_t nblockers, capblockers;
 	uint64_t start_ns;
@@ -452,64 +456,6 @@ static int try_locked(struct sf_locktree *lt, struct lm_request *q,
 	return TRY_GRANTED;
 }
 
-/* ---- escalation ------------------------------------------------------- */
-
-/* Units held by the tree's locks. */
-static uint32_t tree_units(const struct lt_ranges *rs)
-{
-	return mem_units(rs->mem);
-}
-
-/*
- * Escalate one tree; P and L held, M iff @m_held.  Ranges grew, so every waiting request
- * of the tree gets its blockers recomputed (R4).
- */
-static void escalate_tree(struct sf_locktree *lt, int m_held)
-{
-	struct sf_lockmgr *mgr = lt->mgr;
-	uint32_t before = tree_units(&lt->rs), after;
-	size_t merged = lt_escalate(&lt->rs);
-	struct txnset conf;
-
-	lt->escalations++;
-	if (!merged)
-		return;
-	lt->escalated += merged;
-	after = tree_units(&lt->rs);
-	if (before > after)
-		sf_fetch_sub(&mgr->mem_units, before - after);
-	else
-		sf_fetch_add(&mgr->mem_units, after - before);
-	if (!lt->phead)
-		return;
-	txnset_init(&conf);
-	if (!m_held)
-		sf_mutex_lock(&mgr->mutex);
-	for (struct lm_request *p = lt->phead; p; p = p->pnext) {
-		if (__atomic_load_n(&p->state, __ATOMIC_RELAXED) != REQ_PENDING)
-			continue;
-		conflicts_of(lt, p, &conf);
-		req_set_blockers(p, &conf);
-	}
-	if (!m_held)
-		sf_mutex_unlock(&mgr->mutex);
-	txnset_fini(&conf);
-}
-
-/* Escalate every tree of the manager; nothing held.  T, then P, L per tree. */
-static void escalate_all(struct sf_lockmgr *mgr)
-{
-	sf_mutex_lock(&mgr->trees_mutex);
-	for (struct sf_locktree *lt = mgr->trees; lt; lt = lt->next) {
-		sf_mutex_lock(&lt->pending_mutex);
-		sf_mutex_lock(&lt->locks_mutex);
-		escalate_tree(lt, 0);
-		sf_mutex_unlock(&lt->locks_mutex);
-		sf_mutex_unlock(&lt->pending_mutex);
-	}
-	sf_mutex_unlock(&mgr->trees_mutex);
-}
-
 /* ---- pending list (P held) ------------------------------------------------ */
 
 static void pending_link(struct sf_locktree *lt, struct lm_request *q)
@@ -547,36 +493,141 @@ static void req_retire(struct sf_locktree *lt, struct lm_request *q)
 
 	pending_unlink(lt, q);
 	reg_unlink(mgr, q);
+	q->retired = 1;
 	mgr->wait_ns += now_ns() - q->start_ns;
+}
+
+/*
+ * Publish the results of retired requests chained by ->dnext (R3): the
+ * store of REQ_DONE is the last access to each; then wake its waiter.
+ */
+static void publish(struct lm_request *done)
+{
+	struct lm_request *q, *next;
+
+	for (q = done; q; q = next) {
+		next = q->dnext;
+		__atomic_store_n(&q->state, REQ_DONE, __ATOMIC_RELEASE);
+		sf_wake(&q->state, 1, 0);
+	}
+}
+
+/* ---- escalation ------------------------------------------------------- */
+
+
+/* Units held by the tree's locks. */
+static uint32_t tree_units(const struct lt_ranges *rs)
+{
+	return mem_units(rs->mem);
+}
+
+/*
+ * Escalate one tree; P and L held, M iff @m_held.  Ranges grew, so every
+ * waiting request of the tree gets its blockers recomputed, and one whose
+ * new edges close a cycle fails with EDEADLK (R4 c): retired and chained
+ * on *@done for the caller to publish.
+ */
+static void escalate_tree(struct sf_locktree *lt, int m_held,
+			  struct lm_request **done)
+{
+	struct sf_lockmgr *mgr = lt->mgr;
+	uint32_t before = tree_units(&lt->rs), after;
+	size_t merged = lt_escalate(&lt->rs);
+	struct txnset conf;
+
+	lt->escalations++;
+	if (!merged)
+		return;
+	lt->escalated += merged;
+	after = tree_units(&lt->rs);
+	if (before > after)
+		sf_fetch_sub(&mgr->mem_units, before - after);
+	else
+		sf_fetch_add(&mgr->mem_units, after - before);
+	if (!lt->phead)
+		return;
+	txnset_init(&conf);
+	if (!m_held)
+		sf_mutex_lock(&mgr->mutex);
+	for (struct lm_request *p = lt->phead; p; p = p->pnext) {
+		if (__atomic_load_n(&p->state, __ATOMIC_RELAXED) != REQ_PENDING)
+			continue;
+		conflicts_of(lt, p, &conf);
+		req_set_blockers(p, &conf);
+	}
+	for (struct lm_request *p = lt->phead, *next; p; p = next) {
+		next = p->pnext;
+		if (__atomic_load_n(&p->state, __ATOMIC_RELAXED) != REQ_PENDING ||
+		    !closes_cycle(mgr, p))
+			continue;
+		p->result = EDEADLK;
+		req_retire(lt, p);
+		mgr->deadlocks++;
+		p->dnext = *done;
+		*done = p;
+	}
+	if (!m_held)
+		sf_mutex_unlock(&mgr->mutex);
+	txnset_fini(&conf);
+}
+
+/* Escalate every tree of the manager; nothing held.  T, then P, L per tree. */
+static void escalate_all(struct sf_lockmgr *mgr)
+{
+	sf_mutex_lock(&mgr->trees_mutex);
+	for (struct sf_locktree *lt = mgr->trees; lt; lt = lt->next) {
+		struct lm_request *done = NULL;
+
+		sf_mutex_lock(&lt->pending_mutex);
+		sf_mutex_lock(&lt->locks_mutex);
+		escalate_tree(lt, 0, &done);
+		sf_mutex_unlock(&lt->locks_mutex);
+		publish(done);
+		sf_mutex_unlock(&lt->pending_mutex);
+	}
+	sf_mutex_unlock(&mgr->trees_mutex);
 }
 
 /* ---- retry pass (R2) ------------------------------------------------------ */
 
-/* Try one pending request in a pass; P, L and M held.  Return: served. */
+/*
+ * Try one pending request in a pass; P, L and M held.  Over the memory
+ * limit, the tree is escalated once per pass (*@escalated), which may
+ * retire other requests: the caller then starts again from the head.
+ * Return: requests served.
+ */
 static int pass_try(struct sf_locktree *lt, struct lm_request *q,
-		    struct txnset *conf, struct lm_request **done)
+		    struct txnset *conf, struct lm_request **done,
+		    int *escalated)
 {
-	int r;
+	int r, n = 0;
 
 	if (__atomic_load_n(&q->state, __ATOMIC_RELAXED) != REQ_PENDING)
 		return 0;		/* killed: its waiter takes it out */
 	r = try_locked(lt, q, conf, 1);
-	if (r == TRY_OVER_LIMIT) {
-		escalate_tree(lt, 1);
+	if (r == TRY_OVER_LIMIT && !*escalated) {
+		struct lm_request *before = *done;
+
+		*escalated = 1;
+		escalate_tree(lt, 1, done);
+		for (struct lm_request *v = *done; v != before; v = v->dnext)
+			n++;		/* deadlock victims */
+		if (q->retired)
+			return n;
 		r = try_locked(lt, q, conf, 1);
 	}
 	if (r == TRY_CONFLICT) {
 		req_set_blockers(q, conf);
-		return 0;
+		return n;
 	}
 	q->result = r == TRY_GRANTED ? 0 : r == TRY_OVER_LIMIT ? ENOLCK : ENOMEM;
 	if (r == TRY_OVER_LIMIT)
 		lt->nolocks++;
 	req_retire(lt, q);
 	/* Published after M is released: chain it for the caller. */
-	q->pnext = *done;
+	q->dnext = *done;
 	*done = q;
-	return 1;
+	return n + 1;
 }
 
 /* One pass over the pending list; P held. */
@@ -586,24 +637,23 @@ static void retry_pass(struct sf_locktree *lt)
 	struct lm_request *q, *next, *done = NULL;
 	struct txnset conf;
 	uint64_t served = 0;
+	int escalated = 0, esc;
 
 	txnset_init(&conf);
 	sf_mutex_lock(&lt->locks_mutex);
 	sf_mutex_lock(&mgr->mutex);
 	for (q = lt->phead; q; q = next) {
+		/* q's successor stays linked unless an escalation ran. */
 		next = q->pnext;
-		served += (uint64_t)pass_try(lt, q, &conf, &done);
+		esc = escalated;
+		served += (uint64_t)pass_try(lt, q, &conf, &done, &escalated);
+		if (esc != escalated)
+			next = lt->phead;
 	}
 	sf_mutex_unlock(&mgr->mutex);
 	sf_mutex_unlock(&lt->locks_mutex);
 	txnset_fini(&conf);
-	for (q = done; q; q = next) {
-		next = q->pnext;
-		/* (R3): the store is the last access to *q. */
-		__atomic_store_n(&q->state, REQ_DONE, __ATOMIC_RELEASE);
-		sf_wake(&q->state, 1, 0);
-		SF_SYNC_POINT("lockmgr:retry-pass-granted", lt);
-	}
+	publish(done);
 	lt->passes++;
 	lt->served += served;
 	if (served > lt->served_max)

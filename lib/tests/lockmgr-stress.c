@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: lock manager stress: threads run transactions of random ranges and modes in two trees, every grant is checked against a reference model for conflicts, a killer thread cancels random waiters, a watchdog catches stalls, and no request may time out */
+/* Description: lock manager stress: threads run transactions of random ranges and modes in two trees, every grant is checked against a reference model for conflicts, a killer thread cancels random waiters, a watchdog catches stalls, and no request may time out; a second run under a tiny memory limit adds escalation and ENOLCK */
 /*
  * The model is a list of the granted locks per tree under a glibc mutex.
  * A transaction takes its locks out of the model before it releases them
  * in the lock manager, so a lock in the model is always really held: a
  * grant that conflicts with a model lock of another transaction is a
- * violation.  Deadlocks (EDEADLK) and kills (ECANCELED) abort the
+ * violation (escalation only makes real locks larger, so the check stays
+ * sound).  Deadlocks (EDEADLK), kills (ECANCELED) and ENOLCK abort the
  * transaction, as a database would; a timeout (10 s lock timeout) is a
  * failure: it means a grantable request was left waiting.  Iterations are
  * scaled down 10x under TSAN (scaled()).
@@ -35,6 +36,7 @@ static struct sf_lockmgr *mgr;
 static struct sf_locktree *trees[NTREES];
 static long iters;
 static unsigned long violations, timeouts, deadlocks, kills, grants, other;
+static unsigned long nolocks;
 static uint64_t waiting_client[NTHREADS];	/* 0: none */
 static int stop_killer;
 
@@ -126,6 +128,8 @@ static void *worker(void *arg)
 				__atomic_fetch_add(&deadlocks, 1, __ATOMIC_RELAXED);
 			else if (e == ECANCELED)
 				__atomic_fetch_add(&kills, 1, __ATOMIC_RELAXED);
+			else if (e == ENOLCK)
+				__atomic_fetch_add(&nolocks, 1, __ATOMIC_RELAXED);
 			else
 				__atomic_fetch_add(&other, 1, __ATOMIC_RELAXED);
 			break;	/* abort the transaction */
@@ -157,16 +161,26 @@ static void *killer(void *arg)
 	return NULL;
 }
 
-int main(void)
+/*
+ * One run: @limit bytes of lock memory (0: the default, never reached;
+ * small: escalation and ENOLCK happen, which abort transactions too).
+ */
+static void run_phase(const char *name, size_t limit, long n)
 {
+	struct sf_lockmgr_config cfg = { .max_lock_memory = limit };
 	pthread_t t[NTHREADS], k;
 	struct sf_lockmgr_stats st;
 	double t0 = now_mono();
 
-	watchdog_start(10);
-	iters = scaled(40000);
-	if (sf_lockmgr_create(&mgr, NULL))
-		return ok(0, "create"), done_testing();
+	phase(name);
+	iters = n;
+	violations = timeouts = deadlocks = kills = grants = other = 0;
+	nolocks = 0;
+	stop_killer = 0;
+	if (sf_lockmgr_create(&mgr, &cfg)) {
+		ok(0, "%s: create", name);
+		return;
+	}
 	for (int i = 0; i < NTREES; i++)
 		sf_locktree_create(mgr, &trees[i], NULL, NULL);
 	pthread_create(&k, NULL, killer, NULL);
@@ -177,28 +191,44 @@ int main(void)
 	__atomic_store_n(&stop_killer, 1, __ATOMIC_RELAXED);
 	pthread_join(k, NULL);
 	sf_lockmgr_stats(mgr, &st);
-	diag("%d threads x %ld transactions in %.2f s: %lu grants, %llu waits, "
-	     "%lu deadlocks, %lu kills, %llu retry passes serving %llu "
-	     "(max %llu) for %llu asks", NTHREADS, iters, now_mono() - t0,
-	     grants, (unsigned long long)st.waits, deadlocks, kills,
+	diag("%s: %d threads x %ld transactions in %.2f s: %lu grants, %llu "
+	     "waits, %lu deadlocks, %lu kills, %lu out of locks, %llu "
+	     "escalations, %llu retry passes serving %llu (max %llu) for %llu "
+	     "asks", name, NTHREADS, iters, now_mono() - t0, grants,
+	     (unsigned long long)st.waits, deadlocks, kills, nolocks,
+	     (unsigned long long)st.escalations,
 	     (unsigned long long)st.retry_passes,
 	     (unsigned long long)st.retry_served,
 	     (unsigned long long)st.retry_served_max,
 	     (unsigned long long)st.retry_asks);
-	ok(violations == 0, "every grant compatible with the model (%lu "
-	   "violations)", violations);
-	ok(timeouts == 0 && st.timeouts == 0, "no request timed out (%lu)",
-	   timeouts);
-	ok(other == 0, "no other error (%lu)", other);
-	ok(st.deadlocks == deadlocks && st.kills >= kills,
-	   "statistics agree: %llu deadlocks, %llu kills",
-	   (unsigned long long)st.deadlocks, (unsigned long long)st.kills);
-	ok(st.waits > 0 && st.retry_passes > 0, "there was contention "
-	   "(%llu waits)", (unsigned long long)st.waits);
+	ok(violations == 0, "%s: every grant compatible with the model (%lu "
+	   "violations)", name, violations);
+	ok(timeouts == 0 && st.timeouts == 0, "%s: no request timed out (%lu)",
+	   name, timeouts);
+	ok(other == 0, "%s: no other error (%lu)", name, other);
+	ok(st.deadlocks == deadlocks && st.kills >= kills &&
+	   st.out_of_locks == nolocks,
+	   "%s: statistics agree: %llu deadlocks, %llu kills, %llu out of "
+	   "locks", name, (unsigned long long)st.deadlocks,
+	   (unsigned long long)st.kills, (unsigned long long)st.out_of_locks);
+	ok(st.waits > 0 && st.retry_passes > 0, "%s: there was contention "
+	   "(%llu waits)", name, (unsigned long long)st.waits);
+	if (limit)
+		ok(st.escalations > 0 && st.escalated_locks > 0,
+		   "%s: escalation ran (%llu runs merged %llu locks)", name,
+		   (unsigned long long)st.escalations,
+		   (unsigned long long)st.escalated_locks);
 	ok(st.locks == 0 && st.pending == 0 && st.lock_memory == 0,
-	   "nothing held or waiting at the end");
+	   "%s: nothing held or waiting at the end", name);
 	for (int i = 0; i < NTREES; i++)
 		sf_locktree_destroy(trees[i]);
-	ok_err(sf_lockmgr_destroy(mgr), 0, "manager destroyed");
+	ok_err(sf_lockmgr_destroy(mgr), 0, "%s: manager destroyed", name);
+}
+
+int main(void)
+{
+	watchdog_start(10);
+	run_phase("default limit", 0, scaled(40000));
+	run_phase("1.5 KiB limit", 1536, scaled(20000));
 	return done_testing();
 }

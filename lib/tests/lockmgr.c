@@ -452,6 +452,45 @@ static void case_escalation(void)
 	finish();
 }
 
+/*
+ * An escalation that closes a cycle (R4 c): T3 reads [a, k5], T1 reads k1
+ * and k3, T2 writes k9.  T2 waits to write k2 (T3's read covers it), T1
+ * waits for k9 (T2).  Escalation merges T1's reads of k1 and k3 into
+ * [k1, k3] (compatible with T3's read), which covers k2: now T2 also
+ * waits for T1, and T1 -> T2 -> T1 is a cycle that no new request closes.
+ */
+static void case_escalation_deadlock(void)
+{
+	struct sf_lock_request r1, r2;
+	struct sf_lockkey k2 = key("k2"), k9 = key("k9");
+	struct timespec now = { 0, 0 };
+	unsigned i;
+	int e1, e2;
+
+	phase("escalation deadlock");
+	fresh(2048);		/* 16 locks */
+	ok(try_acq(3, R, "a", "k5") && try_acq(1, R, "k1", "k1") &&
+	   try_acq(1, R, "k3", "k3") && try_acq(2, W, "k9", "k9"),
+	   "T3 reads [a, k5], T1 reads k1 and k3, T2 writes k9");
+	ok_err(sf_lock_request_start(&r2, lt, 2, ANY, W, &k2, NULL), EINPROGRESS,
+	       "T2 waits to write k2 (T3)");
+	ok_err(sf_lock_request_start(&r1, lt, 1, ANY, W, &k9, NULL), EINPROGRESS,
+	       "T1 waits for k9 (T2): no cycle yet");
+	for (i = 0; i < 40 && stats().escalations == 0; i++)
+		acq_num(4, R, i);
+	ok(stats().escalations > 0 && stats().deadlocks == 1,
+	   "T4's reads escalate the tree; the cycle it closes is found "
+	   "(%llu deadlocks)", (unsigned long long)stats().deadlocks);
+	e2 = sf_lock_request_wait(&r2, CLOCK_MONOTONIC, &now);
+	e1 = sf_lock_request_wait(&r1, CLOCK_MONOTONIC, &now);
+	ok((e1 == EDEADLK) + (e2 == EDEADLK) == 1,
+	   "exactly one of them is the victim and returns EDEADLK at once "
+	   "(T1 %d, T2 %d)", e1, e2);
+	for (uint64_t t = 1; t <= 4; t++)
+		sf_lock_release_all(lt, t);
+	finish();
+}
+
 /* ---- release all ---------------------------------------------------------------- */
 
 static void case_release(void)
@@ -525,6 +564,7 @@ int main(void)
 	case_kill();
 	case_deadlock();
 	case_escalation();
+	case_escalation_deadlock();
 	case_release();
 	case_einval();
 	return done_testing();
