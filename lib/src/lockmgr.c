@@ -184,7 +184,7 @@ struct sf_locktree {
 	uint64_t grants, nolocks, escalations, escalated; /* L */
 };
 
-static inline struct lm_request *REQ(struct sf_lock_request *r)
+static inline struct lm_request *to_req(struct sf_lock_request *r)
 {
 	return (struct lm_request *)(void *)r;
 }
@@ -920,7 +920,6 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 	sf_mutex_lock(&lt->locks_mutex);
 	sf_mutex_lock(&mgr->mutex);
 	reg_link(mgr, q);
-	mgr->waits++;
 	SF_SYNC_POINT("lockmgr:start-inserted", lt);
 #ifndef SF_TEST_BROKEN_RELEASE_BEFORE_WAIT
 	/* S4 (R1): retried under P after the insertion. */
@@ -940,6 +939,7 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 			mgr->deadlocks++;
 			r = EDEADLK;
 		} else {
+			mgr->waits++;
 			r = EINPROGRESS;
 		}
 	}
@@ -955,7 +955,7 @@ SF_EXPORT int sf_lock_request_start(struct sf_lock_request *req,
 				    const struct sf_lockkey *left,
 				    const struct sf_lockkey *right)
 {
-	struct lm_request *q = REQ(req);
+	struct lm_request *q = to_req(req);
 	struct txnset conf;
 	int r, t, escalated = 0;
 
@@ -1011,7 +1011,7 @@ SF_EXPORT int sf_lock_request_wait(struct sf_lock_request *req,
 				   clockid_t clockid,
 				   const struct timespec *abstime)
 {
-	struct lm_request *q = REQ(req);
+	struct lm_request *q = to_req(req);
 	uint32_t s;
 	int r;
 
