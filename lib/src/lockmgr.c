@@ -35,22 +35,27 @@
  *	REQ_IDLE     0	not started, or its result was collected
  *	REQ_PENDING  1	in the tree's pending list (P) and in the registry
  *			(M); the waiter sleeps while the word is 1
- *	REQ_DONE     2	completed by a retry pass with ->result (0 granted,
- *			ENOLCK, ENOMEM); already out of both lists
+ *	REQ_DONE     2	completed with ->result (0 granted, ENOLCK, ENOMEM
+ *			by a retry pass; EDEADLK by an escalation, R4 c);
+ *			already out of both lists
  *	REQ_KILLED   3	cancelled by sf_lockmgr_kill; still in both lists,
  *			the waiter takes it out
  *
- *	IDLE -> PENDING		start, when the request conflicts (under P, M)
- *	PENDING -> DONE		a retry pass (under P, M: unlinked first, the
- *				store of DONE is the pass's last access)
+ *	IDLE -> PENDING		start (S3), when the request conflicts; if S4
+ *				grants it or S5 finds a deadlock it goes back
+ *				to IDLE in the same P+M section, unseen
+ *	PENDING -> DONE		a retry pass or an escalation: taken out of
+ *				both lists under P and M, DONE stored later
+ *				but before P is released (the last access)
  *	PENDING -> KILLED	kill (under M)
  *	PENDING -> IDLE		the waiter, on timeout (under P, M)
  *	KILLED/DONE -> IDLE	the waiter collects the result
  *
- * Every move out of PENDING happens under M, and a pass moves a request to
- * DONE only after seeing PENDING under M, so exactly one of grant, kill
- * and timeout wins.  A waiter reads the word with acquire; DONE and
- * ->result are published by a release store.
+ * Every move out of PENDING is decided under M, after seeing PENDING
+ * there; kill only finds requests still in the registry, and the timeout
+ * path takes P, under which DONE is already stored; so exactly one of
+ * grant, kill and timeout wins.  A waiter reads the word with acquire;
+ * DONE and ->result are published by a release store.
  *
  * Ordering argument (labels used in the code and the tests):
  *
