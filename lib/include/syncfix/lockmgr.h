@@ -139,7 +139,9 @@ int sf_lockmgr_stats(struct sf_lockmgr *mgr, struct sf_lockmgr_stats *st);
  * transaction id unless the request named another client id), in any tree
  * of @mgr.  The waiter's sf_lock_request_wait() returns ECANCELED at once
  * (or, if it has not called it yet, as soon as it does).  Any thread may
- * call it.
+ * call it.  Only requests already waiting are cancelled: one that starts
+ * waiting after the call is not (a caller that must stop it keeps its own
+ * "killed" flag and checks it before each request, as servers do).
  *
  * Return: 0 if a request was cancelled; ESRCH if none was waiting.
  */
