@@ -115,6 +115,17 @@
  *	waiting request of the tree and fails each one on a cycle with
  *	EDEADLK (the victim), which breaks the cycle.  So every cycle is
  *	found when it closes, and none is left to wait for a timeout.
+ *
+ * No fairness is promised: a new request that conflicts with no granted
+ * lock is granted at S1 even while others wait for overlapping ranges (as
+ * in PerconaFT), and a pass tries waiting requests in arrival order.
+ *
+ * Sync points (test-hook build): lockmgr:start-conflict (after S1 failed,
+ * before S3), lockmgr:start-inserted (after S3, before S4),
+ * lockmgr:wait-sleep (a waiter about to sleep), lockmgr:release-removed
+ * (after X1-X2), lockmgr:retry-asked (a release took its ticket, before
+ * P), lockmgr:retry-pass-end (a pass is over, before retry_done and P are
+ * released).
  */
 #define _GNU_SOURCE
 #include <errno.h>
