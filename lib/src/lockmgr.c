@@ -124,8 +124,10 @@
  * before S3), lockmgr:start-inserted (after S3, before S4),
  * lockmgr:wait-sleep (a waiter about to sleep), lockmgr:release-removed
  * (after X1-X2), lockmgr:retry-asked (a release took its ticket, before
- * P), lockmgr:retry-pass-end (a pass is over, before retry_done and P are
- * released).
+ * P), lockmgr:retry-pass-publish (a pass has decided its grants under M,
+ * before it stores DONE), lockmgr:retry-pass-end (a pass is over, before
+ * retry_done and P are released), lockmgr:wait-collect (a timed-out or
+ * killed waiter, before it takes P).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -669,6 +671,7 @@ static void retry_pass(struct sf_locktree *lt)
 	sf_mutex_unlock(&mgr->mutex);
 	sf_mutex_unlock(&lt->locks_mutex);
 	txnset_fini(&conf);
+	SF_SYNC_POINT("lockmgr:retry-pass-publish", lt);
 	publish(done);
 	lt->passes++;
 	lt->served += served;
@@ -891,6 +894,7 @@ static int req_collect(struct lm_request *q)
 	uint32_t s;
 	int r;
 
+	SF_SYNC_POINT("lockmgr:wait-collect", lt);
 	sf_mutex_lock(&lt->pending_mutex);
 	sf_mutex_lock(&mgr->mutex);
 	s = __atomic_load_n(&q->state, __ATOMIC_ACQUIRE);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: the TokuDB lock manager races of seed 001 forced with sync points: "release before wait" (two transactions) and "retry while retry" (three); each waiter must get the free lock at once, not at its lock timeout */
+/* Description: the TokuDB lock manager races of seed 001 forced with sync points: "release before wait" (two transactions) and "retry while retry" (three); each waiter must get the free lock at once, not at its lock timeout; and a grant racing with the waiter's timeout or with a kill has exactly one winner */
 /*
- * Usage: lockmgr-races [rbw|rwr]... [-t TIMEOUT_MS]   (default: both, 10 s)
+ * Usage: lockmgr-races [rbw|rwr|tmo|kill]... [-t TIMEOUT_MS]
+ *        (default: all four, 10 s lock timeout)
  *
  * Linked against the test-hook build (SF_SYNC_POINT active).  The same
  * source is also linked against two deliberately broken builds of the
@@ -161,6 +162,70 @@ static void case_rwr(void)
 	teardown();
 }
 
+/*
+ * One winner (the state machine at the top of lockmgr.c).  B waits for L;
+ * A releases, and A's pass takes B out of the lists (granted) and stops at
+ * "lockmgr:retry-pass-publish" before it stores DONE.  Then either B's
+ * deadline passes ("tmo": B's wait times out and reaches
+ * "lockmgr:wait-collect", then needs P, which A holds) or another thread
+ * kills B ("kill": B is no longer in the registry, ESRCH).  Either way B
+ * must come back with L granted and hold it: a timeout or a kill that
+ * also won would leave a granted lock its owner does not know of.
+ */
+static void *release_a(void *p)
+{
+	(void)p;
+	dsync_thread("A");
+	sf_lock_release_all(lt, 1);
+	return NULL;
+}
+
+static void case_one_winner(int kill)
+{
+	struct txn b = { .name = "B", .id = 2 };
+	const char *what = kill ? "kill vs grant" : "timeout vs grant";
+	struct sf_lockmgr_stats st;
+	long saved = lock_timeout_ms;
+	pthread_t a;
+
+	phase(what);
+	setup();
+	sf_lock_acquire(lt, 1, SF_LOCK_CLIENT_TXNID, SF_LOCK_WRITE, &L, NULL,
+			CLOCK_MONOTONIC, NULL);
+	dsync_arm("lockmgr:wait-sleep", "B", "b-waits", NULL, 1);
+	dsync_arm("lockmgr:retry-pass-publish", "A", "a-decided", "go-a", 1);
+	dsync_arm("lockmgr:wait-collect", "B", "b-collects", NULL, 1);
+	lock_timeout_ms = kill ? 10000 : 300;
+	pthread_create(&b.t, NULL, txn_main, &b);
+	if (!ok(dsync_wait_for("b-waits", 5000), "%s: B waits for L", what))
+		exit(T_FAIL);
+	pthread_create(&a, NULL, release_a, NULL);
+	if (!ok(dsync_wait_for("a-decided", 5000), "%s: A's pass granted B "
+		"and stops before telling it", what))
+		exit(T_FAIL);
+	if (kill)
+		ok_err(sf_lockmgr_kill(mgr, 2), ESRCH, "%s: killing B now "
+		       "finds no waiting request", what);
+	else
+		ok(dsync_wait_for("b-collects", 5000), "%s: B's 300 ms "
+		   "deadline passes and its wait goes to collect", what);
+	dsync_signal("go-a");
+	pthread_join(a, NULL);
+	pthread_join(b.t, NULL);
+	lock_timeout_ms = saved;
+	ok_err(b.result, 0, "%s: B's wait returns granted", what);
+	ok_err(sf_lock_acquire(lt, 3, SF_LOCK_CLIENT_TXNID, SF_LOCK_READ, &L,
+			       NULL, CLOCK_MONOTONIC, &(struct timespec){ 0, 0 }),
+	       ETIMEDOUT, "%s: and B really holds L", what);
+	sf_lockmgr_stats(mgr, &st);
+	ok(st.timeouts == 1 && st.kills == 0 && st.grants == 2,
+	   "%s: 2 grants, no kill, and the only timeout is the probe's "
+	   "(%llu, %llu, %llu)", what, (unsigned long long)st.grants,
+	   (unsigned long long)st.kills, (unsigned long long)st.timeouts);
+	sf_lock_release_all(lt, 2);
+	teardown();
+}
+
 int main(int argc, char **argv)
 {
 	int ran = 0, i;
@@ -178,11 +243,19 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "rwr")) {
 			case_rwr();
 			ran++;
+		} else if (!strcmp(argv[i], "tmo")) {
+			case_one_winner(0);
+			ran++;
+		} else if (!strcmp(argv[i], "kill")) {
+			case_one_winner(1);
+			ran++;
 		}
 	}
 	if (!ran) {
 		case_rbw();
 		case_rwr();
+		case_one_winner(0);
+		case_one_winner(1);
 	}
 	return done_testing();
 }
