@@ -93,9 +93,10 @@ struct sf_lockmgr_config {
 
 /*
  * A lock request, for the two-step form.  Caller-allocated (on the stack
- * is fine); the fields are private.  A started request must not be moved
- * or copied, and the key bytes it names must stay valid, until its result
- * is known (start returned anything but EINPROGRESS, or wait returned).
+ * is fine); the fields are private.  A started request must not be moved,
+ * copied or started again, and the key bytes it names must stay valid,
+ * until its result is known (start returned anything but EINPROGRESS, or
+ * wait returned).
  */
 struct sf_lock_request {
 	uint64_t __opaque[32];
