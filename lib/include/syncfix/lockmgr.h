@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * syncfix/lockmgr.h - transactional range-lock manager.
+ *
+ * A manager (struct sf_lockmgr) owns global limits, statistics, deadlock
+ * detection and kill.  A lock tree (struct sf_locktree) is one key space
+ * (an index, a table) with a comparator over byte-string keys, plus minus
+ * and plus infinity.  A lock is a closed range [left, right] of keys held
+ * by a transaction id in shared (SF_LOCK_READ) or exclusive
+ * (SF_LOCK_WRITE) mode.  Shared locks are compatible with each other; a
+ * transaction never conflicts with itself, so it can upgrade its own read
+ * range to write when no other transaction holds an overlapping lock.
+ *
+ * Every release retries the waiting requests of its tree: no release
+ * leaves a grantable request waiting (the "release before wait" and
+ * "retry while retry" races of the TokuDB lock manager cannot happen; the
+ * argument is at the top of the library's lockmgr.c).
+ *
+ * Functions return 0 or a positive errno value; errno is not changed.
+ * Results of a lock request:
+ *	0		granted
+ *	EINPROGRESS	(sf_lock_request_start only) the request waits; call
+ *			sf_lock_request_wait()
+ *	ETIMEDOUT	the deadline passed before the lock was granted
+ *	EDEADLK		waiting would close a cycle in the wait-for graph; the
+ *			requester is the victim and holds nothing new
+ *	ECANCELED	killed by sf_lockmgr_kill() ("killed")
+ *	ENOLCK		out of lock memory, even after escalation
+ *	ENOMEM		the library could not allocate memory
+ *	EINVAL		bad argument (nothing was changed)
+ */
+#ifndef SYNCFIX_LOCKMGR_H
+#define SYNCFIX_LOCKMGR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Lock modes. */
+#define SF_LOCK_READ		1	/* shared */
+#define SF_LOCK_WRITE		2	/* exclusive */
+
+/* struct sf_lockkey.inf */
+#define SF_LOCKKEY_NEG_INF	(-1)	/* below every key */
+#define SF_LOCKKEY_FINITE	0	/* the bytes data[0..size) */
+#define SF_LOCKKEY_POS_INF	1	/* above every key */
+
+/*
+ * sf_lockkey - one end of a range.  A finite key is @size bytes at @data
+ * (@data may be NULL when @size is 0); an infinite one ignores both.
+ */
+struct sf_lockkey {
+	const void *data;
+	size_t size;
+	int inf;
+};
+
+#define SF_LOCKKEY_INIT(d, n)	{ (d), (n), SF_LOCKKEY_FINITE }
+#define SF_LOCKKEY_MIN_INIT	{ NULL, 0, SF_LOCKKEY_NEG_INF }
+#define SF_LOCKKEY_MAX_INIT	{ NULL, 0, SF_LOCKKEY_POS_INF }
+
+/*
+ * Comparator of two finite keys: negative, zero or positive like memcmp.
+ * Called with tree-internal locks held: it must not call the lock manager.
+ * NULL selects the default: memcmp over the common length, then the
+ * shorter key first.
+ */
+typedef int (*sf_lockkey_cmp_t)(const void *a, size_t asize,
+				const void *b, size_t bsize, void *arg);
+
+/* Client id meaning "the request's transaction id". */
+#define SF_LOCK_CLIENT_TXNID	UINT64_MAX
+
+struct sf_lockmgr;
+struct sf_locktree;
+
+struct sf_lockmgr_config {
+	/*
+	 * Bytes of lock memory for all trees of the manager (each lock costs
+	 * a fixed overhead plus its key bytes).  A request that would exceed
+	 * it first escalates (merges each transaction's adjacent ranges in
+	 * every tree); if it still does not fit it fails with ENOLCK.
+	 * 0: SF_LOCKMGR_DEFAULT_MEMORY.  At most 64 GiB.
+	 */
+	size_t max_lock_memory;
+};
+
+#define SF_LOCKMGR_DEFAULT_MEMORY	(64u << 20)
+
+/*
+ * A lock request, for the two-step form.  Caller-allocated (on the stack
+ * is fine); the fields are private.  A started request must not be moved,
+ * copied or started again, and the key bytes it names must stay valid,
+ * until its result is known (start returned anything but EINPROGRESS, or
+ * wait returned).
+ */
+struct sf_lock_request {
+	uint64_t __opaque[32];
+};
+
+struct sf_lockmgr_stats {
+	uint64_t grants;	/* requests granted (at once or after a wait) */
+	uint64_t waits;		/* requests that had to wait */
+	uint64_t wait_ns;	/* total time those waited until their result */
+	uint64_t timeouts;	/* ETIMEDOUT results */
+	uint64_t deadlocks;	/* EDEADLK results */
+	uint64_t kills;		/* requests cancelled by sf_lockmgr_kill */
+	uint64_t out_of_locks;	/* ENOLCK results */
+	uint64_t escalations;	/* escalation runs over a tree */
+	uint64_t escalated_locks; /* locks merged away by escalation */
+	uint64_t retry_asks;	/* releases that asked for a retry pass */
+	uint64_t retry_passes;	/* passes run (one may serve many asks) */
+	uint64_t retry_served;	/* requests granted or failed by passes */
+	uint64_t retry_served_max; /* most requests served by one pass */
+	uint64_t locks;		/* locks held now */
+	uint64_t lock_memory;	/* bytes they use now */
+	uint64_t pending;	/* requests waiting now */
+	uint64_t trees;		/* lock trees now */
+};
+
+/*
+ * Create a manager; @cfg may be NULL (defaults).  EINVAL: limit above
+ * 64 GiB; ENOMEM.
+ */
+int sf_lockmgr_create(struct sf_lockmgr **mgrp,
+		      const struct sf_lockmgr_config *cfg);
+/* EBUSY while the manager has lock trees (nothing is freed then). */
+int sf_lockmgr_destroy(struct sf_lockmgr *mgr);
+/* Change the memory limit (same rules as the config field). */
+int sf_lockmgr_set_max_memory(struct sf_lockmgr *mgr, size_t bytes);
+/* A consistent-enough snapshot: each tree's counters are read atomically. */
+int sf_lockmgr_stats(struct sf_lockmgr *mgr, struct sf_lockmgr_stats *st);
+
+/*
+ * sf_lockmgr_kill() - cancel the waiting request(s) of @client_id (the
+ * transaction id unless the request named another client id), in any tree
+ * of @mgr.  The waiter's sf_lock_request_wait() returns ECANCELED at once
+ * (or, if it has not called it yet, as soon as it does).  Any thread may
+ * call it.  Only requests already waiting are cancelled: one that starts
+ * waiting after the call is not (a caller that must stop it keeps its own
+ * "killed" flag and checks it before each request, as servers do).
+ *
+ * Return: 0 if a request was cancelled; ESRCH if none was waiting.
+ */
+int sf_lockmgr_kill(struct sf_lockmgr *mgr, uint64_t client_id);
+
+/*
+ * Create a lock tree in @mgr with comparator @cmp (NULL: bytewise) and its
+ * argument @cmp_arg.  ENOMEM.
+ */
+int sf_locktree_create(struct sf_lockmgr *mgr, struct sf_locktree **ltp,
+		       sf_lockkey_cmp_t cmp, void *cmp_arg);
+/* EBUSY while the tree holds locks or has waiting requests. */
+int sf_locktree_destroy(struct sf_locktree *lt);
+
+/*
+ * sf_lock_request_start() - ask for [@left, @right] in @mode for @txnid.
+ * @right:     NULL for a point lock (@right = @left)
+ * @client_id: the id sf_lockmgr_kill() finds the request by;
+ *             SF_LOCK_CLIENT_TXNID: @txnid
+ *
+ * Return: 0 granted, EINPROGRESS (call sf_lock_request_wait), EDEADLK,
+ * ENOLCK, ENOMEM; EINVAL for a bad mode or key, or @left > @right.  A
+ * transaction may have one waiting request at a time.
+ */
+int sf_lock_request_start(struct sf_lock_request *req, struct sf_locktree *lt,
+			  uint64_t txnid, uint64_t client_id, int mode,
+			  const struct sf_lockkey *left,
+			  const struct sf_lockkey *right);
+/*
+ * sf_lock_request_wait() - wait for the result of a request that start
+ * left waiting, until the absolute @abstime on @clockid (CLOCK_MONOTONIC
+ * or CLOCK_REALTIME; NULL: no deadline; a deadline in the past gives up at
+ * once unless the lock was already granted).
+ *
+ * Return: 0 granted, ETIMEDOUT, ECANCELED (killed), ENOLCK, ENOMEM;
+ * EINVAL (bad clock or timespec, or no request waits in @req: nothing is
+ * changed).
+ */
+int sf_lock_request_wait(struct sf_lock_request *req, clockid_t clockid,
+			 const struct timespec *abstime);
+
+/* sf_lock_request_start() and, on EINPROGRESS, sf_lock_request_wait(). */
+int sf_lock_acquire(struct sf_locktree *lt, uint64_t txnid, uint64_t client_id,
+		    int mode, const struct sf_lockkey *left,
+		    const struct sf_lockkey *right, clockid_t clockid,
+		    const struct timespec *abstime);
+
+/*
+ * sf_lock_release_all() - release every lock @txnid holds in @lt and retry
+ * the tree's waiting requests (or make sure a retry pass that started
+ * after this release runs before the call returns).  Releasing nothing is
+ * not an error.
+ */
+int sf_lock_release_all(struct sf_locktree *lt, uint64_t txnid);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SYNCFIX_LOCKMGR_H */

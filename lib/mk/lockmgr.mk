@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Transactional range-lock manager (lockmgr.c, lockmgr-ranges.c).
+#
+#   lockmgr          semantics: conflict matrix, upgrade, timeouts, kill,
+#                    deadlocks, escalation, release
+#   lockmgr-races    the seed's two races forced with sync points (hooks)
+#   lockmgr-broken   runs lockmgr-races against builds with each fix
+#                    removed and expects it to hang until the lock timeout
+#   lockmgr-stress   random ranges from many threads against a model
+
+LIB_SRCS += lockmgr.c lockmgr-ranges.c
+TESTS += lockmgr lockmgr-races lockmgr-broken lockmgr-stress
+VM_TESTS += lockmgr lockmgr-races
+HOOK_TESTS += lockmgr-races
+TEST_HELPERS += lockmgr-races-broken-rbw lockmgr-races-broken-rwr
+BENCH_PROGS += bench-lockmgr
+BENCH_RUNS += $(BENCH)/run-lockmgr.sh
+
+# Two deliberately broken builds of the lock manager (tests only), linked
+# before the test-hook archive so that its own lockmgr objects are unused.
+# (This fragment is read before lib/Makefile defines T, TEST_HDRS and
+# A_hooks, hence the spelled-out paths.)
+LM_SRCS := $(L)/src/lockmgr.c $(L)/src/lockmgr-ranges.c
+LM_DEPS := $(LM_SRCS) $(L)/src/lockmgr-int.h $(L)/src/internal.h \
+	   $(L)/src/testhooks.h $(L)/include/syncfix/lockmgr.h $(L)/tests/test.h
+LM_HOOKS_A := $(B)/test-libs/libsyncfix-hooks.a
+DEFS_lm_rbw := -DSF_TEST_HOOKS -DSF_TEST_BROKEN_RELEASE_BEFORE_WAIT
+DEFS_lm_rwr := -DSF_TEST_HOOKS -DSF_TEST_BROKEN_RETRY_WHILE_RETRY
+
+define lm_broken
+$(B)/tests/lockmgr-races-broken-$(1): $(L)/tests/lockmgr-races.c $(LM_DEPS) $(LM_HOOKS_A)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) $(DEFS_lm_$(1)) $$(TEST_CFLAGS) -o $$@ \
+		$(L)/tests/lockmgr-races.c $(LM_SRCS) $(LM_HOOKS_A) $$(LDLIBS)
+endef
+$(eval $(call lm_broken,rbw))
+$(eval $(call lm_broken,rwr))
+
+$(B)/tests/lockmgr-broken: $(B)/tests/lockmgr-races-broken-rbw \
+			   $(B)/tests/lockmgr-races-broken-rwr
+
+# The benchmark against the same two broken builds, to show what the seed's
+# races cost (run-lockmgr.sh runs them after the real one).
+define lm_broken_bench
+$(B)/bench/bench-lockmgr-broken-$(1): $(BENCH)/bench-lockmgr.c $(BENCH)/bench.h $(LM_DEPS) $(LM_HOOKS_A)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) $(DEFS_lm_$(1)) $$(BENCH_CFLAGS) -o $$@ \
+		$(BENCH)/bench-lockmgr.c $(LM_SRCS) $(LM_HOOKS_A) $$(LDLIBS)
+endef
+$(eval $(call lm_broken_bench,rbw))
+$(eval $(call lm_broken_bench,rwr))
+
+bench: $(B)/bench/bench-lockmgr-broken-rbw $(B)/bench/bench-lockmgr-broken-rwr

@@ -1,0 +1,1115 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * lockmgr.c - transactional range-lock manager: requests, waiting, the
+ * retry of waiting requests after a release, deadlock detection, kill,
+ * escalation under a memory limit.  The range set of a tree is in
+ * lockmgr-ranges.c.
+ *
+ * Seed: the TokuDB/PerconaFT lock manager lost grants in two races and let
+ * transactions wait for a free lock until the lock timeout (4 s by
+ * default, often far more), collapsing MariaDB's optimistic parallel
+ * replication to one transaction per timeout:
+ *
+ *   release before wait: B conflicts with A; A releases and retries the
+ *	pending set, where B is not yet; B then enters the set and sleeps
+ *	on a lock that is free.
+ *   retry while retry: A's retry pass grants L to B, then (L now held by
+ *	B) finds C still blocked; B releases L and asks for a pass, which is
+ *	skipped because A's pass is still running; A's pass ends; C sleeps
+ *	on a free lock.
+ *
+ * Locks and their order (never taken in another order):
+ *
+ *	T  mgr->trees_mutex	the list of trees
+ *	P  lt->pending_mutex	the tree's pending list, its retry sequence
+ *				(retry_done) and pass counters; held for a
+ *				whole retry pass
+ *	L  lt->locks_mutex	the tree's range set (lt->rs), grant counters
+ *	M  mgr->mutex		the registry of all waiting requests, their
+ *				blockers (wait-for edges), the transitions of
+ *				a request's state out of REQ_PENDING, the
+ *				manager's counters
+ *
+ * Request state (struct lm_request.state, the word a waiter sleeps on):
+ *
+ *	REQ_IDLE     0	not started, or its result was collected
+ *	REQ_PENDING  1	in the tree's pending list (P) and in the registry
+ *			(M); the waiter sleeps while the word is 1
+ *	REQ_DONE     2	completed with ->result (0 granted, ENOLCK, ENOMEM
+ *			by a retry pass; EDEADLK by an escalation, R4 c);
+ *			already out of both lists
+ *	REQ_KILLED   3	cancelled by sf_lockmgr_kill; still in both lists,
+ *			the waiter takes it out
+ *
+ *	IDLE -> PENDING		start (S3), when the request conflicts; if S4
+ *				grants it or S5 finds a deadlock it goes back
+ *				to IDLE in the same P+M section, unseen
+ *	PENDING -> DONE		a retry pass or an escalation: taken out of
+ *				both lists under P and M, DONE stored later
+ *				but before P is released (the last access)
+ *	PENDING -> KILLED	kill (under M)
+ *	PENDING -> IDLE		the waiter, on timeout (under P, M)
+ *	KILLED/DONE -> IDLE	the waiter collects the result
+ *
+ * Every move out of PENDING is decided under M, after seeing PENDING
+ * there; kill only finds requests still in the registry, and the timeout
+ * path takes P, under which DONE is already stored; so exactly one of
+ * grant, kill and timeout wins.  A waiter reads the word with acquire;
+ * DONE and ->result are published by a release store.
+ *
+ * Ordering argument (labels used in the code and the tests):
+ *
+ * (R1) Release before wait.  A request is tried once under L alone (S1).
+ *	If it conflicts, it is linked into the pending list and
+ *	->npending is raised under P (S3), then tried once more under P and
+ *	L (S4) before anyone waits.  A release removes its locks under L
+ *	(X1) and then reads ->npending (X2), running a retry pass when it is
+ *	not zero.  L orders S4 and X1:
+ *	  - X1 before S4: S4 sees the lock gone and grants (or records the
+ *	    remaining blockers); nothing is lost.
+ *	  - S4 before X1: S3 happens before S4 (program order), S4 before
+ *	    X1 (L), X1 before X2, so X2 reads npending >= 1 and the release
+ *	    runs a retry pass, which takes P after S3-S4's P section and so
+ *	    finds the request in the list.
+ *	Without S4 (SF_TEST_BROKEN_RELEASE_BEFORE_WAIT) the first case
+ *	loses the grant: the seed's first race.
+ *
+ * (R2) Retry while retry.  Retries are grouped by sequence numbers:
+ *	every release that finds waiters takes a ticket
+ *	my = ++lt->retry_want (an atomic read-modify-write, after X1), then
+ *	takes P and runs a pass unless retry_done >= my.  A pass reads
+ *	w = retry_want under P before it tries any request, tries every
+ *	pending request under L, and stores retry_done = w before P is
+ *	released.  So retry_done >= my means a pass read retry_want after
+ *	the increment that returned my, hence after that release's X1, and
+ *	tried every request after it: every release is followed by a pass
+ *	that covers it.  A release whose ticket is already covered returns
+ *	at once; the one that runs the pass serves every ticket taken before
+ *	it read w (one thread running the pass for all that asked).  In the
+ *	seed's case B's release takes a ticket after A's pass read w, so
+ *	when A's pass ends B finds retry_done < my and runs a pass that
+ *	grants C.  The broken protocol (SF_TEST_BROKEN_RETRY_WHILE_RETRY)
+ *	is the old PerconaFT flag: a pass clears "retry needed" when it
+ *	starts and a release that finds it clear skips the retry.
+ *
+ * (R3) No lost wakeup.  A waiter sleeps with sf_wait(&state, REQ_PENDING):
+ *	the comparison and the sleep are atomic against sf_wake on the
+ *	word, and every transition out of PENDING stores the new state
+ *	before calling sf_wake, so a waiter either sees the new state or is
+ *	woken.  The waker may call sf_wake after the waiter has returned and
+ *	the request's memory is gone: sf_wake only passes the address to the
+ *	kernel.
+ *
+ * (R4) Wait-for graph.  The blockers of a pending request (the
+ *	transactions holding a conflicting lock in its tree) are kept
+ *	exact under M: set at S4 and at every pass, a grant adds its
+ *	transaction to each pending request it conflicts with, a release
+ *	removes its transaction from the pending requests of its tree, an
+ *	escalation recomputes them all.  A request that must wait searches
+ *	the graph from its blockers (under M) and fails with EDEADLK if it
+ *	reaches its own transaction, before it sleeps.  Edges appear only
+ *	(a) when a request starts waiting, which searches; (b) when a
+ *	transaction is granted a lock: it then has no waiting request (one
+ *	waiting request per transaction), so no new cycle passes through
+ *	it; (c) when an escalation grows ranges: it searches from every
+ *	waiting request of the tree and fails each one on a cycle with
+ *	EDEADLK (the victim), which breaks the cycle.  So every cycle is
+ *	found when it closes, and none is left to wait for a timeout.
+ *
+ * No fairness is promised: a new request that conflicts with no granted
+ * lock is granted at S1 even while others wait for overlapping ranges (as
+ * in PerconaFT), and a pass tries waiting requests in arrival order.
+ *
+ * Sync points (test-hook build): lockmgr:start-conflict (after S1 failed,
+ * before S3), lockmgr:start-inserted (after S3, before S4),
+ * lockmgr:wait-sleep (a waiter about to sleep), lockmgr:release-removed
+ * (after X1-X2), lockmgr:retry-asked (a release took its ticket, before
+ * P), lockmgr:retry-pass-publish (a pass has decided its grants under M,
+ * before it stores DONE), lockmgr:retry-pass-end (a pass is over, before
+ * retry_done and P are released), lockmgr:wait-collect (a timed-out or
+ * killed waiter, before it takes P).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <syncfix/lockmgr.h>
+#include <syncfix/mutex.h>
+
+#include "internal.h"
+#include "lockmgr-int.h"
+#include "wait.h"
+
+enum { REQ_IDLE, REQ_PENDING, REQ_DONE, REQ_KILLED };
+
+/* Lock memory is counted in 16-byte units in a 32-bit word (<= 64 GiB). */
+#define MEM_UNIT_SHIFT	4
+#define MEM_MAX_BYTES	((uint64_t)UINT32_MAX << MEM_UNIT_SHIFT)
+_Static_assert((1u << MEM_UNIT_SHIFT) == LT_MEM_ALIGN, "lock sizes are whole units");
+
+#define INLINE_BLOCKERS	4
+
+struct lm_request {
+	uint32_t state;			/* REQ_*; the wait word */
+	int result;			/* with REQ_DONE */
+	struct sf_locktree *lt;
+	uint64_t txnid, client_id;
+	int mode;
+	struct sf_lockkey left, right;	/* the caller's key bytes */
+	int point;			/* right is left */
+	struct lm_request *pnext, *pprev;	/* P: tree pending list */
+	struct lm_request *rnext, *rprev;	/* M: registry */
+	struct lm_request *dnext;	/* completed, to be published */
+	int retired;			/* out of both lists (P, M) */
+	uint64_t *blockers;		/* M: wait-for edges */
+	uint32_t nblockers, capblockers;
+	uint64_t start_ns;
+	uint64_t inl[INLINE_BLOCKERS];
+};
+
+_Static_assert(sizeof(struct lm_request) <= sizeof(struct sf_lock_request),
+	       "struct sf_lock_request too small");
+_Static_assert(_Alignof(struct lm_request) <= _Alignof(struct sf_lock_request),
+	       "struct sf_lock_request misaligned");
+
+struct sf_lockmgr {
+	sf_mutex_t trees_mutex;			/* T */
+	struct sf_locktree *trees;		/* T */
+	uint32_t ntrees;			/* T */
+	sf_mutex_t mutex;			/* M */
+	struct lm_request *reg;			/* M */
+	uint32_t mem_units;			/* atomic */
+	uint32_t max_units;			/* atomic */
+	uint64_t waits, wait_ns, timeouts, deadlocks, kills; /* M */
+};
+
+struct sf_locktree {
+	struct sf_lockmgr *mgr;
+	struct sf_locktree *next;		/* T */
+	sf_mutex_t pending_mutex;		/* P */
+	struct lm_request *phead, *ptail;	/* P */
+	uint32_t npending;			/* written under P; atomic */
+	uint32_t retry_want;			/* atomic RMW */
+	uint32_t retry_done;			/* P */
+#ifdef SF_TEST_BROKEN_RETRY_WHILE_RETRY
+	uint32_t retry_needed;			/* the old flag; atomic */
+#endif
+	uint32_t retry_asks;			/* atomic */
+	uint64_t passes, served, served_max;	/* P */
+	sf_mutex_t locks_mutex;			/* L */
+	struct lt_ranges rs;			/* L */
+	uint64_t grants, nolocks, escalations, escalated; /* L */
+};
+
+static inline struct lm_request *to_req(struct sf_lock_request *r)
+{
+	return (struct lm_request *)(void *)r;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- memory limit ------------------------------------------------------ */
+
+static uint32_t mem_units(size_t bytes)
+{
+	return (uint32_t)((bytes + (1u << MEM_UNIT_SHIFT) - 1) >> MEM_UNIT_SHIFT);
+}
+
+static uint32_t limit_units(size_t bytes)
+{
+	if (!bytes)
+		bytes = SF_LOCKMGR_DEFAULT_MEMORY;
+	return (uint32_t)(bytes >> MEM_UNIT_SHIFT);
+}
+
+/* ---- blockers and the wait-for graph (M held) --------------------------- */
+
+struct txnset {
+	uint64_t *v;
+	uint32_t n, cap;
+	uint64_t inl[8];
+};
+
+static void txnset_init(struct txnset *s)
+{
+	s->v = s->inl;
+	s->n = 0;
+	s->cap = 8;
+}
+
+static void txnset_fini(struct txnset *s)
+{
+	if (s->v != s->inl)
+		free(s->v);
+}
+
+static int txnset_has(const uint64_t *v, uint32_t n, uint64_t x)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return 1;
+	return 0;
+}
+
+/*
+ * Append @x unless present.  On allocation failure the set stays short:
+ * a missing edge can only delay a deadlock report to the timeout.
+ */
+static void set_add(uint64_t **v, uint32_t *n, uint32_t *cap, uint64_t *inl,
+		    uint64_t x)
+{
+	if (txnset_has(*v, *n, x))
+		return;
+	if (*n == *cap) {
+		uint32_t nc = *cap * 2;
+		uint64_t *nv = malloc(nc * sizeof(*nv));
+
+		if (!nv)
+			return;
+		memcpy(nv, *v, *n * sizeof(*nv));
+		if (*v != inl)
+			free(*v);
+		*v = nv;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = x;
+}
+
+static void txnset_add(struct txnset *s, uint64_t x)
+{
+	set_add(&s->v, &s->n, &s->cap, s->inl, x);
+}
+
+static void req_add_blocker(struct lm_request *q, uint64_t x)
+{
+	set_add(&q->blockers, &q->nblockers, &q->capblockers, q->inl, x);
+}
+
+static void req_set_blockers(struct lm_request *q, const struct txnset *s)
+{
+	q->nblockers = 0;
+	for (uint32_t i = 0; i < s->n; i++)
+		req_add_blocker(q, s->v[i]);
+}
+
+static void req_free_blockers(struct lm_request *q)
+{
+	if (q->blockers != q->inl)
+		free(q->blockers);
+	q->blockers = q->inl;
+	q->nblockers = 0;
+	q->capblockers = INLINE_BLOCKERS;
+}
+
+static void reg_link(struct sf_lockmgr *mgr, struct lm_request *q)
+{
+	q->rprev = NULL;
+	q->rnext = mgr->reg;
+	if (mgr->reg)
+		mgr->reg->rprev = q;
+	mgr->reg = q;
+}
+
+static void reg_unlink(struct sf_lockmgr *mgr, struct lm_request *q)
+{
+	if (q->rprev)
+		q->rprev->rnext = q->rnext;
+	else
+		mgr->reg = q->rnext;
+	if (q->rnext)
+		q->rnext->rprev = q->rprev;
+	req_free_blockers(q);
+}
+
+/*
+ * Would @q waiting close a cycle?  Depth-first over transactions: from
+ * q's blockers, each waiting request of a reached transaction leads on to
+ * its blockers.  (R4)
+ */
+static int closes_cycle(struct sf_lockmgr *mgr, struct lm_request *q)
+{
+	struct txnset todo, seen;
+	int found = 0;
+
+	txnset_init(&todo);
+	txnset_init(&seen);
+	for (uint32_t i = 0; i < q->nblockers; i++)
+		txnset_add(&todo, q->blockers[i]);
+	while (todo.n && !found) {
+		uint64_t t = todo.v[--todo.n];
+
+		if (t == q->txnid) {
+			found = 1;
+			break;
+		}
+		if (txnset_has(seen.v, seen.n, t))
+			continue;
+		txnset_add(&seen, t);
+		for (struct lm_request *p = mgr->reg; p; p = p->rnext) {
+			if (p->txnid != t ||
+			    __atomic_load_n(&p->state, __ATOMIC_RELAXED) !=
+			    REQ_PENDING)
+				continue;
+			for (uint32_t i = 0; i < p->nblockers; i++)
+				txnset_add(&todo, p->blockers[i]);
+		}
+	}
+	txnset_fini(&todo);
+	txnset_fini(&seen);
+	return found;
+}
+
+/* ---- trying a request (L held) ------------------------------------------ */
+
+enum { TRY_GRANTED, TRY_CONFLICT, TRY_OVER_LIMIT, TRY_NOMEM };
+
+struct scan {
+	const struct lt_ranges *rs;
+	const struct lm_request *q;
+	struct txnset *conflicts;
+	int covered;
+};
+
+static int scan_fn(struct lt_lock *lk, void *arg)
+{
+	struct scan *s = arg;
+	const struct lm_request *q = s->q;
+
+	if (lk->txnid == q->txnid) {
+		/* Self-compatible; an own lock at least as strong covering
+		 * the whole range makes the request a no-op. */
+		if ((lk->mode == SF_LOCK_WRITE || q->mode == SF_LOCK_READ) &&
+		    lt_keycmp(s->rs, &lk->left, &q->left) <= 0 &&
+		    lt_keycmp(s->rs, &lk->right, &q->right) >= 0)
+			s->covered = 1;
+		return 0;
+	}
+	if (lt_modes_conflict(lk->mode, q->mode))
+		txnset_add(s->conflicts, lk->txnid);
+	return 0;
+}
+
+/* The conflicting transactions of @q, and whether own locks cover it. */
+static int conflicts_of(struct sf_locktree *lt, const struct lm_request *q,
+			struct txnset *conf)
+{
+	struct scan s = { &lt->rs, q, conf, 0 };
+
+	conf->n = 0;
+	lt_overlaps(&lt->rs, &q->left, &q->right, scan_fn, &s);
+	return s.covered;
+}
+
+struct ranges_conflict {
+	const struct lt_ranges *rs;
+	const struct sf_lockkey *left, *right;
+	uint64_t txnid;
+	int mode;
+};
+
+static int overlaps(const struct lt_ranges *rs, const struct sf_lockkey *al,
+		    const struct sf_lockkey *ar, const struct sf_lockkey *bl,
+		    const struct sf_lockkey *br)
+{
+	return lt_keycmp(rs, al, br) <= 0 && lt_keycmp(rs, bl, ar) <= 0;
+}
+
+/*
+ * A lock was just granted to @txnid on [@left, @right] in @lt: it now
+ * blocks every waiting request of the tree it conflicts with.  (R4)
+ * M held.
+ */
+static void add_edges_for_grant(struct sf_locktree *lt,
+				const struct lm_request *granted)
+{
+	for (struct lm_request *p = lt->mgr->reg; p; p = p->rnext)
+		if (p->lt == lt && p != granted &&
+		    p->txnid != granted->txnid &&
+		    lt_modes_conflict(p->mode, granted->mode) &&
+		    overlaps(&lt->rs, &p->left, &p->right, &granted->left,
+			     &granted->right))
+			req_add_blocker(p, granted->txnid);
+}
+
+/*
+ * try_locked() - grant @q now if nothing conflicts.  L held; M held iff
+ * @m_held (a registered request).  @conf receives the conflicting
+ * transactions.
+ */
+static int try_locked(struct sf_locktree *lt, struct lm_request *q,
+		      struct txnset *conf, int m_held)
+{
+	struct sf_lockmgr *mgr = lt->mgr;
+	const struct sf_lockkey *right = q->point ? &q->left : &q->right;
+	uint32_t units, cur;
+
+	if (conflicts_of(lt, q, conf)) {
+		lt->grants++;
+		return TRY_GRANTED;
+	}
+	if (conf->n)
+		return TRY_CONFLICT;
+	units = mem_units(lt_lock_size(&q->left, right));
+	cur = sf_load_relaxed(&mgr->mem_units);
+	if ((uint64_t)cur + units > sf_load_relaxed(&mgr->max_units))
+		return TRY_OVER_LIMIT;
+	if (lt_add(&lt->rs, q->txnid, q->mode, &q->left, right))
+		return TRY_NOMEM;
+	sf_fetch_add(&mgr->mem_units, units);
+	lt->grants++;
+	if (sf_load_relaxed(&lt->npending)) {
+		if (!m_held)
+			sf_mutex_lock(&mgr->mutex);
+		add_edges_for_grant(lt, q);
+		if (!m_held)
+			sf_mutex_unlock(&mgr->mutex);
+	}
+	return TRY_GRANTED;
+}
+
+/* ---- pending list (P held) ------------------------------------------------ */
+
+static void pending_link(struct sf_locktree *lt, struct lm_request *q)
+{
+	q->pnext = NULL;
+	q->pprev = lt->ptail;
+	if (lt->ptail)
+		lt->ptail->pnext = q;
+	else
+		lt->phead = q;
+	lt->ptail = q;
+	sf_store_relaxed(&lt->npending, sf_load_relaxed(&lt->npending) + 1);
+}
+
+static void pending_unlink(struct sf_locktree *lt, struct lm_request *q)
+{
+	if (q->pprev)
+		q->pprev->pnext = q->pnext;
+	else
+		lt->phead = q->pnext;
+	if (q->pnext)
+		q->pnext->pprev = q->pprev;
+	else
+		lt->ptail = q->pprev;
+	sf_store_relaxed(&lt->npending, sf_load_relaxed(&lt->npending) - 1);
+}
+
+/*
+ * Take a waiting request out of both lists and account its wait; P and M
+ * held.  The caller then publishes the outcome.
+ */
+static void req_retire(struct sf_locktree *lt, struct lm_request *q)
+{
+	struct sf_lockmgr *mgr = lt->mgr;
+
+	pending_unlink(lt, q);
+	reg_unlink(mgr, q);
+	q->retired = 1;
+	mgr->wait_ns += now_ns() - q->start_ns;
+}
+
+/*
+ * Publish the results of retired requests chained by ->dnext (R3): the
+ * store of REQ_DONE is the last access to each; then wake its waiter.
+ */
+static void publish(struct lm_request *done)
+{
+	struct lm_request *q, *next;
+
+	for (q = done; q; q = next) {
+		next = q->dnext;
+		__atomic_store_n(&q->state, REQ_DONE, __ATOMIC_RELEASE);
+		sf_wake(&q->state, 1, 0);
+	}
+}
+
+/* ---- escalation ------------------------------------------------------- */
+
+
+/* Units held by the tree's locks. */
+static uint32_t tree_units(const struct lt_ranges *rs)
+{
+	return mem_units(rs->mem);
+}
+
+/*
+ * Escalate one tree; P and L held, M iff @m_held.  Ranges grew, so every
+ * waiting request of the tree gets its blockers recomputed, and one whose
+ * new edges close a cycle fails with EDEADLK (R4 c): retired and chained
+ * on *@done for the caller to publish.
+ */
+static void escalate_tree(struct sf_locktree *lt, int m_held,
+			  struct lm_request **done)
+{
+	struct sf_lockmgr *mgr = lt->mgr;
+	uint32_t before = tree_units(&lt->rs), after;
+	size_t merged = lt_escalate(&lt->rs);
+	struct txnset conf;
+
+	lt->escalations++;
+	if (!merged)
+		return;
+	lt->escalated += merged;
+	after = tree_units(&lt->rs);
+	if (before > after)
+		sf_fetch_sub(&mgr->mem_units, before - after);
+	else
+		sf_fetch_add(&mgr->mem_units, after - before);
+	if (!lt->phead)
+		return;
+	txnset_init(&conf);
+	if (!m_held)
+		sf_mutex_lock(&mgr->mutex);
+	for (struct lm_request *p = lt->phead; p; p = p->pnext) {
+		if (__atomic_load_n(&p->state, __ATOMIC_RELAXED) != REQ_PENDING)
+			continue;
+		conflicts_of(lt, p, &conf);
+		req_set_blockers(p, &conf);
+	}
+	for (struct lm_request *p = lt->phead, *next; p; p = next) {
+		next = p->pnext;
+		if (__atomic_load_n(&p->state, __ATOMIC_RELAXED) != REQ_PENDING ||
+		    !closes_cycle(mgr, p))
+			continue;
+		p->result = EDEADLK;
+		req_retire(lt, p);
+		mgr->deadlocks++;
+		p->dnext = *done;
+		*done = p;
+	}
+	if (!m_held)
+		sf_mutex_unlock(&mgr->mutex);
+	txnset_fini(&conf);
+}
+
+/* Escalate every tree of the manager; nothing held.  T, then P, L per tree. */
+static void escalate_all(struct sf_lockmgr *mgr)
+{
+	sf_mutex_lock(&mgr->trees_mutex);
+	for (struct sf_locktree *lt = mgr->trees; lt; lt = lt->next) {
+		struct lm_request *done = NULL;
+
+		sf_mutex_lock(&lt->pending_mutex);
+		sf_mutex_lock(&lt->locks_mutex);
+		escalate_tree(lt, 0, &done);
+		sf_mutex_unlock(&lt->locks_mutex);
+		publish(done);
+		sf_mutex_unlock(&lt->pending_mutex);
+	}
+	sf_mutex_unlock(&mgr->trees_mutex);
+}
+
+/* ---- retry pass (R2) ------------------------------------------------------ */
+
+/*
+ * Try one pending request in a pass; P, L and M held.  Over the memory
+ * limit, the tree is escalated once per pass (*@escalated), which may
+ * retire other requests: the caller then starts again from the head.
+ * Return: requests served.
+ */
+static int pass_try(struct sf_locktree *lt, struct lm_request *q,
+		    struct txnset *conf, struct lm_request **done,
+		    int *escalated)
+{
+	int r, n = 0;
+
+	if (__atomic_load_n(&q->state, __ATOMIC_RELAXED) != REQ_PENDING)
+		return 0;		/* killed: its waiter takes it out */
+	r = try_locked(lt, q, conf, 1);
+	if (r == TRY_OVER_LIMIT && !*escalated) {
+		struct lm_request *before = *done;
+
+		*escalated = 1;
+		escalate_tree(lt, 1, done);
+		for (struct lm_request *v = *done; v != before; v = v->dnext)
+			n++;		/* deadlock victims */
+		if (q->retired)
+			return n;
+		r = try_locked(lt, q, conf, 1);
+	}
+	if (r == TRY_CONFLICT) {
+		req_set_blockers(q, conf);
+		return n;
+	}
+	q->result = r == TRY_GRANTED ? 0 : r == TRY_OVER_LIMIT ? ENOLCK : ENOMEM;
+	if (r == TRY_OVER_LIMIT)
+		lt->nolocks++;
+	req_retire(lt, q);
+	/* Published after M is released: chain it for the caller. */
+	q->dnext = *done;
+	*done = q;
+	return n + 1;
+}
+
+/* One pass over the pending list; P held. */
+static void retry_pass(struct sf_locktree *lt)
+{
+	struct sf_lockmgr *mgr = lt->mgr;
+	struct lm_request *q, *next, *done = NULL;
+	struct txnset conf;
+	uint64_t served = 0;
+	int escalated = 0, esc;
+
+	txnset_init(&conf);
+	sf_mutex_lock(&lt->locks_mutex);
+	sf_mutex_lock(&mgr->mutex);
+	for (q = lt->phead; q; q = next) {
+		/* q's successor stays linked unless an escalation ran. */
+		next = q->pnext;
+		esc = escalated;
+		served += (uint64_t)pass_try(lt, q, &conf, &done, &escalated);
+		if (esc != escalated)
+			next = lt->phead;
+	}
+	sf_mutex_unlock(&mgr->mutex);
+	sf_mutex_unlock(&lt->locks_mutex);
+	txnset_fini(&conf);
+	SF_SYNC_POINT("lockmgr:retry-pass-publish", lt);
+	publish(done);
+	lt->passes++;
+	lt->served += served;
+	if (served > lt->served_max)
+		lt->served_max = served;
+}
+
+/* After a release that found waiters: see to it that a pass covers it. */
+static void retry_all(struct sf_locktree *lt)
+{
+#ifdef SF_TEST_BROKEN_RETRY_WHILE_RETRY
+	/*
+	 * The old protocol: a pass clears the flag when it starts, and a
+	 * release that finds it clear assumes the running pass covers it.
+	 */
+	sf_fetch_add(&lt->retry_asks, 1);
+	SF_SYNC_POINT("lockmgr:retry-asked", lt);
+	if (!sf_load_acquire(&lt->retry_needed))
+		return;
+	sf_mutex_lock(&lt->pending_mutex);
+	sf_store_relaxed(&lt->retry_needed, 0);
+	retry_pass(lt);
+	SF_SYNC_POINT("lockmgr:retry-pass-end", lt);
+	sf_mutex_unlock(&lt->pending_mutex);
+#else
+	uint32_t my, w;
+
+	sf_fetch_add(&lt->retry_asks, 1);
+	my = sf_fetch_add(&lt->retry_want, 1) + 1;	/* the ticket (R2) */
+	SF_SYNC_POINT("lockmgr:retry-asked", lt);
+	sf_mutex_lock(&lt->pending_mutex);
+	if ((int32_t)(my - lt->retry_done) > 0) {
+		w = sf_load_acquire(&lt->retry_want);
+		retry_pass(lt);
+		SF_SYNC_POINT("lockmgr:retry-pass-end", lt);
+		lt->retry_done = w;
+	}
+	sf_mutex_unlock(&lt->pending_mutex);
+#endif
+}
+
+/* ---- manager and trees ------------------------------------------------------ */
+
+SF_EXPORT int sf_lockmgr_create(struct sf_lockmgr **mgrp,
+				const struct sf_lockmgr_config *cfg)
+{
+	struct sf_lockmgr *mgr;
+	size_t limit = cfg ? cfg->max_lock_memory : 0;
+
+	if (!mgrp || (uint64_t)limit > MEM_MAX_BYTES)
+		return EINVAL;
+	mgr = calloc(1, sizeof(*mgr));
+	if (!mgr)
+		return ENOMEM;
+	sf_mutex_init(&mgr->trees_mutex, NULL);
+	sf_mutex_init(&mgr->mutex, NULL);
+	mgr->max_units = limit_units(limit);
+	*mgrp = mgr;
+	return 0;
+}
+
+SF_EXPORT int sf_lockmgr_destroy(struct sf_lockmgr *mgr)
+{
+	int busy;
+
+	if (!mgr)
+		return EINVAL;
+	sf_mutex_lock(&mgr->trees_mutex);
+	busy = mgr->trees != NULL;
+	sf_mutex_unlock(&mgr->trees_mutex);
+	if (busy)
+		return EBUSY;
+	sf_mutex_destroy(&mgr->trees_mutex);
+	sf_mutex_destroy(&mgr->mutex);
+	free(mgr);
+	return 0;
+}
+
+SF_EXPORT int sf_lockmgr_set_max_memory(struct sf_lockmgr *mgr, size_t bytes)
+{
+	if (!mgr || (uint64_t)bytes > MEM_MAX_BYTES)
+		return EINVAL;
+	sf_store_relaxed(&mgr->max_units, limit_units(bytes));
+	return 0;
+}
+
+SF_EXPORT int sf_locktree_create(struct sf_lockmgr *mgr,
+				 struct sf_locktree **ltp,
+				 sf_lockkey_cmp_t cmp, void *cmp_arg)
+{
+	struct sf_locktree *lt;
+
+	if (!mgr || !ltp)
+		return EINVAL;
+	lt = calloc(1, sizeof(*lt));
+	if (!lt)
+		return ENOMEM;
+	if (lt_init(&lt->rs, cmp, cmp_arg)) {
+		free(lt);
+		return ENOMEM;
+	}
+	lt->mgr = mgr;
+	sf_mutex_init(&lt->pending_mutex, NULL);
+	sf_mutex_init(&lt->locks_mutex, NULL);
+	sf_mutex_lock(&mgr->trees_mutex);
+	lt->next = mgr->trees;
+	mgr->trees = lt;
+	mgr->ntrees++;
+	sf_mutex_unlock(&mgr->trees_mutex);
+	*ltp = lt;
+	return 0;
+}
+
+SF_EXPORT int sf_locktree_destroy(struct sf_locktree *lt)
+{
+	struct sf_lockmgr *mgr;
+	struct sf_locktree **p;
+	int busy;
+
+	if (!lt)
+		return EINVAL;
+	mgr = lt->mgr;
+	sf_mutex_lock(&mgr->trees_mutex);
+	sf_mutex_lock(&lt->pending_mutex);
+	sf_mutex_lock(&lt->locks_mutex);
+	busy = lt->phead || lt->rs.nlocks;
+	sf_mutex_unlock(&lt->locks_mutex);
+	sf_mutex_unlock(&lt->pending_mutex);
+	if (!busy) {
+		for (p = &mgr->trees; *p != lt; p = &(*p)->next)
+			;
+		*p = lt->next;
+		mgr->ntrees--;
+	}
+	sf_mutex_unlock(&mgr->trees_mutex);
+	if (busy)
+		return EBUSY;
+	lt_fini(&lt->rs);
+	sf_mutex_destroy(&lt->pending_mutex);
+	sf_mutex_destroy(&lt->locks_mutex);
+	free(lt);
+	return 0;
+}
+
+SF_EXPORT int sf_lockmgr_stats(struct sf_lockmgr *mgr,
+			       struct sf_lockmgr_stats *st)
+{
+	if (!mgr || !st)
+		return EINVAL;
+	memset(st, 0, sizeof(*st));
+	sf_mutex_lock(&mgr->trees_mutex);
+	for (struct sf_locktree *lt = mgr->trees; lt; lt = lt->next) {
+		sf_mutex_lock(&lt->pending_mutex);
+		sf_mutex_lock(&lt->locks_mutex);
+		st->grants += lt->grants;
+		st->out_of_locks += lt->nolocks;
+		st->escalations += lt->escalations;
+		st->escalated_locks += lt->escalated;
+		st->locks += lt->rs.nlocks;
+		st->lock_memory += lt->rs.mem;
+		st->retry_passes += lt->passes;
+		st->retry_served += lt->served;
+		if (lt->served_max > st->retry_served_max)
+			st->retry_served_max = lt->served_max;
+		st->pending += sf_load_relaxed(&lt->npending);
+		st->retry_asks += sf_load_relaxed(&lt->retry_asks);
+		sf_mutex_unlock(&lt->locks_mutex);
+		sf_mutex_unlock(&lt->pending_mutex);
+	}
+	st->trees = mgr->ntrees;
+	sf_mutex_lock(&mgr->mutex);
+	st->waits = mgr->waits;
+	st->wait_ns = mgr->wait_ns;
+	st->timeouts = mgr->timeouts;
+	st->deadlocks = mgr->deadlocks;
+	st->kills = mgr->kills;
+	sf_mutex_unlock(&mgr->mutex);
+	sf_mutex_unlock(&mgr->trees_mutex);
+	return 0;
+}
+
+SF_EXPORT int sf_lockmgr_kill(struct sf_lockmgr *mgr, uint64_t client_id)
+{
+	int n = 0;
+
+	if (!mgr)
+		return EINVAL;
+	sf_mutex_lock(&mgr->mutex);
+	for (struct lm_request *q = mgr->reg; q; q = q->rnext) {
+		if (q->client_id != client_id ||
+		    __atomic_load_n(&q->state, __ATOMIC_RELAXED) != REQ_PENDING)
+			continue;
+		/* (R3); the waiter needs M to retire it, so *q stays. */
+		__atomic_store_n(&q->state, REQ_KILLED, __ATOMIC_RELEASE);
+		sf_wake(&q->state, 1, 0);
+		mgr->kills++;
+		n++;
+	}
+	sf_mutex_unlock(&mgr->mutex);
+	return n ? 0 : ESRCH;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static int key_valid(const struct sf_lockkey *k)
+{
+	if (k->inf < SF_LOCKKEY_NEG_INF || k->inf > SF_LOCKKEY_POS_INF)
+		return 0;
+	return k->inf || k->data || !k->size;
+}
+
+/*
+ * The caller's timed-out, killed or finished request: collect its result
+ * and take it out of the lists if it is still there.  (P, M)
+ */
+static int req_collect(struct lm_request *q)
+{
+	struct sf_locktree *lt = q->lt;
+	struct sf_lockmgr *mgr = lt->mgr;
+	uint32_t s;
+	int r;
+
+	SF_SYNC_POINT("lockmgr:wait-collect", lt);
+	sf_mutex_lock(&lt->pending_mutex);
+	sf_mutex_lock(&mgr->mutex);
+	s = __atomic_load_n(&q->state, __ATOMIC_ACQUIRE);
+	if (s == REQ_DONE) {
+		r = q->result;
+	} else if (s == REQ_KILLED) {
+		req_retire(lt, q);
+		r = ECANCELED;
+	} else {
+		req_retire(lt, q);
+		mgr->timeouts++;
+		r = ETIMEDOUT;
+	}
+	__atomic_store_n(&q->state, REQ_IDLE, __ATOMIC_RELAXED);
+	sf_mutex_unlock(&mgr->mutex);
+	sf_mutex_unlock(&lt->pending_mutex);
+	return r;
+}
+
+/*
+ * S3-S5: the request conflicted in S1; put it in the pending list, try
+ * once more (S4, R1), and if it still conflicts record its blockers and
+ * look for a cycle.  Return: 0, EINPROGRESS, EDEADLK, or a TRY_* that the
+ * caller handles (over limit: escalate and start again; no memory).
+ */
+static int start_slow(struct sf_locktree *lt, struct lm_request *q,
+		      struct txnset *conf, int *try_out)
+{
+	struct sf_lockmgr *mgr = lt->mgr;
+	int r = TRY_CONFLICT;
+
+	sf_mutex_lock(&lt->pending_mutex);
+	/* S3 */
+	pending_link(lt, q);
+	__atomic_store_n(&q->state, REQ_PENDING, __ATOMIC_RELAXED);
+	q->start_ns = now_ns();
+	q->blockers = q->inl;
+	q->nblockers = 0;
+	q->capblockers = INLINE_BLOCKERS;
+#ifdef SF_TEST_BROKEN_RETRY_WHILE_RETRY
+	sf_store_release(&lt->retry_needed, 1);
+#endif
+	sf_mutex_lock(&lt->locks_mutex);
+	sf_mutex_lock(&mgr->mutex);
+	reg_link(mgr, q);
+	SF_SYNC_POINT("lockmgr:start-inserted", lt);
+#ifndef SF_TEST_BROKEN_RELEASE_BEFORE_WAIT
+	/* S4 (R1): retried under P after the insertion. */
+	r = try_locked(lt, q, conf, 1);
+#endif
+	*try_out = r;
+	if (r != TRY_CONFLICT) {
+		req_retire(lt, q);
+		__atomic_store_n(&q->state, REQ_IDLE, __ATOMIC_RELAXED);
+		r = r == TRY_GRANTED ? 0 : -1;
+	} else {
+		/* S5 (R4) */
+		req_set_blockers(q, conf);
+		if (closes_cycle(mgr, q)) {
+			req_retire(lt, q);
+			__atomic_store_n(&q->state, REQ_IDLE, __ATOMIC_RELAXED);
+			mgr->deadlocks++;
+			r = EDEADLK;
+		} else {
+			mgr->waits++;
+			r = EINPROGRESS;
+		}
+	}
+	sf_mutex_unlock(&mgr->mutex);
+	sf_mutex_unlock(&lt->locks_mutex);
+	sf_mutex_unlock(&lt->pending_mutex);
+	return r;
+}
+
+SF_EXPORT int sf_lock_request_start(struct sf_lock_request *req,
+				    struct sf_locktree *lt, uint64_t txnid,
+				    uint64_t client_id, int mode,
+				    const struct sf_lockkey *left,
+				    const struct sf_lockkey *right)
+{
+	struct lm_request *q = to_req(req);
+	struct txnset conf;
+	int r, t, escalated = 0;
+
+	if (!req || !lt || !left || !key_valid(left) ||
+	    (right && !key_valid(right)) ||
+	    (mode != SF_LOCK_READ && mode != SF_LOCK_WRITE))
+		return EINVAL;
+	if (right && lt_keycmp(&lt->rs, left, right) > 0)
+		return EINVAL;
+	memset(q, 0, sizeof(*q));
+	q->lt = lt;
+	q->txnid = txnid;
+	q->client_id = client_id == SF_LOCK_CLIENT_TXNID ? txnid : client_id;
+	q->mode = mode;
+	q->left = *left;
+	q->point = !right;
+	q->right = right ? *right : *left;
+	q->blockers = q->inl;
+	q->capblockers = INLINE_BLOCKERS;
+	txnset_init(&conf);
+again:
+	/* S1: the common case, under L alone. */
+	sf_mutex_lock(&lt->locks_mutex);
+	t = try_locked(lt, q, &conf, 0);
+	sf_mutex_unlock(&lt->locks_mutex);
+	if (t == TRY_CONFLICT) {
+		/* S2: here a release may run its retry pass (R1). */
+		SF_SYNC_POINT("lockmgr:start-conflict", lt);
+		r = start_slow(lt, q, &conf, &t);
+		if (r >= 0) {
+			txnset_fini(&conf);
+			return r;
+		}
+	}
+	if (t == TRY_OVER_LIMIT && !escalated) {
+		escalated = 1;
+		escalate_all(lt->mgr);
+		goto again;
+	}
+	txnset_fini(&conf);
+	if (t == TRY_GRANTED)
+		return 0;
+	if (t == TRY_OVER_LIMIT) {
+		sf_mutex_lock(&lt->locks_mutex);
+		lt->nolocks++;
+		sf_mutex_unlock(&lt->locks_mutex);
+		return ENOLCK;
+	}
+	return ENOMEM;
+}
+
+SF_EXPORT int sf_lock_request_wait(struct sf_lock_request *req,
+				   clockid_t clockid,
+				   const struct timespec *abstime)
+{
+	struct lm_request *q = to_req(req);
+	uint32_t s;
+	int r;
+
+	if (!req)
+		return EINVAL;
+	if (abstime && (!sf_clock_valid(clockid) || !sf_timespec_valid(abstime)))
+		return EINVAL;
+	s = __atomic_load_n(&q->state, __ATOMIC_ACQUIRE);
+	if (s == REQ_IDLE)
+		return EINVAL;
+	for (;;) {
+		if (s == REQ_DONE) {
+			/* Out of both lists already; the pass may still hold P. */
+			__atomic_store_n(&q->state, REQ_IDLE, __ATOMIC_RELAXED);
+			return q->result;
+		}
+		if (s == REQ_KILLED)
+			return req_collect(q);
+		SF_SYNC_POINT("lockmgr:wait-sleep", q->lt);
+		r = sf_wait(&q->state, REQ_PENDING, abstime, clockid, 0);
+		s = __atomic_load_n(&q->state, __ATOMIC_ACQUIRE);
+		if (r == ETIMEDOUT && s == REQ_PENDING)
+			return req_collect(q);
+	}
+}
+
+SF_EXPORT int sf_lock_acquire(struct sf_locktree *lt, uint64_t txnid,
+			      uint64_t client_id, int mode,
+			      const struct sf_lockkey *left,
+			      const struct sf_lockkey *right,
+			      clockid_t clockid, const struct timespec *abstime)
+{
+	struct sf_lock_request req;
+	int r;
+
+	if (abstime && (!sf_clock_valid(clockid) || !sf_timespec_valid(abstime)))
+		return EINVAL;
+	r = sf_lock_request_start(&req, lt, txnid, client_id, mode, left,
+				  right);
+	if (r == EINPROGRESS)
+		r = sf_lock_request_wait(&req, clockid, abstime);
+	return r;
+}
+
+SF_EXPORT int sf_lock_release_all(struct sf_locktree *lt, uint64_t txnid)
+{
+	struct sf_lockmgr *mgr;
+	uint32_t before, waiters;
+	size_t n;
+
+	if (!lt)
+		return EINVAL;
+	mgr = lt->mgr;
+	/* X1 */
+	sf_mutex_lock(&lt->locks_mutex);
+	before = tree_units(&lt->rs);
+	n = lt_release_txn(&lt->rs, txnid);
+	/* X2 (R1) */
+	waiters = sf_load_relaxed(&lt->npending);
+	if (n) {
+		sf_fetch_sub(&mgr->mem_units, before - tree_units(&lt->rs));
+		if (waiters) {
+			/* (R4): txnid holds nothing here any more. */
+			sf_mutex_lock(&mgr->mutex);
+			for (struct lm_request *p = mgr->reg; p; p = p->rnext) {
+				if (p->lt != lt)
+					continue;
+				for (uint32_t i = 0; i < p->nblockers; i++)
+					if (p->blockers[i] == txnid)
+						p->blockers[i] =
+						    p->blockers[--p->nblockers];
+			}
+			sf_mutex_unlock(&mgr->mutex);
+		}
+	}
+	sf_mutex_unlock(&lt->locks_mutex);
+	SF_SYNC_POINT("lockmgr:release-removed", lt);
+	if (n && waiters)
+		retry_all(lt);
+	return 0;
+}

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Description: the TokuDB lock manager races of seed 001 forced with sync points: "release before wait" (two transactions) and "retry while retry" (three); each waiter must get the free lock at once, not at its lock timeout; and a grant racing with the waiter's timeout or with a kill has exactly one winner */
+/*
+ * Usage: lockmgr-races [rbw|rwr|tmo|kill]... [-t TIMEOUT_MS]
+ *        (default: all four, 10 s lock timeout)
+ *
+ * Linked against the test-hook build (SF_SYNC_POINT active).  The same
+ * source is also linked against two deliberately broken builds of the
+ * lock manager (SF_TEST_BROKEN_RELEASE_BEFORE_WAIT: no retry after the
+ * insertion in the pending set; SF_TEST_BROKEN_RETRY_WHILE_RETRY: the old
+ * "retry needed" flag); lockmgr-broken runs them with a short lock
+ * timeout and expects each case to fail after waiting for the timeout.
+ *
+ * The labels (R1), (R2), S1-S5, X1-X2 are those of lockmgr.c.
+ */
+#include "test.h"
+
+#include <syncfix.h>
+
+static long lock_timeout_ms = 10000;
+static struct sf_lockmgr *mgr;
+static struct sf_locktree *lt;
+static const struct sf_lockkey L = SF_LOCKKEY_INIT("L", 1);
+
+struct txn {
+	const char *name;
+	uint64_t id;
+	int hold_and_release;	/* release right after the grant */
+	int result;
+	double elapsed;
+	pthread_t t;
+};
+
+/* Acquire L in write mode with the lock timeout; optionally release. */
+static void *txn_main(void *p)
+{
+	struct txn *x = p;
+	struct timespec dl = deadline_ms(CLOCK_MONOTONIC, lock_timeout_ms);
+	double t0;
+
+	dsync_thread(x->name);
+	t0 = now_mono();
+	x->result = sf_lock_acquire(lt, x->id, SF_LOCK_CLIENT_TXNID,
+				    SF_LOCK_WRITE, &L, NULL, CLOCK_MONOTONIC,
+				    &dl);
+	x->elapsed = now_mono() - t0;
+	if (x->result == 0 && x->hold_and_release)
+		sf_lock_release_all(lt, x->id);
+	return NULL;
+}
+
+static void setup(void)
+{
+	dsync_reset();
+	if (sf_lockmgr_create(&mgr, NULL) || sf_locktree_create(mgr, &lt, NULL, NULL)) {
+		ok(0, "create manager and tree");
+		exit(T_FAIL);
+	}
+}
+
+static void teardown(void)
+{
+	dsync_reset();
+	sf_locktree_destroy(lt);
+	sf_lockmgr_destroy(mgr);
+}
+
+static void report(const struct txn *x, const char *what)
+{
+	if (!ok(x->result == 0 && x->elapsed < 1.0,
+		"%s: %s gets L in %.3f s (lock timeout %.1f s)", what, x->name,
+		x->elapsed, lock_timeout_ms / 1e3))
+		diag("  %s's result: %d (%s); it waited for a lock that was "
+		     "free", x->name, x->result, strerror(x->result));
+}
+
+/*
+ * Release before wait (R1):
+ *   A acquires L
+ *   B tries L, conflicts with A (S1), stops at "lockmgr:start-conflict"
+ *   A releases L (X1) and retries the pending set: B is not in it
+ *   B enters the pending set (S3) and must retry (S4) before it sleeps
+ */
+static void case_rbw(void)
+{
+	struct txn b = { .name = "B", .id = 2, .hold_and_release = 1 };
+	struct sf_lockmgr_stats st;
+
+	phase("release before wait");
+	setup();
+	ok_err(sf_lock_acquire(lt, 1, SF_LOCK_CLIENT_TXNID, SF_LOCK_WRITE, &L,
+			       NULL, CLOCK_MONOTONIC, NULL), 0,
+	       "rbw: A acquires L");
+	dsync_arm("lockmgr:start-conflict", "B", "b-conflicted", "a-released", 1);
+	pthread_create(&b.t, NULL, txn_main, &b);
+	if (!ok(dsync_wait_for("b-conflicted", 5000),
+		"rbw: B conflicts with A and stops before the pending set")) {
+		exit(T_FAIL);
+	}
+	ok_err(sf_lock_release_all(lt, 1), 0, "rbw: A releases L while B is "
+	       "between its failed try and the pending set");
+	dsync_signal("a-released");
+	pthread_join(b.t, NULL);
+	report(&b, "rbw");
+	sf_lockmgr_stats(mgr, &st);
+	ok(st.timeouts == 0 && st.locks == 0 && st.pending == 0,
+	   "rbw: no timeout, nothing held or waiting afterwards "
+	   "(timeouts %llu, locks %llu, pending %llu)",
+	   (unsigned long long)st.timeouts, (unsigned long long)st.locks,
+	   (unsigned long long)st.pending);
+	teardown();
+}
+
+/*
+ * Retry while retry (R2):
+ *   A acquires L; B and C wait for it (B first)
+ *   A releases L; A's retry pass grants L to B, finds C blocked by B,
+ *	and stops at "lockmgr:retry-pass-end" (the seed's "suspended by
+ *	the kernel before it finishes the retry loop")
+ *   B releases L and asks for a retry ("lockmgr:retry-asked")
+ *   A's pass ends; C must get L from B's retry
+ */
+static void case_rwr(void)
+{
+	struct txn b = { .name = "B", .id = 2, .hold_and_release = 1 };
+	struct txn c = { .name = "C", .id = 3, .hold_and_release = 1 };
+	struct sf_lockmgr_stats st;
+
+	phase("retry while retry");
+	setup();
+	dsync_thread("A");
+	ok_err(sf_lock_acquire(lt, 1, SF_LOCK_CLIENT_TXNID, SF_LOCK_WRITE, &L,
+			       NULL, CLOCK_MONOTONIC, NULL), 0,
+	       "rwr: A acquires L");
+	dsync_arm("lockmgr:wait-sleep", "B", "b-waits", NULL, 1);
+	dsync_arm("lockmgr:wait-sleep", "C", "c-waits", NULL, 1);
+	dsync_arm("lockmgr:retry-pass-end", "A", "a-pass-end", "b-asked", 1);
+	dsync_arm("lockmgr:retry-asked", "B", "b-asked", NULL, 1);
+	pthread_create(&b.t, NULL, txn_main, &b);
+	if (!ok(dsync_wait_for("b-waits", 5000), "rwr: B waits for L"))
+		exit(T_FAIL);
+	pthread_create(&c.t, NULL, txn_main, &c);
+	if (!ok(dsync_wait_for("c-waits", 5000), "rwr: C waits for L"))
+		exit(T_FAIL);
+	/* A's pass grants B, stops at its end until B has asked. */
+	ok_err(sf_lock_release_all(lt, 1), 0, "rwr: A releases L; its retry "
+	       "pass grants B and stops before it ends until B released L");
+	dsync_thread(NULL);
+	ok(dsync_hits("lockmgr:retry-pass-end") >= 1 &&
+	   dsync_wait_for("a-pass-end", 0), "rwr: A's pass reached its end "
+	   "while B was releasing");
+	pthread_join(b.t, NULL);
+	pthread_join(c.t, NULL);
+	report(&b, "rwr");
+	report(&c, "rwr");
+	sf_lockmgr_stats(mgr, &st);
+	ok(st.timeouts == 0 && st.locks == 0 && st.pending == 0 &&
+	   st.retry_passes >= 2,
+	   "rwr: no timeout, nothing left, %llu retry passes for %llu asks",
+	   (unsigned long long)st.retry_passes,
+	   (unsigned long long)st.retry_asks);
+	teardown();
+}
+
+/*
+ * One winner (the state machine at the top of lockmgr.c).  B waits for L;
+ * A releases, and A's pass takes B out of the lists (granted) and stops at
+ * "lockmgr:retry-pass-publish" before it stores DONE.  Then either B's
+ * deadline passes ("tmo": B's wait times out and reaches
+ * "lockmgr:wait-collect", then needs P, which A holds) or another thread
+ * kills B ("kill": B is no longer in the registry, ESRCH).  Either way B
+ * must come back with L granted and hold it: a timeout or a kill that
+ * also won would leave a granted lock its owner does not know of.
+ */
+static void *release_a(void *p)
+{
+	(void)p;
+	dsync_thread("A");
+	sf_lock_release_all(lt, 1);
+	return NULL;
+}
+
+static void case_one_winner(int kill)
+{
+	struct txn b = { .name = "B", .id = 2 };
+	const char *what = kill ? "kill vs grant" : "timeout vs grant";
+	struct sf_lockmgr_stats st;
+	long saved = lock_timeout_ms;
+	pthread_t a;
+
+	phase(what);
+	setup();
+	sf_lock_acquire(lt, 1, SF_LOCK_CLIENT_TXNID, SF_LOCK_WRITE, &L, NULL,
+			CLOCK_MONOTONIC, NULL);
+	dsync_arm("lockmgr:wait-sleep", "B", "b-waits", NULL, 1);
+	dsync_arm("lockmgr:retry-pass-publish", "A", "a-decided", "go-a", 1);
+	dsync_arm("lockmgr:wait-collect", "B", "b-collects", NULL, 1);
+	lock_timeout_ms = kill ? 10000 : 300;
+	pthread_create(&b.t, NULL, txn_main, &b);
+	if (!ok(dsync_wait_for("b-waits", 5000), "%s: B waits for L", what))
+		exit(T_FAIL);
+	pthread_create(&a, NULL, release_a, NULL);
+	if (!ok(dsync_wait_for("a-decided", 5000), "%s: A's pass granted B "
+		"and stops before telling it", what))
+		exit(T_FAIL);
+	if (kill)
+		ok_err(sf_lockmgr_kill(mgr, 2), ESRCH, "%s: killing B now "
+		       "finds no waiting request", what);
+	else
+		ok(dsync_wait_for("b-collects", 5000), "%s: B's 300 ms "
+		   "deadline passes and its wait goes to collect", what);
+	dsync_signal("go-a");
+	pthread_join(a, NULL);
+	pthread_join(b.t, NULL);
+	lock_timeout_ms = saved;
+	ok_err(b.result, 0, "%s: B's wait returns granted", what);
+	ok_err(sf_lock_acquire(lt, 3, SF_LOCK_CLIENT_TXNID, SF_LOCK_READ, &L,
+			       NULL, CLOCK_MONOTONIC, &(struct timespec){ 0, 0 }),
+	       ETIMEDOUT, "%s: and B really holds L", what);
+	sf_lockmgr_stats(mgr, &st);
+	ok(st.timeouts == 1 && st.kills == 0 && st.grants == 2,
+	   "%s: 2 grants, no kill, and the only timeout is the probe's "
+	   "(%llu, %llu, %llu)", what, (unsigned long long)st.grants,
+	   (unsigned long long)st.kills, (unsigned long long)st.timeouts);
+	sf_lock_release_all(lt, 2);
+	teardown();
+}
+
+int main(int argc, char **argv)
+{
+	int ran = 0, i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-t") && i + 1 < argc)
+			lock_timeout_ms = atol(argv[++i]);
+	watchdog_start((int)(lock_timeout_ms / 1000) + 10);
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-t")) {
+			i++;
+		} else if (!strcmp(argv[i], "rbw")) {
+			case_rbw();
+			ran++;
+		} else if (!strcmp(argv[i], "rwr")) {
+			case_rwr();
+			ran++;
+		} else if (!strcmp(argv[i], "tmo")) {
+			case_one_winner(0);
+			ran++;
+		} else if (!strcmp(argv[i], "kill")) {
+			case_one_winner(1);
+			ran++;
+		}
+	}
+	if (!ran) {
+		case_rbw();
+		case_rwr();
+		case_one_winner(0);
+		case_one_winner(1);
+	}
+	return done_testing();
+}

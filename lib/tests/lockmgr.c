@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Description: lock manager semantics: conflict matrix (read/write, overlapping, adjacent, nested, infinite ranges), custom comparator, self-compatibility and upgrade, timeouts, kill, deadlocks of 2 and 3 transactions, escalation under a small memory limit, release of all locks, bad arguments */
+#include "test.h"
+
+#include <syncfix.h>
+
+static struct sf_lockmgr *mgr;
+static struct sf_locktree *lt;
+
+#define R SF_LOCK_READ
+#define W SF_LOCK_WRITE
+#define ANY SF_LOCK_CLIENT_TXNID
+
+/* Keys: a short string, "-" for minus infinity, "+" for plus infinity. */
+static struct sf_lockkey key(const char *s)
+{
+	struct sf_lockkey k = SF_LOCKKEY_INIT(s, strlen(s));
+
+	if (!strcmp(s, "-"))
+		k.inf = SF_LOCKKEY_NEG_INF;
+	else if (!strcmp(s, "+"))
+		k.inf = SF_LOCKKEY_POS_INF;
+	return k;
+}
+
+static void fresh(size_t limit)
+{
+	struct sf_lockmgr_config cfg = { .max_lock_memory = limit };
+
+	if (sf_lockmgr_create(&mgr, &cfg) ||
+	    sf_locktree_create(mgr, &lt, NULL, NULL)) {
+		ok(0, "create manager and tree");
+		exit(T_FAIL);
+	}
+}
+
+static void finish(void)
+{
+	ok_err(sf_locktree_destroy(lt), 0, "tree destroyed (nothing left)");
+	ok_err(sf_lockmgr_destroy(mgr), 0, "manager destroyed");
+}
+
+static struct sf_lockmgr_stats stats(void)
+{
+	struct sf_lockmgr_stats st;
+
+	sf_lockmgr_stats(mgr, &st);
+	return st;
+}
+
+/* Blocking acquire with a deadline @ms from now (< 0: none). */
+static int acq(uint64_t txn, int mode, const char *l, const char *r, long ms)
+{
+	struct sf_lockkey kl = key(l), kr = key(r);
+	struct timespec dl = deadline_ms(CLOCK_MONOTONIC, ms);
+
+	return sf_lock_acquire(lt, txn, ANY, mode, &kl, &kr, CLOCK_MONOTONIC,
+			       ms < 0 ? NULL : &dl);
+}
+
+/* Would @txn get [l, r] in @mode now?  1 granted (kept), 0 conflict. */
+static int try_acq(uint64_t txn, int mode, const char *l, const char *r)
+{
+	int e = acq(txn, mode, l, r, 0);
+
+	if (e && e != ETIMEDOUT)
+		diag("  unexpected %d (%s)", e, strerror(e));
+	return e == 0;
+}
+
+/* ---- conflict matrix ---------------------------------------------------- */
+
+struct mcase {
+	const char *what;
+	const char *l1, *r1, *l2, *r2;
+	int overlap;
+};
+
+static const struct mcase matrix[] = {
+	{ "same point", "c", "c", "c", "c", 1 },
+	{ "different points", "c", "c", "d", "d", 0 },
+	{ "overlapping ranges", "b", "e", "d", "g", 1 },
+	{ "ranges sharing an end key (closed)", "b", "d", "d", "f", 1 },
+	{ "adjacent ranges", "b", "c", "ca", "f", 0 },
+	{ "disjoint ranges", "b", "c", "x", "z", 0 },
+	{ "nested range", "b", "k", "d", "e", 1 },
+	{ "enclosing range", "d", "e", "a", "z", 1 },
+	{ "point inside a range", "b", "k", "f", "f", 1 },
+	{ "point just past a range", "b", "k", "ka", "ka", 0 },
+	{ "(-inf, +inf) and a point", "-", "+", "q", "q", 1 },
+	{ "(-inf, c] and [d, +inf)", "-", "c", "d", "+", 0 },
+	{ "(-inf, d] and [d, +inf)", "-", "d", "d", "+", 1 },
+	{ "(-inf, -inf] and the empty key", "-", "-", "", "", 0 },
+	{ "[+inf, +inf] and [z, +inf)", "+", "+", "z", "+", 1 },
+	{ "the empty key, twice", "", "", "", "", 1 },
+};
+
+static void case_matrix(void)
+{
+	static const int modes[2] = { R, W };
+	int bad = 0, n = 0;
+
+	phase("matrix");
+	fresh(0);
+	for (size_t i = 0; i < sizeof(matrix) / sizeof(matrix[0]); i++) {
+		const struct mcase *c = &matrix[i];
+
+		for (int a = 0; a < 2; a++)
+			for (int b = 0; b < 2; b++) {
+				int want = !(c->overlap && (modes[a] == W ||
+							    modes[b] == W));
+				int got, got2;
+
+				if (!try_acq(1, modes[a], c->l1, c->r1)) {
+					bad++;
+					continue;
+				}
+				got = try_acq(2, modes[b], c->l2, c->r2);
+				sf_lock_release_all(lt, 2);
+				/* and the other way round */
+				sf_lock_release_all(lt, 1);
+				try_acq(2, modes[b], c->l2, c->r2);
+				got2 = try_acq(1, modes[a], c->l1, c->r1);
+				sf_lock_release_all(lt, 1);
+				sf_lock_release_all(lt, 2);
+				n += 2;
+				if (got != want || got2 != want) {
+					bad++;
+					diag("  %s: %s [%s,%s] vs %s [%s,%s]: "
+					     "granted %d/%d, want %d", c->what,
+					     modes[a] == W ? "W" : "R", c->l1,
+					     c->r1, modes[b] == W ? "W" : "R",
+					     c->l2, c->r2, got, got2, want);
+				}
+			}
+	}
+	ok(!bad, "conflict matrix: %d requests (read/write x %zu range "
+	   "pairs, both orders) granted exactly when compatible", n,
+	   sizeof(matrix) / sizeof(matrix[0]));
+	ok(stats().locks == 0, "nothing held after the matrix");
+	finish();
+}
+
+/* Keys as 32-bit integers in host order: byte order would get them wrong. */
+static int int_cmp(const void *a, size_t as, const void *b, size_t bs,
+		   void *arg)
+{
+	uint32_t x, y;
+
+	(void)as;
+	(void)bs;
+	(*(int *)arg)++;
+	memcpy(&x, a, 4);
+	memcpy(&y, b, 4);
+	return (x > y) - (x < y);
+}
+
+static void case_comparator(void)
+{
+	struct sf_locktree *t2;
+	uint32_t k2 = 2, k10 = 10, k9 = 9, k261 = 261;
+	struct sf_lockkey a = SF_LOCKKEY_INIT(&k2, 4), b = SF_LOCKKEY_INIT(&k10, 4);
+	struct sf_lockkey p9 = SF_LOCKKEY_INIT(&k9, 4), p261 = SF_LOCKKEY_INIT(&k261, 4);
+	int calls = 0, e;
+
+	phase("comparator");
+	fresh(0);
+	ok_err(sf_locktree_create(mgr, &t2, int_cmp, &calls), 0,
+	       "tree with an integer comparator");
+	ok_err(sf_lock_acquire(t2, 1, ANY, W, &a, &b, CLOCK_MONOTONIC, NULL), 0,
+	       "T1 writes [2, 10]");
+	e = sf_lock_acquire(t2, 2, ANY, R, &p9, NULL, CLOCK_MONOTONIC,
+			    &(struct timespec){ 0, 0 });
+	ok_err(e, ETIMEDOUT, "T2 reading 9 conflicts (integer order)");
+	ok_err(sf_lock_acquire(t2, 2, ANY, R, &p261, NULL, CLOCK_MONOTONIC,
+			       NULL), 0,
+	       "T2 reading 261 does not (in byte order it would be inside)");
+	ok(calls > 0, "the comparator was used (%d calls)", calls);
+	ok_err(sf_lock_acquire(lt, 2, ANY, W, &p9, NULL, CLOCK_MONOTONIC, NULL),
+	       0, "trees are separate key spaces");
+	ok_err(sf_locktree_destroy(t2), EBUSY, "a tree with locks is busy");
+	ok_err(sf_lockmgr_destroy(mgr), EBUSY, "a manager with trees is busy");
+	sf_lock_release_all(t2, 1);
+	sf_lock_release_all(t2, 2);
+	sf_lock_release_all(lt, 2);
+	ok_err(sf_locktree_destroy(t2), 0, "integer tree destroyed");
+	finish();
+}
+
+/* ---- self-compatibility, upgrade ------------------------------------------ */
+
+struct waiter {
+	uint64_t txn, client;
+	int mode;
+	const char *l, *r;
+	long ms;
+	int result;
+	double elapsed;
+	pthread_t t;
+};
+
+static void *waiter_main(void *p)
+{
+	struct waiter *w = p;
+	struct sf_lockkey kl = key(w->l), kr = key(w->r);
+	struct timespec dl = deadline_ms(CLOCK_MONOTONIC, w->ms);
+	double t0 = now_mono();
+
+	w->result = sf_lock_acquire(lt, w->txn, w->client, w->mode, &kl, &kr,
+				    CLOCK_MONOTONIC, w->ms < 0 ? NULL : &dl);
+	w->elapsed = now_mono() - t0;
+	return NULL;
+}
+
+static void start_waiter(struct waiter *w)
+{
+	uint64_t before = stats().waits;
+
+	pthread_create(&w->t, NULL, waiter_main, w);
+	while (stats().waits == before)
+		sleep_ms(1);
+}
+
+static void case_self(void)
+{
+	struct waiter w = { .txn = 1, .client = ANY, .mode = W, .l = "a",
+			    .r = "a", .ms = 5000 };
+
+	phase("self");
+	fresh(0);
+	ok(try_acq(1, W, "a", "f"), "T1 writes [a, f]");
+	ok(try_acq(1, R, "b", "c") && try_acq(1, W, "e", "k") &&
+	   try_acq(1, W, "a", "f"), "T1 never conflicts with itself (read "
+	   "inside, overlapping write, the same range again)");
+	ok(stats().locks == 2, "a request covered by an own lock adds "
+	   "nothing (%llu locks)", (unsigned long long)stats().locks);
+	sf_lock_release_all(lt, 1);
+
+	ok(try_acq(1, R, "a", "c") && try_acq(2, R, "x", "x"),
+	   "T1 reads [a, c], T2 reads x");
+	ok(try_acq(1, W, "a", "c"), "T1 upgrades [a, c] to write (nobody "
+	   "else holds it)");
+	ok(!try_acq(2, R, "b", "b"), "then T2 cannot read b");
+	sf_lock_release_all(lt, 1);
+	sf_lock_release_all(lt, 2);
+
+	ok(try_acq(1, R, "a", "a") && try_acq(2, R, "a", "a"),
+	   "T1 and T2 both read a");
+	start_waiter(&w);
+	ok(stats().pending == 1, "T1's upgrade to write waits for T2");
+	sf_lock_release_all(lt, 2);
+	pthread_join(w.t, NULL);
+	ok_err(w.result, 0, "T2's release grants T1's upgrade");
+	ok(!try_acq(3, R, "a", "a"), "T1 now writes a");
+	sf_lock_release_all(lt, 1);
+	finish();
+}
+
+/* ---- timeouts, kill --------------------------------------------------------- */
+
+static void case_timeout(void)
+{
+	struct sf_lockkey a = key("a");
+	struct timespec dl;
+	double t0;
+	int e;
+
+	phase("timeout");
+	fresh(0);
+	ok(try_acq(1, W, "a", "a"), "T1 writes a");
+	t0 = now_mono();
+	e = acq(2, R, "a", "a", 150);
+	ok(e == ETIMEDOUT && now_mono() - t0 >= 0.14,
+	   "T2's read times out after its 150 ms deadline (%d, %.3f s)", e,
+	   now_mono() - t0);
+	dl = deadline_ms(CLOCK_REALTIME, 50);
+	ok_err(sf_lock_acquire(lt, 2, ANY, R, &a, NULL, CLOCK_REALTIME, &dl),
+	       ETIMEDOUT, "a CLOCK_REALTIME deadline too");
+	ok_err(sf_lock_acquire(lt, 2, ANY, R, &a, NULL, CLOCK_PROCESS_CPUTIME_ID,
+			       &dl), EINVAL, "another clock is EINVAL");
+	dl.tv_nsec = 1000000000L;
+	ok_err(sf_lock_acquire(lt, 2, ANY, R, &a, NULL, CLOCK_MONOTONIC, &dl),
+	       EINVAL, "tv_nsec out of range is EINVAL");
+	ok(stats().timeouts == 2 && stats().pending == 0 &&
+	   stats().wait_ns >= 190000000ull, "2 timeouts counted, %.0f ms "
+	   "waited, nothing pending", stats().wait_ns / 1e6);
+	ok(try_acq(2, R, "b", "b"), "T2 still gets other keys");
+	sf_lock_release_all(lt, 1);
+	sf_lock_release_all(lt, 2);
+	finish();
+}
+
+static void case_kill(void)
+{
+	struct waiter w = { .txn = 2, .client = 77, .mode = W, .l = "a",
+			    .r = "c", .ms = 10000 };
+	struct waiter w3 = { .txn = 3, .client = ANY, .mode = R, .l = "b",
+			     .r = "b", .ms = -1 };
+	struct sf_lock_request req;
+	struct sf_lockkey b = key("b");
+	double t0;
+
+	phase("kill");
+	fresh(0);
+	ok(try_acq(1, W, "b", "b"), "T1 writes b");
+	ok_err(sf_lockmgr_kill(mgr, 77), ESRCH, "kill with nothing waiting: ESRCH");
+	start_waiter(&w);
+	t0 = now_mono();
+	ok_err(sf_lockmgr_kill(mgr, 2), ESRCH, "the request is found by its "
+	       "client id, not its transaction id");
+	ok_err(sf_lockmgr_kill(mgr, 77), 0, "kill client 77 (T2's request)");
+	pthread_join(w.t, NULL);
+	ok(w.result == ECANCELED && now_mono() - t0 < 1.0,
+	   "T2's wait returns \"killed\" (ECANCELED) at once (%d, %.3f s)",
+	   w.result, now_mono() - t0);
+	ok_err(sf_lockmgr_kill(mgr, 77), ESRCH, "killing it again: ESRCH");
+
+	start_waiter(&w3);
+	ok_err(sf_lockmgr_kill(mgr, 3), 0, "kill by transaction id (the "
+	       "default client id), no deadline on the wait");
+	pthread_join(w3.t, NULL);
+	ok_err(w3.result, ECANCELED, "T3 killed");
+
+	ok_err(sf_lock_request_start(&req, lt, 4, 400, R, &b, NULL), EINPROGRESS,
+	       "two-step: T4 starts a request that must wait");
+	ok_err(sf_lockmgr_kill(mgr, 400), 0, "killed before it waits");
+	ok_err(sf_lock_request_wait(&req, CLOCK_MONOTONIC, NULL), ECANCELED,
+	       "its wait returns ECANCELED at once");
+	ok_err(sf_lock_request_wait(&req, CLOCK_MONOTONIC, NULL), EINVAL,
+	       "waiting again on a finished request: EINVAL");
+	ok(stats().kills == 3 && stats().pending == 0, "3 kills counted, "
+	   "nothing pending");
+	sf_lock_release_all(lt, 1);
+	ok(try_acq(2, W, "a", "c"), "the lock was never granted to a killed "
+	   "request");
+	sf_lock_release_all(lt, 2);
+	finish();
+}
+
+/* ---- deadlocks ------------------------------------------------------------- */
+
+static void case_deadlock(void)
+{
+	struct sf_lock_request r1, r2;
+	struct sf_lockkey a = key("a"), b = key("b"), c = key("c");
+	struct waiter w = { .txn = 3, .client = ANY, .mode = W, .l = "a",
+			    .r = "a", .ms = 5000 };
+
+	phase("deadlock");
+	fresh(0);
+	/* two transactions */
+	ok(try_acq(1, W, "a", "a") && try_acq(2, W, "b", "b"),
+	   "T1 writes a, T2 writes b");
+	ok_err(sf_lock_request_start(&r1, lt, 1, ANY, W, &b, NULL), EINPROGRESS,
+	       "T1 waits for b");
+	ok_err(sf_lock_request_start(&r2, lt, 2, ANY, W, &a, NULL), EDEADLK,
+	       "T2 asking for a closes the cycle: EDEADLK, T2 is the victim");
+	ok(stats().deadlocks == 1, "1 deadlock counted");
+	sf_lock_release_all(lt, 2);
+	ok_err(sf_lock_request_wait(&r1, CLOCK_MONOTONIC, NULL), 0,
+	       "the victim's release grants T1's request");
+	sf_lock_release_all(lt, 1);
+
+	/* three transactions */
+	ok(try_acq(1, W, "a", "a") && try_acq(2, W, "b", "b") &&
+	   try_acq(3, R, "c", "c"), "T1 writes a, T2 writes b, T3 reads c");
+	ok_err(sf_lock_request_start(&r1, lt, 1, ANY, W, &b, NULL), EINPROGRESS,
+	       "T1 waits for T2");
+	ok_err(sf_lock_request_start(&r2, lt, 2, ANY, W, &c, NULL), EINPROGRESS,
+	       "T2 waits for T3");
+	ok(try_acq(4, R, "c", "c"), "T4 also reads c (no cycle)");
+	ok_err(acq(3, R, "a", "a", 5000), EDEADLK,
+	       "T3 reading a closes T3 -> T1 -> T2 -> T3: EDEADLK");
+	ok_err(acq(4, R, "a", "a", 5000), EDEADLK,
+	       "T4 reading a closes T4 -> T1 -> T2 -> T4 (T2 waits for T4's "
+	       "read of c too): EDEADLK");
+	ok_err(acq(5, R, "a", "a", 0), ETIMEDOUT,
+	       "T5, who holds nothing, just waits for a: no deadlock");
+	sf_lock_release_all(lt, 3);
+	sf_lock_release_all(lt, 4);
+	ok_err(sf_lock_request_wait(&r2, CLOCK_MONOTONIC, NULL), 0,
+	       "T3, T4 release: T2 gets c");
+	sf_lock_release_all(lt, 2);
+	ok_err(sf_lock_request_wait(&r1, CLOCK_MONOTONIC, NULL), 0,
+	       "T2 releases: T1 gets b");
+	ok(stats().deadlocks == 3, "3 deadlocks counted");
+
+	/* waiting behind a waiter is not a cycle */
+	start_waiter(&w);
+	ok_err(acq(2, W, "a", "a", 0), ETIMEDOUT,
+	       "T2 and T3 both wait for T1's a: no false deadlock");
+	sf_lock_release_all(lt, 1);
+	pthread_join(w.t, NULL);
+	ok_err(w.result, 0, "T3 gets a when T1 releases");
+	sf_lock_release_all(lt, 3);
+	ok(stats().deadlocks == 3 && stats().pending == 0, "still 3 deadlocks");
+	finish();
+}
+
+/* ---- escalation --------------------------------------------------------------- */
+
+static int acq_num(uint64_t txn, int mode, unsigned n)
+{
+	char k[16];
+	struct sf_lockkey kk;
+
+	snprintf(k, sizeof(k), "k%06u", n);
+	kk = (struct sf_lockkey)SF_LOCKKEY_INIT(k, strlen(k));
+	return sf_lock_acquire(lt, txn, ANY, mode, &kk, NULL, CLOCK_MONOTONIC,
+			       &(struct timespec){ 0, 0 });
+}
+
+static void case_escalation(void)
+{
+	struct sf_lockmgr_stats st;
+	unsigned i, bad = 0, n = 2000;
+	int e = 0;
+
+	phase("escalation");
+	fresh(32 << 10);	/* 32 KiB: a few hundred point locks */
+	for (i = 0; i < n; i++)
+		if (acq_num(1, W, i * 2))
+			bad++;
+	st = stats();
+	ok(!bad && st.escalations > 0 && st.locks == n - st.escalated_locks &&
+	   st.locks < n / 4 &&
+	   st.lock_memory <= (32 << 10),
+	   "T1's %u point locks under a 32 KiB limit: all granted, %llu "
+	   "escalations merged %llu locks, %llu left in %llu bytes", n,
+	   (unsigned long long)st.escalations,
+	   (unsigned long long)st.escalated_locks,
+	   (unsigned long long)st.locks, (unsigned long long)st.lock_memory);
+	ok_err(acq_num(2, R, 1001), ETIMEDOUT, "escalated: T2 conflicts on a "
+	       "key between two that T1 locked");
+	ok_err(acq_num(2, R, n * 2 + 1), 0, "but not past T1's last key");
+	sf_lock_release_all(lt, 1);
+	sf_lock_release_all(lt, 2);
+	ok(stats().locks == 0 && stats().lock_memory == 0,
+	   "released: no lock, no memory");
+
+	/* Interleaved writers cannot be merged: ENOLCK. */
+	for (i = 0; i < n && !e; i++)
+		e = acq_num(1 + (i & 1), W, i);
+	st = stats();
+	ok(e == ENOLCK && st.out_of_locks == 1 && st.lock_memory <= (32 << 10),
+	   "two writers on alternating keys: ENOLCK after %u locks (%llu "
+	   "bytes), counted", i - 1, (unsigned long long)st.lock_memory);
+	sf_lock_release_all(lt, 1);
+	ok_err(acq_num(3, W, n * 10), 0, "after a release there is room again");
+	sf_lock_release_all(lt, 2);
+	sf_lock_release_all(lt, 3);
+	finish();
+}
+
+/*
+ * An escalation that closes a cycle (R4 c): T3 reads [a, k5], T1 reads k1
+ * and k3, T2 writes k9.  T2 waits to write k2 (T3's read covers it), T1
+ * waits for k9 (T2).  Escalation merges T1's reads of k1 and k3 into
+ * [k1, k3] (compatible with T3's read), which covers k2: now T2 also
+ * waits for T1, and T1 -> T2 -> T1 is a cycle that no new request closes.
+ */
+static void case_escalation_deadlock(void)
+{
+	struct sf_lock_request r1, r2;
+	struct sf_lockkey k2 = key("k2"), k9 = key("k9");
+	struct timespec now = { 0, 0 };
+	unsigned i;
+	int e1, e2;
+
+	phase("escalation deadlock");
+	fresh(2048);		/* 16 locks */
+	ok(try_acq(3, R, "a", "k5") && try_acq(1, R, "k1", "k1") &&
+	   try_acq(1, R, "k3", "k3") && try_acq(2, W, "k9", "k9"),
+	   "T3 reads [a, k5], T1 reads k1 and k3, T2 writes k9");
+	ok_err(sf_lock_request_start(&r2, lt, 2, ANY, W, &k2, NULL), EINPROGRESS,
+	       "T2 waits to write k2 (T3)");
+	ok_err(sf_lock_request_start(&r1, lt, 1, ANY, W, &k9, NULL), EINPROGRESS,
+	       "T1 waits for k9 (T2): no cycle yet");
+	for (i = 0; i < 40 && stats().escalations == 0; i++)
+		acq_num(4, R, i);
+	ok(stats().escalations > 0 && stats().deadlocks == 1,
+	   "T4's reads escalate the tree; the cycle it closes is found "
+	   "(%llu deadlocks)", (unsigned long long)stats().deadlocks);
+	e2 = sf_lock_request_wait(&r2, CLOCK_MONOTONIC, &now);
+	e1 = sf_lock_request_wait(&r1, CLOCK_MONOTONIC, &now);
+	ok((e1 == EDEADLK) + (e2 == EDEADLK) == 1,
+	   "exactly one of them is the victim and returns EDEADLK at once "
+	   "(T1 %d, T2 %d)", e1, e2);
+	for (uint64_t t = 1; t <= 4; t++)
+		sf_lock_release_all(lt, t);
+	finish();
+}
+
+/* ---- release all ---------------------------------------------------------------- */
+
+static void case_release(void)
+{
+	struct waiter w[3] = {
+		{ .txn = 2, .client = ANY, .mode = R, .l = "c", .r = "c", .ms = 5000 },
+		{ .txn = 3, .client = ANY, .mode = W, .l = "x", .r = "+", .ms = 5000 },
+		{ .txn = 4, .client = ANY, .mode = R, .l = "-", .r = "a", .ms = 5000 },
+	};
+	int i, okw = 1;
+
+	phase("release");
+	fresh(0);
+	ok(try_acq(1, W, "b", "d") && try_acq(1, W, "m", "m") &&
+	   try_acq(1, R, "y", "y") && try_acq(1, W, "-", "a"),
+	   "T1 holds four ranges");
+	for (i = 0; i < 3; i++)
+		start_waiter(&w[i]);
+	ok(stats().pending == 3, "three transactions wait for T1");
+	ok_err(sf_lock_release_all(lt, 99), 0, "releasing a transaction "
+	       "without locks is fine");
+	ok(stats().pending == 3, "and grants nothing");
+	ok_err(sf_lock_release_all(lt, 1), 0, "T1 releases everything");
+	for (i = 0; i < 3; i++) {
+		pthread_join(w[i].t, NULL);
+		okw &= w[i].result == 0 && w[i].elapsed < 1.0;
+	}
+	ok(okw, "every waiter is granted at once");
+	ok(stats().locks == 3 && stats().retry_passes >= 1,
+	   "only their locks remain (%llu)", (unsigned long long)stats().locks);
+	for (i = 0; i < 3; i++)
+		sf_lock_release_all(lt, w[i].txn);
+	finish();
+}
+
+/* ---- bad arguments ------------------------------------------------------------ */
+
+static void case_einval(void)
+{
+	struct sf_lock_request req;
+	struct sf_lockkey a = key("a"), b = key("b"), bad = { NULL, 3, 0 };
+	struct sf_lockkey badinf = { NULL, 0, 2 };
+	struct sf_lockmgr_config huge = { .max_lock_memory = (size_t)-1 };
+	struct sf_lockmgr *m2;
+
+	phase("einval");
+	fresh(0);
+	ok_err(sf_lock_request_start(&req, lt, 1, ANY, 3, &a, NULL), EINVAL,
+	       "bad mode");
+	ok_err(sf_lock_request_start(&req, lt, 1, ANY, R, &b, &a), EINVAL,
+	       "left > right");
+	ok_err(sf_lock_request_start(&req, lt, 1, ANY, R, &bad, NULL), EINVAL,
+	       "NULL data with a size");
+	ok_err(sf_lock_request_start(&req, lt, 1, ANY, R, &badinf, NULL), EINVAL,
+	       "bad infinity");
+	ok_err(sf_lockmgr_create(&m2, &huge), EINVAL, "limit above 64 GiB");
+	memset(&req, 0, sizeof(req));
+	ok_err(sf_lock_request_wait(&req, CLOCK_MONOTONIC, NULL), EINVAL,
+	       "wait on a request never started");
+	ok(stats().locks == 0 && stats().grants == 0, "nothing changed");
+	finish();
+}
+
+int main(void)
+{
+	watchdog_start(10);
+	case_matrix();
+	case_comparator();
+	case_self();
+	case_timeout();
+	case_kill();
+	case_deadlock();
+	case_escalation();
+	case_escalation_deadlock();
+	case_release();
+	case_einval();
+	return done_testing();
+}
