@@ -52,10 +52,12 @@
 static const char *prog = "syncfixctl";
 static int json;
 
-static const char usage_text[] =
+static const char synopsis[] =
 "usage: syncfixctl [--json] status\n"
 "       syncfixctl [--json] waiters [--watch [SECONDS]] [--count N]\n"
-"       syncfixctl --help | --version\n"
+"       syncfixctl --help | --version\n";
+
+static const char details[] =
 "\n"
 "  status    AMD erratum 147: the verdict of syncfix.ko when it is loaded,\n"
 "            otherwise of CPUID; the mitigation; the lfence slots of\n"
@@ -70,7 +72,8 @@ static const char usage_text[] =
 
 static void usage(FILE *f)
 {
-	fputs(usage_text, f);
+	fputs(synopsis, f);
+	fputs(details, f);
 }
 
 static int usage_error(const char *fmt, ...)
@@ -82,7 +85,7 @@ static int usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputs("\n", stderr);
-	usage(stderr);
+	fputs(synopsis, stderr);
 	return EXIT_USAGE;
 }
 
