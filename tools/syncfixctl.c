@@ -238,10 +238,14 @@ static void status_text(const struct module_info *mi,
 	       ci->vendor, ci->family, ci->model, ci->online,
 	       ci->online == 1 ? "" : "s",
 	       cpu_affected ? "affected" : "not affected");
-	printf("library:     lfence in %u of %u slots (%s)\n",
-	       ls->slots_patched, ls->slots_found,
-	       ls->patched ? "patched" : ls->wanted ? "WANTED, NOT PATCHED" :
-	       "left as NOPs");
+	if (ls->slots_found)
+		printf("library:     lfence in %u of %u slots (%s)\n",
+		       ls->slots_patched, ls->slots_found,
+		       ls->patched ? "patched" :
+		       ls->wanted ? "WANTED, NOT PATCHED" : "left as NOPs");
+	else	/* a static syncfixctl links no lock code */
+		printf("library:     lfence %s (no slots in this program)\n",
+		       ls->wanted ? "wanted" : "not wanted");
 	printf("decided by:  %s\n",
 	       ls->reason ? ls->reason : "");
 	if (ls->error)
