@@ -12,6 +12,11 @@
 #   make bench-vm   futex against the /dev/syncfix ioctl, inside the VM
 #   make load       insmod the built module into the running kernel
 #   make unload     rmmod it
+#   make install    library, headers, pkg-config file, syncfixctl, man pages
+#                   (PREFIX=/usr/local, DESTDIR); make uninstall removes them
+#   make modules_install   syncfix.ko into /lib/modules (kbuild's rules)
+#   make install-dkms      the module's source and dkms.conf into
+#                   $(DKMS_SRCDIR)/syncfix-VERSION for dkms add/build/install
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 S := $(TOP)/scripts
@@ -26,7 +31,7 @@ VM_TIMEOUT ?= 900
 	clean lint sparse checkpatch vm-affected vm-modern vm-debug debug-kmod \
 	check-debug
 
-all: kmod lib selftests
+all: kmod lib selftests tools examples
 
 deps:
 	@$(S)/install-deps.sh
@@ -40,8 +45,8 @@ lib:
 selftests:
 	$(MAKE) -C selftests
 
-examples:
-	$(MAKE) -C lib examples
+examples: lib
+	$(MAKE) -C examples
 
 sparse:
 	$(MAKE) -C kmod sparse $(KOPT)
@@ -56,6 +61,8 @@ lint: sparse checkpatch
 vm-programs = $$($(MAKE) -s -C selftests list) $$($(MAKE) -s -C lib vm-test-list)
 # The stale-wait demonstration runs the broken build that sits beside it.
 vm-files = --file $(TOP)/build/lib/vm/rwlock-glibc23861-broken:/tests/rwlock-glibc23861-broken
+# syncfixctl, static, run by selftests/syncfix_ctl_test (built with it).
+vm-files += --file $(TOP)/build/tools/vm/syncfixctl:/bin/syncfixctl
 
 vm-tests = $$(for t in $(vm-programs); do printf -- '--test %s ' $$t; done)
 debug-vm-opts = --kernel $(DEBUG_TREE)/arch/x86/boot/bzImage --ko $(DEBUG_KMOD)/syncfix.ko
@@ -88,6 +95,12 @@ check: deps
 	@$(S)/stage.sh lib -- $(MAKE) -C lib check
 	@$(S)/stage.sh lib-tsan -- $(MAKE) -C lib check SAN=thread
 	@$(S)/stage.sh lib-asan -- $(MAKE) -C lib check SAN=address,undefined
+	@$(S)/stage.sh examples -- $(MAKE) -C examples run
+	@$(S)/stage.sh symbols -- $(S)/check-symbols.sh
+	@$(S)/stage.sh man -- $(S)/check-man.sh
+	@$(S)/stage.sh install -- $(S)/check-install.sh
+	@$(S)/stage.sh syncfixctl-host -- $(S)/check-syncfixctl.sh
+	@$(S)/stage.sh dkms -- $(S)/check-dkms.sh
 	@$(build-vm-programs)
 	@$(call vm_stage,vm-affected,affected)
 	@$(call vm_stage,vm-modern,modern)
@@ -163,7 +176,45 @@ load: kmod
 unload:
 	@$(S)/load.sh unload
 
+# ---- packaging -------------------------------------------------------------
+# make install / uninstall: scripts/install.sh (it keeps a manifest, so that
+# uninstall removes exactly what install put there).  Directory variables:
+# PREFIX, DESTDIR, BINDIR, LIBDIR, INCLUDEDIR, DATADIR, MANDIR, PKGCONFIGDIR.
+PREFIX ?= /usr/local
+DKMS_SRCDIR ?= /usr/src
+VERSION := $(shell sed -n 's/^\#define SYNCFIX_VERSION[ \t]*"\(.*\)"/\1/p' kmod/syncfix.h)
+install-vars := $(foreach v,DESTDIR PREFIX BINDIR LIBDIR INCLUDEDIR DATADIR \
+	MANDIR PKGCONFIGDIR LDCONFIG,$(if $($(v)),$(v)='$($(v))'))
+DKMS_FILES := dkms.conf kmod/Kbuild kmod/Makefile $(wildcard kmod/*.c kmod/*.h) \
+	uapi/linux/syncfix.h
+
+.PHONY: tools install uninstall modules_install install-dkms uninstall-dkms
+tools: lib
+	$(MAKE) -C tools
+
+install: lib tools
+	@$(install-vars) $(S)/install.sh install
+
+uninstall:
+	@$(install-vars) $(S)/install.sh uninstall
+
+modules_install: kmod
+	$(MAKE) -C kmod modules_install $(KOPT)
+
+# The module's sources for DKMS; then: dkms add syncfix/$(VERSION), dkms
+# build and dkms install (Documentation/admin-guide/install.rst).
+install-dkms:
+	@d=$(DESTDIR)$(DKMS_SRCDIR)/syncfix-$(VERSION); rm -rf $$d; \
+	for f in $(filter-out %.mod.c,$(DKMS_FILES)); do \
+		install -D -m 644 $$f $$d/$$f || exit 1; \
+	done; echo "syncfix $(VERSION) sources in $$d"
+
+uninstall-dkms:
+	rm -rf $(DESTDIR)$(DKMS_SRCDIR)/syncfix-$(VERSION)
+
 clean:
+	-$(MAKE) -C tools clean
+	-$(MAKE) -C examples clean
 	-$(MAKE) -C kmod clean
 	-$(MAKE) -C lib clean
 	-$(MAKE) -C selftests clean

@@ -1,0 +1,620 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * syncfixctl - am I affected, is it fixed, and who is blocked?
+ *
+ *   syncfixctl [--json] status
+ *   syncfixctl [--json] waiters [--watch [SECONDS]] [--count N]
+ *   syncfixctl --help | --version
+ *
+ * status: the errata verdict and mitigation of syncfix.ko when it is
+ * loaded (/sys/kernel/syncfix/), otherwise the CPUID verdict with a note
+ * that the module is absent; and the lfence slot status of
+ * libsyncfix-user in this very process (sf_lfence_status()), which is
+ * what any program linked with the same library decides on this machine.
+ *
+ * waiters: /proc/syncfix/waiters, longest wait first.
+ *
+ * Exit status (also in syncfixctl(8)):
+ *   0  fine: not affected, or affected and mitigated; waiters listed
+ *   1  error (a file could not be read, an output error)
+ *   2  usage error
+ *   3  vulnerable and not mitigated
+ *   4  waiters: the module is not loaded
+ */
+#define _GNU_SOURCE
+#include <cpuid.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/syncfix.h>
+#include <syncfix.h>
+
+#ifndef SYNCFIX_VERSION_STRING
+#define SYNCFIX_VERSION_STRING "unknown"
+#endif
+
+#define EXIT_USAGE	2
+#define EXIT_VULNERABLE	3
+#define EXIT_NO_MODULE	4
+
+#define SYSFS		"/sys/kernel/syncfix"
+#define WAITERS		"/proc/syncfix/waiters"
+#define DEVICE		"/dev/syncfix"
+
+static const char *prog = "syncfixctl";
+static int json;
+
+static const char synopsis[] =
+"usage: syncfixctl [--json] status\n"
+"       syncfixctl [--json] waiters [--watch [SECONDS]] [--count N]\n"
+"       syncfixctl --help | --version\n";
+
+static const char details[] =
+"\n"
+"  status    AMD erratum 147: the verdict of syncfix.ko when it is loaded,\n"
+"            otherwise of CPUID; the mitigation; the lfence slots of\n"
+"            libsyncfix-user in this process\n"
+"  waiters   tasks blocked in /dev/syncfix (/proc/syncfix/waiters),\n"
+"            longest wait first; --watch repeats every SECONDS (default 1),\n"
+"            --count stops after N rounds\n"
+"  --json    one JSON object per report, for scripts\n"
+"\n"
+"exit status: 0 fine, 1 error, 2 usage, 3 vulnerable and not mitigated,\n"
+"             4 waiters: module not loaded\n";
+
+static void usage(FILE *f)
+{
+	fputs(synopsis, f);
+	fputs(details, f);
+}
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n", stderr);
+	fputs(synopsis, stderr);
+	return EXIT_USAGE;
+}
+
+/* Print @s as a JSON string. */
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+/*
+ * The first line of a small file, without its newline.  Returns 0 or an
+ * errno value (the buffer then holds "").
+ */
+static int read_line(const char *path, char *buf, size_t size)
+{
+	ssize_t len;
+	int fd, err;
+
+	buf[0] = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	len = read(fd, buf, size - 1);
+	err = len < 0 ? errno : 0;
+	close(fd);
+	if (len < 0)
+		return err;
+	buf[len] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/* ---- status --------------------------------------------------------- */
+
+struct cpu_info {
+	char vendor[13];
+	unsigned int family, model;
+	long online;
+};
+
+/* Vendor, family and model as the erratum rule reads them (lfence.h). */
+static void cpu_identify(struct cpu_info *ci)
+{
+	unsigned int eax, ebx, ecx, edx;
+
+	memset(ci, 0, sizeof(*ci));
+	ci->online = sysconf(_SC_NPROCESSORS_ONLN);
+	if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) {
+		strcpy(ci->vendor, "unknown");
+		return;
+	}
+	memcpy(ci->vendor, &ebx, 4);
+	memcpy(ci->vendor + 4, &edx, 4);
+	memcpy(ci->vendor + 8, &ecx, 4);
+	__get_cpuid(1, &eax, &ebx, &ecx, &edx);
+	ci->family = (eax >> 8) & 0xf;
+	ci->model = (eax >> 4) & 0xf;
+	if (ci->family == 0xf) {
+		ci->family += (eax >> 20) & 0xff;
+		ci->model |= ((eax >> 16) & 0xf) << 4;
+	}
+}
+
+enum verdict { NOT_AFFECTED, MITIGATED, VULNERABLE, UNKNOWN };
+
+static const char *const verdict_names[] = {
+	[NOT_AFFECTED] = "not affected",
+	[MITIGATED] = "mitigated",
+	[VULNERABLE] = "vulnerable",
+	[UNKNOWN] = "unknown",
+};
+
+/* The verdict a line of /sys/kernel/syncfix/errata states. */
+static enum verdict errata_verdict(const char *line)
+{
+	if (!strncmp(line, "Not affected", 12))
+		return NOT_AFFECTED;
+	if (!strncmp(line, "Mitigation:", 11))
+		return MITIGATED;
+	if (!strncmp(line, "Vulnerable", 10))
+		return VULNERABLE;
+	return UNKNOWN;
+}
+
+struct module_info {
+	int loaded;
+	char version[64], errata[256], mitigation[32], hotpatch[64];
+	int dev_open;		/* /dev/syncfix opened and GET_INFO worked */
+	struct syncfix_info info;
+};
+
+static int module_read(struct module_info *mi)
+{
+	int fd, err;
+
+	memset(mi, 0, sizeof(*mi));
+	err = read_line(SYSFS "/errata", mi->errata, sizeof(mi->errata));
+	if (err == ENOENT)
+		return 0;
+	if (err) {
+		fprintf(stderr, "%s: " SYSFS "/errata: %s\n", prog,
+			strerror(err));
+		return err;
+	}
+	mi->loaded = 1;
+	read_line(SYSFS "/version", mi->version, sizeof(mi->version));
+	read_line(SYSFS "/mitigation", mi->mitigation, sizeof(mi->mitigation));
+	read_line(SYSFS "/hotpatch", mi->hotpatch, sizeof(mi->hotpatch));
+	fd = open(DEVICE, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		mi->dev_open = !ioctl(fd, SYNCFIX_IOC_GET_INFO, &mi->info);
+		close(fd);
+	}
+	return 0;
+}
+
+static void status_text(const struct module_info *mi,
+			const struct cpu_info *ci, int cpu_affected,
+			const struct sf_lfence_status *ls, enum verdict v)
+{
+	printf("syncfixctl %s\n", SYNCFIX_VERSION_STRING);
+	if (mi->loaded) {
+		printf("module:      syncfix.ko %s loaded\n", mi->version);
+		printf("errata:      %s\n", mi->errata);
+		printf("mitigation:  %s\n", mi->mitigation);
+		printf("hotpatch:    %s\n", mi->hotpatch);
+		if (mi->dev_open)
+			printf("device:      " DEVICE ", ABI version %u\n",
+			       mi->info.abi_version);
+		else
+			printf("device:      " DEVICE " cannot be opened\n");
+	} else {
+		printf("module:      not loaded (" SYSFS " absent): "
+		       "verdict from CPUID\n");
+		printf("errata:      %s\n", cpu_affected ?
+		       "AMD erratum 147 (6323525) present" : "Not affected");
+	}
+	printf("cpu:         %s family 0x%x model 0x%x, %ld CPU%s online: %s\n",
+	       ci->vendor, ci->family, ci->model, ci->online,
+	       ci->online == 1 ? "" : "s",
+	       cpu_affected ? "affected" : "not affected");
+	if (ls->slots_found)
+		printf("library:     lfence in %u of %u slots (%s)\n",
+		       ls->slots_patched, ls->slots_found,
+		       ls->patched ? "patched" :
+		       ls->wanted ? "WANTED, NOT PATCHED" : "left as NOPs");
+	else	/* a static syncfixctl links no lock code */
+		printf("library:     lfence %s (no slots in this program)\n",
+		       ls->wanted ? "wanted" : "not wanted");
+	printf("decided by:  %s\n",
+	       ls->reason ? ls->reason : "");
+	if (ls->error)
+		printf("patch error: %s\n", strerror(ls->error));
+	printf("verdict:     %s\n", verdict_names[v]);
+}
+
+static void status_json(const struct module_info *mi,
+			const struct cpu_info *ci, int cpu_affected,
+			const struct sf_lfence_status *ls, enum verdict v)
+{
+	printf("{\"version\":");
+	json_str(SYNCFIX_VERSION_STRING);
+	printf(",\"verdict\":");
+	json_str(verdict_names[v]);
+	printf(",\"verdict_source\":\"%s\"", mi->loaded ? "module" : "cpuid");
+	printf(",\"module\":{\"loaded\":%s", mi->loaded ? "true" : "false");
+	if (mi->loaded) {
+		printf(",\"version\":");
+		json_str(mi->version);
+		printf(",\"errata\":");
+		json_str(mi->errata);
+		printf(",\"mitigation\":");
+		json_str(mi->mitigation);
+		printf(",\"hotpatch\":");
+		json_str(mi->hotpatch);
+		if (mi->dev_open)
+			printf(",\"abi_version\":%u,\"errata_bits\":%llu,"
+			       "\"relevant_bits\":%llu",
+			       mi->info.abi_version,
+			       (unsigned long long)mi->info.errata,
+			       (unsigned long long)mi->info.relevant);
+	}
+	printf("},\"cpuid\":{\"vendor\":");
+	json_str(ci->vendor);
+	printf(",\"family\":%u,\"model\":%u,\"cpus_online\":%ld,"
+	       "\"affected\":%s}", ci->family, ci->model, ci->online,
+	       cpu_affected ? "true" : "false");
+	printf(",\"library\":{\"slots_found\":%u,\"slots_patched\":%u,"
+	       "\"wanted\":%s,\"patched\":%s,\"source\":",
+	       ls->slots_found, ls->slots_patched,
+	       ls->wanted ? "true" : "false", ls->patched ? "true" : "false");
+	json_str(sf_lfence_source_name(ls->source));
+	printf(",\"reason\":");
+	json_str(ls->reason);
+	printf(",\"error\":%d}}\n", ls->error);
+}
+
+static int cmd_status(void)
+{
+	struct sf_lfence_status ls;
+	struct module_info mi;
+	struct cpu_info ci;
+	enum verdict v;
+	int err;
+
+	err = module_read(&mi);
+	if (err)
+		return EXIT_FAILURE;
+	cpu_identify(&ci);
+	err = sf_lfence_status(&ls);
+	if (err) {
+		fprintf(stderr, "%s: sf_lfence_status: %s\n", prog,
+			strerror(err));
+		return EXIT_FAILURE;
+	}
+	if (mi.loaded)
+		v = errata_verdict(mi.errata);
+	else if (!ls.cpu_affected)
+		v = NOT_AFFECTED;
+	else
+		/* No module: only the library's own slots can help. */
+		v = ls.patched ? MITIGATED : VULNERABLE;
+
+	if (json)
+		status_json(&mi, &ci, ls.cpu_affected, &ls, v);
+	else
+		status_text(&mi, &ci, ls.cpu_affected, &ls, v);
+	if (fflush(stdout) || ferror(stdout))
+		return EXIT_FAILURE;
+	if (v == UNKNOWN) {
+		fprintf(stderr, "%s: " SYSFS "/errata: unknown verdict '%s'\n",
+			prog, mi.errata);
+		return EXIT_FAILURE;
+	}
+	return v == VULNERABLE ? EXIT_VULNERABLE : EXIT_SUCCESS;
+}
+
+/* ---- waiters -------------------------------------------------------- */
+
+struct waiter {
+	int pid, tid;
+	char comm[64], addr[24], tag[24], bitset[16];
+	unsigned long expected;
+	double ms;
+};
+
+/*
+ * One line of /proc/syncfix/waiters:
+ *   pid tid comm addr expected tag bitset waited_ms
+ * The command may hold spaces: it is what lies between the tid and the
+ * five fields that end the line.
+ */
+static int parse_waiter(char *line, struct waiter *w)
+{
+	char *f[5], *end, *comm;
+	int n, i, consumed;
+
+	if (sscanf(line, "%d %d %n", &w->pid, &w->tid, &consumed) != 2)
+		return -1;
+	comm = line + consumed;
+	end = comm + strlen(comm);
+	while (end > comm && end[-1] == ' ')
+		*--end = 0;
+	for (i = 4; i >= 0; i--) {
+		char *sp = end;
+
+		while (sp > comm && sp[-1] != ' ')
+			sp--;
+		if (sp == comm)
+			return -1;
+		f[i] = sp;
+		end = sp;
+		while (end > comm && end[-1] == ' ')
+			end--;
+		*end = 0;
+	}
+	n = snprintf(w->comm, sizeof(w->comm), "%s", comm);
+	if (n <= 0)
+		return -1;
+	snprintf(w->addr, sizeof(w->addr), "%s", f[0]);
+	w->expected = strtoul(f[1], NULL, 10);
+	snprintf(w->tag, sizeof(w->tag), "%s", f[2]);
+	snprintf(w->bitset, sizeof(w->bitset), "%s", f[3]);
+	w->ms = strtod(f[4], NULL);
+	return 0;
+}
+
+static int by_wait_desc(const void *a, const void *b)
+{
+	const struct waiter *x = a, *y = b;
+
+	return (x->ms < y->ms) - (x->ms > y->ms);
+}
+
+/* Read and sort the table.  Returns the count, or -errno. */
+static int waiters_read(struct waiter **out)
+{
+	struct waiter *w = NULL, *nw;
+	char *line = NULL;
+	size_t cap = 0;
+	int n = 0, max = 0, lineno = 0;
+	FILE *f;
+
+	f = fopen(WAITERS, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\n")] = 0;
+		if (lineno++ == 0)
+			continue;	/* the heading */
+		if (n == max) {
+			max = max ? 2 * max : 16;
+			nw = realloc(w, max * sizeof(*w));
+			if (!nw) {
+				n = -ENOMEM;
+				break;
+			}
+			w = nw;
+		}
+		if (parse_waiter(line, &w[n])) {
+			fprintf(stderr, "%s: " WAITERS ": cannot parse '%s'\n",
+				prog, line);
+			n = -EINVAL;
+			break;
+		}
+		n++;
+	}
+	free(line);
+	fclose(f);
+	if (n < 0) {
+		free(w);
+		return n;
+	}
+	qsort(w, n, sizeof(*w), by_wait_desc);
+	*out = w;
+	return n;
+}
+
+static void format_wait(double ms, char *buf, size_t size)
+{
+	double s = ms / 1000;
+
+	if (s >= 3600)
+		snprintf(buf, size, "%dh%02dm%02ds", (int)(s / 3600),
+			 (int)(s / 60) % 60, (int)s % 60);
+	else if (s >= 60)
+		snprintf(buf, size, "%dm%02ds", (int)(s / 60), (int)s % 60);
+	else
+		snprintf(buf, size, "%.3fs", s);
+}
+
+static void waiters_text(const struct waiter *w, int n)
+{
+	char waited[32];
+	int i;
+
+	printf("%-7s %-7s %-16s %-13s %-18s %10s %12s\n", "PID", "TID",
+	       "COMMAND", "WAITS FOR", "ADDRESS", "EXPECTED", "WAITED");
+	for (i = 0; i < n; i++) {
+		format_wait(w[i].ms, waited, sizeof(waited));
+		printf("%-7d %-7d %-16s %-13s %-18s %10lu %12s\n", w[i].pid,
+		       w[i].tid, w[i].comm, w[i].tag, w[i].addr, w[i].expected,
+		       waited);
+	}
+	printf("%d waiter%s\n", n, n == 1 ? "" : "s");
+}
+
+static void waiters_json(const struct waiter *w, int n)
+{
+	int i;
+
+	printf("{\"time\":%lld,\"waiters\":[", (long long)time(NULL));
+	for (i = 0; i < n; i++) {
+		printf("%s{\"pid\":%d,\"tid\":%d,\"comm\":", i ? "," : "",
+		       w[i].pid, w[i].tid);
+		json_str(w[i].comm);
+		printf(",\"tag\":");
+		json_str(w[i].tag);
+		printf(",\"addr\":");
+		json_str(w[i].addr);
+		printf(",\"expected\":%lu,\"bitset\":", w[i].expected);
+		json_str(w[i].bitset);
+		printf(",\"waited_ms\":%.3f}", w[i].ms);
+	}
+	printf("]}\n");
+}
+
+static int waiters_once(void)
+{
+	struct waiter *w = NULL;
+	int n;
+
+	n = waiters_read(&w);
+	if (n == -ENOENT) {
+		fprintf(stderr, "%s: " WAITERS " absent: syncfix.ko is not "
+			"loaded\n", prog);
+		return EXIT_NO_MODULE;
+	}
+	if (n < 0) {
+		fprintf(stderr, "%s: " WAITERS ": %s\n", prog, strerror(-n));
+		return EXIT_FAILURE;
+	}
+	if (json)
+		waiters_json(w, n);
+	else
+		waiters_text(w, n);
+	free(w);
+	return fflush(stdout) || ferror(stdout) ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* A positive number from an argument, or -1. */
+static double parse_number(const char *s, int integer)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno || end == s || *end || !(d > 0) || d > 86400 * 365 ||
+	    (integer && d != (long)d))
+		return -1;
+	return d;
+}
+
+static int cmd_waiters(int argc, char **argv)
+{
+	double interval = 0;
+	long count = 0, round;
+	int i, r, tty = isatty(STDOUT_FILENO);
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--watch")) {
+			interval = 1;
+			if (i + 1 < argc && argv[i + 1][0] != '-') {
+				interval = parse_number(argv[++i], 0);
+				if (interval < 0)
+					return usage_error("--watch: bad number of seconds '%s'",
+							   argv[i]);
+			}
+		} else if (!strcmp(argv[i], "--count") && i + 1 < argc) {
+			double c = parse_number(argv[++i], 1);
+
+			if (c < 0)
+				return usage_error("--count: bad count '%s'",
+						   argv[i]);
+			count = (long)c;
+		} else {
+			return usage_error("waiters: unknown argument '%s'",
+					   argv[i]);
+		}
+	}
+	if (count && !interval)
+		return usage_error("--count needs --watch");
+	if (!interval)
+		return waiters_once();
+
+	for (round = 1;; round++) {
+		struct timespec ts;
+		char when[64];
+		time_t now = time(NULL);
+
+		if (!json) {
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
+				 localtime(&now));
+			/* Clear a terminal; separate rounds in a pipe. */
+			printf("%s%s, every %gs\n", tty ? "\033[H\033[2J" : "\n",
+			       when, interval);
+		}
+		r = waiters_once();
+		if (r || (count && round >= count))
+			return r;
+		ts.tv_sec = (time_t)interval;
+		ts.tv_nsec = (long)((interval - (double)ts.tv_sec) * 1e9);
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			json = 1;
+		} else if (!strcmp(argv[i], "--help") ||
+			   !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return EXIT_SUCCESS;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("syncfixctl %s\n", SYNCFIX_VERSION_STRING);
+			return EXIT_SUCCESS;
+		} else {
+			return usage_error("unknown option '%s'", argv[i]);
+		}
+	}
+	if (i == argc)
+		return usage_error("no command given");
+	if (!strcmp(argv[i], "status")) {
+		if (i + 1 < argc && !strcmp(argv[i + 1], "--json")) {
+			json = 1;
+			i++;
+		}
+		if (i + 1 != argc)
+			return usage_error("status takes no argument");
+		return cmd_status();
+	}
+	if (!strcmp(argv[i], "waiters")) {
+		int j, k = 0;
+
+		/* --json may also follow the command. */
+		for (j = i + 1; j < argc; j++) {
+			if (!strcmp(argv[j], "--json"))
+				json = 1;
+			else
+				argv[i + 1 + k++] = argv[j];
+		}
+		return cmd_waiters(k, argv + i + 1);
+	}
+	return usage_error("unknown command '%s'", argv[i]);
+}
