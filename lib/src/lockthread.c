@@ -29,8 +29,8 @@
  *   INIT --S1--> STARTING --H1--> ACQUIRING --H2--> HELD --H3--> RELEASING
  *     |             |                 |                             |
  *     E1            H1c               H2e                           H4
- *     |             v                 v                             v
- *     +---------> (JOINED)          DONE <--------------------------+
+ *     v             |                 v                             v
+ *   JOINED          +-------------> DONE <--------------------------+
  *                                     |
  *                                     E3 (the one reaper joins the thread)
  *                                     v
@@ -457,8 +457,9 @@ SF_EXPORT int sf_lockthread_kill(struct sf_lockthread *lt)
 
 SF_EXPORT void sf_lockthread_destroy(struct sf_lockthread *lt)
 {
-	if (!lt || lt_end(lt, 1) == EDEADLK)
+	if (!lt || lt_self == lt)	/* from a callback: cannot end */
 		return;
+	lt_end(lt, 1);
 	sf_mutex_destroy(&lt->mutex);
 	free(lt);
 }

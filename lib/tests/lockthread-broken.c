@@ -16,7 +16,11 @@
  *                               hang (the seed's first report).
  *
  * Each case runs in a child with a 1-second watchdog (3 under TSAN) and
- * must end with exit status 1 and the watchdog's "not ok ... hang" line.  A case that passes
+ * must end with exit status 1 and the watchdog's "not ok ... hang" line.
+ * Under TSAN only "seed" and "held-window" run, one per broken build, to
+ * keep the program well under 20 s.  (TSAN also reports the broken
+ * build's helper thread as leaked: nobody joins a thread that skipped its
+ * final state.)  A case that passes
  * against the broken build means the test cannot see the bug.
  */
 #include "test.h"
@@ -43,7 +47,10 @@ static void expect_failure(const char *dir, const char *helper,
 int main(void)
 {
 	static const char *const exit_cases[] = {
-		"seed", "error-exit", "after-error",
+		"seed",
+#ifndef TEST_TSAN
+		"error-exit", "after-error",
+#endif
 	};
 	char dir[4096];
 	size_t i;

@@ -228,6 +228,8 @@ static void t_errors(void)
 	ctx_init(&c, M_SLEEP);
 	sf_lockthread_create(&lt, acquire, release, &c);
 	sf_lockthread_start(lt);
+	while (!__atomic_load_n(&c.acquires, __ATOMIC_RELAXED))
+		sleep_ms(1);
 	dl = deadline_ms(CLOCK_REALTIME, 20);
 	ok_err(sf_lockthread_wait_held(lt, CLOCK_REALTIME, &dl), ETIMEDOUT,
 	       "wait_held: ETIMEDOUT while acquire blocks");
