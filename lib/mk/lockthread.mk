@@ -6,7 +6,8 @@
 LIB_SRCS += lockthread.c
 TESTS += lockthread lockthread-killpoints lockthread-broken
 HOOK_TESTS += lockthread-killpoints
-TEST_HELPERS += lockthread-broken-exit lockthread-broken-mutexes
+TEST_HELPERS += lockthread-broken-exit lockthread-broken-mutexes \
+		lockthread-broken-hook
 
 # The deliberately broken protocols: lockthread.c alone built with one
 # SF_TEST_BROKEN_* switch, linked before the test-hook archive (whose own
@@ -28,6 +29,7 @@ $(B)/tests/lockthread-$(1): $(L)/tests/lockthread-killpoints.c $(LT_DEPS) \
 endef
 $(eval $(call lt_broken,broken-exit,SF_TEST_BROKEN_ERROR_EXIT))
 $(eval $(call lt_broken,broken-mutexes,SF_TEST_BROKEN_TWO_MUTEXES))
+$(eval $(call lt_broken,broken-hook,SF_TEST_BROKEN_HOOK_REMOVAL))
 
 $(B)/tests/lockthread-broken: $(B)/tests/lockthread-broken-exit \
-	$(B)/tests/lockthread-broken-mutexes
+	$(B)/tests/lockthread-broken-mutexes $(B)/tests/lockthread-broken-hook

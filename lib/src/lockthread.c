@@ -59,6 +59,10 @@
  *        interrupt hook, without @mutex, at once and again after
  *        SF_LOCKTHREAD_INTERRUPT_RETRY_MS, then at doubling intervals
  *        up to SF_LOCKTHREAD_INTERRUPT_RETRY_MAX_MS.
+ *   I1   set_interrupt waits until no call of the hook is in progress
+ *        (@intr_calls, counted under @mutex), so that when it returns the
+ *        old hook's argument may be freed; the end whose call brings the
+ *        count to 0 bumps @event and wakes it.
  *
  * Why kill and finish never hang.  After E2, every path of the helper
  * reaches DONE as long as acquire and release return: H1 checks @cancel
@@ -84,6 +88,8 @@
  *   SF_TEST_BROKEN_TWO_MUTEXES   H2/H3 run under a second mutex that the
  *                                owner never takes, and the sleep's value
  *                                is read after the check
+ *   SF_TEST_BROKEN_HOOK_REMOVAL  set_interrupt does not wait for a call of
+ *                                the old hook in progress (no I1)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -118,13 +124,22 @@ struct sf_lockthread {
 	void *intr_arg;
 	uint64_t intr_id;
 	unsigned long interrupts;
+	unsigned int intr_calls;	/* hook calls in progress */
 #ifdef SF_TEST_BROKEN_TWO_MUTEXES
 	sf_mutex_t thr_mutex;
 #endif
 };
 
+#ifdef SF_TEST_BROKEN_HOOK_REMOVAL
+#define SF_BROKEN_HOOK_REMOVAL 1
+#else
+#define SF_BROKEN_HOOK_REMOVAL 0
+#endif
+
 /* The object whose callbacks run on this thread (EDEADLK checks). */
 static __thread struct sf_lockthread *lt_self;
+/* The object whose interrupt hook this thread is calling. */
+static __thread struct sf_lockthread *lt_in_hook;
 
 /* With @mutex held: publish a new state (or request) to the waiters. */
 static void lt_changed(struct sf_lockthread *lt)
@@ -395,14 +410,23 @@ static void lt_wait_end(struct sf_lockthread *lt)
 			arg = lt->intr_arg;
 			id = lt->intr_id;
 			lt->interrupts++;
+			lt->intr_calls++;
 			lt_unlock(lt);
 			SF_SYNC_POINT("lockthread:before-interrupt", lt);
+			lt_in_hook = lt;
 			fn(arg, id);
+			lt_in_hook = NULL;
 			next = lt_after_ms(CLOCK_MONOTONIC, delay);
 			if (delay < SF_LOCKTHREAD_INTERRUPT_RETRY_MAX_MS)
 				delay *= 2;
 			dl = &next;
 			lt_lock(lt);
+			if (!--lt->intr_calls) {		/* I1 */
+				lt_changed(lt);
+				lt_unlock(lt);
+				lt_wake(lt);
+				lt_lock(lt);
+			}
 			/* the state may have changed during the hook */
 			if (lt->state != SF_LOCKTHREAD_ACQUIRING)
 				continue;
@@ -468,9 +492,19 @@ SF_EXPORT int sf_lockthread_set_interrupt(struct sf_lockthread *lt,
 					  sf_lockthread_interrupt_fn fn,
 					  void *arg, uint64_t id)
 {
+	uint32_t ev;
+
 	if (!lt)
 		return EINVAL;
 	lt_lock(lt);
+	/* I1: no call of the old hook may outlast this function. */
+	while (lt->intr_calls && lt_in_hook != lt && !SF_BROKEN_HOOK_REMOVAL) {
+		ev = sf_load_relaxed(&lt->event);
+		lt_unlock(lt);
+		SF_SYNC_POINT("lockthread:set-interrupt-wait", lt);
+		lt_sleep(lt, ev, CLOCK_MONOTONIC, NULL);
+		lt_lock(lt);
+	}
 	lt->intr_fn = fn;
 	lt->intr_arg = arg;
 	lt->intr_id = id;

@@ -14,9 +14,14 @@
  *                               a second mutex; "held-window" kills
  *                               between the check and the sleep and must
  *                               hang (the seed's first report).
+ *   lockthread-broken-hook      SF_TEST_BROKEN_HOOK_REMOVAL: removing the
+ *                               interrupt hook does not wait for a call
+ *                               in progress; "hook-removal-waits" must
+ *                               fail (not hang).
  *
  * Each case runs in a child with a 1-second watchdog (3 under TSAN) and
- * must end with exit status 1 and the watchdog's "not ok ... hang" line.
+ * must end with exit status 1 and the watchdog's "not ok ... hang" line
+ * (or, for the hook, the test's own "not ok" line).
  * Under TSAN only "seed" and "held-window" run, one per broken build, to
  * keep the program well under 20 s.  (TSAN also reports the broken
  * build's helper thread as leaked: nobody joins a thread that skipped its
@@ -25,8 +30,11 @@
  */
 #include "test.h"
 
+#define HANG "hang: no progress"
+
+/* Run case @c of @helper: it must exit 1 with a line containing @want. */
 static void expect_failure(const char *dir, const char *helper,
-			   const char *c)
+			   const char *c, const char *want)
 {
 	static char out[32768];
 	char path[4300];
@@ -38,7 +46,7 @@ static void expect_failure(const char *dir, const char *helper,
 	phase(c);
 	st = run_capture(argv, NULL, out, sizeof(out));
 	caught = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1 &&
-		 strstr(out, "not ok") && strstr(out, "hang: no progress");
+		 strstr(out, "not ok") && strstr(out, want);
 	diag_block(out);
 	ok(caught, "%s fails the \"%s\" case (in %.2f s)", helper, c,
 	   now_mono() - t0);
@@ -61,7 +69,10 @@ int main(void)
 	setenv("LOCKTHREAD_ITERS", "20", 1);
 	watchdog_start(30);
 	for (i = 0; i < sizeof(exit_cases) / sizeof(exit_cases[0]); i++)
-		expect_failure(dir, "lockthread-broken-exit", exit_cases[i]);
-	expect_failure(dir, "lockthread-broken-mutexes", "held-window");
+		expect_failure(dir, "lockthread-broken-exit", exit_cases[i],
+			       HANG);
+	expect_failure(dir, "lockthread-broken-mutexes", "held-window", HANG);
+	expect_failure(dir, "lockthread-broken-hook", "hook-removal-waits",
+		       "set_interrupt returned during a call of the old hook");
 	return done_testing();
 }

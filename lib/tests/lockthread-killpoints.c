@@ -22,6 +22,7 @@
 #include "test.h"
 
 #include <sched.h>
+#include <sys/syscall.h>
 
 #include <syncfix.h>
 
@@ -34,6 +35,8 @@ enum acq_mode {
 	ACQ_POLL,	/* poll sf_lockthread_testcancel() */
 	ACQ_MUTEX,	/* sf_lockthread_timedlock() on a mutex main holds */
 	ACQ_HOOK,	/* a request of a fake lock manager, killed by the hook */
+	ACQ_POINT,	/* stop at "test:in-acquire", then return ECANCELED */
+	ACQ_SET_HOOK,	/* ...and set the interrupt hook before returning */
 };
 
 /*
@@ -55,6 +58,8 @@ struct ctx {
 	sf_mutex_t mutex;
 	struct fake_mgr mgr;
 };
+
+static int fake_kill(void *arg, uint64_t id);
 
 static int acquire(struct sf_lockthread *lt, void *arg)
 {
@@ -86,6 +91,12 @@ static int acquire(struct sf_lockthread *lt, void *arg)
 			pthread_cond_wait(&g->c, &g->m);
 		g->pending = 0;
 		pthread_mutex_unlock(&g->m);
+		return ECANCELED;
+	case ACQ_POINT:
+	case ACQ_SET_HOOK:
+		sf_sync_point("test:in-acquire", c);
+		if (c->mode == ACQ_SET_HOOK)
+			sf_lockthread_set_interrupt(lt, fake_kill, g, 43);
 		return ECANCELED;
 	}
 	return EINVAL;
@@ -199,9 +210,10 @@ static int start_and_wait(const char *sig)
 
 struct caller {
 	pthread_t t;
+	pid_t tid;
 	const char *name;
 	int (*fn)(struct sf_lockthread *);
-	int r;
+	int r;		/* -1 until fn returned */
 };
 
 static void *caller_main(void *p)
@@ -209,7 +221,8 @@ static void *caller_main(void *p)
 	struct caller *k = p;
 
 	dsync_thread(k->name);
-	k->r = k->fn(LT);
+	__atomic_store_n(&k->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	__atomic_store_n(&k->r, k->fn(LT), __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -224,6 +237,7 @@ static void caller_start(struct caller *k, const char *name,
 	k->name = name;
 	k->fn = fn;
 	k->r = -1;
+	k->tid = 0;
 	pthread_create(&k->t, NULL, caller_main, k);
 }
 
@@ -494,6 +508,84 @@ static int c_kill_finish_threads(void)
 	return verify(1, 0);
 }
 
+static int nop_hook(void *arg, uint64_t id)
+{
+	(void)arg;
+	(void)id;
+	return 0;
+}
+
+static int clear_hook(struct sf_lockthread *lt)
+{
+	return sf_lockthread_set_interrupt(lt, NULL, NULL, 0);
+}
+
+/*
+ * I1: K is about to call the hook when S removes it; S must not return
+ * (it sleeps) until K's call is over, so that S's caller may free the
+ * hook's argument.
+ */
+static int c_hook_removal_waits(void)
+{
+	struct caller k, s;
+	int reached, blocked = 0, early = 0;
+	pid_t tid;
+
+	setup(ACQ_POINT);
+	sf_lockthread_set_interrupt(LT, nop_hook, &C, 1);
+	dsync_arm("test:in-acquire", NULL, "in-acquire", "acq-go", 1);
+	dsync_arm("lockthread:before-interrupt", "K", "k-hook", "go", 1);
+	if (!start_and_wait("in-acquire"))
+		return 0;
+	caller_start(&k, "K", sf_lockthread_kill);
+	reached = dsync_wait_for("k-hook", 10000);
+	caller_start(&s, "S", clear_hook);
+	for (double t0 = now_mono(); !blocked && !early &&
+	     now_mono() - t0 < 10;) {
+		tid = __atomic_load_n(&s.tid, __ATOMIC_ACQUIRE);
+		early = __atomic_load_n(&s.r, __ATOMIC_ACQUIRE) != -1;
+		blocked = tid && !early && tid_sleeping(tid);
+		if (!blocked && !early)
+			sched_yield();
+	}
+	dsync_signal("go");
+	dsync_signal("acq-go");
+	pthread_join(k.t, NULL);
+	pthread_join(s.t, NULL);
+	CHECK(reached, "K did not reach the hook");
+	CHECK(!early, "set_interrupt returned during a call of the old hook");
+	CHECK(blocked, "S never slept");
+	CHECK(k.r == ECANCELED && s.r == 0, "kill %d, set_interrupt %d",
+	      k.r, s.r);
+	return verify(1, 0);
+}
+
+/*
+ * I1 from acquire: the helper replaces the hook while K is calling it and
+ * sleeps until K's call is over; K must wake it.
+ */
+static int c_hook_set_during_call(void)
+{
+	struct caller k;
+	int reached;
+
+	setup(ACQ_SET_HOOK);
+	sf_lockthread_set_interrupt(LT, nop_hook, &C, 1);
+	dsync_arm("test:in-acquire", NULL, "in-acquire", "k-hook", 1);
+	dsync_arm("lockthread:before-interrupt", "K", "k-hook",
+		  "helper-waiting", 1);
+	dsync_arm("lockthread:set-interrupt-wait", NULL, "helper-waiting",
+		  NULL, 1);
+	if (!start_and_wait("in-acquire"))
+		return 0;
+	caller_start(&k, "K", sf_lockthread_kill);
+	reached = dsync_wait_for("helper-waiting", 10000);
+	pthread_join(k.t, NULL);
+	CHECK(reached, "the helper did not wait for the hook call");
+	CHECK(k.r == ECANCELED, "kill returned %d", k.r);
+	return verify(1, 0);
+}
+
 /* An owner thread blocked in wait_held is released by a kill. */
 static int c_kill_wakes_waiter(void)
 {
@@ -540,6 +632,8 @@ static const struct tcase cases[] = {
 	{ "double-kill", c_double_kill, 1 },
 	{ "kill-finish-threads", c_kill_finish_threads, 1 },
 	{ "kill-wakes-waiter", c_kill_wakes_waiter, 1 },
+	{ "hook-removal-waits", c_hook_removal_waits, 1 },
+	{ "hook-set-during-call", c_hook_set_during_call, 1 },
 };
 
 static void run_case(const struct tcase *tc, long iters)
@@ -579,6 +673,11 @@ int main(int argc, char **argv)
 	size_t i;
 	int a, found;
 
+	/*
+	 * Only finished iterations count as progress: a kill that calls its
+	 * interrupt hook again and again passes a sync point each time.
+	 */
+	dsync_progress = 0;
 	watchdog_start(w ? atoi(w) : 10);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		found = argc < 2;

@@ -163,13 +163,16 @@ int sf_lockthread_kill(struct sf_lockthread *lt);
 
 /*
  * Kill (as sf_lockthread_kill) and free.  NULL is allowed.  No other call
- * on @lt may be in progress or follow.
+ * on @lt may be in progress or follow.  From a callback of @lt it does
+ * nothing (the helper cannot wait for its own end).
  */
 void sf_lockthread_destroy(struct sf_lockthread *lt);
 
 /*
  * Register the interrupt hook (see above); @fn NULL removes it.  May be
- * called at any time, from acquire too.  EINVAL: @lt NULL.
+ * called at any time, from acquire too.  Waits until no call of the
+ * previous hook is in progress (except when called from that hook), so
+ * that its argument may be freed once this returns.  EINVAL: @lt NULL.
  */
 int sf_lockthread_set_interrupt(struct sf_lockthread *lt,
 				sf_lockthread_interrupt_fn fn, void *arg,
