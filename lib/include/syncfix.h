@@ -16,5 +16,6 @@
 #include <syncfix/rwlock.h>
 #include <syncfix/lfence.h>
 #include <syncfix/lockmgr.h>
+#include <syncfix/lockthread.h>
 
 #endif /* SYNCFIX_H */
