@@ -4,8 +4,9 @@
 # stopped at any moment (Documentation/lockthread.rst).
 
 LIB_SRCS += lockthread.c
-TESTS += lockthread lockthread-killpoints lockthread-broken
+TESTS += lockthread lockthread-killpoints lockthread-broken lockthread-lockmgr
 HOOK_TESTS += lockthread-killpoints
+VM_TESTS += lockthread-lockmgr
 TEST_HELPERS += lockthread-broken-exit lockthread-broken-mutexes \
 		lockthread-broken-hook
 
