@@ -15,5 +15,6 @@
 #include <syncfix/mutex.h>
 #include <syncfix/rwlock.h>
 #include <syncfix/lfence.h>
+#include <syncfix/commit.h>
 
 #endif /* SYNCFIX_H */
