@@ -1,6 +1,37 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Commit sequencer (lib/src/commitlog.c, clog-io.c, clog-recover.c).
-LIB_SRCS += commitlog.c clog-io.c clog-recover.c
+#
+# Commit sequencer: lib/src/commitlog.c (transactions, group commit,
+# visibility, appliers), clog-io.c (io_uring / pwritev durable writes,
+# CRC32C), clog-recover.c (recovery on open).  Needs liburing.
+CLOG_SRCS := commitlog.c clog-io.c clog-recover.c
+LIB_SRCS += $(CLOG_SRCS)
 LDLIBS += -luring
-TESTS += commit-basic
-$(B)/tests/commit-basic: $(L)/tests/commit-test.h
+
+TESTS += commit-basic commit-order commit-broken-demo
+HOOK_TESTS += commit-order
+TEST_HELPERS += commit-order-broken
+
+CLOG_TEST_HDRS := $(L)/tests/commit-test.h $(L)/src/clog.h
+$(addprefix $(B)/tests/,commit-basic commit-order commit-order-broken \
+	commit-fault commit-recovery commit-crash commit-crash-child): \
+	$(CLOG_TEST_HDRS)
+
+# The deliberately broken build: Falcon's order, visible before durable
+# (SF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE in commitlog.c), with the hooks.
+CLOG_BROKEN_OBJS := $(patsubst %.c,$(B)/clog-broken/%.o,$(CLOG_SRCS)) \
+	$(patsubst %.c,$(B)/hooks/%.o,$(filter-out $(CLOG_SRCS),$(LIB_SRCS)))
+CLOG_BROKEN_A := $(B)/test-libs/libsyncfix-clog-broken.a
+$(B)/clog-broken/%.o: $(L)/src/%.c $(wildcard $(L)/src/*.h) \
+		$(wildcard $(L)/include/syncfix/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -DSF_TEST_HOOKS -DSF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE \
+		$(LIB_CFLAGS) -c $< -o $@
+$(CLOG_BROKEN_A): $(CLOG_BROKEN_OBJS)
+	@mkdir -p $(@D) && rm -f $@ && $(AR) rcs $@ $^
+$(B)/tests/commit-order-broken: $(L)/tests/commit-order.c $(L)/tests/test.h \
+		$(CLOG_TEST_HDRS) $(CLOG_BROKEN_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -DSF_TEST_HOOKS $(TEST_CFLAGS) -o $@ $< \
+		$(CLOG_BROKEN_A) $(LDLIBS)
+$(B)/tests/commit-broken-demo: $(B)/tests/commit-order-broken
+$(B)/tests/commit-crash: $(B)/tests/commit-crash-child
