@@ -7,8 +7,8 @@ CLOG_SRCS := commitlog.c clog-io.c clog-recover.c
 LIB_SRCS += $(CLOG_SRCS)
 LDLIBS += -luring
 
-TESTS += commit-basic commit-order commit-broken-demo
-HOOK_TESTS += commit-order
+TESTS += commit-basic commit-order commit-broken-demo commit-fault
+HOOK_TESTS += commit-order commit-fault
 TEST_HELPERS += commit-order-broken
 
 CLOG_TEST_HDRS := $(L)/tests/commit-test.h $(L)/src/clog.h

@@ -33,16 +33,18 @@ static void run_case(const char *helper, const char *c, int must_fail)
 
 int main(void)
 {
-	char dir[4096], helper[4200];
+	static const struct { const char *name; int must_fail; } cases[] = {
+		{ "appended", 1 }, { "falcon", 1 }, { "visible", 0 },
+	};
+	char helper[4200];
 
-	if (self_dir(dir, sizeof(dir)))
+	if (self_dir(helper, sizeof(helper) - 32))
 		skip_all("cannot find own directory");
-	snprintf(helper, sizeof(helper), "%s/commit-order-broken", dir);
+	strcat(helper, "/commit-order-broken");
 	if (access(helper, X_OK))
 		skip_all("commit-order-broken not built beside this test");
 	watchdog_start(30);
-	run_case(helper, "appended", 1);
-	run_case(helper, "falcon", 1);
-	run_case(helper, "visible", 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(helper, cases[i].name, cases[i].must_fail);
 	return done_testing();
 }
