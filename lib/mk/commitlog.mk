@@ -7,7 +7,8 @@ CLOG_SRCS := commitlog.c clog-io.c clog-recover.c
 LIB_SRCS += $(CLOG_SRCS)
 LDLIBS += -luring
 
-TESTS += commit-basic commit-order commit-broken-demo commit-fault
+TESTS += commit-basic commit-order commit-broken-demo commit-fault \
+	 commit-recovery
 HOOK_TESTS += commit-order commit-fault
 TEST_HELPERS += commit-order-broken
 
