@@ -8,11 +8,11 @@ LIB_SRCS += $(CLOG_SRCS)
 LDLIBS += -luring
 
 TESTS += commit-basic commit-order commit-broken-demo commit-fault \
-	 commit-recovery
+	 commit-recovery commit-crash
 HOOK_TESTS += commit-order commit-fault
-TEST_HELPERS += commit-order-broken
+TEST_HELPERS += commit-order-broken commit-crash-child
 
-CLOG_TEST_HDRS := $(L)/tests/commit-test.h $(L)/src/clog.h
+CLOG_TEST_HDRS := $(L)/tests/commit-test.h $(L)/tests/commit-crash.h $(L)/src/clog.h
 $(addprefix $(B)/tests/,commit-basic commit-order commit-order-broken \
 	commit-fault commit-recovery commit-crash commit-crash-child): \
 	$(CLOG_TEST_HDRS)

@@ -77,6 +77,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -93,9 +94,9 @@
 #define SLOT_ROLLED_BACK	1u
 #define SLOT_FAILED		2u
 
-#define TAB_PAGE_SHIFT		12
+#define TAB_PAGE_SHIFT		16
 #define TAB_PAGE		(1u << TAB_PAGE_SHIFT)
-#define TAB_PAGES		(1u << 16)	/* 2^28 transactions per open */
+#define TAB_PAGES		(1u << 12)	/* 2^28 transactions per open */
 
 struct sf_txn {
 	struct sf_clog *log;
@@ -464,6 +465,9 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	}
 	if (flock(log->fd, LOCK_EX | LOCK_NB)) {
 		err = errno == EWOULDBLOCK ? EBUSY : errno;
+		if (err == EBUSY)
+			snprintf(rep->reason, sizeof(rep->reason),
+				 "the log is open elsewhere (flock)");
 		goto fail;
 	}
 	err = clog_recover(log->fd, opt, rep, &end, &next);
