@@ -36,3 +36,6 @@ $(B)/tests/commit-order-broken: $(L)/tests/commit-order.c $(L)/tests/test.h \
 		$(CLOG_BROKEN_A) $(LDLIBS)
 $(B)/tests/commit-broken-demo: $(B)/tests/commit-order-broken
 $(B)/tests/commit-crash: $(B)/tests/commit-crash-child
+
+BENCH_PROGS += bench-commit
+BENCH_RUNS += $(BENCH)/run-commit.sh

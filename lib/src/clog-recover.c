@@ -149,7 +149,8 @@ static int replay(const unsigned char *buf, struct rrec *recs, size_t n,
 	size_t nc = 0, i, j;
 	int err = 0;
 
-	qsort(recs, n, sizeof(*recs), cmp_txn_off);
+	if (n)
+		qsort(recs, n, sizeof(*recs), cmp_txn_off);
 	c = malloc((n ? n : 1) * sizeof(*c));
 	v = malloc((n ? n : 1) * sizeof(*v));
 	if (!c || !v) {
@@ -170,7 +171,8 @@ static int replay(const unsigned char *buf, struct rrec *recs, size_t n,
 		else
 			c[nc++] = (struct rcommit){ recs[end].off, i, end };
 	}
-	qsort(c, nc, sizeof(*c), cmp_commit);
+	if (nc)
+		qsort(c, nc, sizeof(*c), cmp_commit);
 	for (i = 0; i < nc && opt && opt->replay; i++) {
 		struct sf_commit_txn t = {
 			.id = recs[c[i].first].txn,

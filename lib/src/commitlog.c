@@ -669,6 +669,11 @@ SF_EXPORT uint64_t sf_txn_id(const sf_txn_t *t)
 	return t ? t->id : 0;
 }
 
+/*
+ * Keep a copy of a data record for the appliers.  Until the commit the
+ * record's .data holds its offset in t->copy (which may still move), and
+ * commit_copies() turns the offsets into pointers.
+ */
 static int keep_copy(struct sf_txn *t, const void *data, size_t len,
 		     uint64_t lsn)
 {
@@ -690,18 +695,21 @@ static int keep_copy(struct sf_txn *t, const void *data, size_t len,
 		c = realloc(t->copy, n);
 		if (!c)
 			return ENOMEM;
-		/* Rebase the pointers into the old copy. */
-		for (size_t i = 0; i < t->nrecs; i++)
-			t->recs[i].data = c + ((const unsigned char *)
-					       t->recs[i].data - t->copy);
 		t->copy = c;
 		t->copy_cap = n;
 	}
-	memcpy(t->copy + t->copy_len, data, len);
+	if (len)
+		memcpy(t->copy + t->copy_len, data, len);
 	t->recs[t->nrecs++] = (struct sf_commit_rec){ lsn,
-		t->copy + t->copy_len, len };
+		(const void *)(uintptr_t)t->copy_len, len };
 	t->copy_len += len;
 	return 0;
+}
+
+static void commit_copies(struct sf_txn *t)
+{
+	for (size_t i = 0; i < t->nrecs; i++)
+		t->recs[i].data = t->copy + (uintptr_t)t->recs[i].data;
 }
 
 SF_EXPORT int sf_txn_add(sf_txn_t *t, const void *data, size_t len)
@@ -739,6 +747,7 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 	if (!t)
 		return EINVAL;
 	log = t->log;
+	commit_copies(t);
 	lock(log);
 	/* (1) append */
 	err = append_locked(log, t, CLOG_REC_COMMIT, NULL, 0, &t->commit_lsn);
