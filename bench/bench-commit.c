@@ -77,45 +77,43 @@ static double fsync_rate(void)
 
 /* ---- threads ------------------------------------------------------------ */
 
-static void *baseline_thread(void *arg)
+/* One commit of the baseline: its record, its own fdatasync. */
+static int baseline_commit(void)
 {
-	char rec[96];
+	static const char rec[96];
+	uint64_t off = __atomic_fetch_add(&tail_off, sizeof(rec),
+					  __ATOMIC_RELAXED);
+
+	if (pwrite(fd, rec, sizeof(rec), (off_t)off) != sizeof(rec))
+		return -1;
+	return fdatasync(fd);
+}
+
+/* One commit through the sequencer: one 64-byte record. */
+static int syncfix_commit(void)
+{
+	static const char rec[64];
+	sf_txn_t *t;
+
+	if (sf_txn_begin(L, &t))
+		return -1;
+	sf_txn_add(t, rec, sizeof(rec));
+	return sf_txn_commit(t, NULL);
+}
+
+static int (*one_commit)(void);
+
+static void *committer(void *arg)
+{
 	uint64_t *n = arg;
 
-	memset(rec, 'b', sizeof(rec));
-	while (!stop) {
-		uint64_t off = __atomic_fetch_add(&tail_off, sizeof(rec),
-						  __ATOMIC_RELAXED);
-
-		if (pwrite(fd, rec, sizeof(rec), (off_t)off) != sizeof(rec) ||
-		    fdatasync(fd))
-			break;
+	while (!stop && one_commit() == 0)
 		(*n)++;
-	}
 	return NULL;
 }
 
-static void *syncfix_thread(void *arg)
-{
-	char rec[64];
-	uint64_t *n = arg;
-
-	memset(rec, 's', sizeof(rec));
-	while (!stop) {
-		sf_txn_t *t;
-
-		if (sf_txn_begin(L, &t))
-			break;
-		sf_txn_add(t, rec, sizeof(rec));
-		if (sf_txn_commit(t, NULL))
-			break;
-		(*n)++;
-	}
-	return NULL;
-}
-
-/* Run @nt threads of @fn for secs; Return: operations per second. */
-static double run_threads(int nt, void *(*fn)(void *), double *cpu)
+/* Run @nt committers of @fn for secs; Return: commits per second. */
+static double run_threads(int nt, int (*fn)(void), double *cpu)
 {
 	pthread_t th[64];
 	uint64_t cnt[64] = { 0 }, total = 0;
@@ -123,10 +121,11 @@ static double run_threads(int nt, void *(*fn)(void *), double *cpu)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	stop = 0;
+	one_commit = fn;
 	c0 = cpu_now();
 	t0 = bench_now();
 	for (int i = 0; i < nt; i++)
-		pthread_create(&th[i], NULL, fn, &cnt[i]);
+		pthread_create(&th[i], NULL, committer, &cnt[i]);
 	while (bench_now() - t0 < secs)
 		usleep(10000);
 	stop = 1;
@@ -149,7 +148,7 @@ static struct result baseline(int nt)
 	if (fd < 0)
 		return r;
 	tail_off = 0;
-	r.rate = run_threads(nt, baseline_thread, &r.cpu);
+	r.rate = run_threads(nt, baseline_commit, &r.cpu);
 	r.cpf = 1;
 	close(fd);
 	unlink(p);
@@ -168,7 +167,7 @@ static struct result syncfix(int nt, int io, const char **method)
 	if (sf_clog_open(p, &o, &L, NULL))
 		return r;
 	*method = sf_clog_io_method(L);
-	r.rate = run_threads(nt, syncfix_thread, &r.cpu);
+	r.rate = run_threads(nt, syncfix_commit, &r.cpu);
 	sf_clog_stats(L, &st);
 	r.cpf = st.commits_per_flush;
 	r.lat_us = st.flush_latency_us;
