@@ -674,8 +674,7 @@ SF_EXPORT uint64_t sf_txn_id(const sf_txn_t *t)
  * record's .data holds its offset in t->copy (which may still move), and
  * commit_copies() turns the offsets into pointers.
  */
-static int keep_copy(struct sf_txn *t, const void *data, size_t len,
-		     uint64_t lsn)
+static int keep_copy(struct sf_txn *t, const void *data, size_t len)
 {
 	if (t->nrecs == t->recs_cap) {
 		size_t n = t->recs_cap ? 2 * t->recs_cap : 8;
@@ -700,7 +699,7 @@ static int keep_copy(struct sf_txn *t, const void *data, size_t len,
 	}
 	if (len)
 		memcpy(t->copy + t->copy_len, data, len);
-	t->recs[t->nrecs++] = (struct sf_commit_rec){ lsn,
+	t->recs[t->nrecs++] = (struct sf_commit_rec){ 0,
 		(const void *)(uintptr_t)t->copy_len, len };
 	t->copy_len += len;
 	return 0;
@@ -723,11 +722,20 @@ SF_EXPORT int sf_txn_add(sf_txn_t *t, const void *data, size_t len)
 	log = t->log;
 	if (len > log->cap - CLOG_REC_HDR)
 		return EMSGSIZE;
+	/* The appliers' copy first: a record in the log is in the copy. */
+	if (t->keep && (err = keep_copy(t, data, len)))
+		return err;
 	lock(log);
 	err = append_locked(log, t, CLOG_REC_DATA, data, len, &lsn);
 	unlock(log);
-	if (!err && t->keep)
-		err = keep_copy(t, data, len, lsn);
+	if (t->keep) {
+		if (err) {
+			t->nrecs--;
+			t->copy_len -= len;
+		} else {
+			t->recs[t->nrecs - 1].lsn = lsn;
+		}
+	}
 	return err;
 }
 

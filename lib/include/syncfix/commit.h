@@ -137,8 +137,9 @@ int sf_clog_stats(sf_clog_t *log, struct sf_clog_stats *st);
 
 /*
  * sf_clog_add_applier() - start a background thread that calls @fn for
- * every transaction that commits from now on, in commit order, each only
- * after its commit has fully finished (durable, visible, waiters woken).
+ * every transaction begun after this call that commits, in commit order,
+ * each only after its commit has fully finished (durable, visible, waiters
+ * woken).  The transactions keep a copy of their records for it.
  * Return: 0, EINVAL, ENOMEM, EAGAIN (thread creation).
  */
 int sf_clog_add_applier(sf_clog_t *log, sf_clog_apply_fn fn, void *arg);
