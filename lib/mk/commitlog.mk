@@ -10,7 +10,7 @@ LDLIBS += -luring
 TESTS += commit-basic commit-order commit-broken-demo commit-fault \
 	 commit-recovery commit-crash
 HOOK_TESTS += commit-order commit-fault
-TEST_HELPERS += commit-order-broken commit-crash-child
+TEST_HELPERS += commit-order-broken commit-crash-child commit-crash-child-broken
 
 CLOG_TEST_HDRS := $(L)/tests/commit-test.h $(L)/tests/commit-crash.h $(L)/src/clog.h
 $(addprefix $(B)/tests/,commit-basic commit-order commit-order-broken \
@@ -34,7 +34,12 @@ $(B)/tests/commit-order-broken: $(L)/tests/commit-order.c $(L)/tests/test.h \
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -DSF_TEST_HOOKS $(TEST_CFLAGS) -o $@ $< \
 		$(CLOG_BROKEN_A) $(LDLIBS)
-$(B)/tests/commit-broken-demo: $(B)/tests/commit-order-broken
+$(B)/tests/commit-crash-child-broken: $(L)/tests/commit-crash-child.c \
+		$(L)/tests/test.h $(CLOG_TEST_HDRS) $(CLOG_BROKEN_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -o $@ $< $(CLOG_BROKEN_A) $(LDLIBS)
+$(B)/tests/commit-broken-demo: $(B)/tests/commit-order-broken \
+	$(B)/tests/commit-crash-child-broken $(B)/tests/commit-crash
 $(B)/tests/commit-crash: $(B)/tests/commit-crash-child
 
 BENCH_PROGS += bench-commit

@@ -41,7 +41,11 @@ static int check_cb(void *arg, const struct sf_commit_txn *t)
 	return 0;
 }
 
-int main(void)
+/*
+ * Usage: commit-crash [CHILD [ROUNDS]]: another child program (the broken
+ * build's, run by commit-broken-demo) and number of rounds.
+ */
+int main(int argc, char **argv)
 {
 	/* 500 kills; 25 under ThreadSanitizer, 100 under AddressSanitizer
 	 * (their children start slowly). */
@@ -58,9 +62,12 @@ int main(void)
 	uint32_t seed = (uint32_t)time(NULL) | 1;
 	double t0 = now_mono();
 
-	if (self_dir(helper, sizeof(helper) - 32))
+	if (self_dir(helper, sizeof(helper) - 64))
 		skip_all("cannot find own directory");
-	strcat(helper, "/commit-crash-child");
+	strcat(helper, "/");
+	strcat(helper, argc > 1 ? argv[1] : "commit-crash-child");
+	if (argc > 2)
+		rounds = atoi(argv[2]);
 	watchdog_start(30);
 	ct_mkdir(1);
 	ct_path(log, sizeof(log), "crash.log");
