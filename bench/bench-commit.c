@@ -183,7 +183,7 @@ static struct result best(struct result a, struct result b)
 
 static void row(const char *what, int nt, struct result r, double disk)
 {
-	printf("%-36s %3d %10.0f %8.1f %9.1f %6.2f %8.2f\n", what, nt, r.rate,
+	printf("%-40s %3d %10.0f %8.1f %9.1f %6.2f %8.2f\n", what, nt, r.rate,
 	       r.cpf, r.lat_us, r.cpu, disk > 0 ? r.rate / (disk * nt) : 0);
 }
 
@@ -207,7 +207,7 @@ int main(int argc, char **argv)
 	disk = disk > d2 ? disk : d2;
 	printf("disk: %.0f fdatasync/s (512-byte appends, one thread, best of 2)\n",
 	       disk);
-	printf("%-36s %3s %10s %8s %9s %6s %8s\n", "method", "N", "commits/s",
+	printf("%-40s %3s %10s %8s %9s %6s %8s\n", "method", "N", "commits/s",
 	       "c/flush", "flush us", "cpu", "vs N*fds");
 	for (size_t i = 0; i < sizeof(nts) / sizeof(nts[0]); i++) {
 		int nt = nts[i];

@@ -46,18 +46,33 @@
  * includes T's LSN always finds the slot filled; a snapshot taken earlier
  * has a smaller watermark and never sees T, even after T finished.
  *
- * Group commit.  Two buffers: buf[active] is filled by appenders while the
- * other may be being written by the one leader (flushing == true).  A
- * committer that finds no leader becomes one: it swaps the buffers and
- * writes and flushes the full one outside the mutex, for every commit
- * record in it; the others wait on ev_seq.  No delay: whoever arrives
- * during a flush joins the next batch.  Batches are flushed strictly in
- * order (one leader at a time), so durable LSNs only grow.
+ * Group commit.  Batches are numbered; batch k fills buf[k % nbufs].  The
+ * buffer being filled is buf[active]; up to log->inflight (1, or 2 when
+ * asked for with max_flushes) earlier batches may be being written, each
+ * by its own leader with its own io_uring; nbufs = inflight + 1.  A
+ * committer that finds fewer batches in flight than that (and a non-empty
+ * buffer) becomes a leader: it takes a ticket (batches++), moves active
+ * to the next buffer, and writes and flushes its batch outside the mutex
+ * for every commit record in it; the others wait on ev_seq.  No delay:
+ * whoever arrives during a flush joins the next batch.  With one flush at
+ * a time a batch holds about half of the committers (the other half waits
+ * in the batch being written); with two, about a third, but the disk
+ * never idles while a batch gathers.
  *
- * Failure.  When the write or flush of a batch fails the leader, under m,
- * records the error in log->failed, marks every commit of that batch and
- * of the buffer being filled SLOT_FAILED with that error, and cuts the
- * file back to the last durable offset (best effort).  No watermark
+ * Order of batches.  The writes of two batches may complete in any order,
+ * but their steps (3) and (4) run in ticket order: a leader waits (m,
+ * ev_seq) until finished == its ticket.  So the watermark only grows, and
+ * it only ever covers batches that are all durable: a durable batch k+1
+ * stays invisible until batch k is durable too (its records may hold the
+ * data records of a transaction that commits in k+1).  The buffer a new
+ * leader moves to was used by batch k-2, which has finished because at
+ * most inflight batches are unfinished.
+ *
+ * Failure.  When the write or flush of a batch fails the leader, under m
+ * and in ticket order, records the error in log->failed, marks every
+ * commit of that batch and of the buffer being filled SLOT_FAILED with
+ * that error, and cuts the file back to the last durable offset (best
+ * effort).  A batch after it fails with EIO even if its own write worked.  No watermark
  * advance, no retry of the flush.  Afterwards begin, add and commit
  * return EIO until the log is reopened.
  *
@@ -93,6 +108,8 @@
 #define SLOT_ACTIVE		0u
 #define SLOT_ROLLED_BACK	1u
 #define SLOT_FAILED		2u
+
+#define CLOG_INFLIGHT		2	/* at most, batches written at once */
 
 #define TAB_PAGE_SHIFT		16
 #define TAB_PAGE		(1u << TAB_PAGE_SHIFT)
@@ -140,12 +157,12 @@ struct applier {
 
 struct sf_clog {
 	sf_mutex_t m;
-	struct clog_io io;
+	struct clog_io io[CLOG_INFLIGHT];	/* one per batch in flight */
 	int fd;
 	size_t cap;
-	struct clog_buf buf[2];
-	int active;			/* (m) */
-	bool flushing;			/* (m) a leader owns buf[!active] */
+	struct clog_buf buf[CLOG_INFLIGHT + 1];
+	unsigned int inflight;		/* batches written at once: 1 or 2 */
+	unsigned int active;		/* (m) the buffer being filled */
 	int failed;			/* (m) */
 	uint64_t durable;		/* (m) end of the durable log */
 	uint64_t watermark;		/* see the top */
@@ -153,7 +170,9 @@ struct sf_clog {
 	uint64_t txn_base, next_txn;	/* next_txn: (m), read atomically */
 	uint64_t **tab;
 	uint32_t nactive;		/* (m) transactions begun, not ended */
-	uint64_t batches, queued;	/* (m) batches flushed, and queued (5) */
+	uint64_t batches;		/* (m) batches taken by leaders */
+	uint64_t finished;		/* (m) batches through step (4) */
+	uint64_t queued;		/* (m) batches through step (5) */
 	uint32_t queue_waiters;		/* (m) leaders waiting to queue (5) */
 	struct applier *appliers;	/* (m) */
 	struct sf_clog_stats st;	/* (m) */
@@ -285,45 +304,59 @@ static void queue_appliers_locked(struct sf_clog *log, struct sf_txn *list)
 	}
 }
 
+/* May one more leader start?  (m held) */
+static bool can_lead(const struct sf_clog *log)
+{
+	return log->batches - log->finished < log->inflight;
+}
+
 /*
- * flush_locked() - become the leader: write and flush buf[active] for
- * everyone whose records are in it.  Called with m held, !flushing and
- * buf[active] not empty; returns with m held.
+ * flush_locked() - become the leader of the next batch: write and flush
+ * buf[active] for everyone whose records are in it.  Called with m held,
+ * can_lead() and buf[active] not empty; returns with m held.
  */
 static void flush_locked(struct sf_clog *log)
 {
 	struct clog_buf *b = &log->buf[log->active];
 	struct sf_txn *list, *t, *next;
 	uint64_t t0, dt, end = b->off + b->len, ticket = log->batches++;
+	struct clog_io *io = &log->io[ticket % log->inflight];
 	bool wake;
 	int err;
 
-	log->active ^= 1;
+	/* Batch k fills buf[k % nbufs]; the one before it there finished. */
+	log->active = (unsigned int)(log->batches % (log->inflight + 1));
 	buf_reset(&log->buf[log->active], end);
-	log->flushing = true;
 	unlock(log);
 
 	SF_SYNC_POINT("commit:flush", log);
 	t0 = now_ns();
 	/* (2) durable */
-	err = clog_io_write_durable(&log->io, b->data, b->len, b->off);
+	err = clog_io_write_durable(io, b->data, b->len, b->off);
 	dt = now_ns() - t0;
 	if (!err)
 		SF_SYNC_POINT("commit:durable", log);
 
 	lock(log);
+	/* Batches finish in order: the one before may still be writing. */
+	while (log->finished != ticket)
+		wait_event_locked(log);
 	log->st.flush_ns_total += dt;
 	if (dt > log->st.flush_ns_max)
 		log->st.flush_ns_max = dt;
+	if (!err && log->failed)
+		err = EIO;	/* an earlier batch failed: ours may need it */
 	if (err) {
 		/* No visibility, no retry; cut the failed batch off. */
-		log->failed = err;
-		log->st.error = err;
+		if (!log->failed) {
+			log->failed = err;
+			log->st.error = err;
+			if (ftruncate(log->fd, (off_t)b->off) == 0)
+				(void)fdatasync(log->fd);
+		}
 		fail_commits_locked(log, b, err);
 		fail_commits_locked(log, &log->buf[log->active], err);
-		buf_reset(&log->buf[log->active], end);
-		if (ftruncate(log->fd, (off_t)b->off) == 0)
-			(void)fdatasync(log->fd);
+		buf_reset(&log->buf[log->active], log->buf[log->active].off);
 	} else {
 		log->st.flushes++;
 		log->st.bytes_written += b->len;
@@ -346,7 +379,7 @@ static void flush_locked(struct sf_clog *log)
 		t->refs++;		/* the batch's, until queued */
 	}
 	buf_reset(b, end);
-	log->flushing = false;
+	log->finished++;
 	wake = event_locked(log);
 	unlock(log);
 	wake_all(log, wake);
@@ -395,7 +428,7 @@ static int append_locked(struct sf_clog *log, struct sf_txn *t, uint32_t type,
 		b = &log->buf[log->active];
 		if (b->len + need <= log->cap)
 			break;
-		if (!log->flushing)
+		if (can_lead(log))
 			flush_locked(log);	/* b is not empty: need <= cap */
 		else
 			wait_event_locked(log);
@@ -425,9 +458,10 @@ static void clog_free(struct sf_clog *log)
 			free(log->tab[i]);
 		free(log->tab);
 	}
-	free(log->buf[0].data);
-	free(log->buf[1].data);
-	clog_io_exit(&log->io);
+	for (int i = 0; i < CLOG_INFLIGHT + 1; i++)
+		free(log->buf[i].data);
+	for (int i = 0; i < CLOG_INFLIGHT; i++)
+		clog_io_exit(&log->io[i]);
 	if (log->fd >= 0)
 		close(log->fd);
 	sf_mutex_destroy(&log->m);
@@ -451,13 +485,15 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	cap = opt && opt->buffer_size ? opt->buffer_size
 				       : SF_CLOG_DEFAULT_BUFFER;
 	if (cap < SF_CLOG_MIN_BUFFER || cap > SF_CLOG_MAX_BUFFER ||
-	    (opt && (opt->io < SF_CLOG_IO_AUTO || opt->io > SF_CLOG_IO_PWRITEV)))
+	    (opt && (opt->io < SF_CLOG_IO_AUTO || opt->io > SF_CLOG_IO_PWRITEV ||
+		     opt->max_flushes > 2)))
 		return EINVAL;
 	log = calloc(1, sizeof(*log));
 	if (!log)
 		return ENOMEM;
 	sf_mutex_init(&log->m, NULL);
 	log->cap = cap;
+	log->inflight = opt && opt->max_flushes ? opt->max_flushes : 1;
 	log->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (log->fd < 0) {
 		err = errno;
@@ -473,18 +509,19 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	err = clog_recover(log->fd, opt, rep, &end, &next);
 	if (err)
 		goto fail;
-	log->buf[0].data = malloc(cap);
-	log->buf[1].data = malloc(cap);
 	log->tab = calloc(TAB_PAGES, sizeof(*log->tab));
-	if (!log->buf[0].data || !log->buf[1].data || !log->tab) {
-		err = ENOMEM;
-		goto fail;
+	err = log->tab ? 0 : ENOMEM;
+	for (unsigned int i = 0; i < log->inflight + 1 && !err; i++) {
+		log->buf[i].data = malloc(cap);
+		err = log->buf[i].data ? 0 : ENOMEM;
+		buf_reset(&log->buf[i], end);
 	}
-	err = clog_io_init(&log->io, log->fd, opt ? opt->io : SF_CLOG_IO_AUTO);
+	for (unsigned int i = 0; i < log->inflight && !err; i++)
+		err = clog_io_init(&log->io[i], log->fd,
+				   i ? log->io[0].method :
+				   opt ? opt->io : SF_CLOG_IO_AUTO);
 	if (err)
 		goto fail;
-	buf_reset(&log->buf[0], end);
-	buf_reset(&log->buf[1], end);
 	log->durable = log->watermark = end;
 	log->txn_base = log->next_txn = next;
 	*out = log;
@@ -524,11 +561,12 @@ SF_EXPORT int sf_clog_close(sf_clog_t *log)
 		return EBUSY;
 	}
 	/* Rollback records still buffered: write them (a leader may run). */
-	while (!log->failed && (log->flushing || log->buf[log->active].len)) {
-		if (log->flushing)
-			wait_event_locked(log);
-		else
+	while (!log->failed && (log->batches != log->finished ||
+				 log->buf[log->active].len)) {
+		if (can_lead(log) && log->buf[log->active].len)
 			flush_locked(log);
+		else
+			wait_event_locked(log);
 	}
 	unlock(log);
 	stop_appliers(log);
@@ -538,7 +576,7 @@ SF_EXPORT int sf_clog_close(sf_clog_t *log)
 
 SF_EXPORT const char *sf_clog_io_method(const sf_clog_t *log)
 {
-	return log ? clog_io_name(log->io.method) : "";
+	return log ? clog_io_name(log->io[0].method) : "";
 }
 
 SF_EXPORT int sf_clog_stats(sf_clog_t *log, struct sf_clog_stats *st)
@@ -780,8 +818,9 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 
 	lock(log);
 	while (!t->done) {
-		if (!log->flushing)
-			flush_locked(log);	/* our record is in buf[active] */
+		/* Ours is in buf[active] or in a batch being written. */
+		if (can_lead(log) && log->buf[log->active].len)
+			flush_locked(log);
 		else
 			wait_event_locked(log);
 	}

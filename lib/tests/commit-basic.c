@@ -4,11 +4,13 @@
 #include "commit-test.h"
 
 static struct ct_seen replayed, applied;
+static unsigned int max_flushes;	/* of the logs open_log() opens */
 
 static sf_clog_t *open_log(const char *p, int io, size_t bufsz,
 			   struct sf_clog_recovery *rep)
 {
 	struct sf_clog_options o = { .buffer_size = bufsz, .io = io,
+				     .max_flushes = max_flushes,
 				     .replay = ct_replay_cb,
 				     .replay_arg = &replayed };
 	sf_clog_t *l = NULL;
@@ -168,7 +170,7 @@ static void *worker(void *p)
 
 static void case_group(int io)
 {
-	const char *mn = io_mode_name[io];
+	char mn[64];
 	struct sf_clog_recovery rep;
 	struct sf_clog_stats st;
 	struct worker w[8];
@@ -180,6 +182,8 @@ static void case_group(int io)
 	ct_path(p, sizeof(p), "group.log");
 	unlink(p);
 	/* 4 KiB buffers: appenders often wait for room. */
+	snprintf(mn, sizeof(mn), "%s, %u flush%s at once", io_mode_name[io],
+		 max_flushes, max_flushes > 1 ? "es" : "");
 	l = open_log(p, io, 4096, &rep);
 	if (!l)
 		return;
@@ -306,7 +310,9 @@ int main(void)
 	for (int i = 0; i < N_IO_MODES; i++) {
 		phase(io_mode_name[io_modes[i]]);
 		case_api(io_modes[i], uring);
-		case_group(io_modes[i]);
+		for (max_flushes = 1; max_flushes <= 2; max_flushes++)
+			case_group(io_modes[i]);
+		max_flushes = 0;
 	}
 	phase("bad files");
 	case_bad_files();

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Description: helper of commit-crash: opens (recovers) the log and runs transactions in 3 threads until it is killed; each reads an earlier transaction and builds on it only if that one is visible, and records what it saw and which commits returned */
 /*
- * Usage: commit-crash-child LOG STATE SEED   (odd SEED: write with pwritev,
- * even: io_uring)
+ * Usage: commit-crash-child LOG STATE SEED   (SEED bit 0: write with
+ * pwritev, else io_uring; bit 1: two flushes at once)
  * Exits by itself after 10 s if nobody kills it.
  */
 #include "test.h"
@@ -69,7 +69,8 @@ int main(int argc, char **argv)
 	if (sf_clog_open(argv[1], &(struct sf_clog_options){
 				 .buffer_size = 16384,
 				 .io = seed0 & 1 ? SF_CLOG_IO_PWRITEV
-						 : SF_CLOG_IO_URING_LINKED },
+						 : SF_CLOG_IO_URING_LINKED,
+				 .max_flushes = seed0 & 2 ? 2 : 1 },
 			 &L, NULL))
 		return 2;
 	for (int i = 0; i < 3; i++)

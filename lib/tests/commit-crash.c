@@ -93,8 +93,12 @@ int main(int argc, char **argv)
 			memset(S, 0, sizeof(*S));
 		}
 		S->ready = 0;
-		/* Odd rounds: the child writes with pwritev, even: io_uring. */
-		snprintf(seedbuf, sizeof(seedbuf), "%u", rnd(&seed) << 1 | (r & 1));
+		/*
+		 * Rounds alternate the child's write method (pwritev, io_uring)
+		 * and, every other pair, two flushes at once.
+		 */
+		snprintf(seedbuf, sizeof(seedbuf), "%u",
+			 rnd(&seed) << 2 | (uint32_t)(r & 3));
 		pid = fork();
 		if (pid == 0) {
 			execl(helper, helper, log, state, seedbuf, (char *)NULL);

@@ -14,9 +14,13 @@ static struct {
 	int calls[3];
 } plan;
 
+static __thread int fail_my_writes;	/* this thread's writes get EIO */
+
 static long fault_hook(int op, size_t len)
 {
 	(void)len;
+	if (fail_my_writes && op == CLOG_FAULT_WRITE)
+		return EIO;
 	__atomic_fetch_add(&plan.calls[op], 1, __ATOMIC_RELAXED);
 	if (op != plan.op)
 		return -1;
@@ -204,6 +208,78 @@ static void case_batch(int io)
 	dsync_reset();
 }
 
+/*
+ * Two batches in flight (max_flushes = 2): A leads batch 0 and is held
+ * before its write; B leads batch 1, whose write and flush succeed; then
+ * A's write fails.  B's batch must fail too (it finishes after A's), and
+ * neither becomes visible or is recovered.
+ */
+static int res_b = -1;
+static uint64_t id_a, id_b;
+
+static void *leader_a(void *arg)
+{
+	(void)arg;
+	dsync_thread("A");
+	fail_my_writes = 1;
+	res_a = commit_rec(GL, "a", &id_a);
+	return NULL;
+}
+
+static void *leader_b(void *arg)
+{
+	(void)arg;
+	dsync_thread("B");
+	res_b = commit_rec(GL, "b", &id_b);
+	return NULL;
+}
+
+static void case_second_batch(int io)
+{
+	struct sf_clog_options o = { .io = io, .max_flushes = 2 };
+	const char *mn = io_mode_name[io];
+	struct sf_clog_recovery rep;
+	pthread_t ta, tb;
+	uint64_t good;
+	char p[4600];
+	off_t before;
+	sf_clog_t *l;
+
+	phase("second batch");
+	ct_path(p, sizeof(p), "second.log");
+	unlink(p);
+	if (sf_clog_open(p, &o, &GL, NULL))
+		return (void)ok(0, "open");
+	commit_rec(GL, "good", &good);
+	before = fsize(p);
+	dsync_reset();
+	dsync_arm("commit:flush", "A", "a-flush", "go", 1);
+	dsync_arm("commit:durable", "B", "b-durable", NULL, 1);
+	pthread_create(&ta, NULL, leader_a, NULL);
+	dsync_wait_for("a-flush", 5000);
+	pthread_create(&tb, NULL, leader_b, NULL);
+	ok(dsync_wait_for("b-durable", 5000),
+	   "%s/second batch: B's batch is durable while A's is held", mn);
+	ok(status(GL, id_b) == SF_TXN_ACTIVE,
+	   "%s/second batch: and not visible before A's batch", mn);
+	dsync_signal("go");
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	ok(res_a == EIO && res_b == EIO, "%s/second batch: A's write fails, "
+	   "B's durable batch fails with it (A %d, B %d)", mn, res_a, res_b);
+	ok(status(GL, id_b) == SF_TXN_FAILED && status(GL, good) ==
+	   SF_TXN_COMMITTED, "%s/second batch: B failed, not visible", mn);
+	ok(fsize(p) == before, "%s/second batch: both cut from the file", mn);
+	sf_clog_close(GL);
+	dsync_reset();
+	l = reopen(p, io, &rep);
+	if (!l)
+		return;
+	ok(rep.replayed == 1 && replayed.id[0] == good,
+	   "%s/second batch: recovery replays only the good commit", mn);
+	sf_clog_close(l);
+}
+
 int main(void)
 {
 	const int modes[] = { SF_CLOG_IO_URING_LINKED, SF_CLOG_IO_PWRITEV };
@@ -223,6 +299,7 @@ int main(void)
 		case_fault(io, "short write, then disk full",
 			   CLOG_FAULT_WRITE, -2 - 10, ENOSPC, ENOSPC);
 		case_batch(io);
+		case_second_batch(io);
 	}
 	return done_testing();
 }

@@ -68,12 +68,19 @@ typedef void (*sf_clog_apply_fn)(void *arg, const struct sf_commit_txn *txn);
 
 struct sf_clog_options {
 	/*
-	 * Size of each of the two in-memory log buffers (one fills while the
-	 * other is written); 0: SF_CLOG_DEFAULT_BUFFER.  A record's payload
+	 * Size of each in-memory log buffer (one fills while the others are
+	 * written); 0: SF_CLOG_DEFAULT_BUFFER.  A record's payload
 	 * may be at most buffer_size - SF_CLOG_RECORD_OVERHEAD bytes.
 	 */
 	size_t buffer_size;
 	int io;			/* SF_CLOG_IO_*; SYNCFIX_NO_URING=1 forces pwritev */
+	/*
+	 * Batches written and flushed at the same time: 0 or 1 (one flush
+	 * at a time, the largest batches), or 2 (the next batch is written
+	 * while the previous one is flushed; batches of about a third of
+	 * the committers).  Memory: (max_flushes + 1) x buffer_size.
+	 */
+	unsigned int max_flushes;
 	sf_clog_replay_fn replay;	/* may be NULL */
 	void *replay_arg;
 };
