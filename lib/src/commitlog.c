@@ -47,17 +47,18 @@
  * has a smaller watermark and never sees T, even after T finished.
  *
  * Group commit.  Batches are numbered; batch k fills buf[k % nbufs].  The
- * buffer being filled is buf[active]; up to log->inflight (1, or 2 when
- * asked for with max_flushes) earlier batches may be being written, each
- * by its own leader with its own io_uring; nbufs = inflight + 1.  A
+ * buffer being filled is buf[active]; up to log->inflight (1, or up to 8
+ * when asked for with max_flushes) earlier batches may be being written,
+ * each by its own leader with its own io_uring; nbufs = inflight + 1.  A
  * committer that finds fewer batches in flight than that (and a non-empty
  * buffer) becomes a leader: it takes a ticket (batches++), moves active
  * to the next buffer, and writes and flushes its batch outside the mutex
  * for every commit record in it; the others wait on ev_seq.  No delay:
  * whoever arrives during a flush joins the next batch.  With one flush at
  * a time a batch holds about half of the committers (the other half waits
- * in the batch being written); with two, about a third, but the disk
- * never idles while a batch gathers.
+ * in the batch being written); with k at once, about 1/(k+1) of them, but
+ * the disk never idles while a batch gathers, and a device that serves
+ * several flushes at once is kept busy.
  *
  * Order of batches.  The writes of two batches may complete in any order,
  * but their steps (3) and (4) run in ticket order: a leader waits (m,
@@ -109,7 +110,7 @@
 #define SLOT_ROLLED_BACK	1u
 #define SLOT_FAILED		2u
 
-#define CLOG_INFLIGHT		2	/* at most, batches written at once */
+#define CLOG_INFLIGHT		SF_CLOG_MAX_FLUSHES
 
 #define TAB_PAGE_SHIFT		16
 #define TAB_PAGE		(1u << TAB_PAGE_SHIFT)
@@ -161,7 +162,7 @@ struct sf_clog {
 	int fd;
 	size_t cap;
 	struct clog_buf buf[CLOG_INFLIGHT + 1];
-	unsigned int inflight;		/* batches written at once: 1 or 2 */
+	unsigned int inflight;		/* batches written at once: 1..8 */
 	unsigned int active;		/* (m) the buffer being filled */
 	int failed;			/* (m) */
 	uint64_t durable;		/* (m) end of the durable log */
@@ -458,9 +459,9 @@ static void clog_free(struct sf_clog *log)
 			free(log->tab[i]);
 		free(log->tab);
 	}
-	for (int i = 0; i < CLOG_INFLIGHT + 1; i++)
+	for (unsigned int i = 0; i < CLOG_INFLIGHT + 1; i++)
 		free(log->buf[i].data);
-	for (int i = 0; i < CLOG_INFLIGHT; i++)
+	for (unsigned int i = 0; i < CLOG_INFLIGHT; i++)
 		clog_io_exit(&log->io[i]);
 	if (log->fd >= 0)
 		close(log->fd);
@@ -486,7 +487,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 				       : SF_CLOG_DEFAULT_BUFFER;
 	if (cap < SF_CLOG_MIN_BUFFER || cap > SF_CLOG_MAX_BUFFER ||
 	    (opt && (opt->io < SF_CLOG_IO_AUTO || opt->io > SF_CLOG_IO_PWRITEV ||
-		     opt->max_flushes > 2)))
+		     opt->max_flushes > CLOG_INFLIGHT)))
 		return EINVAL;
 	log = calloc(1, sizeof(*log));
 	if (!log)

@@ -113,6 +113,13 @@ static void case_api(int io, int uring)
 	ok(sf_txn_commit(t, &lsn) == 0 && lsn > 32, "%s: commit big", mn);
 	ok_err(sf_clog_open(p, NULL, &(sf_clog_t *){ 0 }, NULL), EBUSY,
 	       "%s: second open of an open log", mn);
+	ok_err(sf_clog_open(p, &(struct sf_clog_options){
+				    .max_flushes = SF_CLOG_MAX_FLUSHES + 1 },
+			    &(sf_clog_t *){ 0 }, NULL), EINVAL,
+	       "%s: max_flushes above %u", mn, SF_CLOG_MAX_FLUSHES);
+	ok_err(sf_clog_open(p, &(struct sf_clog_options){ .buffer_size = 100 },
+			    &(sf_clog_t *){ 0 }, NULL), EINVAL,
+	       "%s: buffer below %u bytes", mn, SF_CLOG_MIN_BUFFER);
 
 	sf_clog_stats(l, &st);
 	ok(st.commits == 2 && st.rollbacks == 1 && st.flushes >= 2 &&
@@ -310,7 +317,7 @@ int main(void)
 	for (int i = 0; i < N_IO_MODES; i++) {
 		phase(io_mode_name[io_modes[i]]);
 		case_api(io_modes[i], uring);
-		for (max_flushes = 1; max_flushes <= 2; max_flushes++)
+		for (max_flushes = 1; max_flushes <= 4; max_flushes *= 2)
 			case_group(io_modes[i]);
 		max_flushes = 0;
 	}

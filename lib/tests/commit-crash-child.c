@@ -2,7 +2,7 @@
 /* Description: helper of commit-crash: opens (recovers) the log and runs transactions in 3 threads until it is killed; each reads an earlier transaction and builds on it only if that one is visible, and records what it saw and which commits returned */
 /*
  * Usage: commit-crash-child LOG STATE SEED   (SEED bit 0: write with
- * pwritev, else io_uring; bit 1: two flushes at once)
+ * pwritev, else io_uring; bit 1: three batches flushed at once)
  * Exits by itself after 10 s if nobody kills it.
  */
 #include "test.h"
@@ -70,7 +70,7 @@ int main(int argc, char **argv)
 				 .buffer_size = 16384,
 				 .io = seed0 & 1 ? SF_CLOG_IO_PWRITEV
 						 : SF_CLOG_IO_URING_LINKED,
-				 .max_flushes = seed0 & 2 ? 2 : 1 },
+				 .max_flushes = seed0 & 2 ? 3 : 1 },
 			 &L, NULL))
 		return 2;
 	for (int i = 0; i < 3; i++)

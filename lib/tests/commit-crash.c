@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 		S->ready = 0;
 		/*
 		 * Rounds alternate the child's write method (pwritev, io_uring)
-		 * and, every other pair, two flushes at once.
+		 * and, every other pair, three batches flushed at once.
 		 */
 		snprintf(seedbuf, sizeof(seedbuf), "%u",
 			 rnd(&seed) << 2 | (uint32_t)(r & 3));

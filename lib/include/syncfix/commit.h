@@ -65,6 +65,7 @@ typedef void (*sf_clog_apply_fn)(void *arg, const struct sf_commit_txn *txn);
 #define SF_CLOG_MIN_BUFFER	4096u
 #define SF_CLOG_MAX_BUFFER	(64u << 20)
 #define SF_CLOG_RECORD_OVERHEAD	32u	/* bytes of header per record */
+#define SF_CLOG_MAX_FLUSHES	8u
 
 struct sf_clog_options {
 	/*
@@ -76,9 +77,10 @@ struct sf_clog_options {
 	int io;			/* SF_CLOG_IO_*; SYNCFIX_NO_URING=1 forces pwritev */
 	/*
 	 * Batches written and flushed at the same time: 0 or 1 (one flush
-	 * at a time, the largest batches), or 2 (the next batch is written
-	 * while the previous one is flushed; batches of about a third of
-	 * the committers).  Memory: (max_flushes + 1) x buffer_size.
+	 * at a time: the largest batches, about half of the committers), up
+	 * to SF_CLOG_MAX_FLUSHES (k at once: batches of about 1/(k+1) of the
+	 * committers, more throughput on devices that serve several flushes
+	 * at once).  Memory: (max_flushes + 1) x buffer_size.
 	 */
 	unsigned int max_flushes;
 	sf_clog_replay_fn replay;	/* may be NULL */
