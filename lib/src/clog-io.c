@@ -26,7 +26,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -98,7 +97,8 @@ static uint32_t crc32c_sw(uint32_t crc, const unsigned char *p, size_t len)
 
 static uint32_t (*crc_impl)(uint32_t, const unsigned char *, size_t);
 
-static void crc_init(void)
+/* At load time: no lock needed, the table is read-only afterwards. */
+__attribute__((constructor)) static void crc_init(void)
 {
 	crc_table_init();
 #if defined(__x86_64__)
@@ -114,9 +114,6 @@ static void crc_init(void)
 /* Standard CRC32C (pre- and post-inverted); @crc: 0 to start. */
 uint32_t sf_crc32c(uint32_t crc, const void *buf, size_t len)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, crc_init);
 	return ~crc_impl(~crc, buf, len);
 }
 

@@ -20,7 +20,12 @@
  *   (5) applied  only then is it queued to the appliers
  *
  * Nothing sees a transaction before (3), and (3) happens only after (2)
- * succeeded; appliers see it only after (4).
+ * succeeded for its batch and every batch before it; appliers see it only
+ * after (4).  Sync points (test-hook build) between the steps:
+ * "commit:appended" (committer, after 1), "commit:flush" (leader, before
+ * 2), "commit:durable" (after 2), "commit:visible" (after 3),
+ * "commit:woken" (after 4); lib/tests/commit-order.c holds a commit at
+ * each of them.
  *
  * State.  Everything below marked (m) is protected by log->m (an
  * sf_mutex).  Read without the mutex:
@@ -66,16 +71,16 @@
  * it only ever covers batches that are all durable: a durable batch k+1
  * stays invisible until batch k is durable too (its records may hold the
  * data records of a transaction that commits in k+1).  The buffer a new
- * leader moves to was used by batch k-2, which has finished because at
- * most inflight batches are unfinished.
+ * leader moves to was last used by batch k+1-nbufs, which has finished
+ * because at most inflight batches are unfinished.
  *
  * Failure.  When the write or flush of a batch fails the leader, under m
  * and in ticket order, records the error in log->failed, marks every
  * commit of that batch and of the buffer being filled SLOT_FAILED with
  * that error, and cuts the file back to the last durable offset (best
- * effort).  A batch after it fails with EIO even if its own write worked.  No watermark
- * advance, no retry of the flush.  Afterwards begin, add and commit
- * return EIO until the log is reopened.
+ * effort).  A batch after it fails with EIO even if its own write
+ * worked.  No watermark advance, no retry of the flush.  Afterwards
+ * begin, add and commit return EIO until the log is reopened.
  *
  * Sleeping.  Waiter:  fetch_add(ev_waiters, 1)   (W1, full barrier)
  *                     seq = load(ev_seq)          (W2)
