@@ -3,6 +3,13 @@
 #include "test.h"
 #include "commit-test.h"
 
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
 static struct ct_seen replayed, applied;
 static unsigned int max_flushes;	/* of the logs open_log() opens */
 
@@ -304,6 +311,61 @@ static void case_bad_files(void)
 	free(good);
 }
 
+/*
+ * io_uring cannot be set up (a seccomp filter makes io_uring_setup fail
+ * with ENOSYS, as on an old kernel or in a sandbox): in a child process,
+ * the default method must fall back to pwritev, report it, and commit.
+ */
+static void case_no_uring(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+	char p[4600];
+	pid_t pid;
+	int st;
+
+	ct_path(p, sizeof(p), "seccomp.log");
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		uint64_t id;
+		sf_clog_t *l;
+
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+			_exit(77);
+		if (sf_clog_open(p, NULL, &l, NULL))
+			_exit(2);
+		if (strcmp(sf_clog_io_method(l),
+			   "pwritev+fdatasync (no io_uring)"))
+			_exit(3);
+		if (commit_one(l, 1, 10, 5, &id) || sf_clog_close(l))
+			_exit(4);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) {
+		ok(0, "io_uring_setup denied: child ran");
+		return;
+	}
+	if (WEXITSTATUS(st) == 77) {
+		ok(1, "io_uring_setup denied # SKIP seccomp unavailable");
+		return;
+	}
+	ok(WEXITSTATUS(st) == 0, "io_uring_setup denied by seccomp: falls "
+	   "back to pwritev, reports it, commits (child exit %d)",
+	   WEXITSTATUS(st));
+}
+
 int main(void)
 {
 	int uring;
@@ -323,6 +385,8 @@ int main(void)
 	}
 	phase("bad files");
 	case_bad_files();
+	phase("no io_uring");
+	case_no_uring();
 	{
 		struct sf_clog_options o = { .io = SF_CLOG_IO_URING_LINKED };
 		sf_clog_t *l;
