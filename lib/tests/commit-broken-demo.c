@@ -34,7 +34,7 @@ static void run_case(const char *helper, const char *c, int must_fail)
 /*
  * The crash test with the broken build's child: a transaction seen as
  * committed is lost when the kill lands between its append and its write.
- * That takes a lucky kill, so up to 3 runs of 100 rounds (about 4 s each);
+ * That takes a lucky kill, so up to 4 runs of 100 rounds (about 4 s each);
  * under ThreadSanitizer one run of 10, reported and not asserted.
  */
 static void run_crash(const char *dir)
@@ -46,7 +46,7 @@ static void run_crash(const char *dir)
 	const int tries = 1;
 #else
 	char *argv[] = { crash, "commit-crash-child-broken", "100", NULL };
-	const int tries = 3;
+	const int tries = 4;
 #endif
 	int caught = 0, st, i;
 

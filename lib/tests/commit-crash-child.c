@@ -33,7 +33,7 @@ static void *runner(void *arg)
 			_exit(4);
 		/* Read a recent transaction; build on it only if visible. */
 		sf_clog_snapshot(L, &snap);
-		pl.dep = pl.id - 1 - rnd(&seed) % 16;
+		pl.dep = pl.id - 1 - rnd(&seed) % 4;
 		if (pl.dep >= pl.id || sf_clog_txn_status(L, pl.dep, &snap, &st)
 		    || st != SF_TXN_COMMITTED)
 			pl.dep = 0;
