@@ -2,7 +2,8 @@
 /* Description: helper of commit-crash: opens (recovers) the log and runs transactions in 3 threads until it is killed; each reads an earlier transaction and builds on it only if that one is visible, and records what it saw and which commits returned */
 /*
  * Usage: commit-crash-child LOG STATE SEED   (SEED bit 0: write with
- * pwritev, else io_uring; bit 1: three batches flushed at once)
+ * pwritev, else io_uring; bit 1: three batches flushed at once, and
+ * io_uring RWF_DSYNC instead of the default linked write + fdatasync)
  * Exits by itself after 10 s if nobody kills it.
  */
 #include "test.h"
@@ -68,8 +69,9 @@ int main(int argc, char **argv)
 		return 2;
 	if (sf_clog_open(argv[1], &(struct sf_clog_options){
 				 .buffer_size = 16384,
-				 .io = seed0 & 1 ? SF_CLOG_IO_PWRITEV
-						 : SF_CLOG_IO_URING_LINKED,
+				 .io = seed0 & 1 ? SF_CLOG_IO_PWRITEV :
+				       seed0 & 2 ? SF_CLOG_IO_URING_DSYNC
+						 : SF_CLOG_IO_AUTO,
 				 .max_flushes = seed0 & 2 ? 3 : 1 },
 			 &L, NULL))
 		return 2;

@@ -95,7 +95,8 @@ int main(int argc, char **argv)
 		S->ready = 0;
 		/*
 		 * Rounds alternate the child's write method (pwritev, io_uring)
-		 * and, every other pair, three batches flushed at once.
+		 * and, every other pair, three batches flushed at once (see
+		 * commit-crash-child.c).
 		 */
 		snprintf(seedbuf, sizeof(seedbuf), "%u",
 			 rnd(&seed) << 2 | (uint32_t)(r & 3));
