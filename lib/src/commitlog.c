@@ -342,6 +342,13 @@ static void flush_locked(struct sf_clog *log)
 	dt = now_ns() - t0;
 	if (!err)
 		SF_SYNC_POINT("commit:durable", log);
+#ifdef SF_TEST_BROKEN_APPLY_EARLY
+	/* Falcon's first patch: the gophers start once the record is durable. */
+	lock(log);
+	if (!err)
+		queue_appliers_locked(log, b->commits);
+	unlock(log);
+#endif
 
 	lock(log);
 	/* Batches finish in order: the one before may still be writing. */
@@ -402,8 +409,10 @@ static void flush_locked(struct sf_clog *log)
 		wait_event_locked(log);
 		log->queue_waiters--;
 	}
+#ifndef SF_TEST_BROKEN_APPLY_EARLY
 	if (!err)
 		queue_appliers_locked(log, list);
+#endif
 	for (t = list; t; t = next) {
 		next = t->batch_next;
 		txn_put_locked(t);

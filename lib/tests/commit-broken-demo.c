@@ -1,20 +1,26 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: the tests catch MySQL Falcon bug #41194: commit-order linked against a build that makes a commit visible when its record is appended, before it is durable (SF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE), must fail the "appended" and "falcon" cases, and the crash test with that build's child must lose a transaction seen as committed */
+/* Description: the tests catch both halves of MySQL Falcon bug #41194: commit-order against a build that makes a commit visible before it is durable must fail "appended" and "falcon", against a build whose appliers get a commit as soon as it is durable must fail "visible"; the crash test with the first build's child must lose a transaction seen as committed */
 /*
- * The broken build differs from the real one in one place, marked
- * SF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE in commitlog.c: right after step
- * (1) the transaction's slot gets its commit LSN and the watermark passes
- * it, as Falcon set state = committed before writing the serial log.
+ * Each broken build differs from the real one in one place in
+ * commitlog.c:
+ *   SF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE  right after step (1) the
+ *	transaction's slot gets its commit LSN and the watermark passes it,
+ *	as Falcon set state = committed before writing the serial log;
+ *   SF_TEST_BROKEN_APPLY_EARLY  the batch is queued to the appliers right
+ *	after step (2), as Falcon's first patch let the gophers process a
+ *	commit record before the commit had finished.
  * Each case runs in a child process and must fail (exit 1, "not ok");
- * the child's output is shown as comments.  The "visible" case does not
- * depend on the broken order and must still pass there (a check that the
- * broken build is otherwise sound, so the failures are the order's).
+ * the child's output is shown as comments.  One case per build that does
+ * not depend on its defect must still pass (a check that the broken build
+ * is otherwise sound, so the failures are the defect's).
  */
 #include "test.h"
 
 static void run_case(const char *helper, const char *c, int must_fail)
 {
 	static char out[32768];
+	const char *build = strstr(helper, "-apply") ? "apply-early"
+						      : "visible-before-durable";
 	char *argv[] = { (char *)helper, (char *)c, NULL };
 	int st, failed;
 
@@ -24,11 +30,10 @@ static void run_case(const char *helper, const char *c, int must_fail)
 		 strstr(out, "not ok") != NULL;
 	diag_block(out);
 	if (must_fail)
-		ok(failed, "visible-before-durable build fails the \"%s\" case",
-		   c);
+		ok(failed, "%s build fails the \"%s\" case", build, c);
 	else
 		ok(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		   "visible-before-durable build passes the \"%s\" case", c);
+		   "%s build passes the \"%s\" case", build, c);
 }
 
 /*
@@ -71,8 +76,15 @@ static void run_crash(const char *dir)
 
 int main(void)
 {
-	static const struct { const char *name; int must_fail; } cases[] = {
-		{ "appended", 1 }, { "falcon", 1 }, { "visible", 0 },
+	static const struct {
+		const char *helper, *name;
+		int must_fail;
+	} cases[] = {
+		{ "commit-order-broken", "appended", 1 },
+		{ "commit-order-broken", "falcon", 1 },
+		{ "commit-order-broken", "visible", 0 },
+		{ "commit-order-broken-apply", "visible", 1 },
+		{ "commit-order-broken-apply", "appended", 0 },
 	};
 	char helper[4200], dir[4096];
 
@@ -82,8 +94,10 @@ int main(void)
 	if (access(helper, X_OK))
 		skip_all("commit-order-broken not built beside this test");
 	watchdog_start(30);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(helper, sizeof(helper), "%s/%s", dir, cases[i].helper);
 		run_case(helper, cases[i].name, cases[i].must_fail);
+	}
 	run_crash(dir);
 	return done_testing();
 }
