@@ -17,5 +17,6 @@
 #include <syncfix/lfence.h>
 #include <syncfix/lockmgr.h>
 #include <syncfix/lockthread.h>
+#include <syncfix/commit.h>
 
 #endif /* SYNCFIX_H */

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * syncfix/commit.h - commit sequencer: a durable commit log with group
+ * commit, snapshots, waiting on transactions, appliers and crash recovery.
+ *
+ * A transaction is visible as committed only after its commit record is
+ * durable (the failure of MySQL Falcon bug #41194); appliers receive a
+ * committed transaction only after its commit has fully finished.  The
+ * protocol and its ordering argument are in the library's commitlog.c and
+ * in Documentation/commit.rst.
+ *
+ * Functions that return int return 0 or a positive errno value; errno is
+ * not changed.  Common errors:
+ *	EINVAL		a NULL argument, a bad option or deadline
+ *	EMSGSIZE	a record larger than the log buffer allows
+ *	EIO		the log failed earlier (a write or flush failed); it
+ *			refuses every commit until it is closed and reopened
+ */
+#ifndef SYNCFIX_COMMIT_H
+#define SYNCFIX_COMMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sf_clog sf_clog_t;
+typedef struct sf_txn sf_txn_t;
+
+/* One data record of a committed transaction (valid during the callback). */
+struct sf_commit_rec {
+	uint64_t lsn;		/* log sequence number: its byte offset */
+	const void *data;
+	size_t len;
+};
+
+/* A committed transaction, as given to replay callbacks and appliers. */
+struct sf_commit_txn {
+	uint64_t id;
+	uint64_t commit_lsn;	/* LSN of its commit record */
+	size_t nrecs;
+	const struct sf_commit_rec *recs;	/* in the order added */
+};
+
+/*
+ * Replay callback of sf_clog_open(): called once per committed transaction
+ * found in the log, in commit order.  A nonzero return stops the open,
+ * which then returns that value (and leaves the file as it was).
+ */
+typedef int (*sf_clog_replay_fn)(void *arg, const struct sf_commit_txn *txn);
+/* Applier callback: one call per committed transaction, in commit order. */
+typedef void (*sf_clog_apply_fn)(void *arg, const struct sf_commit_txn *txn);
+
+/* How the log is written (sf_clog_options.io). */
+#define SF_CLOG_IO_AUTO		0 /* io_uring linked, else pwritev */
+#define SF_CLOG_IO_URING_LINKED	1 /* io_uring: write linked to fdatasync */
+#define SF_CLOG_IO_URING_DSYNC	2 /* io_uring: one RWF_DSYNC write */
+#define SF_CLOG_IO_PWRITEV	3 /* pwritev + fdatasync, no io_uring */
+
+#define SF_CLOG_DEFAULT_BUFFER	(1u << 20)
+#define SF_CLOG_MIN_BUFFER	4096u
+#define SF_CLOG_MAX_BUFFER	(64u << 20)
+#define SF_CLOG_RECORD_OVERHEAD	32u	/* bytes of header per record */
+#define SF_CLOG_MAX_FLUSHES	8u
+
+struct sf_clog_options {
+	/*
+	 * Size of each in-memory log buffer (one fills while the others are
+	 * written); 0: SF_CLOG_DEFAULT_BUFFER.  A record's payload
+	 * may be at most buffer_size - SF_CLOG_RECORD_OVERHEAD bytes.
+	 */
+	size_t buffer_size;
+	int io;			/* SF_CLOG_IO_*; SYNCFIX_NO_URING=1 forces pwritev */
+	/*
+	 * Batches written and flushed at the same time: 0 or 1 (one flush
+	 * at a time: the largest batches, about half of the committers), up
+	 * to SF_CLOG_MAX_FLUSHES (k at once: batches of about 1/(k+1) of the
+	 * committers, more throughput on devices that serve several flushes
+	 * at once).  Memory: (max_flushes + 1) x buffer_size.
+	 */
+	unsigned int max_flushes;
+	sf_clog_replay_fn replay;	/* may be NULL */
+	void *replay_arg;
+};
+
+/* What sf_clog_open() found (also filled when it fails). */
+struct sf_clog_recovery {
+	uint64_t records;	/* valid records kept */
+	uint64_t replayed;	/* committed transactions replayed */
+	uint64_t rolled_back;	/* transactions with a rollback record */
+	uint64_t unfinished;	/* transactions with neither: not replayed */
+	uint64_t valid_end;	/* end of the last valid record */
+	uint64_t cut_bytes;	/* bytes of torn or corrupt tail removed */
+	bool created;		/* the file was new or empty */
+	char reason[120];	/* why the tail was cut, or why open failed */
+};
+
+struct sf_clog_stats {
+	uint64_t commits;	/* commits that returned 0 */
+	uint64_t failed_commits;
+	uint64_t rollbacks;
+	uint64_t records;	/* records appended (data, commit, rollback) */
+	uint64_t flushes;	/* durable writes (write + flush) done */
+	uint64_t bytes_written;
+	uint64_t flush_ns_total;	/* summed latency of the flushes */
+	uint64_t flush_ns_max;
+	double commits_per_flush;	/* commits / flushes */
+	double flush_latency_us;	/* mean */
+	int error;		/* the I/O error that failed the log, or 0 */
+};
+
+/*
+ * sf_clog_open() - open or create the log at @path and recover it.
+ * @opt: NULL for the defaults
+ * @rep: NULL, or filled with what recovery found
+ *
+ * Verifies every record's CRC32C, cuts a torn or corrupt tail (reported in
+ * @rep), and calls @opt->replay for each committed transaction in commit
+ * order; rolled-back and unfinished transactions are not replayed.  Opening
+ * the same log again replays the same transactions.  The file is locked
+ * (flock) while open.
+ *
+ * Return: 0; EBADMSG not a syncfix log (magic, header CRC, short header:
+ * the file is never modified); EPROTONOSUPPORT written by a newer format
+ * version; EBUSY open elsewhere; EINVAL bad option; ENOMEM; an errno of
+ * open/read/ftruncate; or the replay callback's nonzero value.
+ */
+int sf_clog_open(const char *path, const struct sf_clog_options *opt,
+		 sf_clog_t **log, struct sf_clog_recovery *rep);
+
+/*
+ * sf_clog_close() - write what is buffered, stop the appliers (each first
+ * receives every transaction committed before), close the file.
+ * Return: 0; EBUSY (nothing done) while a transaction is still active.
+ */
+int sf_clog_close(sf_clog_t *log);
+
+/* The write method in use, e.g. "io_uring write+fdatasync (linked)". */
+const char *sf_clog_io_method(const sf_clog_t *log);
+
+int sf_clog_stats(sf_clog_t *log, struct sf_clog_stats *st);
+
+/*
+ * sf_clog_add_applier() - start a background thread that calls @fn for
+ * every transaction begun after this call that commits, in commit order,
+ * each only after its commit has fully finished (durable, visible, waiters
+ * woken).  The transactions keep a copy of their records for it.
+ * Return: 0, EINVAL, ENOMEM, EAGAIN (thread creation).
+ */
+int sf_clog_add_applier(sf_clog_t *log, sf_clog_apply_fn fn, void *arg);
+
+/* ---- transactions ---------------------------------------------------- */
+
+/* Return: 0; EIO (log failed); EOVERFLOW (2^28 transactions per open). */
+int sf_txn_begin(sf_clog_t *log, sf_txn_t **txn);
+uint64_t sf_txn_id(const sf_txn_t *txn);
+
+/*
+ * sf_txn_add() - append a data record to the log buffer (waits for a
+ * flush when the buffer is full).
+ * Return: 0; EMSGSIZE @len too large for the buffer (nothing appended);
+ * EIO; ENOMEM.
+ */
+int sf_txn_add(sf_txn_t *txn, const void *data, size_t len);
+
+/*
+ * sf_txn_commit() - append the commit record and return when it is
+ * durable and the transaction is visible.  @txn is freed in every case.
+ * @commit_lsn: NULL, or set to the LSN of the commit record.
+ * Return: 0; or the write or flush error (EIO, ENOSPC, ...) that failed
+ * it: the transaction then is not visible, is reported SF_TXN_FAILED, and
+ * the log refuses further commits until reopened.
+ */
+int sf_txn_commit(sf_txn_t *txn, uint64_t *commit_lsn);
+
+/* Roll back and free @txn.  Return: 0. */
+int sf_txn_rollback(sf_txn_t *txn);
+
+/* ---- visibility and waiting ------------------------------------------ */
+
+/* A point in the commit order: what had committed when it was taken. */
+typedef struct sf_snapshot {
+	uint64_t __watermark;
+} sf_snapshot_t;
+
+#define SF_TXN_ACTIVE		0 /* running, or committing and not yet visible */
+#define SF_TXN_COMMITTED	1 /* committed and visible (to the snapshot) */
+#define SF_TXN_ROLLED_BACK	2
+#define SF_TXN_FAILED		3 /* its commit failed (I/O error) */
+
+int sf_clog_snapshot(sf_clog_t *log, sf_snapshot_t *snap);
+
+/*
+ * sf_clog_txn_status() - state of transaction @id as seen by @snap (NULL:
+ * now).  A transaction whose commit finished after @snap was taken is
+ * SF_TXN_ACTIVE for it.
+ * Return: 0; ENOENT @id was not begun since this open.
+ */
+int sf_clog_txn_status(sf_clog_t *log, uint64_t id, const sf_snapshot_t *snap,
+		       int *status);
+
+/*
+ * sf_clog_txn_wait() - wait until transaction @id has committed (and is
+ * visible), rolled back or failed; @status receives which.
+ * @abs: absolute deadline on @clk (CLOCK_MONOTONIC or CLOCK_REALTIME), or
+ * NULL to wait without limit.
+ * Return: 0; ETIMEDOUT; ENOENT; EINVAL (clock, deadline).
+ */
+int sf_clog_txn_wait(sf_clog_t *log, uint64_t id, clockid_t clk,
+		     const struct timespec *abs, int *status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SYNCFIX_COMMIT_H */

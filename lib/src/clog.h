@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * clog.h - commit log internals shared by commitlog.c (sequencer),
+ * clog-io.c (durable writes, CRC32C) and clog-recover.c (recovery).
+ *
+ * On-disk format, little-endian, version 1:
+ *
+ *	file header, 32 bytes:
+ *	  0  magic "SFXCLOG\n"
+ *	  8  u32 format version (1)
+ *	 12  u32 header size (32)
+ *	 16  u64 reserved (0)
+ *	 24  u32 reserved (0)
+ *	 28  u32 CRC32C of bytes 0..27
+ *
+ *	record, 32 bytes + payload, starting right after the previous one:
+ *	  0  u32 CRC32C of bytes 4..31 and the payload
+ *	  4  u32 payload length
+ *	  8  u64 transaction id
+ *	 16  u64 LSN: the record's own byte offset in the file
+ *	 24  u32 type (CLOG_REC_*)
+ *	 28  u32 reserved (0)
+ *	 32  payload
+ *
+ * The LSN equal to the offset makes a record copied to another place, or
+ * left over from an older generation of the file, invalid.
+ */
+#ifndef SF_SRC_CLOG_H
+#define SF_SRC_CLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <syncfix/commit.h>
+
+#define CLOG_MAGIC		"SFXCLOG\n"
+#define CLOG_VERSION		1u
+#define CLOG_HDR_SIZE		32u
+#define CLOG_REC_HDR		SF_CLOG_RECORD_OVERHEAD
+
+#define CLOG_REC_DATA		1u
+#define CLOG_REC_COMMIT		2u
+#define CLOG_REC_ROLLBACK	3u
+
+uint32_t sf_crc32c(uint32_t crc, const void *buf, size_t len);
+
+static inline void clog_put32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline void clog_put64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline uint32_t clog_get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t clog_get64(const unsigned char *p)
+{
+	return (uint64_t)clog_get32(p) | (uint64_t)clog_get32(p + 4) << 32;
+}
+
+/* Fill the 32-byte file header. */
+void clog_make_header(unsigned char *h);
+
+/* ---- durable writes (clog-io.c) ------------------------------------- */
+
+struct io_uring;
+
+struct clog_io {
+	int fd;
+	int method;		/* SF_CLOG_IO_URING_LINKED, _DSYNC, _PWRITEV */
+	struct io_uring *ring;	/* used by one flushing leader at a time */
+};
+
+/*
+ * Set up @want (SF_CLOG_IO_*) on @fd; falls back to pwritev when io_uring
+ * cannot be set up or SYNCFIX_NO_URING=1.  Return: 0 or ENOMEM.
+ */
+int clog_io_init(struct clog_io *io, int fd, int want);
+void clog_io_exit(struct clog_io *io);
+const char *clog_io_name(int method);
+
+/*
+ * Write @len bytes at @off and make them durable.  A short write is
+ * continued; a write that makes no progress is EIO.  Return: 0 or the
+ * error of the write or the flush (never retried after a failed flush).
+ */
+int clog_io_write_durable(struct clog_io *io, const void *buf, size_t len,
+			  uint64_t off);
+
+#define CLOG_FAULT_WRITE	1
+#define CLOG_FAULT_FLUSH	2
+#ifdef SF_TEST_HOOKS
+/*
+ * I/O fault shim for tests.  Called before each write step (op
+ * CLOG_FAULT_WRITE, @len: bytes still to write) and once per durable write
+ * before the flush (CLOG_FAULT_FLUSH).  Return: -1 no fault; an errno
+ * value > 0: fail the step with it (nothing written / no flush); for a
+ * write, -2 - n with n < @len: write only n bytes (a short write).
+ */
+typedef long (*sf_clog_fault_fn)(int op, size_t len);
+extern sf_clog_fault_fn sf_clog_fault_hook;
+#endif
+
+/* ---- recovery (clog-recover.c) -------------------------------------- */
+
+/*
+ * Read and check the log on @fd (locked by the caller), replay, cut a
+ * damaged tail.  @end: where appending continues; @next_txn: above every
+ * transaction id in the log.
+ */
+int clog_recover(int fd, const struct sf_clog_options *opt,
+		 struct sf_clog_recovery *rep, uint64_t *end,
+		 uint64_t *next_txn);
+
+#endif /* SF_SRC_CLOG_H */

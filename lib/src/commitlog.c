@@ -1,0 +1,935 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * commitlog.c - the commit sequencer: transactions, group commit,
+ * visibility, waiting on transactions, appliers.
+ *
+ * The failure it prevents (MySQL Falcon bug #41194): transaction A set its
+ * state to committed before its commit record reached the serial log;
+ * transaction B read A's records, committed and made its own commit record
+ * durable; a crash then left a log in which B depends on a transaction
+ * that never committed.  Falcon's first fix (make the log write earlier)
+ * then let a background "gopher" process A's commit record before A had
+ * finished committing.  The order here:
+ *
+ *   (1) append   the commit record is appended to the log buffer
+ *   (2) durable  the buffer holding it is written and flushed
+ *   (3) visible  the transaction's slot in the state table gets its
+ *                commit LSN, then the visibility watermark advances
+ *                past it: from now on new snapshots see it
+ *   (4) woken    its committer and every waiter are woken (event counter)
+ *   (5) applied  only then is it queued to the appliers
+ *
+ * Nothing sees a transaction before (3), and (3) happens only after (2)
+ * succeeded for its batch and every batch before it; appliers see it only
+ * after (4).  Sync points (test-hook build) between the steps:
+ * "commit:appended" (committer, after 1), "commit:flush" (leader, before
+ * 2), "commit:durable" (after 2), "commit:visible" (after 3),
+ * "commit:woken" (after 4); lib/tests/commit-order.c holds a commit at
+ * each of them.
+ *
+ * State.  Everything below marked (m) is protected by log->m (an
+ * sf_mutex).  Read without the mutex:
+ *
+ *   watermark   u64; every commit with LSN < watermark has finished (3).
+ *               Stored (release) under m only, after the slots of the
+ *               commits below it.  Never passes a commit that is not
+ *               durable: it is set to the end of the buffer just flushed.
+ *   tab         the state table, one u64 slot per transaction id since
+ *               open: SLOT_ACTIVE (0), SLOT_ROLLED_BACK, SLOT_FAILED, or
+ *               the commit LSN (>= 32: never a small value).  Pages are
+ *               allocated under m at begin and published (release) before
+ *               the id is handed out; slots are stored (release) under m.
+ *   ev_seq      event counter: incremented (full barrier) under m after
+ *               every change that a waiter may wait for (a batch finished,
+ *               a rollback, a failure, buffer space freed).
+ *   ev_waiters  number of threads that are or are about to be asleep on
+ *               ev_seq.
+ *
+ * A snapshot is a copy of the watermark.  Transaction T is visible to
+ * snapshot S iff slot[T] is a commit LSN < S.  Since slot[T] is stored
+ * before the watermark passes it (release/acquire), a snapshot that
+ * includes T's LSN always finds the slot filled; a snapshot taken earlier
+ * has a smaller watermark and never sees T, even after T finished.
+ *
+ * Group commit.  Batches are numbered; batch k fills buf[k % nbufs].  The
+ * buffer being filled is buf[active]; up to log->inflight (1, or up to 8
+ * when asked for with max_flushes) earlier batches may be being written,
+ * each by its own leader with its own io_uring; nbufs = inflight + 1.  A
+ * committer that finds fewer batches in flight than that (and a non-empty
+ * buffer) becomes a leader: it takes a ticket (batches++), moves active
+ * to the next buffer, and writes and flushes its batch outside the mutex
+ * for every commit record in it; the others wait on ev_seq.  No delay:
+ * whoever arrives during a flush joins the next batch.  With one flush at
+ * a time a batch holds about half of the committers (the other half waits
+ * in the batch being written); with k at once, about 1/(k+1) of them, but
+ * the disk never idles while a batch gathers, and a device that serves
+ * several flushes at once is kept busy.
+ *
+ * Order of batches.  The writes of two batches may complete in any order,
+ * but their steps (3) and (4) run in ticket order: a leader waits (m,
+ * ev_seq) until finished == its ticket.  So the watermark only grows, and
+ * it only ever covers batches that are all durable: a durable batch k+1
+ * stays invisible until batch k is durable too (its records may hold the
+ * data records of a transaction that commits in k+1).  The buffer a new
+ * leader moves to was last used by batch k+1-nbufs, which has finished
+ * because at most inflight batches are unfinished.
+ *
+ * Failure.  When the write or flush of a batch fails the leader, under m
+ * and in ticket order, records the error in log->failed, marks every
+ * commit of that batch and of the buffer being filled SLOT_FAILED with
+ * that error, and cuts the file back to the last durable offset (best
+ * effort).  A batch after it fails with EIO even if its own write
+ * worked.  No watermark advance, no retry of the flush.  Afterwards
+ * begin, add and commit return EIO until the log is reopened.
+ *
+ * Sleeping.  Waiter:  fetch_add(ev_waiters, 1)   (W1, full barrier)
+ *                     seq = load(ev_seq)          (W2)
+ *                     check its condition         (W3)
+ *                     sf_wait(ev_seq, seq)        (W4)
+ *             Waker:  change state                (K1)
+ *                     fetch_add(ev_seq, 1)        (K2, full barrier)
+ *                     if load(ev_waiters): wake   (K3)
+ * If W3 missed K1, W2 came before K2, so either W4 sees the new value or
+ * K3 (after K2, after W1) sees the waiter and wakes it.  Waiters holding m
+ * for W1..W3 are simply ordered by m.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <syncfix/commit.h>
+#include <syncfix/mutex.h>
+
+#include "clog.h"
+#include "internal.h"
+#include "wait.h"
+
+#define SLOT_ACTIVE		0u
+#define SLOT_ROLLED_BACK	1u
+#define SLOT_FAILED		2u
+
+#define CLOG_INFLIGHT		SF_CLOG_MAX_FLUSHES
+
+#define TAB_PAGE_SHIFT		16
+#define TAB_PAGE		(1u << TAB_PAGE_SHIFT)
+#define TAB_PAGES		(1u << 12)	/* 2^28 transactions per open */
+
+struct sf_txn {
+	struct sf_clog *log;
+	uint64_t id;
+	uint64_t commit_lsn;
+	struct sf_txn *batch_next;	/* (m) commits of one buffer */
+	int result;			/* (m) valid when done */
+	bool done;			/* (m) steps (1)-(4) over, or failed */
+	bool logged;			/* has records in the log */
+	bool keep;			/* keep copies of the records */
+	uint32_t refs;			/* (m) committer, batch, appliers */
+	/* copies for the appliers */
+	unsigned char *copy;
+	size_t copy_len, copy_cap;
+	struct sf_commit_rec *recs;
+	size_t nrecs, recs_cap;
+};
+
+struct clog_buf {
+	unsigned char *data;
+	size_t len;
+	uint64_t off;			/* file offset of data[0] */
+	struct sf_txn *commits, **tail;	/* commit records, in LSN order */
+};
+
+struct applier_item {
+	struct applier_item *next;
+	struct sf_txn *txn;
+};
+
+struct applier {
+	struct applier *next;
+	struct sf_clog *log;
+	sf_clog_apply_fn fn;
+	void *arg;
+	pthread_t thread;
+	struct applier_item *head, **tail;	/* (m) */
+	uint32_t seq;			/* bumped (m) when an item is queued */
+	bool stop;			/* (m) */
+};
+
+struct sf_clog {
+	sf_mutex_t m;
+	struct clog_io io[CLOG_INFLIGHT];	/* one per batch in flight */
+	int fd;
+	size_t cap;
+	struct clog_buf buf[CLOG_INFLIGHT + 1];
+	unsigned int inflight;		/* batches written at once: 1..8 */
+	unsigned int active;		/* (m) the buffer being filled */
+	int failed;			/* (m) */
+	uint64_t durable;		/* (m) end of the durable log */
+	uint64_t watermark;		/* see the top */
+	uint32_t ev_seq, ev_waiters;
+	uint64_t txn_base, next_txn;	/* next_txn: (m), read atomically */
+	uint64_t **tab;
+	uint32_t nactive;		/* (m) transactions begun, not ended */
+	uint64_t batches;		/* (m) batches taken by leaders */
+	uint64_t finished;		/* (m) batches through step (4) */
+	uint64_t queued;		/* (m) batches through step (5) */
+	uint32_t queue_waiters;		/* (m) leaders waiting to queue (5) */
+	struct applier *appliers;	/* (m) */
+	struct sf_clog_stats st;	/* (m) */
+};
+
+/* ---- small helpers -------------------------------------------------- */
+
+static inline uint64_t load64(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void store64(uint64_t *p, uint64_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static uint64_t *slot(struct sf_clog *log, uint64_t id)
+{
+	uint64_t i = id - log->txn_base;
+	uint64_t *page = __atomic_load_n(&log->tab[i >> TAB_PAGE_SHIFT],
+					 __ATOMIC_ACQUIRE);
+
+	return &page[i & (TAB_PAGE - 1)];
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void lock(struct sf_clog *log)
+{
+	sf_mutex_lock(&log->m);
+}
+
+static void unlock(struct sf_clog *log)
+{
+	sf_mutex_unlock(&log->m);
+}
+
+/* (K2) (K3), called with m held: returns whether to wake after unlock. */
+static bool event_locked(struct sf_clog *log)
+{
+	sf_fetch_add(&log->ev_seq, 1);
+	return sf_load_relaxed(&log->ev_waiters) != 0;
+}
+
+static void wake_all(struct sf_clog *log, bool wake)
+{
+	if (wake)
+		sf_wake(&log->ev_seq, INT_MAX, 0);
+}
+
+/* (W1)-(W4) with m held for W1..W3; returns with m held. */
+static void wait_event_locked(struct sf_clog *log)
+{
+	uint32_t seq;
+
+	sf_fetch_add(&log->ev_waiters, 1);
+	seq = sf_load_acquire(&log->ev_seq);
+	unlock(log);
+	sf_wait(&log->ev_seq, seq, NULL, CLOCK_MONOTONIC, 0);
+	sf_fetch_sub(&log->ev_waiters, 1);
+	lock(log);
+}
+
+static void txn_free(struct sf_txn *t)
+{
+	free(t->copy);
+	free(t->recs);
+	free(t);
+}
+
+/* Drop one reference (m held); frees the transaction at the last one. */
+static void txn_put_locked(struct sf_txn *t)
+{
+	if (--t->refs == 0)
+		txn_free(t);
+}
+
+/* ---- appending and flushing ----------------------------------------- */
+
+static void buf_reset(struct clog_buf *b, uint64_t off)
+{
+	b->len = 0;
+	b->off = off;
+	b->commits = NULL;
+	b->tail = &b->commits;
+}
+
+/* Fail every commit listed in @b with @err (m held). */
+static void fail_commits_locked(struct sf_clog *log, struct clog_buf *b,
+				int err)
+{
+	for (struct sf_txn *t = b->commits; t; t = t->batch_next) {
+		store64(slot(log, t->id), SLOT_FAILED);
+		t->result = err;
+		t->done = true;
+		log->st.failed_commits++;
+	}
+}
+
+/* Queue the committed transactions of @list to every applier (m held). */
+static void queue_appliers_locked(struct sf_clog *log, struct sf_txn *list)
+{
+	for (struct applier *a = log->appliers; a; a = a->next) {
+		bool any = false;
+
+		for (struct sf_txn *t = list; t; t = t->batch_next) {
+			struct applier_item *it;
+
+			if (!t->keep || !(it = malloc(sizeof(*it))))
+				continue;	/* begun before the applier */
+			it->next = NULL;
+			it->txn = t;
+			t->refs++;
+			*a->tail = it;
+			a->tail = &it->next;
+			any = true;
+		}
+		if (any) {
+			sf_fetch_add(&a->seq, 1);
+			sf_wake(&a->seq, 1, 0);
+		}
+	}
+}
+
+/* May one more leader start?  (m held) */
+static bool can_lead(const struct sf_clog *log)
+{
+	return log->batches - log->finished < log->inflight;
+}
+
+/*
+ * flush_locked() - become the leader of the next batch: write and flush
+ * buf[active] for everyone whose records are in it.  Called with m held,
+ * can_lead() and buf[active] not empty; returns with m held.
+ */
+static void flush_locked(struct sf_clog *log)
+{
+	struct clog_buf *b = &log->buf[log->active];
+	struct sf_txn *list, *t, *next;
+	uint64_t t0, dt, end = b->off + b->len, ticket = log->batches++;
+	struct clog_io *io = &log->io[ticket % log->inflight];
+	bool wake;
+	int err;
+
+	/* Batch k fills buf[k % nbufs]; the one before it there finished. */
+	log->active = (unsigned int)(log->batches % (log->inflight + 1));
+	buf_reset(&log->buf[log->active], end);
+	unlock(log);
+
+	SF_SYNC_POINT("commit:flush", log);
+	t0 = now_ns();
+	/* (2) durable */
+	err = clog_io_write_durable(io, b->data, b->len, b->off);
+	dt = now_ns() - t0;
+	if (!err)
+		SF_SYNC_POINT("commit:durable", log);
+#ifdef SF_TEST_BROKEN_APPLY_EARLY
+	/* Falcon's first patch: the gophers start once the record is durable. */
+	lock(log);
+	if (!err)
+		queue_appliers_locked(log, b->commits);
+	unlock(log);
+#endif
+
+	lock(log);
+	/* Batches finish in order: the one before may still be writing. */
+	while (log->finished != ticket)
+		wait_event_locked(log);
+	log->st.flush_ns_total += dt;
+	if (dt > log->st.flush_ns_max)
+		log->st.flush_ns_max = dt;
+	if (!err && log->failed)
+		err = EIO;	/* an earlier batch failed: ours may need it */
+	if (err) {
+		/* No visibility, no retry; cut the failed batch off. */
+		if (!log->failed) {
+			log->failed = err;
+			log->st.error = err;
+			if (ftruncate(log->fd, (off_t)b->off) == 0)
+				(void)fdatasync(log->fd);
+		}
+		fail_commits_locked(log, b, err);
+		fail_commits_locked(log, &log->buf[log->active], err);
+		buf_reset(&log->buf[log->active], log->buf[log->active].off);
+	} else {
+		log->st.flushes++;
+		log->st.bytes_written += b->len;
+		log->durable = end;
+		/* (3) visible: the slots, then the watermark past them. */
+		for (t = b->commits; t; t = t->batch_next)
+			store64(slot(log, t->id), t->commit_lsn);
+#ifdef SF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE
+		if (load64(&log->watermark) < end)
+#endif
+			store64(&log->watermark, end);
+		unlock(log);
+		SF_SYNC_POINT("commit:visible", log);
+		lock(log);
+	}
+	/* (4) woken: the committers and every waiter. */
+	list = b->commits;
+	for (t = list; t; t = t->batch_next) {
+		t->done = true;
+		t->refs++;		/* the batch's, until queued */
+	}
+	buf_reset(b, end);
+	log->finished++;
+	wake = event_locked(log);
+	unlock(log);
+	wake_all(log, wake);
+	if (!err)
+		SF_SYNC_POINT("commit:woken", log);
+
+	/*
+	 * (5) applied: only now may the appliers see the batch, and only
+	 * after the batches before it (the next leader may overtake us here).
+	 */
+	lock(log);
+	while (log->queued != ticket) {
+		log->queue_waiters++;
+		wait_event_locked(log);
+		log->queue_waiters--;
+	}
+#ifndef SF_TEST_BROKEN_APPLY_EARLY
+	if (!err)
+		queue_appliers_locked(log, list);
+#endif
+	for (t = list; t; t = next) {
+		next = t->batch_next;
+		txn_put_locked(t);
+	}
+	log->queued++;
+	if (log->queue_waiters) {
+		wake = event_locked(log);
+		unlock(log);
+		wake_all(log, wake);
+		lock(log);
+	}
+}
+
+/*
+ * append_locked() - (1) append a record to buf[active]; waits (or leads a
+ * flush) while the buffer has no room.  m held.  Return: 0 or EIO.
+ */
+static int append_locked(struct sf_clog *log, struct sf_txn *t, uint32_t type,
+			 const void *data, size_t len, uint64_t *lsn)
+{
+	size_t need = CLOG_REC_HDR + len;
+	struct clog_buf *b;
+	unsigned char *p;
+
+	for (;;) {
+		if (log->failed)
+			return EIO;
+		b = &log->buf[log->active];
+		if (b->len + need <= log->cap)
+			break;
+		if (can_lead(log))
+			flush_locked(log);	/* b is not empty: need <= cap */
+		else
+			wait_event_locked(log);
+	}
+	p = b->data + b->len;
+	*lsn = b->off + b->len;
+	clog_put32(p + 4, (uint32_t)len);
+	clog_put64(p + 8, t->id);
+	clog_put64(p + 16, *lsn);
+	clog_put32(p + 24, type);
+	clog_put32(p + 28, 0);
+	if (len)
+		memcpy(p + CLOG_REC_HDR, data, len);
+	clog_put32(p, sf_crc32c(0, p + 4, need - 4));
+	b->len += need;
+	t->logged = true;
+	log->st.records++;
+	return 0;
+}
+
+/* ---- open, close ---------------------------------------------------- */
+
+static void clog_free(struct sf_clog *log)
+{
+	if (log->tab) {
+		for (uint32_t i = 0; i < TAB_PAGES; i++)
+			free(log->tab[i]);
+		free(log->tab);
+	}
+	for (unsigned int i = 0; i < CLOG_INFLIGHT + 1; i++)
+		free(log->buf[i].data);
+	for (unsigned int i = 0; i < CLOG_INFLIGHT; i++)
+		clog_io_exit(&log->io[i]);
+	if (log->fd >= 0)
+		close(log->fd);
+	sf_mutex_destroy(&log->m);
+	free(log);
+}
+
+SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
+			   sf_clog_t **out, struct sf_clog_recovery *rep)
+{
+	struct sf_clog_recovery dummy;
+	struct sf_clog *log;
+	uint64_t end, next;
+	size_t cap;
+	int err;
+
+	if (!rep)
+		rep = &dummy;
+	memset(rep, 0, sizeof(*rep));
+	if (!path || !out)
+		return EINVAL;
+	cap = opt && opt->buffer_size ? opt->buffer_size
+				       : SF_CLOG_DEFAULT_BUFFER;
+	if (cap < SF_CLOG_MIN_BUFFER || cap > SF_CLOG_MAX_BUFFER ||
+	    (opt && (opt->io < SF_CLOG_IO_AUTO || opt->io > SF_CLOG_IO_PWRITEV ||
+		     opt->max_flushes > CLOG_INFLIGHT)))
+		return EINVAL;
+	log = calloc(1, sizeof(*log));
+	if (!log)
+		return ENOMEM;
+	sf_mutex_init(&log->m, NULL);
+	log->cap = cap;
+	log->inflight = opt && opt->max_flushes ? opt->max_flushes : 1;
+	log->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (log->fd < 0) {
+		err = errno;
+		goto fail;
+	}
+	if (flock(log->fd, LOCK_EX | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? EBUSY : errno;
+		if (err == EBUSY)
+			snprintf(rep->reason, sizeof(rep->reason),
+				 "the log is open elsewhere (flock)");
+		goto fail;
+	}
+	err = clog_recover(log->fd, opt, rep, &end, &next);
+	if (err)
+		goto fail;
+	log->tab = calloc(TAB_PAGES, sizeof(*log->tab));
+	err = log->tab ? 0 : ENOMEM;
+	for (unsigned int i = 0; i < log->inflight + 1 && !err; i++) {
+		log->buf[i].data = malloc(cap);
+		err = log->buf[i].data ? 0 : ENOMEM;
+		buf_reset(&log->buf[i], end);
+	}
+	for (unsigned int i = 0; i < log->inflight && !err; i++)
+		err = clog_io_init(&log->io[i], log->fd,
+				   i ? log->io[0].method :
+				   opt ? opt->io : SF_CLOG_IO_AUTO);
+	if (err)
+		goto fail;
+	log->durable = log->watermark = end;
+	log->txn_base = log->next_txn = next;
+	*out = log;
+	return 0;
+fail:
+	clog_free(log);
+	return err;
+}
+
+static void stop_appliers(struct sf_clog *log)
+{
+	struct applier *a, *next;
+
+	lock(log);
+	a = log->appliers;
+	log->appliers = NULL;
+	for (struct applier *p = a; p; p = p->next) {
+		p->stop = true;
+		sf_fetch_add(&p->seq, 1);
+		sf_wake(&p->seq, 1, 0);
+	}
+	unlock(log);
+	for (; a; a = next) {
+		next = a->next;
+		pthread_join(a->thread, NULL);
+		free(a);
+	}
+}
+
+SF_EXPORT int sf_clog_close(sf_clog_t *log)
+{
+	if (!log)
+		return EINVAL;
+	lock(log);
+	if (log->nactive) {
+		unlock(log);
+		return EBUSY;
+	}
+	/* Rollback records still buffered: write them (a leader may run). */
+	while (!log->failed && (log->batches != log->finished ||
+				 log->buf[log->active].len)) {
+		if (can_lead(log) && log->buf[log->active].len)
+			flush_locked(log);
+		else
+			wait_event_locked(log);
+	}
+	unlock(log);
+	stop_appliers(log);
+	clog_free(log);
+	return 0;
+}
+
+SF_EXPORT const char *sf_clog_io_method(const sf_clog_t *log)
+{
+	return log ? clog_io_name(log->io[0].method) : "";
+}
+
+SF_EXPORT int sf_clog_stats(sf_clog_t *log, struct sf_clog_stats *st)
+{
+	if (!log || !st)
+		return EINVAL;
+	lock(log);
+	*st = log->st;
+	unlock(log);
+	st->commits_per_flush = st->flushes ?
+		(double)st->commits / (double)st->flushes : 0;
+	st->flush_latency_us = st->flushes ?
+		(double)st->flush_ns_total / (double)st->flushes / 1e3 : 0;
+	return 0;
+}
+
+/* ---- appliers ------------------------------------------------------- */
+
+static void *applier_main(void *arg)
+{
+	struct applier *a = arg;
+	struct sf_clog *log = a->log;
+
+	lock(log);
+	for (;;) {
+		struct applier_item *it = a->head;
+		struct sf_commit_txn ct;
+		uint32_t seq;
+
+		if (!it) {
+			if (a->stop)
+				break;
+			seq = sf_load_acquire(&a->seq);
+			unlock(log);
+			sf_wait(&a->seq, seq, NULL, CLOCK_MONOTONIC, 0);
+			lock(log);
+			continue;
+		}
+		a->head = it->next;
+		if (!a->head)
+			a->tail = &a->head;
+		unlock(log);
+		ct = (struct sf_commit_txn){ it->txn->id, it->txn->commit_lsn,
+					     it->txn->nrecs, it->txn->recs };
+		a->fn(a->arg, &ct);
+		lock(log);
+		txn_put_locked(it->txn);
+		free(it);
+	}
+	unlock(log);
+	return NULL;
+}
+
+SF_EXPORT int sf_clog_add_applier(sf_clog_t *log, sf_clog_apply_fn fn,
+				  void *arg)
+{
+	struct applier *a;
+	int err;
+
+	if (!log || !fn)
+		return EINVAL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return ENOMEM;
+	a->log = log;
+	a->fn = fn;
+	a->arg = arg;
+	a->tail = &a->head;
+	err = pthread_create(&a->thread, NULL, applier_main, a);
+	if (err) {
+		free(a);
+		return err;
+	}
+	lock(log);
+	a->next = log->appliers;
+	log->appliers = a;
+	unlock(log);
+	return 0;
+}
+
+/* ---- transactions --------------------------------------------------- */
+
+SF_EXPORT int sf_txn_begin(sf_clog_t *log, sf_txn_t **out)
+{
+	struct sf_txn *t;
+	uint64_t i;
+	int err = 0;
+
+	if (!log || !out)
+		return EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return ENOMEM;
+	lock(log);
+	i = log->next_txn - log->txn_base;
+	if (log->failed)
+		err = EIO;
+	else if (i >= (uint64_t)TAB_PAGES * TAB_PAGE)
+		err = EOVERFLOW;
+	else if (!log->tab[i >> TAB_PAGE_SHIFT]) {
+		uint64_t *page = calloc(TAB_PAGE, sizeof(*page));
+
+		if (page)
+			__atomic_store_n(&log->tab[i >> TAB_PAGE_SHIFT], page,
+					 __ATOMIC_RELEASE);
+		else
+			err = ENOMEM;
+	}
+	if (!err) {
+		t->log = log;
+		t->id = log->next_txn;
+		store64(&log->next_txn, t->id + 1);
+		t->keep = log->appliers != NULL;
+		t->refs = 1;
+		log->nactive++;
+	}
+	unlock(log);
+	if (err) {
+		free(t);
+		return err;
+	}
+	*out = t;
+	return 0;
+}
+
+SF_EXPORT uint64_t sf_txn_id(const sf_txn_t *t)
+{
+	return t ? t->id : 0;
+}
+
+/*
+ * Keep a copy of a data record for the appliers.  Until the commit the
+ * record's .data holds its offset in t->copy (which may still move), and
+ * commit_copies() turns the offsets into pointers.
+ */
+static int keep_copy(struct sf_txn *t, const void *data, size_t len)
+{
+	if (t->nrecs == t->recs_cap) {
+		size_t n = t->recs_cap ? 2 * t->recs_cap : 8;
+		struct sf_commit_rec *r = realloc(t->recs, n * sizeof(*r));
+
+		if (!r)
+			return ENOMEM;
+		t->recs = r;
+		t->recs_cap = n;
+	}
+	if (t->copy_len + len > t->copy_cap) {
+		size_t n = t->copy_cap ? 2 * t->copy_cap : 256;
+		unsigned char *c;
+
+		while (n < t->copy_len + len)
+			n *= 2;
+		c = realloc(t->copy, n);
+		if (!c)
+			return ENOMEM;
+		t->copy = c;
+		t->copy_cap = n;
+	}
+	if (len)
+		memcpy(t->copy + t->copy_len, data, len);
+	t->recs[t->nrecs++] = (struct sf_commit_rec){ 0,
+		(const void *)(uintptr_t)t->copy_len, len };
+	t->copy_len += len;
+	return 0;
+}
+
+static void commit_copies(struct sf_txn *t)
+{
+	for (size_t i = 0; i < t->nrecs; i++)
+		t->recs[i].data = t->copy + (uintptr_t)t->recs[i].data;
+}
+
+SF_EXPORT int sf_txn_add(sf_txn_t *t, const void *data, size_t len)
+{
+	struct sf_clog *log;
+	uint64_t lsn;
+	int err;
+
+	if (!t || (!data && len))
+		return EINVAL;
+	log = t->log;
+	if (len > log->cap - CLOG_REC_HDR)
+		return EMSGSIZE;
+	/* The appliers' copy first: a record in the log is in the copy. */
+	if (t->keep && (err = keep_copy(t, data, len)))
+		return err;
+	lock(log);
+	err = append_locked(log, t, CLOG_REC_DATA, data, len, &lsn);
+	unlock(log);
+	if (t->keep) {
+		if (err) {
+			t->nrecs--;
+			t->copy_len -= len;
+		} else {
+			t->recs[t->nrecs - 1].lsn = lsn;
+		}
+	}
+	return err;
+}
+
+/* End @t (m held): no longer active; drop the committer's reference. */
+static void txn_end_locked(struct sf_txn *t)
+{
+	t->log->nactive--;
+	txn_put_locked(t);
+}
+
+SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
+{
+	struct sf_clog *log;
+	struct clog_buf *b;
+	int err;
+
+	if (!t)
+		return EINVAL;
+	log = t->log;
+	commit_copies(t);
+	lock(log);
+	/* (1) append */
+	err = append_locked(log, t, CLOG_REC_COMMIT, NULL, 0, &t->commit_lsn);
+	if (err) {
+		store64(slot(log, t->id), SLOT_FAILED);
+		log->st.failed_commits++;
+		txn_end_locked(t);
+		unlock(log);
+		return err;
+	}
+	b = &log->buf[log->active];
+	t->batch_next = NULL;
+	*b->tail = t;
+	b->tail = &t->batch_next;
+#ifdef SF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE
+	/* Falcon's order: committed and visible before the log write. */
+	store64(slot(log, t->id), t->commit_lsn);
+	store64(&log->watermark, t->commit_lsn + CLOG_REC_HDR);
+#endif
+	unlock(log);
+	SF_SYNC_POINT("commit:appended", t);
+
+	lock(log);
+	while (!t->done) {
+		/* Ours is in buf[active] or in a batch being written. */
+		if (can_lead(log) && log->buf[log->active].len)
+			flush_locked(log);
+		else
+			wait_event_locked(log);
+	}
+	err = t->result;
+	if (!err)
+		log->st.commits++;
+	if (commit_lsn)
+		*commit_lsn = t->commit_lsn;
+	txn_end_locked(t);
+	unlock(log);
+	return err;
+}
+
+SF_EXPORT int sf_txn_rollback(sf_txn_t *t)
+{
+	struct sf_clog *log;
+	uint64_t lsn;
+	bool wake;
+
+	if (!t)
+		return EINVAL;
+	log = t->log;
+	lock(log);
+	/* Records reached the log: tell recovery (a lost record is harmless). */
+	if (t->logged)
+		(void)append_locked(log, t, CLOG_REC_ROLLBACK, NULL, 0, &lsn);
+	store64(slot(log, t->id), SLOT_ROLLED_BACK);
+	log->st.rollbacks++;
+	wake = event_locked(log);
+	txn_end_locked(t);
+	unlock(log);
+	wake_all(log, wake);
+	return 0;
+}
+
+/* ---- visibility and waiting ----------------------------------------- */
+
+SF_EXPORT int sf_clog_snapshot(sf_clog_t *log, sf_snapshot_t *snap)
+{
+	if (!log || !snap)
+		return EINVAL;
+	snap->__watermark = load64(&log->watermark);
+	return 0;
+}
+
+static int status_of(struct sf_clog *log, uint64_t id, uint64_t wm, int *st)
+{
+	uint64_t v;
+
+	if (id < log->txn_base || id >= load64(&log->next_txn))
+		return ENOENT;
+	v = load64(slot(log, id));
+	if (v == SLOT_ROLLED_BACK)
+		*st = SF_TXN_ROLLED_BACK;
+	else if (v == SLOT_FAILED)
+		*st = SF_TXN_FAILED;
+	else if (v != SLOT_ACTIVE && v < wm)
+		*st = SF_TXN_COMMITTED;
+	else
+		*st = SF_TXN_ACTIVE;
+	return 0;
+}
+
+SF_EXPORT int sf_clog_txn_status(sf_clog_t *log, uint64_t id,
+				 const sf_snapshot_t *snap, int *st)
+{
+	if (!log || !st)
+		return EINVAL;
+	return status_of(log, id, snap ? snap->__watermark
+				       : load64(&log->watermark), st);
+}
+
+SF_EXPORT int sf_clog_txn_wait(sf_clog_t *log, uint64_t id, clockid_t clk,
+			       const struct timespec *abs, int *st)
+{
+	int err = 0, s;
+
+	if (!log || !st || (abs && (!sf_timespec_valid(abs) ||
+				    !sf_clock_valid(clk))))
+		return EINVAL;
+	sf_fetch_add(&log->ev_waiters, 1);			/* (W1) */
+	for (;;) {
+		uint32_t seq = sf_load_acquire(&log->ev_seq);	/* (W2) */
+
+		err = status_of(log, id, load64(&log->watermark), &s);
+		if (err || s != SF_TXN_ACTIVE)			/* (W3) */
+			break;
+		if (sf_wait(&log->ev_seq, seq, abs, clk, 0) == ETIMEDOUT) {
+			err = ETIMEDOUT;			/* (W4) */
+			break;
+		}
+	}
+	sf_fetch_sub(&log->ev_waiters, 1);
+	if (!err)
+		*st = s;
+	return err;
+}

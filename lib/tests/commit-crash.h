@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * commit-crash.h - what commit-crash-child records for commit-crash, in a
+ * file both map shared: survives the child's SIGKILL.
+ */
+#ifndef SF_COMMIT_CRASH_H
+#define SF_COMMIT_CRASH_H
+
+#include <stdint.h>
+
+#define CRASH_MAX_ID	(1u << 20)
+#define CRASH_MAGIC	0x43524153u	/* "CRAS" */
+
+struct crash_state {
+	uint32_t ready;			/* child: log open, threads running */
+	uint32_t pad;
+	uint8_t seen[CRASH_MAX_ID];	/* another txn saw it committed */
+	uint8_t returned[CRASH_MAX_ID];	/* its commit returned 0 */
+};
+
+/* The payload of every transaction's one data record. */
+struct crash_payload {
+	uint32_t magic;
+	uint32_t pad;
+	uint64_t id;		/* the transaction's own id */
+	uint64_t dep;		/* a transaction it read as committed, or 0 */
+	uint64_t check;		/* id * 31 + dep */
+};
+
+#endif /* SF_COMMIT_CRASH_H */

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Description: commit log I/O faults injected through the test-hook shim: failed write, failed flush, short write (completed, or followed by a full disk), full disk; the commits that depended on the write fail, none becomes visible, the log refuses further commits, the flush is never retried, recovery does not resurrect them */
+#include "test.h"
+#include "commit-test.h"
+#include "clog.h"
+
+/*
+ * The plan: the (skip+1)-th call of @op gets @ret (see clog.h:
+ * sf_clog_fault_hook), later calls of @op get @then.
+ */
+static struct {
+	int op, skip;
+	long ret, then;
+	int calls[3];
+} plan;
+
+static __thread int fail_my_writes;	/* this thread's writes get EIO */
+
+static long fault_hook(int op, size_t len)
+{
+	(void)len;
+	if (fail_my_writes && op == CLOG_FAULT_WRITE)
+		return EIO;
+	__atomic_fetch_add(&plan.calls[op], 1, __ATOMIC_RELAXED);
+	if (op != plan.op)
+		return -1;
+	if (plan.skip-- > 0)
+		return -1;
+	if (plan.skip == -1)
+		return plan.ret;
+	return plan.then;
+}
+
+static void arm(int op, long ret, long then)
+{
+	memset(&plan, 0, sizeof(plan));
+	plan.op = op;
+	plan.ret = ret;
+	plan.then = then;
+}
+
+static struct ct_seen replayed;
+
+static sf_clog_t *reopen(const char *p, int io, struct sf_clog_recovery *rep)
+{
+	struct sf_clog_options o = { .io = io, .replay = ct_replay_cb,
+				     .replay_arg = &replayed };
+	sf_clog_t *l = NULL;
+
+	ct_seen_reset(&replayed);
+	if (sf_clog_open(p, &o, &l, rep))
+		ok(0, "open %s", p);
+	return l;
+}
+
+static off_t fsize(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) ? -1 : st.st_size;
+}
+
+static int commit_rec(sf_clog_t *l, const char *data, uint64_t *id)
+{
+	sf_txn_t *t;
+	int r = sf_txn_begin(l, &t);
+
+	if (r)
+		return r;
+	*id = sf_txn_id(t);
+	r = sf_txn_add(t, data, strlen(data));
+	if (r) {
+		sf_txn_rollback(t);
+		return r;
+	}
+	return sf_txn_commit(t, NULL);
+}
+
+static int status(sf_clog_t *l, uint64_t id)
+{
+	int s = -1;
+
+	sf_clog_txn_status(l, id, NULL, &s);
+	return s;
+}
+
+/*
+ * One committed transaction, then one whose write or flush gets @ret
+ * (then @then); @want: the error the commit must return (0: succeeds).
+ */
+static void case_fault(int io, const char *what, int op, long ret, long then,
+		       int want)
+{
+	const char *mn = io_mode_name[io];
+	struct sf_clog_recovery rep;
+	struct sf_clog_stats st;
+	uint64_t good, bad, late, x;
+	sf_txn_t *pending;
+	char p[4600];
+	sf_clog_t *l;
+	off_t before;
+	int r, flushes;
+
+	phase(what);
+	ct_path(p, sizeof(p), "fault.log");
+	unlink(p);
+	l = reopen(p, io, &rep);
+	if (!l)
+		return;
+	ok(commit_rec(l, "good", &good) == 0, "%s/%s: first commit", mn, what);
+	sf_txn_begin(l, &pending);	/* begun before the fault */
+	late = sf_txn_id(pending);
+	before = fsize(p);
+	arm(op, ret, then);
+	r = commit_rec(l, "victim", &bad);
+	flushes = plan.calls[CLOG_FAULT_FLUSH];
+	ok_err(r, want, "%s/%s: the commit returns %d", mn, what, want);
+	if (!want) {
+		arm(0, -1, -1);
+		ok(status(l, bad) == SF_TXN_COMMITTED,
+		   "%s/%s: completed and visible", mn, what);
+		sf_txn_rollback(pending);
+		sf_clog_close(l);
+		l = reopen(p, io, &rep);
+		ok(l && rep.replayed == 2 && replayed.id[1] == bad &&
+		   replayed.sum[1] == (uint64_t)('v' + 'i' + 'c' + 't' + 'i' +
+						 'm'),
+		   "%s/%s: replayed intact", mn, what);
+		if (l)
+			sf_clog_close(l);
+		return;
+	}
+	ok(status(l, bad) == SF_TXN_FAILED && status(l, good) ==
+	   SF_TXN_COMMITTED, "%s/%s: failed commit not visible, earlier one "
+	   "still is", mn, what);
+	ok(fsize(p) == before, "%s/%s: failed batch cut from the file "
+	   "(%lld -> %lld)", mn, what, (long long)before, (long long)fsize(p));
+	ok_err(sf_txn_add(pending, "x", 1), EIO,
+	       "%s/%s: a transaction begun before cannot add", mn, what);
+	ok_err(sf_txn_commit(pending, NULL), EIO,
+	       "%s/%s: nor commit", mn, what);
+	ok(status(l, late) == SF_TXN_FAILED, "%s/%s: and is failed", mn, what);
+	ok_err(commit_rec(l, "after", &x), EIO,
+	       "%s/%s: the log refuses new commits", mn, what);
+	sf_clog_stats(l, &st);
+	ok(st.error == want && st.failed_commits == 2,
+	   "%s/%s: stats report error %d, %llu failed commits", mn, what,
+	   st.error, (unsigned long long)st.failed_commits);
+	ok(sf_clog_close(l) == 0, "%s/%s: close", mn, what);
+	ok(plan.calls[CLOG_FAULT_FLUSH] == flushes,
+	   "%s/%s: no flush attempted after the failure", mn, what);
+	arm(0, -1, -1);
+	l = reopen(p, io, &rep);
+	if (!l)
+		return;
+	ok(rep.replayed == 1 && replayed.id[0] == good && rep.cut_bytes == 0,
+	   "%s/%s: recovery replays only the good commit", mn, what);
+	ok(commit_rec(l, "again", &x) == 0 && x > good,
+	   "%s/%s: the reopened log commits again", mn, what);
+	sf_clog_close(l);
+}
+
+/* Two committers in one batch and the write fails: both fail. */
+static sf_clog_t *GL;
+static int res_a = -1;
+
+static void *committer_a(void *arg)
+{
+	uint64_t id;
+
+	(void)arg;
+	dsync_thread("A");
+	res_a = commit_rec(GL, "a", &id);
+	return NULL;
+}
+
+static void case_batch(int io)
+{
+	const char *mn = io_mode_name[io];
+	struct sf_clog_stats st;
+	uint64_t b;
+	pthread_t th;
+	char p[4600];
+	int rb;
+
+	phase("batch");
+	ct_path(p, sizeof(p), "batch.log");
+	unlink(p);
+	GL = reopen(p, io, NULL);
+	if (!GL)
+		return;
+	dsync_reset();
+	dsync_arm("commit:appended", "A", "a-appended", "go", 1);
+	pthread_create(&th, NULL, committer_a, NULL);
+	dsync_wait_for("a-appended", 5000);
+	arm(CLOG_FAULT_WRITE, EIO, -1);
+	/* B appends beside A's record and leads the flush of both. */
+	rb = commit_rec(GL, "b", &b);
+	dsync_signal("go");
+	pthread_join(th, NULL);
+	ok(rb == EIO && res_a == EIO, "%s/batch: both commits of the failed "
+	   "batch fail (A %d, B %d)", mn, res_a, rb);
+	sf_clog_stats(GL, &st);
+	ok(st.flushes == 0 && st.commits == 0 && st.failed_commits == 2,
+	   "%s/batch: no commit counted, 2 failed", mn);
+	sf_clog_close(GL);
+	arm(0, -1, -1);
+	dsync_reset();
+}
+
+/*
+ * Two batches in flight (max_flushes = 2): A leads batch 0 and is held
+ * before its write; B leads batch 1, whose write and flush succeed; then
+ * A's write fails.  B's batch must fail too (it finishes after A's), and
+ * neither becomes visible or is recovered.
+ */
+static int res_b = -1;
+static uint64_t id_a, id_b;
+
+static void *leader_a(void *arg)
+{
+	(void)arg;
+	dsync_thread("A");
+	fail_my_writes = 1;
+	res_a = commit_rec(GL, "a", &id_a);
+	return NULL;
+}
+
+static void *leader_b(void *arg)
+{
+	(void)arg;
+	dsync_thread("B");
+	res_b = commit_rec(GL, "b", &id_b);
+	return NULL;
+}
+
+static void case_second_batch(int io)
+{
+	struct sf_clog_options o = { .io = io, .max_flushes = 2 };
+	const char *mn = io_mode_name[io];
+	struct sf_clog_recovery rep;
+	pthread_t ta, tb;
+	uint64_t good;
+	char p[4600];
+	off_t before;
+	sf_clog_t *l;
+
+	phase("second batch");
+	ct_path(p, sizeof(p), "second.log");
+	unlink(p);
+	if (sf_clog_open(p, &o, &GL, NULL))
+		return (void)ok(0, "open");
+	commit_rec(GL, "good", &good);
+	before = fsize(p);
+	dsync_reset();
+	dsync_arm("commit:flush", "A", "a-flush", "go", 1);
+	dsync_arm("commit:durable", "B", "b-durable", NULL, 1);
+	pthread_create(&ta, NULL, leader_a, NULL);
+	dsync_wait_for("a-flush", 5000);
+	pthread_create(&tb, NULL, leader_b, NULL);
+	ok(dsync_wait_for("b-durable", 5000),
+	   "%s/second batch: B's batch is durable while A's is held", mn);
+	ok(status(GL, id_b) == SF_TXN_ACTIVE,
+	   "%s/second batch: and not visible before A's batch", mn);
+	dsync_signal("go");
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	ok(res_a == EIO && res_b == EIO, "%s/second batch: A's write fails, "
+	   "B's durable batch fails with it (A %d, B %d)", mn, res_a, res_b);
+	ok(status(GL, id_b) == SF_TXN_FAILED && status(GL, good) ==
+	   SF_TXN_COMMITTED, "%s/second batch: B failed, not visible", mn);
+	ok(fsize(p) == before, "%s/second batch: both cut from the file", mn);
+	sf_clog_close(GL);
+	dsync_reset();
+	l = reopen(p, io, &rep);
+	if (!l)
+		return;
+	ok(rep.replayed == 1 && replayed.id[0] == good,
+	   "%s/second batch: recovery replays only the good commit", mn);
+	sf_clog_close(l);
+}
+
+int main(void)
+{
+	const int modes[] = { SF_CLOG_IO_URING_LINKED, SF_CLOG_IO_PWRITEV };
+
+	watchdog_start(30);
+	ct_mkdir(0);
+	__atomic_store_n(&sf_clog_fault_hook, fault_hook, __ATOMIC_RELEASE);
+	for (int m = 0; m < 2; m++) {
+		int io = modes[m];
+
+		case_fault(io, "write EIO", CLOG_FAULT_WRITE, EIO, -1, EIO);
+		case_fault(io, "flush EIO", CLOG_FAULT_FLUSH, EIO, -1, EIO);
+		case_fault(io, "disk full", CLOG_FAULT_WRITE, ENOSPC, -1,
+			   ENOSPC);
+		case_fault(io, "short write, then the rest", CLOG_FAULT_WRITE,
+			   -2 - 10, -1, 0);
+		case_fault(io, "short write, then disk full",
+			   CLOG_FAULT_WRITE, -2 - 10, ENOSPC, ENOSPC);
+		case_batch(io);
+		case_second_batch(io);
+	}
+	return done_testing();
+}

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Description: commit log recovery on damaged files: cut at every byte offset of the last records, every byte of them with a flipped bit, damage in the middle; recovery keeps exactly the valid prefix, replays only its committed transactions with intact payloads, reports and cuts the rest, and a second open finds the same log */
+#include "test.h"
+#include "commit-test.h"
+
+static struct ct_seen replayed;
+
+/* Records of the reference image, parsed from their headers. */
+struct irec {
+	size_t off, end;
+	uint64_t txn;
+	uint32_t type;
+	uint64_t sum;
+};
+static struct irec rec[64];
+static int nrec;
+
+static uint32_t get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static void parse(const unsigned char *b, size_t len)
+{
+	size_t off = 32;
+
+	nrec = 0;
+	while (off + 32 <= len && nrec < 64) {
+		struct irec *r = &rec[nrec++];
+		uint32_t n = get32(b + off + 4);
+
+		r->off = off;
+		r->end = off + 32 + n;
+		r->txn = get32(b + off + 8) | (uint64_t)get32(b + off + 12) << 32;
+		r->type = get32(b + off + 24);
+		r->sum = 0;
+		for (uint32_t i = 0; i < n; i++)
+			r->sum += b[off + 32 + i];
+		off = r->end;
+	}
+}
+
+/*
+ * What recovery must replay when the valid prefix ends at @valid: each
+ * transaction whose commit record (type 2) lies in it, in that order, with
+ * the payload sum and count of its data records.  Compared with replayed.
+ */
+static int replay_matches(size_t valid)
+{
+	size_t k = 0;
+
+	for (int i = 0; i < nrec && rec[i].end <= valid; i++) {
+		uint64_t sum = 0;
+		uint32_t n = 0;
+
+		if (rec[i].type != 2)
+			continue;
+		for (int j = 0; j < i; j++)
+			if (rec[j].txn == rec[i].txn && rec[j].type == 1) {
+				sum += rec[j].sum;
+				n++;
+			}
+		if (k >= replayed.n || replayed.id[k] != rec[i].txn ||
+		    replayed.sum[k] != sum || replayed.nrecs[k] != n ||
+		    replayed.lsn[k] != rec[i].off)
+			return 0;
+		k++;
+	}
+	return k == replayed.n;
+}
+
+/* End of the last whole record at or before @cut. */
+static size_t prefix_end(size_t cut)
+{
+	size_t e = 32;
+
+	for (int i = 0; i < nrec && rec[i].end <= cut; i++)
+		e = rec[i].end;
+	return e;
+}
+
+static int open_check(const char *p, size_t want_end, size_t size,
+		      int *idem)
+{
+	struct sf_clog_options o = { .buffer_size = 4096,
+				     .replay = ct_replay_cb,
+				     .replay_arg = &replayed };
+	struct sf_clog_recovery rep, rep2;
+	struct stat st;
+	sf_clog_t *l;
+	int good;
+
+	ct_seen_reset(&replayed);
+	if (sf_clog_open(p, &o, &l, &rep))
+		return 0;
+	sf_clog_close(l);
+	good = rep.valid_end == want_end && rep.cut_bytes == size - want_end &&
+	       (rep.cut_bytes == 0 || rep.reason[0]) && replay_matches(want_end) &&
+	       stat(p, &st) == 0 && (size_t)st.st_size == want_end;
+	/* Opening again: the same transactions, nothing more to cut. */
+	ct_seen_reset(&replayed);
+	*idem = sf_clog_open(p, &o, &l, &rep2) == 0 && rep2.cut_bytes == 0 &&
+		rep2.replayed == rep.replayed && replay_matches(want_end);
+	if (*idem)
+		sf_clog_close(l);
+	return good;
+}
+
+static int add_commit(sf_clog_t *l, const char *a, const char *b)
+{
+	sf_txn_t *t;
+
+	sf_txn_begin(l, &t);
+	sf_txn_add(t, a, strlen(a));
+	if (b)
+		sf_txn_add(t, b, strlen(b));
+	return sf_txn_commit(t, NULL);
+}
+
+/* The reference image: committed, rolled back and unfinished txns. */
+static unsigned char *make_image(const char *p, size_t *len)
+{
+	sf_txn_t *rb, *unfinished;
+	unsigned char *img;
+	sf_clog_t *l;
+
+	unlink(p);
+	if (sf_clog_open(p, NULL, &l, NULL))
+		return NULL;
+	add_commit(l, "first record of T1", "second record of T1");
+	sf_txn_begin(l, &rb);
+	sf_txn_add(rb, "rolled back", 11);
+	sf_txn_rollback(rb);
+	sf_txn_begin(l, &unfinished);
+	sf_txn_add(unfinished, "never committed", 15);
+	add_commit(l, "T4", NULL);
+	add_commit(l, "T5: one", "T5: two");
+	add_commit(l, "T6 is the last", NULL);
+	img = ct_slurp(p, len);		/* the unfinished one is in it */
+	sf_txn_rollback(unfinished);
+	sf_clog_close(l);
+	return img;
+}
+
+int main(void)
+{
+	unsigned char *img, *b;
+	int bad_cut = 0, bad_flip = 0, bad_idem = 0, idem, ncut = 0, nflip = 0;
+	size_t len, from;
+	char p[4600];
+
+	watchdog_start(60);
+	ct_mkdir(1);
+	ct_path(p, sizeof(p), "rec.log");
+	img = make_image(p, &len);
+	if (!img)
+		return ok(0, "reference log"), done_testing();
+	parse(img, len);
+	ok(nrec >= 12 && rec[nrec - 1].end == len,
+	   "reference log: %d records, %zu bytes", nrec, len);
+
+	/* Whole log: everything replayed but the rolled back/unfinished. */
+	ct_spew(p, img, len);
+	ok(open_check(p, len, len, &idem) && idem && replayed.n == 4,
+	   "intact log: 4 committed transactions replayed");
+
+	/* Cut at every offset from the start of the last 4 records. */
+	phase("truncation");
+	from = rec[nrec - 4].off;
+	for (size_t cut = from; cut < len; cut++, ncut++) {
+		ct_spew(p, img, cut);
+		if (!open_check(p, prefix_end(cut), cut, &idem)) {
+			if (!bad_cut++)
+				diag("cut at %zu: wrong recovery", cut);
+		}
+		bad_idem += !idem;
+		progress();
+	}
+	ok(!bad_cut, "truncated at each of %d offsets: valid prefix kept, "
+	   "the rest cut and reported (%d wrong)", ncut, bad_cut);
+
+	/* Flip one bit in every byte of the last 4 records. */
+	phase("bit flips");
+	b = malloc(len);
+	for (size_t at = from; at < len; at++, nflip++) {
+		int i = 0;
+
+		memcpy(b, img, len);
+		b[at] ^= (unsigned char)(1u << (at % 8));
+		ct_spew(p, b, len);
+		while (rec[i].end <= at)
+			i++;
+		if (!open_check(p, rec[i].off, len, &idem)) {
+			if (!bad_flip++)
+				diag("bit flip at %zu: wrong recovery", at);
+		}
+		bad_idem += !idem;
+		progress();
+	}
+	ok(!bad_flip, "a bit flipped in each of %d bytes: recovery stops at "
+	   "the damaged record, replays nothing of it or after (%d wrong)",
+	   nflip, bad_flip);
+	ok(!bad_idem, "every recovered log opens again identically");
+
+	/* Damage in the first record: nothing after it is trusted. */
+	memcpy(b, img, len);
+	b[rec[0].off + 40] ^= 0x10;
+	ct_spew(p, b, len);
+	ok(open_check(p, 32, len, &idem) && replayed.n == 0,
+	   "damage in the first record: everything after it cut");
+	free(b);
+	free(img);
+	return done_testing();
+}
