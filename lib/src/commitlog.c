@@ -102,6 +102,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <syncfix/commit.h>
@@ -171,6 +172,8 @@ struct sf_clog {
 	unsigned int active;		/* (m) the buffer being filled */
 	int failed;			/* (m) */
 	uint64_t durable;		/* (m) end of the durable log */
+	uint64_t zeroed;		/* (m) file written up to here (Z1) */
+	uint64_t zero_ahead;		/* 0: none; see zero_ahead_locked() */
 	uint64_t watermark;		/* see the top */
 	uint32_t ev_seq, ev_waiters;
 	uint64_t txn_base, next_txn;	/* next_txn: (m), read atomically */
@@ -316,6 +319,35 @@ static bool can_lead(const struct sf_clog *log)
 	return log->batches - log->finished < log->inflight;
 }
 
+static const unsigned char zeros[1u << 16];
+
+/*
+ * zero_ahead_locked() - (Z2) write zeros from the end of the batch being
+ * taken (@end) or the end of the written file, whichever is further, to
+ * zero_ahead past @end.  m held: every later batch is taken, and so
+ * written, after these page-cache writes returned, and every earlier one
+ * lies below @end, so no record is ever overwritten by zeros.  The flush
+ * of the batch that follows makes them durable (an fdatasync covers the
+ * whole file; RWF_DSYNC its own range and the file size, and blocks never
+ * written read as zeros).  A failed write (ENOSPC) only stops the
+ * zeroing: the batch's own write then appends as without it.
+ */
+static void zero_ahead_locked(struct sf_clog *log, uint64_t end)
+{
+	uint64_t from = log->zeroed > end ? log->zeroed : end;
+	uint64_t to = (end + log->zero_ahead + 4095) & ~(uint64_t)4095;
+
+	while (from < to) {
+		size_t n = to - from < sizeof(zeros) ? to - from : sizeof(zeros);
+		ssize_t w = pwrite(log->fd, zeros, n, (off_t)from);
+
+		if (w <= 0)
+			return;
+		from += (uint64_t)w;
+		log->zeroed = from;
+	}
+}
+
 /*
  * flush_locked() - become the leader of the next batch: write and flush
  * buf[active] for everyone whose records are in it.  Called with m held,
@@ -330,6 +362,9 @@ static void flush_locked(struct sf_clog *log)
 	bool wake;
 	int err;
 
+	/* (Z2) zeros ahead again once half of them have been used. */
+	if (log->zero_ahead && end + log->zero_ahead / 2 > log->zeroed)
+		zero_ahead_locked(log, end);
 	/* Batch k fills buf[k % nbufs]; the one before it there finished. */
 	log->active = (unsigned int)(log->batches % (log->inflight + 1));
 	buf_reset(&log->buf[log->active], end);
@@ -366,6 +401,7 @@ static void flush_locked(struct sf_clog *log)
 			log->st.error = err;
 			if (ftruncate(log->fd, (off_t)b->off) == 0)
 				(void)fdatasync(log->fd);
+			log->zeroed = b->off;
 		}
 		fail_commits_locked(log, b, err);
 		fail_commits_locked(log, &log->buf[log->active], err);
@@ -488,6 +524,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 {
 	struct sf_clog_recovery dummy;
 	struct sf_clog *log;
+	struct stat st;
 	uint64_t end, next;
 	size_t cap;
 	int err;
@@ -501,7 +538,9 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 				       : SF_CLOG_DEFAULT_BUFFER;
 	if (cap < SF_CLOG_MIN_BUFFER || cap > SF_CLOG_MAX_BUFFER ||
 	    (opt && (opt->io < SF_CLOG_IO_AUTO || opt->io > SF_CLOG_IO_PWRITEV ||
-		     opt->max_flushes > CLOG_INFLIGHT)))
+		     opt->max_flushes > CLOG_INFLIGHT ||
+		     (opt->zero_ahead > SF_CLOG_MAX_ZERO_AHEAD &&
+		      opt->zero_ahead != SF_CLOG_NO_ZERO_AHEAD))))
 		return EINVAL;
 	log = calloc(1, sizeof(*log));
 	if (!log)
@@ -509,6 +548,9 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	sf_mutex_init(&log->m, NULL);
 	log->cap = cap;
 	log->inflight = opt && opt->max_flushes ? opt->max_flushes : 1;
+	log->zero_ahead = !opt || !opt->zero_ahead ? SF_CLOG_DEFAULT_ZERO_AHEAD
+			  : opt->zero_ahead == SF_CLOG_NO_ZERO_AHEAD ? 0
+			  : opt->zero_ahead;
 	log->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (log->fd < 0) {
 		err = errno;
@@ -537,7 +579,10 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 				   opt ? opt->io : SF_CLOG_IO_AUTO);
 	if (err)
 		goto fail;
-	log->durable = log->watermark = end;
+	log->durable = log->watermark = log->zeroed = end;
+	/* (Z1) zeros recovery found after the end (a crash while open) */
+	if (fstat(log->fd, &st) == 0 && (uint64_t)st.st_size > end)
+		log->zeroed = (uint64_t)st.st_size;
 	log->txn_base = log->next_txn = next;
 	*out = log;
 	return 0;
@@ -583,6 +628,10 @@ SF_EXPORT int sf_clog_close(sf_clog_t *log)
 		else
 			wait_event_locked(log);
 	}
+	/* (Z3) A clean close leaves no zeros after the log (best effort). */
+	if (!log->failed && log->zeroed > log->durable &&
+	    ftruncate(log->fd, (off_t)log->durable) == 0)
+		(void)fdatasync(log->fd);
 	unlock(log);
 	stop_appliers(log);
 	clog_free(log);
