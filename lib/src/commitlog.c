@@ -44,6 +44,12 @@
  *               a rollback, a failure, buffer space freed).
  *   ev_waiters  number of threads that are or are about to be asleep on
  *               ev_seq.
+ *   buf[i].seq, buf[i].waiters
+ *               (B1) the same pair per buffer, for the committers whose
+ *               commit record is in buf[i] (t->buf): incremented under m
+ *               at step (4) of a batch, see Waking committers.
+ *   zeroed      (m) (Z1) the file is written (records, or zeros) up to
+ *               here; at open, the larger of the log end and the file size.
  *
  * A snapshot is a copy of the watermark.  Transaction T is visible to
  * snapshot S iff slot[T] is a commit LSN < S.  Since slot[T] is stored
@@ -81,6 +87,30 @@
  * effort).  A batch after it fails with EIO even if its own write
  * worked.  No watermark advance, no retry of the flush.  Afterwards
  * begin, add and commit return EIO until the log is reopened.
+ *
+ * Waking committers.  (B2) A committer waits for its own commit on its
+ * buffer's counter, not on ev_seq: a finished batch wakes only what it
+ * concerns.  (B3) At step (4) the leader increments the counter of its
+ * batch's buffer (its committers are done: wake all) and, if the buffer
+ * being filled holds commits, that one's too, waking one of them: a
+ * flush slot has just become free, and it leads the next batch (or finds
+ * that another thread already took it, and waits for that batch).  The
+ * others there sleep on until their batch finishes.  When the batch
+ * failed, the commits of the buffer being filled failed with it: all of
+ * them are woken.  A committer sleeps in the buffer being filled only
+ * after finding no free slot under m, and every slot freed is a step (4)
+ * that wakes one of them, so a batch with waiting committers is never
+ * left without a leader.  Waking all 64 committers at every flush (as
+ * with ev_seq alone) cost half of them a wakeup, a lock and a sleep for
+ * nothing on each flush; measured: bench/bench-commit.c.
+ *
+ * Zeros ahead.  (Z2) The leader taking a batch keeps zero_ahead bytes of
+ * zeros written past its end (zero_ahead_locked()), so that the flushes
+ * overwrite blocks already allocated and in the file instead of
+ * appending: an fdatasync after an append must also commit the new size
+ * and blocks to the file system's journal; after an overwrite it only
+ * writes the data.  Recovery (clog-recover.c, R2z) reads zeros after the
+ * last record as the clean end.  (Z3) A clean close cuts them off.
  *
  * Sleeping.  Waiter:  fetch_add(ev_waiters, 1)   (W1, full barrier)
  *                     seq = load(ev_seq)          (W2)
@@ -127,6 +157,7 @@ struct sf_txn {
 	uint64_t id;
 	uint64_t commit_lsn;
 	struct sf_txn *batch_next;	/* (m) commits of one buffer */
+	unsigned int buf;		/* (m) index of the buffer it is in */
 	int result;			/* (m) valid when done */
 	bool done;			/* (m) steps (1)-(4) over, or failed */
 	bool logged;			/* has records in the log */
@@ -144,6 +175,7 @@ struct clog_buf {
 	size_t len;
 	uint64_t off;			/* file offset of data[0] */
 	struct sf_txn *commits, **tail;	/* commit records, in LSN order */
+	uint32_t seq, waiters;		/* committers' event counter (B1) */
 };
 
 struct applier_item {
@@ -239,17 +271,39 @@ static void wake_all(struct sf_clog *log, bool wake)
 		sf_wake(&log->ev_seq, INT_MAX, 0);
 }
 
-/* (W1)-(W4) with m held for W1..W3; returns with m held. */
-static void wait_event_locked(struct sf_clog *log)
+/* (W1)-(W4) on @seq with m held for W1..W3; returns with m held. */
+static void wait_on_locked(struct sf_clog *log, uint32_t *seq_p,
+			   uint32_t *waiters)
 {
 	uint32_t seq;
 
-	sf_fetch_add(&log->ev_waiters, 1);
-	seq = sf_load_acquire(&log->ev_seq);
+	sf_fetch_add(waiters, 1);
+	seq = sf_load_acquire(seq_p);
 	unlock(log);
-	sf_wait(&log->ev_seq, seq, NULL, CLOCK_MONOTONIC, 0);
-	sf_fetch_sub(&log->ev_waiters, 1);
+	sf_wait(seq_p, seq, NULL, CLOCK_MONOTONIC, 0);
+	sf_fetch_sub(waiters, 1);
 	lock(log);
+}
+
+static void wait_event_locked(struct sf_clog *log)
+{
+	wait_on_locked(log, &log->ev_seq, &log->ev_waiters);
+}
+
+/*
+ * (B2) A committer waits for its own batch on its buffer's counter, with
+ * the same W1-W4 steps (m held for W1..W3; returns with m held).
+ */
+static void wait_buf_locked(struct sf_clog *log, struct clog_buf *b)
+{
+	wait_on_locked(log, &b->seq, &b->waiters);
+}
+
+/* (B3) K2 on a buffer's counter (m held): whether to wake after unlock. */
+static bool buf_event_locked(struct clog_buf *b)
+{
+	sf_fetch_add(&b->seq, 1);
+	return sf_load_relaxed(&b->waiters) != 0;
 }
 
 static void txn_free(struct sf_txn *t)
@@ -355,11 +409,11 @@ static void zero_ahead_locked(struct sf_clog *log, uint64_t end)
  */
 static void flush_locked(struct sf_clog *log)
 {
-	struct clog_buf *b = &log->buf[log->active];
+	struct clog_buf *b = &log->buf[log->active], *nb;
 	struct sf_txn *list, *t, *next;
 	uint64_t t0, dt, end = b->off + b->len, ticket = log->batches++;
 	struct clog_io *io = &log->io[ticket % log->inflight];
-	bool wake;
+	bool wake, wake_b, wake_nb, nb_failed = false;
 	int err;
 
 	/* (Z2) zeros ahead again once half of them have been used. */
@@ -404,6 +458,7 @@ static void flush_locked(struct sf_clog *log)
 			log->zeroed = b->off;
 		}
 		fail_commits_locked(log, b, err);
+		nb_failed = log->buf[log->active].commits != NULL;
 		fail_commits_locked(log, &log->buf[log->active], err);
 		buf_reset(&log->buf[log->active], log->buf[log->active].off);
 	} else {
@@ -430,7 +485,21 @@ static void flush_locked(struct sf_clog *log)
 	buf_reset(b, end);
 	log->finished++;
 	wake = event_locked(log);
+	/*
+	 * (B3) Our batch's committers, all of them; of the buffer being
+	 * filled one, to lead it now that a flush slot is free (all of them
+	 * when they failed with us).  The others there sleep on: each
+	 * finished batch wakes one of them, and a woken one leads or finds
+	 * its batch taken by another leader and waits for that.
+	 */
+	nb = &log->buf[log->active];
+	wake_b = buf_event_locked(b);
+	wake_nb = (nb->commits || nb_failed) && buf_event_locked(nb);
 	unlock(log);
+	if (wake_nb)
+		sf_wake(&nb->seq, err ? INT_MAX : 1, 0);
+	if (wake_b)
+		sf_wake(&b->seq, INT_MAX, 0);
 	wake_all(log, wake);
 	if (!err)
 		SF_SYNC_POINT("commit:woken", log);
@@ -869,6 +938,7 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 		return err;
 	}
 	b = &log->buf[log->active];
+	t->buf = log->active;
 	t->batch_next = NULL;
 	*b->tail = t;
 	b->tail = &t->batch_next;
@@ -886,7 +956,7 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 		if (can_lead(log) && log->buf[log->active].len)
 			flush_locked(log);
 		else
-			wait_event_locked(log);
+			wait_buf_locked(log, &log->buf[t->buf]);
 	}
 	err = t->result;
 	if (!err)

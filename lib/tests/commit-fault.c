@@ -182,16 +182,30 @@ static void case_fault(int io, const char *what, int op, long ret, long then,
 
 /* Two committers in one batch and the write fails: both fail. */
 static sf_clog_t *GL;
-static int res_a = -1;
+static int res_a = -1, res_c = -1;
 
-static void *committer_a(void *arg)
+/* A committer thread named @arg ("A" or "C"): its result in res_a/res_c. */
+static void *committer_named(void *arg)
 {
+	const char *name = arg;
 	uint64_t id;
+	int r;
 
-	(void)arg;
-	dsync_thread("A");
-	res_a = commit_rec(GL, "a", &id);
+	dsync_thread(name);
+	r = commit_rec(GL, name, &id);
+	*(name[0] == 'A' ? &res_a : &res_c) = r;
 	return NULL;
+}
+
+/* Phase @name on a new log @file (path in @p, 4600 bytes) as GL. */
+static int case_open(const char *name, const char *file, int io, char *p)
+{
+	phase(name);
+	ct_path(p, 4600, file);
+	unlink(p);
+	GL = reopen(p, io, NULL);
+	dsync_reset();
+	return GL != NULL;
 }
 
 static void case_batch(int io)
@@ -203,15 +217,10 @@ static void case_batch(int io)
 	char p[4600];
 	int rb;
 
-	phase("batch");
-	ct_path(p, sizeof(p), "batch.log");
-	unlink(p);
-	GL = reopen(p, io, NULL);
-	if (!GL)
+	if (!case_open("batch", "batch.log", io, p))
 		return;
-	dsync_reset();
 	dsync_arm("commit:appended", "A", "a-appended", "go", 1);
-	pthread_create(&th, NULL, committer_a, NULL);
+	pthread_create(&th, NULL, committer_named, "A");
 	dsync_wait_for("a-appended", 5000);
 	arm(CLOG_FAULT_WRITE, EIO, -1);
 	/* B appends beside A's record and leads the flush of both. */
@@ -223,6 +232,39 @@ static void case_batch(int io)
 	sf_clog_stats(GL, &st);
 	ok(st.flushes == 0 && st.commits == 0 && st.failed_commits == 2,
 	   "%s/batch: no commit counted, 2 failed", mn);
+	sf_clog_close(GL);
+	arm(0, -1, -1);
+	dsync_reset();
+}
+
+/*
+ * A committer asleep in the buffer being filled (B2) when the batch in
+ * flight fails: it fails with it and is woken (B3 wakes all of that
+ * buffer then, not just a next leader).  A leads batch 0 and is held
+ * before its write; C appends to the next buffer and sleeps there (one
+ * flush at a time: no slot to lead); A's write fails.
+ */
+static void case_sleeper(int io)
+{
+	const char *mn = io_mode_name[io];
+	pthread_t ta, tc;
+	char p[4600];
+
+	if (!case_open("sleeper", "sleeper.log", io, p))
+		return;
+	dsync_arm("commit:flush", "A", "a-flush", "go", 1);
+	arm(CLOG_FAULT_WRITE, EIO, -1);
+	pthread_create(&ta, NULL, committer_named, "A");
+	ok(dsync_wait_for("a-flush", 5000), "%s/sleeper: A leads, held "
+	   "before its write", mn);
+	pthread_create(&tc, NULL, committer_named, "C");
+	sleep_ms(100);		/* C appends and goes to sleep */
+	dsync_signal("go");
+	pthread_join(ta, NULL);
+	pthread_join(tc, NULL);
+	ok(res_a == EIO && res_c == EIO, "%s/sleeper: A's batch fails, and "
+	   "C, asleep in the next buffer, fails and returns (A %d, C %d)",
+	   mn, res_a, res_c);
 	sf_clog_close(GL);
 	arm(0, -1, -1);
 	dsync_reset();
@@ -320,6 +362,7 @@ int main(void)
 		case_fault(io, "short write, then disk full",
 			   CLOG_FAULT_WRITE, -2 - 10, ENOSPC, ENOSPC);
 		case_batch(io);
+		case_sleeper(io);
 		case_second_batch(io);
 	}
 	return done_testing();
