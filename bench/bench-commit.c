@@ -6,19 +6,30 @@
  *                                       SYNCFIX_BENCH_N=n: only n committers)
  *
  * In one run, on a file in DIR:
- *   fdatasync rate   one thread appends 512 bytes and calls fdatasync: the
- *                    disk's own limit for one-flush-per-commit
+ *   fdatasync rates  one thread writes and calls fdatasync: 512-byte
+ *                    appends (the disk's limit for one-flush-per-commit,
+ *                    the target's "fds"), 4 KiB appends, and 4 KiB
+ *                    overwrites of blocks written and flushed before ("ow":
+ *                    what the flush of a log with zeros ahead of its end
+ *                    costs: no size or block allocation to journal)
  *   baseline         N threads, each commit = pwrite of its record at the
  *                    end of the file + its own fdatasync (no group commit)
  *   syncfix          N threads, each commit = sf_txn_begin, one 64-byte
  *                    sf_txn_add, sf_txn_commit; for each write method,
- *                    with one flush at a time ("x1"), and the default
- *                    (io_uring linked) with 2 and 4 batches flushed at
- *                    once ("x2", "x4")
+ *                    with one flush at a time ("x1") and the default zeros
+ *                    ahead; the default (io_uring linked) also appending
+ *                    with no zeros ahead ("append": the log before
+ *                    zero_ahead), and with 2 and 4 batches flushed at once
+ *                    ("x2", "x4")
  * at N = 1, 4, 16, 64 committers.  Each figure is the best of 2 runs, the
  * methods taking turns.
- * The fdatasync rate is measured again before each N; the ratios of a
- * group use the larger of that and the previous figure (or their mean).
+ * The disk's rates are measured again before each N; the ratios of a
+ * group use the larger of that and the previous figure (or their mean):
+ * "/N*fds" = commits/s / (N x 512-byte append rate), the target's ratio,
+ * "/N*ow" = commits/s / (N x 4 KiB overwrite rate).  With one flush at a
+ * time every commit waits for two flushes (the one being written when it
+ * arrives, then its own), so x1 reaches 0.5 of N x the rate of its own
+ * kind of flush at best.
  * Also printed: commits per flush, mean flush latency, and the CPU use
  * of the process (user+sys over wall time x CPUs: near 1.0 = CPU-bound).
  */
@@ -57,29 +68,59 @@ static void path(char *buf, size_t len, const char *name)
 	snprintf(buf, len, "%s/%s", dir, name);
 }
 
-/* ---- the disk: one fdatasync per 512-byte append ----------------------- */
+/* ---- the disk: one fdatasync per write ---------------------------------- */
 
-static double fsync_rate(void)
+/*
+ * One thread writes @len bytes and calls fdatasync, for secs: appending at
+ * the end of the file (@overwrite 0: every flush also commits the new size
+ * and blocks to the journal), or overwriting, in order, a region written
+ * and flushed beforehand (@overwrite 1: what a flush of a log with zeros
+ * ahead of its end does).  Return: flushes per second.
+ */
+static double fsync_rate(size_t len, int overwrite)
 {
-	char p[4200], rec[512];
+	static char rec[4096], zero[1 << 16];
+	char p[4200];
 	double t0, n = 0;
+	off_t off = 0;
 	int f;
 
 	path(p, sizeof(p), "bench-fsync.dat");
 	f = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	if (f < 0)
 		return 0;
+	for (off_t o = 0; overwrite && o < (64 << 20); o += sizeof(zero))
+		if (pwrite(f, zero, sizeof(zero), o) != sizeof(zero))
+			break;
+	if (overwrite && fdatasync(f))
+		n = -1;
 	memset(rec, 'f', sizeof(rec));
 	t0 = bench_now();
-	while (bench_now() - t0 < secs) {
-		if (write(f, rec, sizeof(rec)) != sizeof(rec) || fdatasync(f))
+	while (n >= 0 && bench_now() - t0 < secs) {
+		if (pwrite(f, rec, len, off) != (ssize_t)len || fdatasync(f))
 			break;
+		off += (off_t)len;
 		n++;
 	}
 	n /= bench_now() - t0;
 	close(f);
 	unlink(p);
-	return n;
+	return n > 0 ? n : 0;
+}
+
+/* The disk's limits, measured again before each N. */
+struct disk {
+	double a512, a4k, o4k;	/* appends of 512 B, 4 KiB; 4 KiB overwrites */
+};
+
+static struct disk disk_rates(void)
+{
+	struct disk d;
+
+	d.a512 = fsync_rate(512, 0);
+	d.a4k = fsync_rate(4096, 0);
+	d.o4k = fsync_rate(4096, 1);
+	return d;
 }
 
 /* ---- threads ------------------------------------------------------------ */
@@ -162,10 +203,17 @@ static struct result baseline(int nt)
 	return r;
 }
 
-static struct result syncfix(int nt, int io, unsigned int mf,
-			     const char **method)
+/* One configuration of the sequencer. */
+struct cfg {
+	int io;
+	unsigned int mf;	/* max_flushes */
+	size_t za;		/* zero_ahead (0: the default) */
+};
+
+static struct result syncfix(int nt, struct cfg c, const char **method)
 {
-	struct sf_clog_options o = { .io = io, .max_flushes = mf };
+	struct sf_clog_options o = { .io = c.io, .max_flushes = c.mf,
+				     .zero_ahead = c.za };
 	struct sf_clog_stats st;
 	struct result r = { 0 };
 	char p[4200];
@@ -189,24 +237,36 @@ static struct result best(struct result a, struct result b)
 	return a.rate >= b.rate ? a : b;
 }
 
-static void row(const char *what, int nt, struct result r, double disk)
+static void row(const char *what, int nt, struct result r, struct disk d)
 {
-	printf("%-40s %3d %10.0f %8.1f %9.1f %6.2f %8.2f\n", what, nt, r.rate,
-	       r.cpf, r.lat_us, r.cpu, disk > 0 ? r.rate / (disk * nt) : 0);
+	printf("%-46s %3d %9.0f %7.1f %8.1f %5.2f %7.2f %7.2f\n", what, nt,
+	       r.rate, r.cpf, r.lat_us, r.cpu,
+	       d.a512 > 0 ? r.rate / (d.a512 * nt) : 0,
+	       d.o4k > 0 ? r.rate / (d.o4k * nt) : 0);
+}
+
+/* The larger of two measurements, or their mean (drift on a shared disk). */
+static double keep(double prev, double now)
+{
+	return now > prev ? now : (prev + now) / 2;
 }
 
 int main(int argc, char **argv)
 {
 	static const int nts[] = { 1, 4, 16, 64 };
-	static const struct { int io; unsigned int mf; } ios[] = {
-		{ SF_CLOG_IO_URING_LINKED, 1 }, { SF_CLOG_IO_URING_DSYNC, 1 },
-		{ SF_CLOG_IO_PWRITEV, 1 }, { SF_CLOG_IO_URING_LINKED, 2 },
-		{ SF_CLOG_IO_URING_LINKED, 4 },
+	static const struct cfg cfgs[] = {
+		{ SF_CLOG_IO_URING_LINKED, 1, 0 },
+		{ SF_CLOG_IO_URING_DSYNC, 1, 0 },
+		{ SF_CLOG_IO_PWRITEV, 1, 0 },
+		{ SF_CLOG_IO_URING_LINKED, 1, SF_CLOG_NO_ZERO_AHEAD },
+		{ SF_CLOG_IO_URING_LINKED, 2, 0 },
+		{ SF_CLOG_IO_URING_LINKED, 4, 0 },
 	};
-	const int nio = sizeof(ios) / sizeof(ios[0]);
-	struct result at64[5] = { { 0 } }, base64 = { 0 };
-	char label[5][80];
-	double disk, d2;
+	enum { NCFG = sizeof(cfgs) / sizeof(cfgs[0]) };
+	struct result at64[NCFG] = { { 0 } }, base64 = { 0 };
+	char label[NCFG][80];
+	struct disk disk, d2;
+	int have64 = 0;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s DIR [SECONDS]\n", argv[0]);
@@ -215,63 +275,66 @@ int main(int argc, char **argv)
 	dir = argv[1];
 	if (argc > 2)
 		secs = atof(argv[2]);
-	disk = fsync_rate();
-	d2 = fsync_rate();
-	disk = disk > d2 ? disk : d2;
-	printf("disk: %.0f fdatasync/s (512-byte appends, one thread, best of "
-	       "2; measured again before each N)\n", disk);
-	printf("%-40s %3s %10s %8s %9s %6s %8s\n", "method", "N", "commits/s",
-	       "c/flush", "flush us", "cpu", "vs N*fds");
+	disk = disk_rates();
+	printf("fdatasync/s of one thread: 512-byte appends %.0f, 4 KiB appends "
+	       "%.0f, 4 KiB overwrites of written blocks %.0f (measured again "
+	       "before each N)\n", disk.a512, disk.a4k, disk.o4k);
+	printf("%-46s %3s %9s %7s %8s %5s %7s %7s\n", "method", "N", "commits/s",
+	       "c/flush", "flush us", "cpu", "/N*fds", "/N*ow");
 	for (size_t i = 0; i < sizeof(nts) / sizeof(nts[0]); i++) {
+		struct result r[NCFG] = { { 0 } }, b = { 0 };
 		int nt = nts[i];
-		struct result b;
 
 		if (getenv("SYNCFIX_BENCH_N") &&
 		    atoi(getenv("SYNCFIX_BENCH_N")) != nt)
 			continue;
 
 		/* The disk's rate drifts on a shared machine: measure again. */
-		d2 = fsync_rate();
-		disk = d2 > disk ? d2 : (disk + d2) / 2;
-		printf("-- disk now %.0f fdatasync/s; ratios below against %.0f\n",
-		       d2, disk);
+		d2 = disk_rates();
+		disk.a512 = keep(disk.a512, d2.a512);
+		disk.a4k = keep(disk.a4k, d2.a4k);
+		disk.o4k = keep(disk.o4k, d2.o4k);
+		printf("-- disk now %.0f (512 B appends), %.0f (4 KiB appends), "
+		       "%.0f (4 KiB overwrites) fdatasync/s; ratios against "
+		       "%.0f (fds) and %.0f (ow)\n", d2.a512, d2.a4k, d2.o4k,
+		       disk.a512, disk.o4k);
 		/*
 		 * Two rounds of every method in turn, the best of each kept:
 		 * a drift of the disk then touches all methods alike.
 		 */
-		struct result r[5] = { { 0 } };
-
-		b = (struct result){ 0 };
 		for (int round = 0; round < 2; round++) {
 			b = best(b, baseline(nt));
-			for (int k = 0; k < nio; k++) {
+			for (int k = 0; k < NCFG; k++) {
 				const char *m = "?";
 
-				r[k] = best(r[k], syncfix(nt, ios[k].io,
-							  ios[k].mf, &m));
-				snprintf(label[k], sizeof(label[k]), "%s x%u",
-					 m, ios[k].mf);
+				r[k] = best(r[k], syncfix(nt, cfgs[k], &m));
+				snprintf(label[k], sizeof(label[k]), "%s x%u%s",
+					 m, cfgs[k].mf, cfgs[k].za ==
+					 SF_CLOG_NO_ZERO_AHEAD ? " append" : "");
 			}
 		}
 		row("baseline: fdatasync per commit", nt, b, disk);
-		for (int k = 0; k < nio; k++)
+		for (int k = 0; k < NCFG; k++)
 			row(label[k], nt, r[k], disk);
 		if (nt == 64) {
 			base64 = b;
 			memcpy(at64, r, sizeof(at64));
+			have64 = 1;
 		}
 		fflush(stdout);
 	}
-	for (int k = 0; k < nio && base64.rate > 0; k++) {
+	for (int k = 0; k < NCFG && have64; k++) {
 		struct result r = at64[k];
-		int cpf_ok = r.cpf >= 20, rate_ok = r.rate > 0.5 * disk * 64,
+		int cpf_ok = r.cpf >= 20, rate_ok = r.rate > 0.5 * disk.a512 * 64,
 		    cpu_bound = r.cpu >= 0.9;
 
 		printf("target at 64, %s: %.1f commits/flush (>= 20: %s); "
 		       "%.0f commits/s = %.0f%% of fdatasync rate x 64 (> 50%%: "
-		       "%s), cpu %.2f (CPU-bound: %s); %.1fx the baseline\n",
+		       "%s; %.0f%% of the 4 KiB overwrite rate x 64), cpu %.2f "
+		       "(CPU-bound: %s); %.1fx the baseline\n",
 		       label[k], r.cpf, cpf_ok ? "yes" : "NO", r.rate,
-		       100 * r.rate / (disk * 64), rate_ok ? "yes" : "no",
+		       100 * r.rate / (disk.a512 * 64), rate_ok ? "yes" : "no",
+		       disk.o4k > 0 ? 100 * r.rate / (disk.o4k * 64) : 0,
 		       r.cpu, cpu_bound ? "yes" : "no",
 		       base64.rate > 0 ? r.rate / base64.rate : 0);
 	}

@@ -21,6 +21,13 @@
  * where RWF_DSYNC covers the range of its own write.  Documentation/
  * commit.rst has the figures.
  *
+ * The caller keeps zeros written ahead of the log end (commitlog.c, Z2),
+ * so these writes normally overwrite allocated blocks and the flush has
+ * no size or block allocation to journal.  The zeros themselves are made
+ * durable by the next flush of the whole file (linked, pwritev); with
+ * RWF_DSYNC, by the size update that flush commits, and blocks never
+ * written read as zeros, so recovery finds a clean end either way.
+ *
  * Errors.  A flush that fails is never retried: after a failed fsync the
  * kernel may have dropped the dirty pages and marked them clean, so a
  * second fsync could "succeed" without the data being on disk.  The

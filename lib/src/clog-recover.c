@@ -10,7 +10,12 @@
  *      when its header is complete, its length fits in the file and under
  *      SF_CLOG_MAX_BUFFER, its type is known, its reserved word is 0, its
  *      LSN equals its offset and its CRC32C matches.  The scan stops at the
- *      first invalid record: everything from there on is the damaged tail.
+ *      first invalid record: everything from there on is the damaged tail,
+ *      unless it is all zeros (R2z): then it is the clean end of a log
+ *      that kept zeros written ahead of its end (commitlog.c, Z1-Z3), and
+ *      it is neither reported nor cut (it is overwritten by the next
+ *      records).  A torn record followed by zeros is damage as before: its
+ *      written part is not zero.
  * (R3) Outcome per transaction: the first commit or rollback record ends
  *      it.  A transaction with a commit record is replayed with the data
  *      records it wrote before that record; the others are not.
@@ -139,6 +144,11 @@ static const char *check_record(const unsigned char *buf, size_t size,
 	return NULL;
 }
 
+static bool all_zero(const unsigned char *p, size_t len)
+{
+	return len == 0 || (p[0] == 0 && !memcmp(p, p + 1, len - 1));
+}
+
 /* (R3) (R4) Replay the committed transactions of @recs (sorted in place). */
 static int replay(const unsigned char *buf, struct rrec *recs, size_t n,
 		  const struct sf_clog_options *opt,
@@ -260,6 +270,9 @@ int clog_recover(int fd, const struct sf_clog_options *opt,
 			maxid = r.txn;
 		off += CLOG_REC_HDR + r.len;
 	}
+	/* (R2z) zeros to the end of the file: the clean end, not damage. */
+	if (off < size && all_zero(buf + off, size - off))
+		size = off;
 	rep->records = n;
 	rep->valid_end = off;
 	err = replay(buf, recs, n, opt, rep);

@@ -44,6 +44,12 @@
  *               a rollback, a failure, buffer space freed).
  *   ev_waiters  number of threads that are or are about to be asleep on
  *               ev_seq.
+ *   buf[i].seq, buf[i].waiters
+ *               (B1) the same pair per buffer, for the committers whose
+ *               commit record is in buf[i] (t->buf): incremented under m
+ *               at step (4) of a batch, see Waking committers.
+ *   zeroed      (m) (Z1) the file is written (records, or zeros) up to
+ *               here; at open, the larger of the log end and the file size.
  *
  * A snapshot is a copy of the watermark.  Transaction T is visible to
  * snapshot S iff slot[T] is a commit LSN < S.  Since slot[T] is stored
@@ -82,6 +88,30 @@
  * worked.  No watermark advance, no retry of the flush.  Afterwards
  * begin, add and commit return EIO until the log is reopened.
  *
+ * Waking committers.  (B2) A committer waits for its own commit on its
+ * buffer's counter, not on ev_seq: a finished batch wakes only what it
+ * concerns.  (B3) At step (4) the leader increments the counter of its
+ * batch's buffer (its committers are done: wake all) and, if the buffer
+ * being filled holds commits, that one's too, waking one of them: a
+ * flush slot has just become free, and it leads the next batch (or finds
+ * that another thread already took it, and waits for that batch).  The
+ * others there sleep on until their batch finishes.  When the batch
+ * failed, the commits of the buffer being filled failed with it: all of
+ * them are woken.  A committer sleeps in the buffer being filled only
+ * after finding no free slot under m, and every slot freed is a step (4)
+ * that wakes one of them, so a batch with waiting committers is never
+ * left without a leader.  Waking all 64 committers at every flush (as
+ * with ev_seq alone) cost half of them a wakeup, a lock and a sleep for
+ * nothing on each flush; measured: bench/bench-commit.c.
+ *
+ * Zeros ahead.  (Z2) The leader taking a batch keeps zero_ahead bytes of
+ * zeros written past its end (zero_ahead_locked()), so that the flushes
+ * overwrite blocks already allocated and in the file instead of
+ * appending: an fdatasync after an append must also commit the new size
+ * and blocks to the file system's journal; after an overwrite it only
+ * writes the data.  Recovery (clog-recover.c, R2z) reads zeros after the
+ * last record as the clean end.  (Z3) A clean close cuts them off.
+ *
  * Sleeping.  Waiter:  fetch_add(ev_waiters, 1)   (W1, full barrier)
  *                     seq = load(ev_seq)          (W2)
  *                     check its condition         (W3)
@@ -102,6 +132,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <syncfix/commit.h>
@@ -126,6 +157,7 @@ struct sf_txn {
 	uint64_t id;
 	uint64_t commit_lsn;
 	struct sf_txn *batch_next;	/* (m) commits of one buffer */
+	unsigned int buf;		/* (m) index of the buffer it is in */
 	int result;			/* (m) valid when done */
 	bool done;			/* (m) steps (1)-(4) over, or failed */
 	bool logged;			/* has records in the log */
@@ -143,6 +175,7 @@ struct clog_buf {
 	size_t len;
 	uint64_t off;			/* file offset of data[0] */
 	struct sf_txn *commits, **tail;	/* commit records, in LSN order */
+	uint32_t seq, waiters;		/* committers' event counter (B1) */
 };
 
 struct applier_item {
@@ -171,6 +204,8 @@ struct sf_clog {
 	unsigned int active;		/* (m) the buffer being filled */
 	int failed;			/* (m) */
 	uint64_t durable;		/* (m) end of the durable log */
+	uint64_t zeroed;		/* (m) file written up to here (Z1) */
+	uint64_t zero_ahead;		/* 0: none; see zero_ahead_locked() */
 	uint64_t watermark;		/* see the top */
 	uint32_t ev_seq, ev_waiters;
 	uint64_t txn_base, next_txn;	/* next_txn: (m), read atomically */
@@ -236,17 +271,39 @@ static void wake_all(struct sf_clog *log, bool wake)
 		sf_wake(&log->ev_seq, INT_MAX, 0);
 }
 
-/* (W1)-(W4) with m held for W1..W3; returns with m held. */
-static void wait_event_locked(struct sf_clog *log)
+/* (W1)-(W4) on @seq with m held for W1..W3; returns with m held. */
+static void wait_on_locked(struct sf_clog *log, uint32_t *seq_p,
+			   uint32_t *waiters)
 {
 	uint32_t seq;
 
-	sf_fetch_add(&log->ev_waiters, 1);
-	seq = sf_load_acquire(&log->ev_seq);
+	sf_fetch_add(waiters, 1);
+	seq = sf_load_acquire(seq_p);
 	unlock(log);
-	sf_wait(&log->ev_seq, seq, NULL, CLOCK_MONOTONIC, 0);
-	sf_fetch_sub(&log->ev_waiters, 1);
+	sf_wait(seq_p, seq, NULL, CLOCK_MONOTONIC, 0);
+	sf_fetch_sub(waiters, 1);
 	lock(log);
+}
+
+static void wait_event_locked(struct sf_clog *log)
+{
+	wait_on_locked(log, &log->ev_seq, &log->ev_waiters);
+}
+
+/*
+ * (B2) A committer waits for its own batch on its buffer's counter, with
+ * the same W1-W4 steps (m held for W1..W3; returns with m held).
+ */
+static void wait_buf_locked(struct sf_clog *log, struct clog_buf *b)
+{
+	wait_on_locked(log, &b->seq, &b->waiters);
+}
+
+/* (B3) K2 on a buffer's counter (m held): whether to wake after unlock. */
+static bool buf_event_locked(struct clog_buf *b)
+{
+	sf_fetch_add(&b->seq, 1);
+	return sf_load_relaxed(&b->waiters) != 0;
 }
 
 static void txn_free(struct sf_txn *t)
@@ -316,6 +373,35 @@ static bool can_lead(const struct sf_clog *log)
 	return log->batches - log->finished < log->inflight;
 }
 
+static const unsigned char zeros[1u << 16];
+
+/*
+ * zero_ahead_locked() - (Z2) write zeros from the end of the batch being
+ * taken (@end) or the end of the written file, whichever is further, to
+ * zero_ahead past @end.  m held: every later batch is taken, and so
+ * written, after these page-cache writes returned, and every earlier one
+ * lies below @end, so no record is ever overwritten by zeros.  The flush
+ * of the batch that follows makes them durable (an fdatasync covers the
+ * whole file; RWF_DSYNC its own range and the file size, and blocks never
+ * written read as zeros).  A failed write (ENOSPC) only stops the
+ * zeroing: the batch's own write then appends as without it.
+ */
+static void zero_ahead_locked(struct sf_clog *log, uint64_t end)
+{
+	uint64_t from = log->zeroed > end ? log->zeroed : end;
+	uint64_t to = (end + log->zero_ahead + 4095) & ~(uint64_t)4095;
+
+	while (from < to) {
+		size_t n = to - from < sizeof(zeros) ? to - from : sizeof(zeros);
+		ssize_t w = pwrite(log->fd, zeros, n, (off_t)from);
+
+		if (w <= 0)
+			return;
+		from += (uint64_t)w;
+		log->zeroed = from;
+	}
+}
+
 /*
  * flush_locked() - become the leader of the next batch: write and flush
  * buf[active] for everyone whose records are in it.  Called with m held,
@@ -323,13 +409,16 @@ static bool can_lead(const struct sf_clog *log)
  */
 static void flush_locked(struct sf_clog *log)
 {
-	struct clog_buf *b = &log->buf[log->active];
+	struct clog_buf *b = &log->buf[log->active], *nb;
 	struct sf_txn *list, *t, *next;
 	uint64_t t0, dt, end = b->off + b->len, ticket = log->batches++;
 	struct clog_io *io = &log->io[ticket % log->inflight];
-	bool wake;
+	bool wake, wake_b, wake_nb, nb_failed = false;
 	int err;
 
+	/* (Z2) zeros ahead again once half of them have been used. */
+	if (log->zero_ahead && end + log->zero_ahead / 2 > log->zeroed)
+		zero_ahead_locked(log, end);
 	/* Batch k fills buf[k % nbufs]; the one before it there finished. */
 	log->active = (unsigned int)(log->batches % (log->inflight + 1));
 	buf_reset(&log->buf[log->active], end);
@@ -366,8 +455,10 @@ static void flush_locked(struct sf_clog *log)
 			log->st.error = err;
 			if (ftruncate(log->fd, (off_t)b->off) == 0)
 				(void)fdatasync(log->fd);
+			log->zeroed = b->off;
 		}
 		fail_commits_locked(log, b, err);
+		nb_failed = log->buf[log->active].commits != NULL;
 		fail_commits_locked(log, &log->buf[log->active], err);
 		buf_reset(&log->buf[log->active], log->buf[log->active].off);
 	} else {
@@ -394,7 +485,21 @@ static void flush_locked(struct sf_clog *log)
 	buf_reset(b, end);
 	log->finished++;
 	wake = event_locked(log);
+	/*
+	 * (B3) Our batch's committers, all of them; of the buffer being
+	 * filled one, to lead it now that a flush slot is free (all of them
+	 * when they failed with us).  The others there sleep on: each
+	 * finished batch wakes one of them, and a woken one leads or finds
+	 * its batch taken by another leader and waits for that.
+	 */
+	nb = &log->buf[log->active];
+	wake_b = buf_event_locked(b);
+	wake_nb = (nb->commits || nb_failed) && buf_event_locked(nb);
 	unlock(log);
+	if (wake_nb)
+		sf_wake(&nb->seq, err ? INT_MAX : 1, 0);
+	if (wake_b)
+		sf_wake(&b->seq, INT_MAX, 0);
 	wake_all(log, wake);
 	if (!err)
 		SF_SYNC_POINT("commit:woken", log);
@@ -488,6 +593,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 {
 	struct sf_clog_recovery dummy;
 	struct sf_clog *log;
+	struct stat st;
 	uint64_t end, next;
 	size_t cap;
 	int err;
@@ -501,7 +607,9 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 				       : SF_CLOG_DEFAULT_BUFFER;
 	if (cap < SF_CLOG_MIN_BUFFER || cap > SF_CLOG_MAX_BUFFER ||
 	    (opt && (opt->io < SF_CLOG_IO_AUTO || opt->io > SF_CLOG_IO_PWRITEV ||
-		     opt->max_flushes > CLOG_INFLIGHT)))
+		     opt->max_flushes > CLOG_INFLIGHT ||
+		     (opt->zero_ahead > SF_CLOG_MAX_ZERO_AHEAD &&
+		      opt->zero_ahead != SF_CLOG_NO_ZERO_AHEAD))))
 		return EINVAL;
 	log = calloc(1, sizeof(*log));
 	if (!log)
@@ -509,6 +617,9 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	sf_mutex_init(&log->m, NULL);
 	log->cap = cap;
 	log->inflight = opt && opt->max_flushes ? opt->max_flushes : 1;
+	log->zero_ahead = !opt || !opt->zero_ahead ? SF_CLOG_DEFAULT_ZERO_AHEAD
+			  : opt->zero_ahead == SF_CLOG_NO_ZERO_AHEAD ? 0
+			  : opt->zero_ahead;
 	log->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (log->fd < 0) {
 		err = errno;
@@ -537,7 +648,10 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 				   opt ? opt->io : SF_CLOG_IO_AUTO);
 	if (err)
 		goto fail;
-	log->durable = log->watermark = end;
+	log->durable = log->watermark = log->zeroed = end;
+	/* (Z1) zeros recovery found after the end (a crash while open) */
+	if (fstat(log->fd, &st) == 0 && (uint64_t)st.st_size > end)
+		log->zeroed = (uint64_t)st.st_size;
 	log->txn_base = log->next_txn = next;
 	*out = log;
 	return 0;
@@ -583,6 +697,10 @@ SF_EXPORT int sf_clog_close(sf_clog_t *log)
 		else
 			wait_event_locked(log);
 	}
+	/* (Z3) A clean close leaves no zeros after the log (best effort). */
+	if (!log->failed && log->zeroed > log->durable &&
+	    ftruncate(log->fd, (off_t)log->durable) == 0)
+		(void)fdatasync(log->fd);
 	unlock(log);
 	stop_appliers(log);
 	clog_free(log);
@@ -820,6 +938,7 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 		return err;
 	}
 	b = &log->buf[log->active];
+	t->buf = log->active;
 	t->batch_next = NULL;
 	*b->tail = t;
 	b->tail = &t->batch_next;
@@ -837,7 +956,7 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 		if (can_lead(log) && log->buf[log->active].len)
 			flush_locked(log);
 		else
-			wait_event_locked(log);
+			wait_buf_locked(log, &log->buf[t->buf]);
 	}
 	err = t->result;
 	if (!err)

@@ -60,6 +60,26 @@ static off_t fsize(const char *p)
 	return stat(p, &st) ? -1 : st.st_size;
 }
 
+/*
+ * End of the records in the file: the file is longer while the log keeps
+ * zeros written ahead of its end (zero_ahead), and they are not the log.
+ */
+static off_t log_end(const char *p)
+{
+	size_t len, off = 32;
+	unsigned char *b = ct_slurp(p, &len);
+	static const unsigned char z[32];
+
+	if (!b)
+		return -1;
+	while (off + 32 <= len && memcmp(b + off, z, 32))
+		off += 32 + ((uint32_t)b[off + 4] | (uint32_t)b[off + 5] << 8 |
+			     (uint32_t)b[off + 6] << 16 |
+			     (uint32_t)b[off + 7] << 24);
+	free(b);
+	return (off_t)(off < len ? off : len);
+}
+
 static int commit_rec(sf_clog_t *l, const char *data, uint64_t *id)
 {
 	sf_txn_t *t;
@@ -110,7 +130,7 @@ static void case_fault(int io, const char *what, int op, long ret, long then,
 	ok(commit_rec(l, "good", &good) == 0, "%s/%s: first commit", mn, what);
 	sf_txn_begin(l, &pending);	/* begun before the fault */
 	late = sf_txn_id(pending);
-	before = fsize(p);
+	before = log_end(p);
 	arm(op, ret, then);
 	r = commit_rec(l, "victim", &bad);
 	flushes = plan.calls[CLOG_FAULT_FLUSH];
@@ -133,7 +153,7 @@ static void case_fault(int io, const char *what, int op, long ret, long then,
 	ok(status(l, bad) == SF_TXN_FAILED && status(l, good) ==
 	   SF_TXN_COMMITTED, "%s/%s: failed commit not visible, earlier one "
 	   "still is", mn, what);
-	ok(fsize(p) == before, "%s/%s: failed batch cut from the file "
+	ok(fsize(p) == before, "%s/%s: failed batch (and zeros) cut from the file "
 	   "(%lld -> %lld)", mn, what, (long long)before, (long long)fsize(p));
 	ok_err(sf_txn_add(pending, "x", 1), EIO,
 	       "%s/%s: a transaction begun before cannot add", mn, what);
@@ -162,16 +182,30 @@ static void case_fault(int io, const char *what, int op, long ret, long then,
 
 /* Two committers in one batch and the write fails: both fail. */
 static sf_clog_t *GL;
-static int res_a = -1;
+static int res_a = -1, res_c = -1;
 
-static void *committer_a(void *arg)
+/* A committer thread named @arg ("A" or "C"): its result in res_a/res_c. */
+static void *committer_named(void *arg)
 {
+	const char *name = arg;
 	uint64_t id;
+	int r;
 
-	(void)arg;
-	dsync_thread("A");
-	res_a = commit_rec(GL, "a", &id);
+	dsync_thread(name);
+	r = commit_rec(GL, name, &id);
+	*(name[0] == 'A' ? &res_a : &res_c) = r;
 	return NULL;
+}
+
+/* Phase @name on a new log @file (path in @p, 4600 bytes) as GL. */
+static int case_open(const char *name, const char *file, int io, char *p)
+{
+	phase(name);
+	ct_path(p, 4600, file);
+	unlink(p);
+	GL = reopen(p, io, NULL);
+	dsync_reset();
+	return GL != NULL;
 }
 
 static void case_batch(int io)
@@ -183,15 +217,10 @@ static void case_batch(int io)
 	char p[4600];
 	int rb;
 
-	phase("batch");
-	ct_path(p, sizeof(p), "batch.log");
-	unlink(p);
-	GL = reopen(p, io, NULL);
-	if (!GL)
+	if (!case_open("batch", "batch.log", io, p))
 		return;
-	dsync_reset();
 	dsync_arm("commit:appended", "A", "a-appended", "go", 1);
-	pthread_create(&th, NULL, committer_a, NULL);
+	pthread_create(&th, NULL, committer_named, "A");
 	dsync_wait_for("a-appended", 5000);
 	arm(CLOG_FAULT_WRITE, EIO, -1);
 	/* B appends beside A's record and leads the flush of both. */
@@ -203,6 +232,39 @@ static void case_batch(int io)
 	sf_clog_stats(GL, &st);
 	ok(st.flushes == 0 && st.commits == 0 && st.failed_commits == 2,
 	   "%s/batch: no commit counted, 2 failed", mn);
+	sf_clog_close(GL);
+	arm(0, -1, -1);
+	dsync_reset();
+}
+
+/*
+ * A committer asleep in the buffer being filled (B2) when the batch in
+ * flight fails: it fails with it and is woken (B3 wakes all of that
+ * buffer then, not just a next leader).  A leads batch 0 and is held
+ * before its write; C appends to the next buffer and sleeps there (one
+ * flush at a time: no slot to lead); A's write fails.
+ */
+static void case_sleeper(int io)
+{
+	const char *mn = io_mode_name[io];
+	pthread_t ta, tc;
+	char p[4600];
+
+	if (!case_open("sleeper", "sleeper.log", io, p))
+		return;
+	dsync_arm("commit:flush", "A", "a-flush", "go", 1);
+	arm(CLOG_FAULT_WRITE, EIO, -1);
+	pthread_create(&ta, NULL, committer_named, "A");
+	ok(dsync_wait_for("a-flush", 5000), "%s/sleeper: A leads, held "
+	   "before its write", mn);
+	pthread_create(&tc, NULL, committer_named, "C");
+	sleep_ms(100);		/* C appends and goes to sleep */
+	dsync_signal("go");
+	pthread_join(ta, NULL);
+	pthread_join(tc, NULL);
+	ok(res_a == EIO && res_c == EIO, "%s/sleeper: A's batch fails, and "
+	   "C, asleep in the next buffer, fails and returns (A %d, C %d)",
+	   mn, res_a, res_c);
 	sf_clog_close(GL);
 	arm(0, -1, -1);
 	dsync_reset();
@@ -251,7 +313,7 @@ static void case_second_batch(int io)
 	if (sf_clog_open(p, &o, &GL, NULL))
 		return (void)ok(0, "open");
 	commit_rec(GL, "good", &good);
-	before = fsize(p);
+	before = log_end(p);
 	dsync_reset();
 	dsync_arm("commit:flush", "A", "a-flush", "go", 1);
 	dsync_arm("commit:durable", "B", "b-durable", NULL, 1);
@@ -269,7 +331,8 @@ static void case_second_batch(int io)
 	   "B's durable batch fails with it (A %d, B %d)", mn, res_a, res_b);
 	ok(status(GL, id_b) == SF_TXN_FAILED && status(GL, good) ==
 	   SF_TXN_COMMITTED, "%s/second batch: B failed, not visible", mn);
-	ok(fsize(p) == before, "%s/second batch: both cut from the file", mn);
+	ok(fsize(p) == before, "%s/second batch: both (and the zeros) cut from "
+	   "the file", mn);
 	sf_clog_close(GL);
 	dsync_reset();
 	l = reopen(p, io, &rep);
@@ -299,6 +362,7 @@ int main(void)
 		case_fault(io, "short write, then disk full",
 			   CLOG_FAULT_WRITE, -2 - 10, ENOSPC, ENOSPC);
 		case_batch(io);
+		case_sleeper(io);
 		case_second_batch(io);
 	}
 	return done_testing();

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: commit log recovery on damaged files: cut at every byte offset of the last records, every byte of them with a flipped bit, damage in the middle; recovery keeps exactly the valid prefix, replays only its committed transactions with intact payloads, reports and cuts the rest, and a second open finds the same log */
+/* Description: commit log recovery on damaged files: cut at every byte offset of the last records, every byte of them with a flipped bit, damage in the middle; recovery keeps exactly the valid prefix, replays only its committed transactions with intact payloads, reports and cuts the rest, and a second open finds the same log.  Zeros written ahead of the log end (a crash while open): a clean end, not cut; a torn record or garbage before or among the zeros: damage, cut */
 #include "test.h"
 #include "commit-test.h"
 
@@ -80,8 +80,13 @@ static size_t prefix_end(size_t cut)
 	return e;
 }
 
-static int open_check(const char *p, size_t want_end, size_t size,
-		      int *idem)
+/*
+ * Open @p (@size bytes) and close it: recovery must keep @want_end bytes
+ * of log, cut and report @want_cut bytes, replay the committed prefix; the
+ * closed file holds exactly the log; a second open finds the same.
+ */
+static int open_check_cut(const char *p, size_t want_end, size_t want_cut,
+			  size_t size, int *idem)
 {
 	struct sf_clog_options o = { .buffer_size = 4096,
 				     .replay = ct_replay_cb,
@@ -95,8 +100,15 @@ static int open_check(const char *p, size_t want_end, size_t size,
 	if (sf_clog_open(p, &o, &l, &rep))
 		return 0;
 	sf_clog_close(l);
-	good = rep.valid_end == want_end && rep.cut_bytes == size - want_end &&
-	       (rep.cut_bytes == 0 || rep.reason[0]) && replay_matches(want_end) &&
+	(void)size;
+	if (getenv("CT_DEBUG"))
+		diag("end %llu cut %llu reason '%s' replayed %llu",
+		     (unsigned long long)rep.valid_end,
+		     (unsigned long long)rep.cut_bytes, rep.reason,
+		     (unsigned long long)rep.replayed);
+	good = rep.valid_end == want_end && rep.cut_bytes == want_cut &&
+	       (rep.cut_bytes == 0) == (rep.reason[0] == 0) &&
+	       replay_matches(want_end) &&
 	       stat(p, &st) == 0 && (size_t)st.st_size == want_end;
 	/* Opening again: the same transactions, nothing more to cut. */
 	ct_seen_reset(&replayed);
@@ -105,6 +117,20 @@ static int open_check(const char *p, size_t want_end, size_t size,
 	if (*idem)
 		sf_clog_close(l);
 	return good;
+}
+
+static int open_check(const char *p, size_t want_end, size_t size,
+		      int *idem)
+{
+	return open_check_cut(p, want_end, size - want_end, size, idem);
+}
+
+static int all_zero(const unsigned char *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (b[i])
+			return 0;
+	return 1;
 }
 
 static int add_commit(sf_clog_t *l, const char *a, const char *b)
@@ -119,14 +145,16 @@ static int add_commit(sf_clog_t *l, const char *a, const char *b)
 }
 
 /* The reference image: committed, rolled back and unfinished txns. */
-static unsigned char *make_image(const char *p, size_t *len)
+static unsigned char *make_image(const char *p, size_t *len,
+				 size_t zero_ahead)
 {
+	struct sf_clog_options o = { .zero_ahead = zero_ahead };
 	sf_txn_t *rb, *unfinished;
 	unsigned char *img;
 	sf_clog_t *l;
 
 	unlink(p);
-	if (sf_clog_open(p, NULL, &l, NULL))
+	if (sf_clog_open(p, &o, &l, NULL))
 		return NULL;
 	add_commit(l, "first record of T1", "second record of T1");
 	sf_txn_begin(l, &rb);
@@ -143,6 +171,84 @@ static unsigned char *make_image(const char *p, size_t *len)
 	return img;
 }
 
+/* (R2z) The file as a crash leaves it while zeros are kept ahead. */
+static void zero_tail_cases(const char *p, const unsigned char *img,
+			    size_t len)
+{
+	size_t zlen, from = rec[nrec - 4].off, pad = 8192;
+	unsigned char *z, *b = calloc(1, len + pad);
+	int idem, bad = 0, n = 0;
+	struct stat st;
+	sf_clog_t *l;
+
+	phase("zeros ahead");
+	z = make_image(p, &zlen, 0);
+	ok(z && zlen >= len + SF_CLOG_DEFAULT_ZERO_AHEAD / 2 &&
+	   !memcmp(z, img, len) && all_zero(z + len, zlen - len),
+	   "while open (default zero_ahead) the file is the log and %zu "
+	   "bytes of zeros", z ? zlen - len : 0);
+	/* (the close appended the unfinished transaction's rollback) */
+	st.st_size = 0;
+	stat(p, &st);
+	ok((size_t)st.st_size == len + 32, "a clean close cuts the zeros "
+	   "off: %lld bytes, want %zu", (long long)st.st_size, len + 32);
+	if (z)
+		ct_spew(p, z, zlen);
+	ok(z && open_check_cut(p, len, 0, zlen, &idem) && idem &&
+	   replayed.n == 4,
+	   "crash image with zeros after the last record: a clean end, "
+	   "nothing cut or reported, 4 transactions replayed");
+	free(z);
+
+	/* A torn last batch over the zeros: cut at each offset, zeros after. */
+	for (size_t cut = from; cut < len; cut++, n++) {
+		size_t whole = cut, e;
+
+		/* bytes of the image that are zero anyway were not lost */
+		while (whole < len && !img[whole])
+			whole++;
+		e = prefix_end(whole);
+
+		memset(b, 0, len + pad);
+		memcpy(b, img, cut);
+		ct_spew(p, b, len + pad);
+		if (!open_check_cut(p, e, cut <= e || all_zero(img + e, cut - e) ? 0 :
+				    len + pad - e, len + pad, &idem) || !idem) {
+			if (!bad++)
+				diag("torn at %zu before zeros: wrong", cut);
+		}
+		progress();
+	}
+	ok(!bad, "torn record followed by zeros, at each of %d offsets: "
+	   "valid prefix kept, torn part and zeros cut and reported", n);
+
+	/* Zeros, then something that is not: damage, all of it cut. */
+	memset(b, 0, len + pad);
+	memcpy(b, img, len);
+	b[len + pad - 1] = 0x5a;
+	ct_spew(p, b, len + pad);
+	ok(open_check_cut(p, len, pad, len + pad, &idem) && idem,
+	   "a non-zero byte after the zeros: the tail is damage, cut");
+
+	/* New commits after a zero tail land at the valid end. */
+	memset(b, 0, len + pad);
+	memcpy(b, img, len);
+	ct_spew(p, b, len + pad);
+	ok(sf_clog_open(p, NULL, &l, NULL) == 0 &&
+	   add_commit(l, "after the zeros", NULL) == 0 &&
+	   sf_clog_close(l) == 0,
+	   "reopened over a zero tail, one more commit");
+	ct_seen_reset(&replayed);
+	ok(sf_clog_open(p, &(struct sf_clog_options){
+			.replay = ct_replay_cb, .replay_arg = &replayed },
+			&l, NULL) == 0 && replayed.n == 5 &&
+	   replayed.lsn[4] == len + 32 + 15,
+	   "reopened: the 4 old and the new transaction, the new one at "
+	   "the old end");
+	sf_clog_close(l);
+	free(b);
+}
+
 int main(void)
 {
 	unsigned char *img, *b;
@@ -153,7 +259,8 @@ int main(void)
 	watchdog_start(60);
 	ct_mkdir(1);
 	ct_path(p, sizeof(p), "rec.log");
-	img = make_image(p, &len);
+	/* The records alone: no zeros ahead. */
+	img = make_image(p, &len, SF_CLOG_NO_ZERO_AHEAD);
 	if (!img)
 		return ok(0, "reference log"), done_testing();
 	parse(img, len);
@@ -202,6 +309,8 @@ int main(void)
 	   "the damaged record, replays nothing of it or after (%d wrong)",
 	   nflip, bad_flip);
 	ok(!bad_idem, "every recovered log opens again identically");
+
+	zero_tail_cases(p, img, len);
 
 	/* Damage in the first record: nothing after it is trusted. */
 	memcpy(b, img, len);

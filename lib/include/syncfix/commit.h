@@ -66,6 +66,9 @@ typedef void (*sf_clog_apply_fn)(void *arg, const struct sf_commit_txn *txn);
 #define SF_CLOG_MAX_BUFFER	(64u << 20)
 #define SF_CLOG_RECORD_OVERHEAD	32u	/* bytes of header per record */
 #define SF_CLOG_MAX_FLUSHES	8u
+#define SF_CLOG_DEFAULT_ZERO_AHEAD	(1u << 20)
+#define SF_CLOG_MAX_ZERO_AHEAD	(1u << 30)
+#define SF_CLOG_NO_ZERO_AHEAD	((size_t)-1)
 
 struct sf_clog_options {
 	/*
@@ -85,6 +88,17 @@ struct sf_clog_options {
 	unsigned int max_flushes;
 	sf_clog_replay_fn replay;	/* may be NULL */
 	void *replay_arg;
+	/*
+	 * Bytes of zeros kept written past the end of the log, so that a
+	 * flush overwrites blocks that are already allocated instead of
+	 * appending (no size or extent change to journal on each flush):
+	 * 0: SF_CLOG_DEFAULT_ZERO_AHEAD; SF_CLOG_NO_ZERO_AHEAD: none (every
+	 * flush appends); else at most SF_CLOG_MAX_ZERO_AHEAD.  While the
+	 * log is open the file is longer than the log; recovery reads zeros
+	 * after the last record as the clean end, and a clean close cuts
+	 * them off.
+	 */
+	size_t zero_ahead;
 };
 
 /* What sf_clog_open() found (also filled when it fails). */
