@@ -16,24 +16,21 @@
  */
 #include "test.h"
 
-static void run_case(const char *helper, const char *c, int must_fail)
+static void run_case(const char *name, const char *c, int must_fail)
 {
-	static char out[32768];
-	const char *build = strstr(helper, "-apply") ? "apply-early"
-						      : "visible-before-durable";
-	char *argv[] = { (char *)helper, (char *)c, NULL };
-	int st, failed;
+	const char *build = strstr(name, "-apply") ? "apply-early"
+						    : "visible-before-durable";
+	char helper[4200];
+	char *argv[] = { helper, (char *)c, NULL };
+	int r;
 
+	beside_self(name, helper, sizeof(helper));
 	phase(c);
-	st = run_capture(argv, NULL, out, sizeof(out));
-	failed = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1 &&
-		 strstr(out, "not ok") != NULL;
-	diag_block(out);
+	r = run_tap_child(argv, NULL);
 	if (must_fail)
-		ok(failed, "%s build fails the \"%s\" case", build, c);
+		ok(r == CHILD_FAILED, "%s build fails the \"%s\" case", build, c);
 	else
-		ok(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		   "%s build passes the \"%s\" case", build, c);
+		ok(r == CHILD_PASSED, "%s build passes the \"%s\" case", build, c);
 }
 
 /*
@@ -42,9 +39,8 @@ static void run_case(const char *helper, const char *c, int must_fail)
  * That takes a lucky kill, so up to 4 runs of 100 rounds (about 4 s each);
  * under ThreadSanitizer one run of 10, reported and not asserted.
  */
-static void run_crash(const char *dir)
+static void run_crash(void)
 {
-	static char out[65536];
 	char crash[4200];
 #ifdef TEST_TSAN
 	char *argv[] = { crash, "commit-crash-child-broken", "10", NULL };
@@ -53,17 +49,13 @@ static void run_crash(const char *dir)
 	char *argv[] = { crash, "commit-crash-child-broken", "100", NULL };
 	const int tries = 4;
 #endif
-	int caught = 0, st, i;
+	int caught = 0, i;
 
 	phase("crash");
-	snprintf(crash, sizeof(crash), "%s/commit-crash", dir);
-	for (i = 0; i < tries && !caught; i++) {
-		st = run_capture(argv, NULL, out, sizeof(out));
-		caught = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1 &&
-			 strstr(out, "not ok 2 - every transaction another one "
-			 "saw committed") != NULL;
-		diag_block(out);
-	}
+	beside_self("commit-crash", crash, sizeof(crash));
+	for (i = 0; i < tries && !caught; i++)
+		caught = run_tap_child(argv, "not ok 2 - every transaction another "
+				   "one saw committed") == CHILD_FAILED;
 #ifdef TEST_TSAN
 	diag("crash test against the visible-before-durable build: %s "
 	     "(probabilistic, not asserted under TSAN)",
@@ -86,18 +78,10 @@ int main(void)
 		{ "commit-order-broken-apply", "visible", 1 },
 		{ "commit-order-broken-apply", "appended", 0 },
 	};
-	char helper[4200], dir[4096];
 
-	if (self_dir(dir, sizeof(dir)))
-		skip_all("cannot find own directory");
-	snprintf(helper, sizeof(helper), "%s/commit-order-broken", dir);
-	if (access(helper, X_OK))
-		skip_all("commit-order-broken not built beside this test");
 	watchdog_start(30);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(helper, sizeof(helper), "%s/%s", dir, cases[i].helper);
-		run_case(helper, cases[i].name, cases[i].must_fail);
-	}
-	run_crash(dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(cases[i].helper, cases[i].name, cases[i].must_fail);
+	run_crash();
 	return done_testing();
 }

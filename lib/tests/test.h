@@ -527,6 +527,51 @@ __attribute__((unused)) static int self_dir(char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * beside_self() - the path of program @name built beside this test, into
+ * @buf.  Skips the whole test (exit 77) when it is not there.
+ */
+__attribute__((unused))
+static void beside_self(const char *name, char *buf, size_t len)
+{
+	static char why[512];
+	char dir[4096];
+
+	if (self_dir(dir, sizeof(dir)))
+		skip_all("cannot find own directory");
+	snprintf(buf, len, "%s/%s", dir, name);
+	if (access(buf, X_OK)) {
+		snprintf(why, sizeof(why), "%s not built beside this test", name);
+		skip_all(why);
+	}
+}
+
+/* Outcomes of run_tap_child(). */
+enum { CHILD_PASSED, CHILD_FAILED, CHILD_OTHER };
+
+/*
+ * run_tap_child() - run a test program (typically one linked against a
+ * deliberately broken build) and show its output as comments.
+ * @want: a text a failing run must print as well (NULL: none)
+ *
+ * Return: CHILD_PASSED (exit 0), CHILD_FAILED (exit 1 with a "not ok"
+ * line and @want), CHILD_OTHER (anything else: crashed, not run, ...).
+ */
+__attribute__((unused))
+static int run_tap_child(char *const argv[], const char *want)
+{
+	static char out[65536];
+	int st = run_capture(argv, NULL, out, sizeof(out));
+
+	diag_block(out);
+	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return CHILD_PASSED;
+	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 1 &&
+	    strstr(out, "not ok") && (!want || strstr(out, want)))
+		return CHILD_FAILED;
+	return CHILD_OTHER;
+}
+
 /* ---- misc ------------------------------------------------------------- */
 
 static inline void sf_cpu_relax_test(void)
