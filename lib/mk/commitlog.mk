@@ -7,22 +7,28 @@ CLOG_SRCS := commitlog.c clog-io.c clog-recover.c
 LIB_SRCS += $(CLOG_SRCS)
 LDLIBS += -luring
 
-TESTS += commit-basic commit-order commit-broken-demo commit-fault \
-	 commit-recovery commit-crash
-HOOK_TESTS += commit-order commit-fault
+TESTS += commit-basic commit-order commit-gather commit-broken-demo \
+	 commit-fault commit-recovery commit-crash
+HOOK_TESTS += commit-order commit-gather commit-fault
 TEST_HELPERS += commit-order-broken commit-order-broken-apply \
+	commit-gather-nogather commit-gather-all \
 	commit-crash-child commit-crash-child-broken
 
 CLOG_TEST_HDRS := $(L)/tests/commit-test.h $(L)/tests/commit-crash.h $(L)/src/clog.h
 $(addprefix $(B)/tests/,commit-basic commit-order commit-order-broken \
-	commit-fault commit-recovery commit-crash commit-crash-child): \
+	commit-gather commit-fault commit-recovery commit-crash \
+	commit-crash-child): \
 	$(CLOG_TEST_HDRS)
 
-# The deliberately broken builds, with the hooks, each in its own archive:
+# The deliberately broken builds, with the hooks, each in its own archive
+# and linked into the test $(4) as $(4)-$(3):
 #   clog-broken         Falcon's order: visible before durable
 #                       (SF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE)
 #   clog-broken-apply   Falcon's first patch: the appliers get a commit as
 #                       soon as it is durable (SF_TEST_BROKEN_APPLY_EARLY)
+#   clog-nogather       no gathering before a flush (SF_TEST_BROKEN_NO_GATHER)
+#   clog-gather-all     gathering waits for every open transaction, however
+#                       old (SF_TEST_BROKEN_GATHER_ALL)
 CLOG_OTHER_HOOK_OBJS := \
 	$(patsubst %.c,$(B)/hooks/%.o,$(filter-out $(CLOG_SRCS),$(LIB_SRCS)))
 define clog_broken
@@ -33,14 +39,16 @@ $(B)/$(1)/%.o: $(L)/src/%.c $(wildcard $(L)/src/*.h) \
 $(B)/test-libs/lib$(1).a: $(patsubst %.c,$(B)/$(1)/%.o,$(CLOG_SRCS)) \
 		$(CLOG_OTHER_HOOK_OBJS)
 	@mkdir -p $$(@D) && rm -f $$@ && $$(AR) rcs $$@ $$^
-$(B)/tests/commit-order-$(3): $(L)/tests/commit-order.c $(L)/tests/test.h \
+$(B)/tests/$(4)-$(3): $(L)/tests/$(4).c $(L)/tests/test.h \
 		$(CLOG_TEST_HDRS) $(B)/test-libs/lib$(1).a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS) -DSF_TEST_HOOKS $$(TEST_CFLAGS) -o $$@ $$< \
 		$(B)/test-libs/lib$(1).a $$(LDLIBS)
 endef
-$(eval $(call clog_broken,clog-broken,SF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE,broken))
-$(eval $(call clog_broken,clog-broken-apply,SF_TEST_BROKEN_APPLY_EARLY,broken-apply))
+$(eval $(call clog_broken,clog-broken,SF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE,broken,commit-order))
+$(eval $(call clog_broken,clog-broken-apply,SF_TEST_BROKEN_APPLY_EARLY,broken-apply,commit-order))
+$(eval $(call clog_broken,clog-nogather,SF_TEST_BROKEN_NO_GATHER,nogather,commit-gather))
+$(eval $(call clog_broken,clog-gather-all,SF_TEST_BROKEN_GATHER_ALL,all,commit-gather))
 CLOG_BROKEN_A := $(B)/test-libs/libclog-broken.a
 $(B)/tests/commit-crash-child-broken: $(L)/tests/commit-crash-child.c \
 		$(L)/tests/test.h $(CLOG_TEST_HDRS) $(CLOG_BROKEN_A)
@@ -48,6 +56,7 @@ $(B)/tests/commit-crash-child-broken: $(L)/tests/commit-crash-child.c \
 	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -o $@ $< $(CLOG_BROKEN_A) $(LDLIBS)
 $(B)/tests/commit-broken-demo: $(B)/tests/commit-order-broken \
 	$(B)/tests/commit-order-broken-apply \
+	$(B)/tests/commit-gather-nogather $(B)/tests/commit-gather-all \
 	$(B)/tests/commit-crash-child-broken $(B)/tests/commit-crash
 $(B)/tests/commit-crash: $(B)/tests/commit-crash-child
 

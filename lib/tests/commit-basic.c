@@ -127,6 +127,9 @@ static void case_api(int io, int uring)
 	ok_err(sf_clog_open(p, &(struct sf_clog_options){ .buffer_size = 100 },
 			    &(sf_clog_t *){ 0 }, NULL), EINVAL,
 	       "%s: buffer below %u bytes", mn, SF_CLOG_MIN_BUFFER);
+	ok_err(sf_clog_open(p, &(struct sf_clog_options){ .gather_pct = 101 },
+			    &(sf_clog_t *){ 0 }, NULL), EINVAL,
+	       "%s: gather_pct above 100", mn);
 
 	sf_clog_stats(l, &st);
 	ok(st.commits == 2 && st.rollbacks == 1 && st.flushes >= 2 &&

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: the tests catch both halves of MySQL Falcon bug #41194: commit-order against a build that makes a commit visible before it is durable must fail "appended" and "falcon", against a build whose appliers get a commit as soon as it is durable must fail "visible"; the crash test with the first build's child must lose a transaction seen as committed */
+/* Description: the tests catch both halves of MySQL Falcon bug #41194: commit-order against a build that makes a commit visible before it is durable must fail "appended" and "falcon", against a build whose appliers get a commit as soon as it is durable must fail "visible"; the crash test with the first build's child must lose a transaction seen as committed; commit-gather against a build without gathering must fail "young" and "returning", against one that waits for every open transaction must fail "old" */
 /*
  * Each broken build differs from the real one in one place in
  * commitlog.c:
@@ -9,6 +9,10 @@
  *   SF_TEST_BROKEN_APPLY_EARLY  the batch is queued to the appliers right
  *	after step (2), as Falcon's first patch let the gophers process a
  *	commit record before the commit had finished.
+ *   SF_TEST_BROKEN_NO_GATHER  no gathering: a flush starts as soon as a
+ *	flush slot is free (commit-gather "young", "returning" must fail);
+ *   SF_TEST_BROKEN_GATHER_ALL  transactions are never counted as old, so
+ *	a leader waits for every open one (commit-gather "old" must fail).
  * Each case runs in a child process and must fail (exit 1, "not ok");
  * the child's output is shown as comments.  One case per build that does
  * not depend on its defect must still pass (a check that the broken build
@@ -16,10 +20,9 @@
  */
 #include "test.h"
 
-static void run_case(const char *name, const char *c, int must_fail)
+static void run_case(const char *name, const char *build, const char *c,
+		     int must_fail)
 {
-	const char *build = strstr(name, "-apply") ? "apply-early"
-						    : "visible-before-durable";
 	char helper[4200];
 	char *argv[] = { helper, (char *)c, NULL };
 	int r;
@@ -69,19 +72,25 @@ static void run_crash(void)
 int main(void)
 {
 	static const struct {
-		const char *helper, *name;
+		const char *helper, *build, *name;
 		int must_fail;
 	} cases[] = {
-		{ "commit-order-broken", "appended", 1 },
-		{ "commit-order-broken", "falcon", 1 },
-		{ "commit-order-broken", "visible", 0 },
-		{ "commit-order-broken-apply", "visible", 1 },
-		{ "commit-order-broken-apply", "appended", 0 },
+		{ "commit-order-broken", "visible-before-durable", "appended", 1 },
+		{ "commit-order-broken", "visible-before-durable", "falcon", 1 },
+		{ "commit-order-broken", "visible-before-durable", "visible", 0 },
+		{ "commit-order-broken-apply", "apply-early", "visible", 1 },
+		{ "commit-order-broken-apply", "apply-early", "appended", 0 },
+		{ "commit-gather-nogather", "no-gather", "young", 1 },
+		{ "commit-gather-nogather", "no-gather", "returning", 1 },
+		{ "commit-gather-nogather", "no-gather", "old", 0 },
+		{ "commit-gather-all", "gather-all", "old", 1 },
+		{ "commit-gather-all", "gather-all", "young", 0 },
 	};
 
 	watchdog_start(30);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		run_case(cases[i].helper, cases[i].name, cases[i].must_fail);
+		run_case(cases[i].helper, cases[i].build, cases[i].name,
+			 cases[i].must_fail);
 	run_crash();
 	return done_testing();
 }

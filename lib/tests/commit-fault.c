@@ -343,6 +343,55 @@ static void case_second_batch(int io)
 	sf_clog_close(l);
 }
 
+/*
+ * A batch fails while the next leader gathers (max_flushes = 2): A leads
+ * batch 0 and is held before its write, which will fail; B leads the next
+ * batch and gathers for Y, a young open transaction.  A's failure fails
+ * B's commit and must end B's gathering at once (not at its limit).
+ */
+static void case_gather_fail(int io)
+{
+	struct sf_clog_options o = { .io = io, .max_flushes = 2,
+				     .gather_pct = 100 };
+	const char *mn = io_mode_name[io];
+	struct sf_clog_stats s0, s;
+	pthread_t ta, tb;
+	uint64_t good;
+	char p[4600];
+	sf_txn_t *y;
+
+	phase("gather fail");
+	ct_path(p, sizeof(p), "gather-fail.log");
+	unlink(p);
+	if (sf_clog_open(p, &o, &GL, NULL))
+		return (void)ok(0, "open");
+	commit_rec(GL, "good", &good);
+	sf_clog_stats(GL, &s0);
+	dsync_reset();
+	dsync_arm("commit:flush", "A", "a-flush", "go", 1);
+	dsync_arm("commit:gather", "B", "b-gathering", "go-b", 1);
+	pthread_create(&ta, NULL, leader_a, NULL);
+	dsync_wait_for("a-flush", 5000);
+	sf_txn_begin(GL, &y);
+	pthread_create(&tb, NULL, leader_b, NULL);
+	ok(dsync_wait_for("b-gathering", 5000),
+	   "%s/gather fail: B gathers while A's batch is in flight", mn);
+	dsync_signal("go");
+	pthread_join(ta, NULL);
+	dsync_signal("go-b");
+	pthread_join(tb, NULL);
+	sf_clog_stats(GL, &s);
+	ok(res_a == EIO && res_b == EIO, "%s/gather fail: A's write fails, "
+	   "B's commit fails with it (A %d, B %d)", mn, res_a, res_b);
+	ok(s.gathers - s0.gathers == 1 && s.gather_timeouts == s0.gather_timeouts,
+	   "%s/gather fail: the failure ended B's gathering, not the limit "
+	   "(%llu timeouts)", mn,
+	   (unsigned long long)(s.gather_timeouts - s0.gather_timeouts));
+	sf_txn_rollback(y);
+	sf_clog_close(GL);
+	dsync_reset();
+}
+
 int main(void)
 {
 	const int modes[] = { SF_CLOG_IO_URING_LINKED, SF_CLOG_IO_PWRITEV };
@@ -364,6 +413,7 @@ int main(void)
 		case_batch(io);
 		case_sleeper(io);
 		case_second_batch(io);
+		case_gather_fail(io);
 	}
 	return done_testing();
 }

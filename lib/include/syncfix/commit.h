@@ -69,6 +69,8 @@ typedef void (*sf_clog_apply_fn)(void *arg, const struct sf_commit_txn *txn);
 #define SF_CLOG_DEFAULT_ZERO_AHEAD	(1u << 20)
 #define SF_CLOG_MAX_ZERO_AHEAD	(1u << 30)
 #define SF_CLOG_NO_ZERO_AHEAD	((size_t)-1)
+#define SF_CLOG_DEFAULT_GATHER	50u
+#define SF_CLOG_NO_GATHER	(~0u)
 
 struct sf_clog_options {
 	/*
@@ -99,6 +101,17 @@ struct sf_clog_options {
 	 * them off.
 	 */
 	size_t zero_ahead;
+	/*
+	 * Gathering: before it starts a flush, a leader waits for the
+	 * committers that are coming (woken by the last flush and not yet
+	 * back, or transactions begun since and still open), at most this
+	 * percentage of the recent flush latency, so that one batch holds
+	 * them all instead of half of them.  Transactions older than the
+	 * last flush are never waited for.  0: SF_CLOG_DEFAULT_GATHER;
+	 * SF_CLOG_NO_GATHER: never wait (a flush starts as soon as a flush
+	 * slot is free); else 1 to 100.
+	 */
+	unsigned int gather_pct;
 };
 
 /* What sf_clog_open() found (also filled when it fails). */
@@ -122,6 +135,9 @@ struct sf_clog_stats {
 	uint64_t bytes_written;
 	uint64_t flush_ns_total;	/* summed latency of the flushes */
 	uint64_t flush_ns_max;
+	uint64_t gathers;	/* leaders that waited before a flush */
+	uint64_t gather_timeouts;	/* ... and stopped at the limit */
+	uint64_t gather_ns_total;	/* time spent waiting so */
 	double commits_per_flush;	/* commits / flushes */
 	double flush_latency_us;	/* mean */
 	int error;		/* the I/O error that failed the log, or 0 */
