@@ -134,9 +134,11 @@
  *   (G5) the limit bounds what a wrong guess costs: a coming transaction
  *        that does not commit soon (it waits for something, or the thread
  *        ends) delays one batch by at most gather_pct % of a flush.
- * Measured (bench/bench-commit.c, same run): at 4 and 16 committers a
- * batch holds all of them instead of about half, and commits/s rise by
- * about 1.4x and 1.6x-2x; at 64, 60 commits per flush instead of 32.
+ * Measured (bench/bench-commit.c; Documentation/commit.rst, Benchmark):
+ * a batch holds all the committers instead of about half (62-63 of 64),
+ * commits/s up to 1.4x at 4 and 16 committers; at 64 about even, the
+ * wait for the committers to come back costing about what the second
+ * flush did.
  *
  * Zeros ahead.  (Z2) The leader taking a batch keeps zero_ahead bytes of
  * zeros written past its end (zero_ahead_locked()), so that the flushes
