@@ -3,7 +3,9 @@
  * lockmgr-session.c - a storage engine's view of the syncfix lock manager:
  * one lock tree per index, row and range locks per transaction, a waiter
  * granted when the holder commits, a deadlock reported to its victim, a
- * waiting statement killed from another thread, and the statistics.
+ * waiting statement killed from another thread, a whole connection killed
+ * (its next statement is refused too, until the kill is cleared), and the
+ * statistics.
  *
  *	cc lockmgr-session.c -lsyncfix-user -lpthread
  */
@@ -76,7 +78,7 @@ int main(void)
 	struct sf_lock_request req;
 	struct sf_lockmgr_stats st;
 	pthread_t t;
-	int r2 = -1, r3 = -1, e;
+	int r2 = -1, r3 = -1, r4 = -1, r5 = -1, e;
 
 	if (sf_lockmgr_create(&mgr, NULL) ||
 	    sf_locktree_create(mgr, &index_a, NULL, NULL)) {
@@ -124,6 +126,21 @@ int main(void)
 	sf_lock_release_all(index_a, 4);
 	sf_lock_release_all(index_a, 6);
 
+	/*
+	 * 5. KILL CONNECTION: connection 43 is killed until cleared; its next
+	 * statement is refused even for a free row, so no statement of a
+	 * killed session can start a lock wait.
+	 */
+	e = sf_lockmgr_kill_client(mgr, 43);
+	r4 = lock_row(7, 43, "dave", 0);
+	printf("kill connection 43: %s; its next statement: %s\n",
+	       e ? strerror(e) : "done", strerror(r4));
+	sf_lockmgr_clear_kill(mgr, 43);	/* the connection id is reused */
+	r5 = lock_row(8, 43, "dave", 0);
+	printf("after clearing, a new session on connection 43: %s\n",
+	       r5 ? strerror(r5) : "granted");
+	sf_lock_release_all(index_a, 8);
+
 	sf_lockmgr_stats(mgr, &st);
 	printf("stats: %llu grants, %llu waits, %llu deadlocks, %llu kills, "
 	       "%llu timeouts, %llu retry passes, %llu locks left\n",
@@ -134,5 +151,6 @@ int main(void)
 	       (unsigned long long)st.locks);
 	sf_locktree_destroy(index_a);
 	sf_lockmgr_destroy(mgr);
-	return r2 == 0 && r3 == ECANCELED && st.locks == 0 ? 0 : 1;
+	return r2 == 0 && r3 == ECANCELED && r4 == ECANCELED && r5 == 0 &&
+	       st.locks == 0 ? 0 : 1;
 }

@@ -4,7 +4,8 @@
 #
 #   lockmgr          semantics: conflict matrix, upgrade, timeouts, kill,
 #                    deadlocks, escalation, release
-#   lockmgr-races    the seed's two races forced with sync points (hooks)
+#   lockmgr-races    the seed's two races forced with sync points (hooks),
+#                    and a kill landing just before a request waits
 #   lockmgr-broken   runs lockmgr-races against builds with each fix
 #                    removed and expects it to hang until the lock timeout
 #   lockmgr-stress   random ranges from many threads against a model
@@ -13,11 +14,12 @@ LIB_SRCS += lockmgr.c lockmgr-ranges.c
 TESTS += lockmgr lockmgr-races lockmgr-broken lockmgr-stress
 VM_TESTS += lockmgr lockmgr-races
 HOOK_TESTS += lockmgr-races
-TEST_HELPERS += lockmgr-races-broken-rbw lockmgr-races-broken-rwr
+TEST_HELPERS += lockmgr-races-broken-rbw lockmgr-races-broken-rwr \
+		lockmgr-races-broken-kbw
 BENCH_PROGS += bench-lockmgr
 BENCH_RUNS += $(BENCH)/run-lockmgr.sh
 
-# Two deliberately broken builds of the lock manager (tests only), linked
+# Deliberately broken builds of the lock manager (tests only), linked
 # before the test-hook archive so that its own lockmgr objects are unused.
 # (This fragment is read before lib/Makefile defines T, TEST_HDRS and
 # A_hooks, hence the spelled-out paths.)
@@ -27,6 +29,7 @@ LM_DEPS := $(LM_SRCS) $(L)/src/lockmgr-int.h $(L)/src/internal.h \
 LM_HOOKS_A := $(B)/test-libs/libsyncfix-hooks.a
 DEFS_lm_rbw := -DSF_TEST_HOOKS -DSF_TEST_BROKEN_RELEASE_BEFORE_WAIT
 DEFS_lm_rwr := -DSF_TEST_HOOKS -DSF_TEST_BROKEN_RETRY_WHILE_RETRY
+DEFS_lm_kbw := -DSF_TEST_HOOKS -DSF_TEST_BROKEN_KILL_BEFORE_WAIT
 
 define lm_broken
 $(B)/tests/lockmgr-races-broken-$(1): $(L)/tests/lockmgr-races.c $(LM_DEPS) $(LM_HOOKS_A)
@@ -36,9 +39,11 @@ $(B)/tests/lockmgr-races-broken-$(1): $(L)/tests/lockmgr-races.c $(LM_DEPS) $(LM
 endef
 $(eval $(call lm_broken,rbw))
 $(eval $(call lm_broken,rwr))
+$(eval $(call lm_broken,kbw))
 
 $(B)/tests/lockmgr-broken: $(B)/tests/lockmgr-races-broken-rbw \
-			   $(B)/tests/lockmgr-races-broken-rwr
+			   $(B)/tests/lockmgr-races-broken-rwr \
+			   $(B)/tests/lockmgr-races-broken-kbw
 
 # The benchmark against the same two broken builds, to show what the seed's
 # races cost (run-lockmgr.sh runs them after the real one).

@@ -47,7 +47,7 @@
  *	PENDING -> DONE		a retry pass or an escalation: taken out of
  *				both lists under P and M, DONE stored later
  *				but before P is released (the last access)
- *	PENDING -> KILLED	kill (under M)
+ *	PENDING -> KILLED	kill or kill_client (under M)
  *	PENDING -> IDLE		the waiter, on timeout (under P, M)
  *	KILLED/DONE -> IDLE	the waiter collects the result
  *
@@ -116,6 +116,24 @@
  *	EDEADLK (the victim), which breaks the cycle.  So every cycle is
  *	found when it closes, and none is left to wait for a timeout.
  *
+ * (K1) Kill that stays in force.  sf_lockmgr_kill_client() adds the client
+ *	to mgr->killed and cancels its waiting requests in one M section;
+ *	sf_lockmgr_clear_kill() takes it out.  A request of a killed client
+ *	is refused (ECANCELED) before it is granted or waits:
+ *	  - S0: start reads ->nkilled first; when it is not zero it looks
+ *	    the client up under M.  A kill_client that returned before start
+ *	    began stored ->nkilled (release, under M) before, so S0 sees it.
+ *	    When S0 reads 0 and S1 grants, the grant is ordered before the
+ *	    kill (a kill never takes back a granted lock).
+ *	  - S3b: a request that conflicted looks the client up again under
+ *	    M, in the section that links it into the registry.  M orders it
+ *	    against kill_client: before it, the request is in the registry as
+ *	    PENDING and the kill cancels it; after it, S3b refuses it.
+ *	So a kill that lands between S1 and S3 (lockmgr:start-conflict) is
+ *	not lost, where sf_lockmgr_kill() alone finds nothing to cancel and
+ *	the request then waits for its lock or its timeout
+ *	(SF_TEST_BROKEN_KILL_BEFORE_WAIT leaves S3b out).
+ *
  * No fairness is promised: a new request that conflicts with no granted
  * lock is granted at S1 even while others wait for overlapping ranges (as
  * in PerconaFT), and a pass tries waiting requests in arrival order.
@@ -182,6 +200,9 @@ struct sf_lockmgr {
 	uint32_t mem_units;			/* atomic */
 	uint32_t max_units;			/* atomic */
 	uint64_t waits, wait_ns, timeouts, deadlocks, kills; /* M */
+	uint64_t *killed;			/* M: killed clients (K1) */
+	uint32_t nkilled;			/* written under M; atomic */
+	uint32_t capkilled;			/* M */
 };
 
 struct sf_locktree {
@@ -326,6 +347,15 @@ static void reg_unlink(struct sf_lockmgr *mgr, struct lm_request *q)
 	if (q->rnext)
 		q->rnext->rprev = q->rprev;
 	req_free_blockers(q);
+}
+
+/* (K1) The index of @client in mgr->killed, or -1.  (M) */
+static long killed_index(const struct sf_lockmgr *mgr, uint64_t client)
+{
+	for (uint32_t i = 0; i < mgr->nkilled; i++)
+		if (mgr->killed[i] == client)
+			return (long)i;
+	return -1;
 }
 
 /*
@@ -746,6 +776,7 @@ SF_EXPORT int sf_lockmgr_destroy(struct sf_lockmgr *mgr)
 		return EBUSY;
 	sf_mutex_destroy(&mgr->trees_mutex);
 	sf_mutex_destroy(&mgr->mutex);
+	free(mgr->killed);
 	free(mgr);
 	return 0;
 }
@@ -848,30 +879,89 @@ SF_EXPORT int sf_lockmgr_stats(struct sf_lockmgr *mgr,
 	st->timeouts = mgr->timeouts;
 	st->deadlocks = mgr->deadlocks;
 	st->kills = mgr->kills;
+	st->killed_clients = mgr->nkilled;
 	sf_mutex_unlock(&mgr->mutex);
 	sf_mutex_unlock(&mgr->trees_mutex);
 	return 0;
 }
 
-SF_EXPORT int sf_lockmgr_kill(struct sf_lockmgr *mgr, uint64_t client_id)
+/* Cancel @client's waiting requests (R3).  (M)  Return: how many. */
+static int cancel_waiting(struct sf_lockmgr *mgr, uint64_t client)
 {
 	int n = 0;
 
-	if (!mgr)
-		return EINVAL;
-	sf_mutex_lock(&mgr->mutex);
 	for (struct lm_request *q = mgr->reg; q; q = q->rnext) {
-		if (q->client_id != client_id ||
+		if (q->client_id != client ||
 		    __atomic_load_n(&q->state, __ATOMIC_RELAXED) != REQ_PENDING)
 			continue;
-		/* (R3); the waiter needs M to retire it, so *q stays. */
+		/* the waiter needs M to retire it, so *q stays */
 		__atomic_store_n(&q->state, REQ_KILLED, __ATOMIC_RELEASE);
 		sf_wake(&q->state, 1, 0);
 		mgr->kills++;
 		n++;
 	}
+	return n;
+}
+
+SF_EXPORT int sf_lockmgr_kill(struct sf_lockmgr *mgr, uint64_t client_id)
+{
+	int n;
+
+	if (!mgr)
+		return EINVAL;
+	sf_mutex_lock(&mgr->mutex);
+	n = cancel_waiting(mgr, client_id);
 	sf_mutex_unlock(&mgr->mutex);
 	return n ? 0 : ESRCH;
+}
+
+SF_EXPORT int sf_lockmgr_kill_client(struct sf_lockmgr *mgr,
+				     uint64_t client_id)
+{
+	uint64_t *v;
+	uint32_t cap;
+
+	if (!mgr || client_id == SF_LOCK_CLIENT_TXNID)
+		return EINVAL;
+	sf_mutex_lock(&mgr->mutex);
+	if (killed_index(mgr, client_id) >= 0) {
+		sf_mutex_unlock(&mgr->mutex);
+		return EALREADY;
+	}
+	if (mgr->nkilled == mgr->capkilled) {
+		cap = mgr->capkilled ? mgr->capkilled * 2 : 8;
+		v = cap > mgr->capkilled ?
+		    realloc(mgr->killed, cap * sizeof(*v)) : NULL;
+		if (!v) {
+			sf_mutex_unlock(&mgr->mutex);
+			return ENOMEM;
+		}
+		mgr->killed = v;
+		mgr->capkilled = cap;
+	}
+	/* (K1) in the set first, then the waiting requests cancelled */
+	mgr->killed[mgr->nkilled] = client_id;
+	sf_store_release(&mgr->nkilled, mgr->nkilled + 1);
+	cancel_waiting(mgr, client_id);
+	sf_mutex_unlock(&mgr->mutex);
+	return 0;
+}
+
+SF_EXPORT int sf_lockmgr_clear_kill(struct sf_lockmgr *mgr,
+				    uint64_t client_id)
+{
+	long i;
+
+	if (!mgr || client_id == SF_LOCK_CLIENT_TXNID)
+		return EINVAL;
+	sf_mutex_lock(&mgr->mutex);
+	i = killed_index(mgr, client_id);
+	if (i >= 0) {
+		mgr->killed[i] = mgr->killed[mgr->nkilled - 1];
+		sf_store_release(&mgr->nkilled, mgr->nkilled - 1);
+	}
+	sf_mutex_unlock(&mgr->mutex);
+	return i >= 0 ? 0 : ESRCH;
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -940,6 +1030,18 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 	sf_mutex_lock(&lt->locks_mutex);
 	sf_mutex_lock(&mgr->mutex);
 	reg_link(mgr, q);
+#ifndef SF_TEST_BROKEN_KILL_BEFORE_WAIT
+	/* S3b (K1): killed since S0?  Refused, never waits. */
+	if (mgr->nkilled && killed_index(mgr, q->client_id) >= 0) {
+		req_retire(lt, q);
+		__atomic_store_n(&q->state, REQ_IDLE, __ATOMIC_RELAXED);
+		mgr->kills++;
+		sf_mutex_unlock(&mgr->mutex);
+		sf_mutex_unlock(&lt->locks_mutex);
+		sf_mutex_unlock(&lt->pending_mutex);
+		return ECANCELED;
+	}
+#endif
 	SF_SYNC_POINT("lockmgr:start-inserted", lt);
 #ifndef SF_TEST_BROKEN_RELEASE_BEFORE_WAIT
 	/* S4 (R1): retried under P after the insertion. */
@@ -995,6 +1097,18 @@ SF_EXPORT int sf_lock_request_start(struct sf_lock_request *req,
 	q->right = right ? *right : *left;
 	q->blockers = q->inl;
 	q->capblockers = INLINE_BLOCKERS;
+	/* S0 (K1): a killed client's requests are refused. */
+	if (sf_load_acquire(&lt->mgr->nkilled)) {
+		struct sf_lockmgr *mgr = lt->mgr;
+
+		sf_mutex_lock(&mgr->mutex);
+		r = killed_index(mgr, q->client_id) >= 0;
+		if (r)
+			mgr->kills++;
+		sf_mutex_unlock(&mgr->mutex);
+		if (r)
+			return ECANCELED;
+	}
 	txnset_init(&conf);
 again:
 	/* S1: the common case, under L alone. */

@@ -63,13 +63,19 @@
  *        (@intr_calls, counted under @mutex), so that when it returns the
  *        old hook's argument may be freed; the end whose call brings the
  *        count to 0 bumps @event and wakes it.
+ *   I2   a hook that returns 0 has delivered the interruption for good
+ *        (it cancelled a wait in progress, or the kill stays in force, as
+ *        sf_lockmgr_kill_client()'s): @intr_done is set under @mutex and
+ *        the hook is not called again, unless set_interrupt installed
+ *        another hook during the call (@intr_gen changed), which clears
+ *        @intr_done and is called in turn.
  *
  * Why kill and finish never hang.  After E2, every path of the helper
  * reaches DONE as long as acquire and release return: H1 checks @cancel
  * under @mutex; acquire is told through @cancel (set before @mutex is
- * released, woken after) and the hook (repeated, so a hook that only
- * interrupts a wait already in progress is delivered again after acquire
- * starts to wait); H3 cannot miss E2 (same mutex, @event read under it);
+ * released, woken after) and the hook (repeated until it returns 0, so a
+ * hook that only interrupts a wait already in progress and found none is
+ * delivered again after acquire starts to wait); H3 cannot miss E2 (same mutex, @event read under it);
  * release is not interrupted and must return.  Every change of state
  * bumps @event under @mutex before the wake, and every waiter reads
  * @event under @mutex before it sleeps, so no waiter sleeps through a
@@ -125,6 +131,8 @@ struct sf_lockthread {
 	uint64_t intr_id;
 	unsigned long interrupts;
 	unsigned int intr_calls;	/* hook calls in progress */
+	unsigned int intr_gen;		/* bumped by every set_interrupt */
+	unsigned int intr_done : 1;	/* I2: the hook returned 0 */
 #ifdef SF_TEST_BROKEN_TWO_MUTEXES
 	sf_mutex_t thr_mutex;
 #endif
@@ -383,10 +391,12 @@ static void lt_wait_end(struct sf_lockthread *lt)
 	struct timespec next, *dl;
 	long delay = SF_LOCKTHREAD_INTERRUPT_RETRY_MS;
 	sf_lockthread_interrupt_fn fn;
+	unsigned int gen;
 	void *arg;
 	uint64_t id;
 	uint32_t ev;
 	pthread_t t;
+	int r;
 
 	while (lt->state != SF_LOCKTHREAD_JOINED) {
 		if (lt->state == SF_LOCKTHREAD_DONE && !lt->reaping) {
@@ -405,22 +415,26 @@ static void lt_wait_end(struct sf_lockthread *lt)
 		}
 		dl = NULL;
 		if (lt->state == SF_LOCKTHREAD_ACQUIRING && lt->cancel &&
-		    lt->intr_fn) {
+		    lt->intr_fn && !lt->intr_done) {
 			fn = lt->intr_fn;
 			arg = lt->intr_arg;
 			id = lt->intr_id;
+			gen = lt->intr_gen;
 			lt->interrupts++;
 			lt->intr_calls++;
 			lt_unlock(lt);
 			SF_SYNC_POINT("lockthread:before-interrupt", lt);
 			lt_in_hook = lt;
-			fn(arg, id);
+			r = fn(arg, id);
 			lt_in_hook = NULL;
 			next = lt_after_ms(CLOCK_MONOTONIC, delay);
 			if (delay < SF_LOCKTHREAD_INTERRUPT_RETRY_MAX_MS)
 				delay *= 2;
 			dl = &next;
 			lt_lock(lt);
+			/* I2: delivered for good, unless replaced meanwhile */
+			if (!r && gen == lt->intr_gen)
+				lt->intr_done = 1;
 			if (!--lt->intr_calls) {		/* I1 */
 				lt_changed(lt);
 				lt_unlock(lt);
@@ -508,6 +522,8 @@ SF_EXPORT int sf_lockthread_set_interrupt(struct sf_lockthread *lt,
 	lt->intr_fn = fn;
 	lt->intr_arg = arg;
 	lt->intr_id = id;
+	lt->intr_gen++;
+	lt->intr_done = 0;
 	lt_changed(lt);		/* a waiting end calls the new hook at once */
 	lt_unlock(lt);
 	lt_wake(lt);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: the lock manager race tests catch both races: lockmgr-races linked against a build without the retry after insertion (SF_TEST_BROKEN_RELEASE_BEFORE_WAIT) and against one with the old retry flag (SF_TEST_BROKEN_RETRY_WHILE_RETRY) must each fail its case by hanging until the lock timeout */
+/* Description: the lock manager race tests catch the races: lockmgr-races linked against a build without the retry after insertion (SF_TEST_BROKEN_RELEASE_BEFORE_WAIT), one with the old retry flag (SF_TEST_BROKEN_RETRY_WHILE_RETRY) and one where a killed client's request may still wait (SF_TEST_BROKEN_KILL_BEFORE_WAIT) must each fail its case by hanging until the lock timeout */
 /*
  * Each broken build differs from the real lock manager in one place,
  * marked with its SF_TEST_BROKEN_* switch in lockmgr.c.  The matching case
@@ -43,5 +43,7 @@ int main(void)
 	run_case("rbw", "rwr", 0);
 	run_case("rwr", "rwr", 1);
 	run_case("rwr", "rbw", 0);
+	run_case("kbw", "kbw", 1);
+	run_case("kbw", "rbw", 0);
 	return done_testing();
 }

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: the TokuDB lock manager races of seed 001 forced with sync points: "release before wait" (two transactions) and "retry while retry" (three); each waiter must get the free lock at once, not at its lock timeout; and a grant racing with the waiter's timeout or with a kill has exactly one winner */
+/* Description: the TokuDB lock manager races of seed 001 forced with sync points: "release before wait" (two transactions) and "retry while retry" (three); each waiter must get the free lock at once, not at its lock timeout; a grant racing with the waiter's timeout or with a kill has exactly one winner; and a client killed just before its request waits is refused at once */
 /*
- * Usage: lockmgr-races [rbw|rwr|tmo|kill]... [-t TIMEOUT_MS]
- *        (default: all four, 10 s lock timeout)
+ * Usage: lockmgr-races [rbw|rwr|tmo|kill|kbw]... [-t TIMEOUT_MS]
+ *        (default: all five, 10 s lock timeout)
  *
  * Linked against the test-hook build (SF_SYNC_POINT active).  The same
  * source is also linked against two deliberately broken builds of the
  * lock manager (SF_TEST_BROKEN_RELEASE_BEFORE_WAIT: no retry after the
  * insertion in the pending set; SF_TEST_BROKEN_RETRY_WHILE_RETRY: the old
- * "retry needed" flag); lockmgr-broken runs them with a short lock
- * timeout and expects each case to fail after waiting for the timeout.
+ * "retry needed" flag; SF_TEST_BROKEN_KILL_BEFORE_WAIT: no look-up of
+ * killed clients when a request enters the pending set); lockmgr-broken
+ * runs them with a short lock timeout and expects each case to fail after
+ * waiting for the timeout.
  *
  * The labels (R1), (R2), S1-S5, X1-X2 are those of lockmgr.c.
  */
@@ -75,6 +77,24 @@ static void report(const struct txn *x, const char *what)
 }
 
 /*
+ * A (txn 1) acquires L; B starts on a thread, conflicts with A (S1) and
+ * stops at "lockmgr:start-conflict", before the pending set, until @go.
+ */
+static void b_stops_at_conflict(struct txn *b, const char *what,
+				const char *go)
+{
+	setup();
+	ok_err(sf_lock_acquire(lt, 1, SF_LOCK_CLIENT_TXNID, SF_LOCK_WRITE, &L,
+			       NULL, CLOCK_MONOTONIC, NULL), 0,
+	       "%s: A acquires L", what);
+	dsync_arm("lockmgr:start-conflict", "B", "b-conflicted", go, 1);
+	pthread_create(&b->t, NULL, txn_main, b);
+	if (!ok(dsync_wait_for("b-conflicted", 5000),
+		"%s: B conflicts with A and stops before the pending set", what))
+		exit(T_FAIL);
+}
+
+/*
  * Release before wait (R1):
  *   A acquires L
  *   B tries L, conflicts with A (S1), stops at "lockmgr:start-conflict"
@@ -87,16 +107,7 @@ static void case_rbw(void)
 	struct sf_lockmgr_stats st;
 
 	phase("release before wait");
-	setup();
-	ok_err(sf_lock_acquire(lt, 1, SF_LOCK_CLIENT_TXNID, SF_LOCK_WRITE, &L,
-			       NULL, CLOCK_MONOTONIC, NULL), 0,
-	       "rbw: A acquires L");
-	dsync_arm("lockmgr:start-conflict", "B", "b-conflicted", "a-released", 1);
-	pthread_create(&b.t, NULL, txn_main, &b);
-	if (!ok(dsync_wait_for("b-conflicted", 5000),
-		"rbw: B conflicts with A and stops before the pending set")) {
-		exit(T_FAIL);
-	}
+	b_stops_at_conflict(&b, "rbw", "a-released");
 	ok_err(sf_lock_release_all(lt, 1), 0, "rbw: A releases L while B is "
 	       "between its failed try and the pending set");
 	dsync_signal("a-released");
@@ -159,6 +170,57 @@ static void case_rwr(void)
 	   "rwr: no timeout, nothing left, %llu retry passes for %llu asks",
 	   (unsigned long long)st.retry_passes,
 	   (unsigned long long)st.retry_asks);
+	teardown();
+}
+
+/*
+ * Kill before wait (K1):
+ *   A acquires L
+ *   B tries L, conflicts with A (S1), stops at "lockmgr:start-conflict"
+ *   B's client is killed: sf_lockmgr_kill() finds no waiting request
+ *	(ESRCH: a one-shot kill is lost here); sf_lockmgr_kill_client()
+ *	marks the client killed
+ *   B goes on into the pending set: it must be refused there (S3b), at
+ *	once, not wait for A's lock until its timeout
+ * Then a request of B's client for a free key is refused too (S0), until
+ * the kill is cleared.
+ */
+static void case_kbw(void)
+{
+	struct txn b = { .name = "B", .id = 2 };
+	static const struct sf_lockkey M = SF_LOCKKEY_INIT("M", 1);
+	struct sf_lockmgr_stats st;
+
+	phase("kill before wait");
+	b_stops_at_conflict(&b, "kbw", "b-killed");
+	ok_err(sf_lockmgr_kill(mgr, 2), ESRCH, "kbw: a one-shot kill of B's "
+	       "client now finds no waiting request");
+	ok_err(sf_lockmgr_kill_client(mgr, 2), 0, "kbw: kill B's client "
+	       "until cleared");
+	dsync_signal("b-killed");
+	pthread_join(b.t, NULL);
+	if (!ok(b.result == ECANCELED && b.elapsed < 1.0,
+		"kbw: B's request is refused in %.3f s (lock timeout %.1f s)",
+		b.elapsed, lock_timeout_ms / 1e3))
+		diag("  B's result: %d (%s); it waited for a lock its killed "
+		     "client can never use", b.result, strerror(b.result));
+	sf_lockmgr_stats(mgr, &st);
+	ok(st.pending == 0 && st.locks == 1 && st.killed_clients == 1 &&
+	   st.kills == 1 && st.waits == 0,
+	   "kbw: nothing waits, A's lock only, 1 killed client, 1 kill, no "
+	   "wait (pending %llu, locks %llu, killed %llu, kills %llu, "
+	   "waits %llu)", (unsigned long long)st.pending,
+	   (unsigned long long)st.locks, (unsigned long long)st.killed_clients,
+	   (unsigned long long)st.kills, (unsigned long long)st.waits);
+	ok_err(sf_lock_acquire(lt, 2, SF_LOCK_CLIENT_TXNID, SF_LOCK_WRITE, &M,
+			       NULL, CLOCK_MONOTONIC, NULL), ECANCELED,
+	       "kbw: B's next request, for a free key, is refused (S0)");
+	ok_err(sf_lockmgr_clear_kill(mgr, 2), 0, "kbw: clear the kill");
+	ok_err(sf_lock_acquire(lt, 2, SF_LOCK_CLIENT_TXNID, SF_LOCK_WRITE, &M,
+			       NULL, CLOCK_MONOTONIC, NULL), 0,
+	       "kbw: then B's request is granted");
+	sf_lock_release_all(lt, 2);
+	sf_lock_release_all(lt, 1);
 	teardown();
 }
 
@@ -249,6 +311,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "kill")) {
 			case_one_winner(1);
 			ran++;
+		} else if (!strcmp(argv[i], "kbw")) {
+			case_kbw();
+			ran++;
 		}
 	}
 	if (!ran) {
@@ -256,6 +321,7 @@ int main(int argc, char **argv)
 		case_rwr();
 		case_one_winner(0);
 		case_one_winner(1);
+		case_kbw();
 	}
 	return done_testing();
 }

@@ -337,6 +337,98 @@ static void case_kill(void)
 	finish();
 }
 
+/* A kill that stays in force: sf_lockmgr_kill_client / _clear_kill (K1). */
+static void case_kill_client(void)
+{
+	struct waiter w = { .txn = 2, .client = 77, .mode = W, .l = "a",
+			    .r = "c", .ms = 10000 };
+	struct sf_lockkey a = key("a"), z = key("z");
+	struct sf_lock_request req;
+	double t0;
+	int i, refused = 0;
+
+	phase("kill_client");
+	fresh(0);
+	ok_err(sf_lockmgr_kill_client(NULL, 77), EINVAL, "kill_client: NULL "
+	       "manager is EINVAL");
+	ok_err(sf_lockmgr_kill_client(mgr, SF_LOCK_CLIENT_TXNID), EINVAL,
+	       "kill_client: SF_LOCK_CLIENT_TXNID is EINVAL");
+	ok_err(sf_lockmgr_clear_kill(mgr, SF_LOCK_CLIENT_TXNID), EINVAL,
+	       "clear_kill: SF_LOCK_CLIENT_TXNID is EINVAL");
+	ok_err(sf_lockmgr_clear_kill(mgr, 77), ESRCH, "clear_kill of a client "
+	       "never killed: ESRCH");
+	ok(stats().killed_clients == 0 && stats().kills == 0,
+	   "nothing killed yet");
+
+	ok(try_acq(1, W, "b", "b"), "T1 writes b");
+	start_waiter(&w);
+	t0 = now_mono();
+	ok_err(sf_lockmgr_kill_client(mgr, 77), 0, "kill client 77 while its "
+	       "request waits");
+	pthread_join(w.t, NULL);
+	ok(w.result == ECANCELED && now_mono() - t0 < 1.0,
+	   "its wait returns ECANCELED at once (%d, %.3f s)", w.result,
+	   now_mono() - t0);
+	ok_err(sf_lockmgr_kill_client(mgr, 77), EALREADY, "killing it again: "
+	       "EALREADY");
+	ok_err(sf_lock_acquire(lt, 2, 77, W, &z, NULL, CLOCK_MONOTONIC, NULL),
+	       ECANCELED, "a later request of client 77 for a free key is "
+	       "refused at once");
+	ok_err(sf_lock_request_start(&req, lt, 5, 77, R, &a, NULL), ECANCELED,
+	       "two-step start of client 77 is refused too (nothing to wait)");
+	ok_err(sf_lock_request_wait(&req, CLOCK_MONOTONIC, NULL), EINVAL,
+	       "and a wait on it is EINVAL (no request waits)");
+	ok(try_acq(3, W, "z", "z"), "another client gets the same free key");
+	ok(stats().killed_clients == 1 && stats().kills == 3 &&
+	   stats().pending == 0 && stats().locks == 2,
+	   "1 killed client; 3 kills (1 wait, 2 refusals); nothing pending; "
+	   "T1's and T3's locks only (killed %llu, kills %llu, locks %llu)",
+	   (unsigned long long)stats().killed_clients,
+	   (unsigned long long)stats().kills,
+	   (unsigned long long)stats().locks);
+
+	/* the default client id is the transaction id */
+	ok_err(sf_lockmgr_kill_client(mgr, 4), 0, "kill transaction 4's "
+	       "default client");
+	ok_err(acq(4, R, "m", "m", -1), ECANCELED, "T4's request with the "
+	   "default client id is refused");
+	ok_err(sf_lock_acquire(lt, 4, 44, R, &z, NULL, CLOCK_MONOTONIC,
+			       &(struct timespec){ 0, 0 }), ETIMEDOUT,
+	       "T4 under another client id is not killed (it only conflicts "
+	       "with T3)");
+
+	/* the set grows past its first allocation, and shrinks */
+	for (i = 1000; i < 1040; i++)
+		if (sf_lockmgr_kill_client(mgr, (uint64_t)i))
+			break;
+	ok(i == 1040 && stats().killed_clients == 42, "40 more clients "
+	   "killed (%llu killed)", (unsigned long long)stats().killed_clients);
+	for (i = 1000; i < 1040; i++)
+		refused += sf_lock_acquire(lt, (uint64_t)i, (uint64_t)i, R, &a,
+					   NULL, CLOCK_MONOTONIC, NULL) ==
+			   ECANCELED;
+	ok(refused == 40, "each of them is refused (%d of 40)", refused);
+	for (i = 1000; i < 1040; i++)
+		if (sf_lockmgr_clear_kill(mgr, (uint64_t)i))
+			break;
+	ok(i == 1040, "all 40 cleared");
+	ok_err(sf_lockmgr_clear_kill(mgr, 4), 0, "clear transaction 4's");
+	ok_err(sf_lockmgr_clear_kill(mgr, 77), 0, "clear client 77");
+	ok_err(sf_lockmgr_clear_kill(mgr, 77), ESRCH, "clearing it again: "
+	       "ESRCH");
+	ok(stats().killed_clients == 0, "no killed client left");
+	ok_err(sf_lock_acquire(lt, 2, 77, W, &z, NULL, CLOCK_MONOTONIC,
+			       &(struct timespec){ 0, 0 }), ETIMEDOUT,
+	       "client 77's requests are served again (z conflicts with T3)");
+	ok(try_acq(2, W, "a", "a"), "and granted where nothing conflicts");
+	sf_lock_release_all(lt, 1);
+	sf_lock_release_all(lt, 2);
+	sf_lock_release_all(lt, 3);
+	ok_err(sf_lockmgr_kill_client(mgr, 99), 0, "a client killed when the "
+	       "manager is destroyed");
+	finish();
+}
+
 /* ---- deadlocks ------------------------------------------------------------- */
 
 static void case_deadlock(void)
@@ -562,6 +654,7 @@ int main(void)
 	case_self();
 	case_timeout();
 	case_kill();
+	case_kill_client();
 	case_deadlock();
 	case_escalation();
 	case_escalation_deadlock();

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: locking thread API: bad input, normal life cycle, wait_held deadline, acquire errors, EDEADLK from callbacks, the helpers for acquire (sleep, timedlock), blocked signals, and a randomized kill/finish stress checking release exactly once iff acquire succeeded */
+/* Description: locking thread API: bad input, normal life cycle, wait_held deadline, acquire errors, EDEADLK from callbacks, the helpers for acquire (sleep, timedlock), the interrupt hook's result (0 ends its repetition), blocked signals, and a randomized kill/finish stress checking release exactly once iff acquire succeeded */
 /*
  * Linked against the library itself (no test hooks).  The deterministic
  * kill points are in lockthread-killpoints.c.  The stress runs
@@ -370,6 +370,95 @@ static void t_stress(void)
 	   now_mono() - t0);
 }
 
+/* ---- the hook's result (I2) -------------------------------------------- */
+
+struct hctx {
+	struct sf_lockthread *lt;
+	int ret;		/* what the hook returns */
+	int replace;		/* the hook installs hook_b during its call */
+	int want;		/* acquire returns once this many calls... */
+	int *want_of;		/* ...of this counter, or after 150 ms */
+	int calls, calls_b;	/* atomic */
+	int in_acquire;		/* atomic */
+};
+
+static int hook_b(void *arg, uint64_t id)
+{
+	struct hctx *h = arg;
+
+	(void)id;
+	__atomic_fetch_add(&h->calls_b, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static int hook_counted(void *arg, uint64_t id)
+{
+	struct hctx *h = arg;
+
+	(void)id;
+	__atomic_fetch_add(&h->calls, 1, __ATOMIC_SEQ_CST);
+	if (h->replace) {
+		h->replace = 0;
+		sf_lockthread_set_interrupt(h->lt, hook_b, h, 0);
+	}
+	return h->ret;
+}
+
+/* Ignores the kill until the hook was called @want times or 150 ms. */
+static int acquire_hooked(struct sf_lockthread *lt, void *arg)
+{
+	struct hctx *h = arg;
+	double t0;
+
+	__atomic_store_n(&h->in_acquire, 1, __ATOMIC_SEQ_CST);
+	while (!sf_lockthread_testcancel(lt))
+		sleep_ms(1);
+	t0 = now_mono();
+	while (__atomic_load_n(h->want_of, __ATOMIC_SEQ_CST) < h->want &&
+	       now_mono() - t0 < 0.15)
+		sleep_ms(1);
+	return ECANCELED;
+}
+
+static void hook_case(const char *what, int ret, int replace)
+{
+	struct sf_lockthread_status st;
+	struct hctx h = { .ret = ret, .replace = replace };
+
+	/* 0: the first call is the last; else wait for repeats (or B) */
+	h.want = replace ? 1 : ret ? 3 : 1000;
+	h.want_of = replace ? &h.calls_b : &h.calls;
+	sf_lockthread_create(&h.lt, acquire_hooked, NULL, &h);
+	sf_lockthread_set_interrupt(h.lt, hook_counted, &h, 9);
+	sf_lockthread_start(h.lt);
+	while (!__atomic_load_n(&h.in_acquire, __ATOMIC_SEQ_CST))
+		sleep_ms(1);
+	ok_err(sf_lockthread_kill(h.lt), ECANCELED, "%s: kill returns "
+	       "acquire's error", what);
+	sf_lockthread_status(h.lt, &st);
+	if (replace)
+		ok(h.calls == 1 && h.calls_b == 1 && st.interrupts == 2,
+		   "%s: the hook returned 0 but installed another during "
+		   "its call; that one is called once (%d, %d, %lu)", what,
+		   h.calls, h.calls_b, st.interrupts);
+	else if (ret)
+		ok(h.calls >= 3 && st.interrupts == (unsigned long)h.calls,
+		   "%s: a hook that found nothing to interrupt is called "
+		   "again (%d calls)", what, h.calls);
+	else
+		ok(h.calls == 1 && st.interrupts == 1,
+		   "%s: a hook that returned 0 is not called again within "
+		   "150 ms (%d calls)", what, h.calls);
+	sf_lockthread_destroy(h.lt);
+}
+
+static void t_hook_result(void)
+{
+	hook_case("hook 0", 0, 0);
+	hook_case("hook ENOENT", ENOENT, 0);
+	hook_case("hook replaced", 0, 1);
+}
+
 int main(void)
 {
 	watchdog_start(10);
@@ -381,6 +470,8 @@ int main(void)
 	t_errors();
 	phase("helpers");
 	t_helpers();
+	phase("hook result");
+	t_hook_result();
 	t_stress();
 	return done_testing();
 }

@@ -24,7 +24,8 @@
  *	ETIMEDOUT	the deadline passed before the lock was granted
  *	EDEADLK		waiting would close a cycle in the wait-for graph; the
  *			requester is the victim and holds nothing new
- *	ECANCELED	killed by sf_lockmgr_kill() ("killed")
+ *	ECANCELED	killed by sf_lockmgr_kill() or sf_lockmgr_kill_client()
+ *			("killed")
  *	ENOLCK		out of lock memory, even after escalation
  *	ENOMEM		the library could not allocate memory
  *	EINVAL		bad argument (nothing was changed)
@@ -108,7 +109,8 @@ struct sf_lockmgr_stats {
 	uint64_t wait_ns;	/* total time those waited until their result */
 	uint64_t timeouts;	/* ETIMEDOUT results */
 	uint64_t deadlocks;	/* EDEADLK results */
-	uint64_t kills;		/* requests cancelled by sf_lockmgr_kill */
+	uint64_t kills;		/* requests cancelled by a kill, or refused
+				 * because their client is killed */
 	uint64_t out_of_locks;	/* ENOLCK results */
 	uint64_t escalations;	/* escalation runs over a tree */
 	uint64_t escalated_locks; /* locks merged away by escalation */
@@ -120,6 +122,7 @@ struct sf_lockmgr_stats {
 	uint64_t lock_memory;	/* bytes they use now */
 	uint64_t pending;	/* requests waiting now */
 	uint64_t trees;		/* lock trees now */
+	uint64_t killed_clients; /* clients killed now (sf_lockmgr_kill_client) */
 };
 
 /*
@@ -147,6 +150,31 @@ int sf_lockmgr_stats(struct sf_lockmgr *mgr, struct sf_lockmgr_stats *st);
  * Return: 0 if a request was cancelled; ESRCH if none was waiting.
  */
 int sf_lockmgr_kill(struct sf_lockmgr *mgr, uint64_t client_id);
+
+/*
+ * sf_lockmgr_kill_client() - kill @client_id until sf_lockmgr_clear_kill():
+ * its waiting requests are cancelled as by sf_lockmgr_kill(), and every
+ * request it starts from now on, in any tree of @mgr, is refused with
+ * ECANCELED before it is granted or waits, even if the lock is free.  This
+ * covers the request that was about to wait when the kill came (MySQL's
+ * "KILL": the session is marked killed, not only its current wait).
+ * Locks already granted are kept; the client releases them as usual.
+ * Each killed client costs 8 bytes until it is cleared; a request pays
+ * one extra atomic load while no client is killed, a look-up under the
+ * manager's mutex while some are.
+ *
+ * Return: 0; EALREADY if @client_id is killed already (nothing changes);
+ * ENOMEM (nothing changes); EINVAL: @mgr NULL or @client_id
+ * SF_LOCK_CLIENT_TXNID.
+ */
+int sf_lockmgr_kill_client(struct sf_lockmgr *mgr, uint64_t client_id);
+
+/*
+ * sf_lockmgr_clear_kill() - end sf_lockmgr_kill_client() for @client_id:
+ * its requests are served again.  Return: 0; ESRCH if it was not killed;
+ * EINVAL as for sf_lockmgr_kill_client().
+ */
+int sf_lockmgr_clear_kill(struct sf_lockmgr *mgr, uint64_t client_id);
 
 /*
  * Create a lock tree in @mgr with comparator @cmp (NULL: bytewise) and its

@@ -35,25 +35,34 @@
  *       fn(arg, id) without holding any lock of the object, at once,
  *       then again after SF_LOCKTHREAD_INTERRUPT_RETRY_MS and at doubling
  *       intervals up to SF_LOCKTHREAD_INTERRUPT_RETRY_MAX_MS, for as long
- *       as the helper stays inside acquire.  The repetition covers a hook
- *       that only interrupts a wait already in progress: a kill that came
- *       just before acquire started to wait is delivered again.  fn must
- *       therefore be harmless when nothing is waiting, and when called
- *       more than once.
+ *       as the helper stays inside acquire and fn returns non-zero.  The
+ *       repetition covers a hook that only interrupts a wait already in
+ *       progress: a kill that came just before acquire started to wait is
+ *       delivered again.  fn returns 0 once the interruption is delivered
+ *       for good (it cancelled a wait in progress, or it made a kill that
+ *       stays in force), and is then not called again; anything else (no
+ *       wait found) asks for the next call.  fn must be harmless when
+ *       nothing is waiting, and when called more than once.
  *
  * With the lock manager (<syncfix/lockmgr.h>): a helper whose acquire
  * requests locks as client @client of manager @mgr is interrupted by
  *
- *	static int kill_request(void *mgr, uint64_t client)
+ *	static int kill_client(void *mgr, uint64_t client)
  *	{
- *		return sf_lockmgr_kill(mgr, client);
+ *		int e = sf_lockmgr_kill_client(mgr, client);
+ *
+ *		return e == EALREADY ? 0 : e;
  *	}
  *	...
- *	sf_lockthread_set_interrupt(lt, kill_request, mgr, client);
+ *	sf_lockthread_set_interrupt(lt, kill_client, mgr, client);
  *
- * set before sf_lockthread_start() or from acquire itself; acquire returns
- * the "killed" result of its request as an error (ECANCELED, say), and
- * checks sf_lockthread_testcancel() before each new request.
+ * set before sf_lockthread_start() or from acquire itself: one call, and
+ * every request of @client fails with ECANCELED, the one about to wait
+ * too; acquire returns that as an error.  Whoever reuses the client id
+ * afterwards calls sf_lockmgr_clear_kill() first.  (A hook that returns
+ * sf_lockmgr_kill(mgr, client) works too, with the repetition above
+ * covering a request that was not waiting yet, provided acquire checks
+ * sf_lockthread_testcancel() before each new request.)
  *
  * With a wait of one's own built on sf_wait() (inside the library): the
  * hook stores a "cancelled" value into the waited word and wakes it.  With
@@ -87,7 +96,7 @@ struct sf_lockthread;
 typedef int (*sf_lockthread_acquire_fn)(struct sf_lockthread *lt, void *arg);
 /* Called once on the helper thread, only after acquire returned 0. */
 typedef void (*sf_lockthread_release_fn)(struct sf_lockthread *lt, void *arg);
-/* The interrupt hook; its return value is ignored. */
+/* The interrupt hook: 0 when delivered for good, else called again. */
 typedef int (*sf_lockthread_interrupt_fn)(void *arg, uint64_t id);
 
 /* Slice of sf_lockthread_timedlock(); intervals of the interrupt hook. */
