@@ -22,14 +22,43 @@
 #define LT_MIN_BUCKETS	16
 
 /* The default order (cmp NULL), inlined into lt_keycmp. */
+/* 8 bytes as a big-endian number: their order is memcmp's. */
+static inline uint64_t load_be64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return __builtin_bswap64(v);
+}
+
+/*
+ * The default order: memcmp over the common length, then the shorter key
+ * first.  Inline for the common short keys (a call of memcmp and its
+ * dispatch cost more than the comparison), memcmp past 32 bytes.
+ */
 static inline int bytes_cmp(const void *a, size_t asize, const void *b,
 			    size_t bsize)
 {
+	const unsigned char *x = a, *y = b;
 	size_t n = asize < bsize ? asize : bsize;
-	int c = n ? memcmp(a, b, n) : 0;
+	uint64_t u, v;
+	int c;
 
-	if (c)
-		return c;
+	if (n > 32) {
+		c = memcmp(x, y, n);
+		if (c)
+			return c;
+		n = 0;
+	}
+	for (; n >= 8; n -= 8, x += 8, y += 8) {
+		u = load_be64(x);
+		v = load_be64(y);
+		if (u != v)
+			return u < v ? -1 : 1;
+	}
+	for (; n; n--, x++, y++)
+		if (*x != *y)
+			return *x < *y ? -1 : 1;
 	return asize < bsize ? -1 : asize > bsize;
 }
 
@@ -52,8 +81,9 @@ void lt_fini(struct lt_ranges *rs)
 	rs->buckets = NULL;
 }
 
-int lt_keycmp(const struct lt_ranges *rs, const struct sf_lockkey *a,
-	      const struct sf_lockkey *b)
+static inline int keycmp(const struct lt_ranges *rs,
+			 const struct sf_lockkey *a,
+			 const struct sf_lockkey *b)
 {
 	if (a->inf || b->inf)
 		return (a->inf > b->inf) - (a->inf < b->inf);
@@ -62,12 +92,18 @@ int lt_keycmp(const struct lt_ranges *rs, const struct sf_lockkey *a,
 	return rs->cmp(a->data, a->size, b->data, b->size, rs->cmp_arg);
 }
 
+int lt_keycmp(const struct lt_ranges *rs, const struct sf_lockkey *a,
+	      const struct sf_lockkey *b)
+{
+	return keycmp(rs, a, b);
+}
+
 /* ---- treap ------------------------------------------------------------ */
 
 static int node_order(const struct lt_ranges *rs, const struct lt_lock *a,
 		      const struct lt_lock *b)
 {
-	int c = lt_keycmp(rs, &a->left, &b->left);
+	int c = keycmp(rs, &a->left, &b->left);
 
 	if (c)
 		return c;
@@ -78,9 +114,9 @@ static void fix(const struct lt_ranges *rs, struct lt_lock *n)
 {
 	struct lt_lock *m = n;
 
-	if (n->l && lt_keycmp(rs, &n->l->max->right, &m->right) > 0)
+	if (n->l && keycmp(rs, &n->l->max->right, &m->right) > 0)
 		m = n->l->max;
-	if (n->r && lt_keycmp(rs, &n->r->max->right, &m->right) > 0)
+	if (n->r && keycmp(rs, &n->r->max->right, &m->right) > 0)
 		m = n->r->max;
 	n->max = m;
 }
@@ -129,7 +165,7 @@ static struct lt_lock *tree_insert(const struct lt_ranges *rs,
 		return n;
 	}
 	/* t's subtree gains n: only n can become its max (one comparison). */
-	if (lt_keycmp(rs, &n->right, &t->max->right) > 0)
+	if (keycmp(rs, &n->right, &t->max->right) > 0)
 		t->max = n;
 	if (node_order(rs, n, t) < 0)
 		t->l = tree_insert(rs, t->l, n);
@@ -159,13 +195,13 @@ static int visit(const struct lt_ranges *rs, struct lt_lock *t,
 {
 	int r;
 
-	while (t && lt_keycmp(rs, &t->max->right, a) >= 0) {
+	while (t && keycmp(rs, &t->max->right, a) >= 0) {
 		r = visit(rs, t->l, a, b, fn, arg);
 		if (r)
 			return r;
-		if (lt_keycmp(rs, &t->left, b) > 0)
+		if (keycmp(rs, &t->left, b) > 0)
 			return 0;
-		if (lt_keycmp(rs, &t->right, a) >= 0) {
+		if (keycmp(rs, &t->right, a) >= 0) {
 			r = fn(t, arg);
 			if (r)
 				return r;
@@ -429,7 +465,7 @@ size_t lt_escalate(struct lt_ranges *rs)
 
 			if (all[j]->txnid != x->txnid || all[j]->mode != x->mode)
 				break;
-			if (lt_keycmp(rs, cand, right) < 0)
+			if (keycmp(rs, cand, right) < 0)
 				cand = right;
 			if (lt_overlaps(rs, &x->left, cand, esc_conflict, &chk))
 				break;

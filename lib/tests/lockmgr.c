@@ -187,6 +187,98 @@ static void case_comparator(void)
 	finish();
 }
 
+/*
+ * The default order on random byte strings against a reference written
+ * here (memcmp over the common length, then the shorter first): bytes on
+ * both sides of 0x80, lengths 0-40 (the library compares short keys
+ * inline in 8-byte words and calls memcmp past 32 bytes), and keys that
+ * share a prefix of any length.  T1 holds the point a; T2's range [lo, hi]
+ * must conflict exactly when lo <= a <= hi.
+ */
+#define KMAX 40
+
+static int ref_cmp(const unsigned char *a, size_t an, const unsigned char *b,
+		   size_t bn)
+{
+	for (size_t i = 0; i < an && i < bn; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return an < bn ? -1 : an > bn;
+}
+
+/* @dst: a copy of @src (length @n) changed at one random place. */
+static size_t mutate(uint32_t *seed, const unsigned char *src, size_t n,
+		     unsigned char *dst)
+{
+	static const unsigned char alpha[] = { 0x00, 0x01, 0x61, 0x7f, 0x80,
+					       0x81, 0xfe, 0xff };
+	size_t at = n ? rnd(seed) % (n + 1) : 0, len = n;
+
+	memcpy(dst, src, n);
+	switch (rnd(seed) % 3) {
+	case 0:			/* one byte changed */
+		if (n)
+			dst[at % n] = alpha[rnd(seed) % sizeof(alpha)];
+		break;
+	case 1:			/* cut */
+		len = at;
+		break;
+	default:		/* grown past @at */
+		len = at + rnd(seed) % (KMAX - at + 1);
+		for (size_t i = at; i < len; i++)
+			dst[i] = alpha[rnd(seed) % sizeof(alpha)];
+	}
+	return len;
+}
+
+static void case_key_order(void)
+{
+	unsigned char a[KMAX], b[KMAX], c[KMAX];
+	uint32_t seed = 4242;
+	long bad = 0, conflicts = 0, n = scaled(4000);
+
+	phase("default key order");
+	fresh(0);
+	for (long i = 0; i < n; i++) {
+		size_t an = rnd(&seed) % (KMAX + 1), bn, cn;
+		struct sf_lockkey ka, lo, hi;
+		int want, e;
+
+		for (size_t j = 0; j < an; j++)
+			a[j] = (unsigned char)rnd(&seed);
+		bn = mutate(&seed, a, an, b);
+		cn = mutate(&seed, rnd(&seed) & 1 ? a : b,
+			    rnd(&seed) & 1 ? an : bn, c);
+		if (ref_cmp(b, bn, c, cn) <= 0) {
+			lo = (struct sf_lockkey)SF_LOCKKEY_INIT(b, bn);
+			hi = (struct sf_lockkey)SF_LOCKKEY_INIT(c, cn);
+		} else {
+			lo = (struct sf_lockkey)SF_LOCKKEY_INIT(c, cn);
+			hi = (struct sf_lockkey)SF_LOCKKEY_INIT(b, bn);
+		}
+		want = ref_cmp(lo.data, lo.size, a, an) <= 0 &&
+		       ref_cmp(a, an, hi.data, hi.size) <= 0;
+		ka = (struct sf_lockkey)SF_LOCKKEY_INIT(a, an);
+		e = sf_lock_acquire(lt, 1, ANY, W, &ka, NULL, CLOCK_MONOTONIC,
+				    NULL);
+		if (!e)
+			e = sf_lock_acquire(lt, 2, ANY, R, &lo, &hi,
+					    CLOCK_MONOTONIC,
+					    &(struct timespec){ 0, 0 });
+		conflicts += want;
+		if (e != (want ? ETIMEDOUT : 0) && bad++ < 5)
+			diag("  point %zu bytes, range %zu-%zu bytes: got %d, "
+			     "want %s", an, (size_t)lo.size, (size_t)hi.size,
+			     e, want ? "a conflict" : "no conflict");
+		sf_lock_release_all(lt, 1);
+		sf_lock_release_all(lt, 2);
+	}
+	ok(!bad, "%ld random point/range pairs (%ld overlapping) conflict "
+	   "exactly as the reference order says (%ld wrong)", n, conflicts,
+	   bad);
+	finish();
+}
+
 /* ---- self-compatibility, upgrade ------------------------------------------ */
 
 struct waiter {
@@ -651,6 +743,7 @@ int main(void)
 	watchdog_start(10);
 	case_matrix();
 	case_comparator();
+	case_key_order();
 	case_self();
 	case_timeout();
 	case_kill();
