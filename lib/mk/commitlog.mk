@@ -15,13 +15,15 @@ TEST_HELPERS += commit-order-broken commit-order-broken-apply \
 	commit-crash-child commit-crash-child-broken
 
 CLOG_TEST_HDRS := $(L)/tests/commit-test.h $(L)/tests/commit-crash.h $(L)/src/clog.h
-$(addprefix $(B)/tests/,commit-basic commit-order commit-order-broken \
+$(addprefix $(T)/,commit-basic commit-order commit-order-broken \
 	commit-gather commit-fault commit-recovery commit-crash \
 	commit-crash-child): \
 	$(CLOG_TEST_HDRS)
 
-# The deliberately broken builds, with the hooks, each in its own archive
-# and linked into the test $(4) as $(4)-$(3):
+# The deliberately broken builds: the commit sequencer's sources built with
+# the hooks and one SF_TEST_BROKEN_* switch, each in its own archive, linked
+# into the test $(4) as $(4)-$(3) before the test-hook archive (whose own
+# commit sequencer objects are then never pulled in):
 #   clog-broken         Falcon's order: visible before durable
 #                       (SF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE)
 #   clog-broken-apply   Falcon's first patch: the appliers get a commit as
@@ -29,36 +31,33 @@ $(addprefix $(B)/tests/,commit-basic commit-order commit-order-broken \
 #   clog-nogather       no gathering before a flush (SF_TEST_BROKEN_NO_GATHER)
 #   clog-gather-all     gathering waits for every open transaction, however
 #                       old (SF_TEST_BROKEN_GATHER_ALL)
-CLOG_OTHER_HOOK_OBJS := \
-	$(patsubst %.c,$(B)/hooks/%.o,$(filter-out $(CLOG_SRCS),$(LIB_SRCS)))
 define clog_broken
-$(B)/$(1)/%.o: $(L)/src/%.c $(wildcard $(L)/src/*.h) \
-		$(wildcard $(L)/include/syncfix/*.h)
+$(B)/$(1)/%.o: $(L)/src/%.c $(LIB_HDRS)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS) -DSF_TEST_HOOKS -D$(2) $$(LIB_CFLAGS) -c $$< -o $$@
-$(B)/test-libs/lib$(1).a: $(patsubst %.c,$(B)/$(1)/%.o,$(CLOG_SRCS)) \
-		$(CLOG_OTHER_HOOK_OBJS)
+$(B)/test-libs/lib$(1).a: $(patsubst %.c,$(B)/$(1)/%.o,$(CLOG_SRCS))
 	@mkdir -p $$(@D) && rm -f $$@ && $$(AR) rcs $$@ $$^
-$(B)/tests/$(4)-$(3): $(L)/tests/$(4).c $(L)/tests/test.h \
-		$(CLOG_TEST_HDRS) $(B)/test-libs/lib$(1).a
+$(T)/$(4)-$(3): $(L)/tests/$(4).c $(TEST_HDRS) \
+		$(CLOG_TEST_HDRS) $(B)/test-libs/lib$(1).a $(A_hooks)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS) -DSF_TEST_HOOKS $$(TEST_CFLAGS) -o $$@ $$< \
-		$(B)/test-libs/lib$(1).a $$(LDLIBS)
+		$(B)/test-libs/lib$(1).a $(A_hooks) $$(LDLIBS)
 endef
 $(eval $(call clog_broken,clog-broken,SF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE,broken,commit-order))
 $(eval $(call clog_broken,clog-broken-apply,SF_TEST_BROKEN_APPLY_EARLY,broken-apply,commit-order))
 $(eval $(call clog_broken,clog-nogather,SF_TEST_BROKEN_NO_GATHER,nogather,commit-gather))
 $(eval $(call clog_broken,clog-gather-all,SF_TEST_BROKEN_GATHER_ALL,all,commit-gather))
 CLOG_BROKEN_A := $(B)/test-libs/libclog-broken.a
-$(B)/tests/commit-crash-child-broken: $(L)/tests/commit-crash-child.c \
-		$(L)/tests/test.h $(CLOG_TEST_HDRS) $(CLOG_BROKEN_A)
+$(T)/commit-crash-child-broken: $(L)/tests/commit-crash-child.c \
+		$(TEST_HDRS) $(CLOG_TEST_HDRS) $(CLOG_BROKEN_A) $(A_hooks)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -o $@ $< $(CLOG_BROKEN_A) $(LDLIBS)
-$(B)/tests/commit-broken-demo: $(B)/tests/commit-order-broken \
-	$(B)/tests/commit-order-broken-apply \
-	$(B)/tests/commit-gather-nogather $(B)/tests/commit-gather-all \
-	$(B)/tests/commit-crash-child-broken $(B)/tests/commit-crash
-$(B)/tests/commit-crash: $(B)/tests/commit-crash-child
+	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -o $@ $< $(CLOG_BROKEN_A) $(A_hooks) \
+		$(LDLIBS)
+$(T)/commit-broken-demo: $(T)/commit-order-broken \
+	$(T)/commit-order-broken-apply \
+	$(T)/commit-gather-nogather $(T)/commit-gather-all \
+	$(T)/commit-crash-child-broken $(T)/commit-crash
+$(T)/commit-crash: $(T)/commit-crash-child
 
 BENCH_PROGS += bench-commit
 BENCH_RUNS += $(BENCH)/run-commit.sh

@@ -21,39 +21,35 @@ BENCH_RUNS += $(BENCH)/run-lockmgr.sh
 
 # Deliberately broken builds of the lock manager (tests only), linked
 # before the test-hook archive so that its own lockmgr objects are unused.
-# (This fragment is read before lib/Makefile defines T, TEST_HDRS and
-# A_hooks, hence the spelled-out paths.)
 LM_SRCS := $(L)/src/lockmgr.c $(L)/src/lockmgr-ranges.c
-LM_DEPS := $(LM_SRCS) $(L)/src/lockmgr-int.h $(L)/src/internal.h \
-	   $(L)/src/testhooks.h $(L)/include/syncfix/lockmgr.h $(L)/tests/test.h
-LM_HOOKS_A := $(B)/test-libs/libsyncfix-hooks.a
+LM_DEPS := $(LM_SRCS) $(TEST_HDRS)
 DEFS_lm_rbw := -DSF_TEST_HOOKS -DSF_TEST_BROKEN_RELEASE_BEFORE_WAIT
 DEFS_lm_rwr := -DSF_TEST_HOOKS -DSF_TEST_BROKEN_RETRY_WHILE_RETRY
 DEFS_lm_kbw := -DSF_TEST_HOOKS -DSF_TEST_BROKEN_KILL_BEFORE_WAIT
 
 define lm_broken
-$(B)/tests/lockmgr-races-broken-$(1): $(L)/tests/lockmgr-races.c $(LM_DEPS) $(LM_HOOKS_A)
+$(T)/lockmgr-races-broken-$(1): $(L)/tests/lockmgr-races.c $(LM_DEPS) $(A_hooks)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS) $(DEFS_lm_$(1)) $$(TEST_CFLAGS) -o $$@ \
-		$(L)/tests/lockmgr-races.c $(LM_SRCS) $(LM_HOOKS_A) $$(LDLIBS)
+		$(L)/tests/lockmgr-races.c $(LM_SRCS) $(A_hooks) $$(LDLIBS)
 endef
 $(eval $(call lm_broken,rbw))
 $(eval $(call lm_broken,rwr))
 $(eval $(call lm_broken,kbw))
 
-$(B)/tests/lockmgr-broken: $(B)/tests/lockmgr-races-broken-rbw \
-			   $(B)/tests/lockmgr-races-broken-rwr \
-			   $(B)/tests/lockmgr-races-broken-kbw
+$(T)/lockmgr-broken: $(T)/lockmgr-races-broken-rbw \
+			   $(T)/lockmgr-races-broken-rwr \
+			   $(T)/lockmgr-races-broken-kbw
 
 # The benchmark against the same two broken builds, to show what the seed's
 # races cost (run-lockmgr.sh runs them after the real one).
 define lm_broken_bench
-$(B)/bench/bench-lockmgr-broken-$(1): $(BENCH)/bench-lockmgr.c $(BENCH)/bench.h $(LM_DEPS) $(LM_HOOKS_A)
+$(BB)/bench-lockmgr-broken-$(1): $(BENCH)/bench-lockmgr.c $(BENCH)/bench.h $(LM_DEPS) $(A_hooks)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS) $(DEFS_lm_$(1)) $$(BENCH_CFLAGS) -o $$@ \
-		$(BENCH)/bench-lockmgr.c $(LM_SRCS) $(LM_HOOKS_A) $$(LDLIBS)
+		$(BENCH)/bench-lockmgr.c $(LM_SRCS) $(A_hooks) $$(LDLIBS)
 endef
 $(eval $(call lm_broken_bench,rbw))
 $(eval $(call lm_broken_bench,rwr))
 
-bench: $(B)/bench/bench-lockmgr-broken-rbw $(B)/bench/bench-lockmgr-broken-rwr
+bench: $(BB)/bench-lockmgr-broken-rbw $(BB)/bench-lockmgr-broken-rwr

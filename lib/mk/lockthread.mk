@@ -14,23 +14,20 @@ TEST_HELPERS += lockthread-broken-exit lockthread-broken-mutexes \
 # SF_TEST_BROKEN_* switch, linked before the test-hook archive (whose own
 # lockthread.o is then never pulled in), under lockthread-killpoints.c.
 # lockthread-broken runs them and expects each to hang or fail.
-LT_DEPS := $(L)/tests/test.h $(wildcard $(L)/src/*.h) \
-	   $(wildcard $(L)/include/*.h $(L)/include/syncfix/*.h)
-LT_HOOKS_A := $(B)/test-libs/libsyncfix-hooks.a
 
 define lt_broken
-$(B)/lt-$(1)/lockthread.o: $(L)/src/lockthread.c $(LT_DEPS)
+$(B)/lt-$(1)/lockthread.o: $(L)/src/lockthread.c $(TEST_HDRS)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS) -DSF_TEST_HOOKS -D$(2) $$(LIB_CFLAGS) -c $$< -o $$@
-$(B)/tests/lockthread-$(1): $(L)/tests/lockthread-killpoints.c $(LT_DEPS) \
-		$(B)/lt-$(1)/lockthread.o $(LT_HOOKS_A)
+$(T)/lockthread-$(1): $(L)/tests/lockthread-killpoints.c $(TEST_HDRS) \
+		$(B)/lt-$(1)/lockthread.o $(A_hooks)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CPPFLAGS) -DSF_TEST_HOOKS $$(TEST_CFLAGS) -o $$@ $$< \
-		$(B)/lt-$(1)/lockthread.o $(LT_HOOKS_A) $$(LDLIBS)
+		$(B)/lt-$(1)/lockthread.o $(A_hooks) $$(LDLIBS)
 endef
 $(eval $(call lt_broken,broken-exit,SF_TEST_BROKEN_ERROR_EXIT))
 $(eval $(call lt_broken,broken-mutexes,SF_TEST_BROKEN_TWO_MUTEXES))
 $(eval $(call lt_broken,broken-hook,SF_TEST_BROKEN_HOOK_REMOVAL))
 
-$(B)/tests/lockthread-broken: $(B)/tests/lockthread-broken-exit \
-	$(B)/tests/lockthread-broken-mutexes $(B)/tests/lockthread-broken-hook
+$(T)/lockthread-broken: $(T)/lockthread-broken-exit \
+	$(T)/lockthread-broken-mutexes $(T)/lockthread-broken-hook
