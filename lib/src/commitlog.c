@@ -753,7 +753,8 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		     (opt->zero_ahead > SF_CLOG_MAX_ZERO_AHEAD &&
 		      opt->zero_ahead != SF_CLOG_NO_ZERO_AHEAD) ||
 		     (opt->gather_pct > 100 &&
-		      opt->gather_pct != SF_CLOG_NO_GATHER))))
+		      opt->gather_pct != SF_CLOG_NO_GATHER) ||
+		     !sf_reserved_zero(opt->reserved, 8))))
 		return EINVAL;
 	log = calloc(1, sizeof(*log));
 	if (!log)

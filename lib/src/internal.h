@@ -68,4 +68,13 @@ static inline pid_t sf_tid(void)
 #define SF_SYNC_POINT(point, obj) ((void)0)
 #endif
 
+/* Are the @n reserved words at @p all zero?  (A caller's input struct.) */
+static inline int sf_reserved_zero(const unsigned int *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
 #endif /* SF_SRC_INTERNAL_H */

@@ -751,7 +751,8 @@ SF_EXPORT int sf_lockmgr_create(struct sf_lockmgr **mgrp,
 	struct sf_lockmgr *mgr;
 	size_t limit = cfg ? cfg->max_lock_memory : 0;
 
-	if (!mgrp || (uint64_t)limit > MEM_MAX_BYTES)
+	if (!mgrp || (uint64_t)limit > MEM_MAX_BYTES ||
+	    (cfg && !sf_reserved_zero(cfg->reserved, 8)))
 		return EINVAL;
 	mgr = calloc(1, sizeof(*mgr));
 	if (!mgr)

@@ -130,6 +130,20 @@ static void case_api(int io, int uring)
 	ok_err(sf_clog_open(p, &(struct sf_clog_options){ .gather_pct = 101 },
 			    &(sf_clog_t *){ 0 }, NULL), EINVAL,
 	       "%s: gather_pct above 100", mn);
+	{
+		char q[4700];
+		struct stat sb;
+
+		snprintf(q, sizeof(q), "%s.reserved", p);
+		ok(sf_clog_open(q, &(struct sf_clog_options){ .reserved[7] = 1 },
+				&(sf_clog_t *){ 0 }, NULL) == EINVAL &&
+		   stat(q, &sb) != 0 && errno == ENOENT,
+		   "%s: a reserved option not zero: EINVAL, no file created",
+		   mn);
+	}
+	sf_clog_stats(l, &st);
+	ok(!memcmp(st.reserved, (uint64_t[8]){ 0 }, sizeof(st.reserved)),
+	   "%s: the stats' reserved words are zero", mn);
 
 	sf_clog_stats(l, &st);
 	ok(st.commits == 2 && st.rollbacks == 1 && st.flushes >= 2 &&

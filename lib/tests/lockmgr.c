@@ -731,6 +731,12 @@ static void case_einval(void)
 	ok_err(sf_lock_request_start(&req, lt, 1, ANY, R, &badinf, NULL), EINVAL,
 	       "bad infinity");
 	ok_err(sf_lockmgr_create(&m2, &huge), EINVAL, "limit above 64 GiB");
+	ok_err(sf_lockmgr_create(&m2, &(struct sf_lockmgr_config){
+					 .reserved[7] = 1 }), EINVAL,
+	       "a reserved config field not zero");
+	ok(!memcmp(stats().reserved, (uint64_t[8]){ 0 },
+		   sizeof(stats().reserved)),
+	   "the stats' reserved words are zero");
 	memset(&req, 0, sizeof(req));
 	ok_err(sf_lock_request_wait(&req, CLOCK_MONOTONIC, NULL), EINVAL,
 	       "wait on a request never started");

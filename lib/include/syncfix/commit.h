@@ -112,6 +112,7 @@ struct sf_clog_options {
 	 * slot is free); else 1 to 100.
 	 */
 	unsigned int gather_pct;
+	unsigned int reserved[8];	/* must be zero (else EINVAL) */
 };
 
 /* What sf_clog_open() found (also filled when it fails). */
@@ -141,6 +142,7 @@ struct sf_clog_stats {
 	double commits_per_flush;	/* commits / flushes */
 	double flush_latency_us;	/* mean */
 	int error;		/* the I/O error that failed the log, or 0 */
+	uint64_t reserved[8];	/* zero; room for later counters */
 };
 
 /*

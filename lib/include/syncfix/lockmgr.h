@@ -88,6 +88,7 @@ struct sf_lockmgr_config {
 	 * 0: SF_LOCKMGR_DEFAULT_MEMORY.  At most 64 GiB.
 	 */
 	size_t max_lock_memory;
+	unsigned int reserved[8];	/* must be zero (else EINVAL) */
 };
 
 #define SF_LOCKMGR_DEFAULT_MEMORY	(64u << 20)
@@ -123,11 +124,12 @@ struct sf_lockmgr_stats {
 	uint64_t pending;	/* requests waiting now */
 	uint64_t trees;		/* lock trees now */
 	uint64_t killed_clients; /* clients killed now (sf_lockmgr_kill_client) */
+	uint64_t reserved[8];	/* zero; room for later counters */
 };
 
 /*
  * Create a manager; @cfg may be NULL (defaults).  EINVAL: limit above
- * 64 GiB; ENOMEM.
+ * 64 GiB, or a reserved field not zero; ENOMEM.
  */
 int sf_lockmgr_create(struct sf_lockmgr **mgrp,
 		      const struct sf_lockmgr_config *cfg);
