@@ -59,5 +59,23 @@ $(T)/commit-broken-demo: $(T)/commit-order-broken \
 	$(T)/commit-crash-child-broken $(T)/commit-crash
 $(T)/commit-crash: $(T)/commit-crash-child
 
+# Power loss, in the VM with Debian's kernel (the test loads loop,
+# dm-log-writes and ext4 itself); scripts/check-powerloss.sh builds
+# ("make vm-powerloss") and runs:
+#   commit-powerloss          ext4 on dm-log-writes, replayed flush by flush
+#   commit-powerloss-broken   the same with a flush that does nothing
+#                             (SF_TEST_BROKEN_NO_FLUSH): must fail
+$(eval $(call clog_broken,clog-noflush,SF_TEST_BROKEN_NO_FLUSH,broken,commit-powerloss))
+CLOG_NOFLUSH_A := $(PLAIN)/test-libs/libclog-noflush.a
+$(VM)/commit-powerloss-broken: $(L)/tests/commit-powerloss.c $(TEST_HDRS) \
+		$(CLOG_NOFLUSH_A) $(VM_HOOKS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -DSF_TEST_HOOKS $(VM_CFLAGS) -static -o $@ $< \
+		$(CLOG_NOFLUSH_A) $(VM_HOOKS) $(LDLIBS)
+vm-powerloss:
+	$(MAKE) -f $(L)/Makefile SAN= $(VM_ARCHIVE) $(VM_HOOKS) $(CLOG_NOFLUSH_A)
+	$(MAKE) -f $(L)/Makefile SAN= $(VM)/commit-powerloss \
+		$(VM)/commit-powerloss-broken
+
 BENCH_PROGS += bench-commit
 BENCH_RUNS += $(BENCH)/run-commit.sh

@@ -256,6 +256,11 @@ int clog_io_write_durable(struct clog_io *io, const void *buf, size_t len,
 	int need_flush = 0, err;
 	size_t done = 0, wrote = 0;
 
+#ifdef SF_TEST_BROKEN_NO_FLUSH
+	/* The bug commit-powerloss must catch: written, never flushed. */
+	uring = linked = 0;
+	ffault = -1;
+#endif
 	while (done < len) {
 		long f = fault(CLOG_FAULT_WRITE, len - done);
 		size_t want = len - done;
@@ -291,6 +296,9 @@ int clog_io_write_durable(struct clog_io *io, const void *buf, size_t len,
 	}
 	if (ffault > 0)
 		return (int)ffault;
+#ifdef SF_TEST_BROKEN_NO_FLUSH
+	need_flush = 0;
+#endif
 	/* One flush after the last byte; never retried. */
 	if (need_flush && fdatasync(io->fd))
 		return errno;

@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Description: power loss under the commit log (VM only, root): ext4 on dm-log-writes over loop devices records every write and flush that committing makes; the recording is replayed up to flush after flush, each a power cut that loses everything not flushed, and the log recovered from each image must hold every commit that had returned before the cut, with its data; a build whose commits return without a flush must fail */
+/*
+ * Usage: commit-powerloss [--child] [-n COMMITS] [-c CUTS]
+ *        (600 commits per round, about 40 cuts spread over the flushes)
+ *
+ * Needs, in the VM: /fs.img (an empty ext4 image, scripts/check-powerloss.sh
+ * makes it) and the modules under /mod (crc32c_generic, crc16, mbcache,
+ * jbd2, ext4, loop, dm-mod, dm-log-writes), which it loads itself.
+ *
+ * dm-log-writes (Documentation/admin-guide/device-mapper/log-writes.rst)
+ * logs a write only when a flush covers it, just before that flush's own
+ * entry.  So replaying every entry before a FLUSH entry gives the disk as
+ * that flush leaves it, and a power cut right after the flush, on a disk
+ * that loses whatever it was not told to flush, leaves exactly that.  A
+ * "mark" entry (a dm message, logged in order with the flushes) is sent
+ * after each sf_txn_commit() returned: a commit marked before a FLUSH
+ * entry returned before that flush was even issued, so its own flush came
+ * earlier, and it must be in the log recovered from that image.
+ *
+ * Three rounds: io_uring linked, io_uring RWF_DSYNC, pwritev; four
+ * committer threads each.  Without --child, the same program linked
+ * against a build whose flush does nothing (SF_TEST_BROKEN_NO_FLUSH) is
+ * run beside it and must fail.
+ */
+#define _GNU_SOURCE
+#include "test.h"
+
+#include <fcntl.h>
+#include <linux/dm-ioctl.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+#include <syncfix.h>
+
+#define THREADS		4
+#define PAYLOAD		200
+#define WORK		"/tmp/plw"
+#define MNT		WORK "/mnt"
+#define LOG_MAGIC	0x6a736677736872ULL
+#define F_FLUSH		(1u << 0)
+#define F_FUA		(1u << 1)
+#define F_DISCARD	(1u << 2)
+#define F_MARK		(1u << 3)
+
+static long ncommits = 600, ncuts = 40;
+
+/* ---- setup: modules, loop devices, device mapper ------------------------ */
+
+static const char *const modules[] = {
+	"crc32c_generic", "crc16", "mbcache", "jbd2", "ext4", "loop", "dm-mod",
+	"dm-log-writes",
+};
+
+static int load_modules(void)
+{
+	char path[64];
+
+	for (size_t i = 0; i < sizeof(modules) / sizeof(modules[0]); i++) {
+		int fd, r;
+
+		snprintf(path, sizeof(path), "/mod/%s.ko", modules[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			diag("  %s: %s", path, strerror(errno));
+			return -1;
+		}
+		r = (int)syscall(SYS_finit_module, fd, "", 0);
+		close(fd);
+		if (r && errno != EEXIST) {
+			diag("  finit_module %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Attach @file to a free loop device; its node path goes to @dev. */
+static int loop_attach(const char *file, char *dev, size_t len)
+{
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC), n, lfd, ffd;
+
+	if (ctl < 0)
+		return -1;
+	n = ioctl(ctl, LOOP_CTL_GET_FREE);
+	close(ctl);
+	if (n < 0)
+		return -1;
+	snprintf(dev, len, "/dev/loop%d", n);
+	lfd = open(dev, O_RDWR | O_CLOEXEC);
+	ffd = open(file, O_RDWR | O_CLOEXEC);
+	if (lfd < 0 || ffd < 0 || ioctl(lfd, LOOP_SET_FD, ffd)) {
+		diag("  loop %s on %s: %s", dev, file, strerror(errno));
+		return -1;
+	}
+	close(ffd);
+	close(lfd);
+	return 0;
+}
+
+static void loop_detach(const char *dev)
+{
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0) {
+		ioctl(fd, LOOP_CLR_FD, 0);
+		close(fd);
+	}
+}
+
+/* One device-mapper ioctl on the device "plw"; @extra after the header. */
+static int dm(unsigned long cmd, const void *extra, size_t len,
+	      struct dm_ioctl *out)
+{
+	union {
+		struct dm_ioctl io;
+		char buf[16384];
+	} u;
+	int fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -1;
+	memset(&u, 0, sizeof(u));
+	u.io.version[0] = DM_VERSION_MAJOR;
+	u.io.data_size = sizeof(u);
+	u.io.data_start = sizeof(struct dm_ioctl);
+	strcpy(u.io.name, "plw");
+	if (extra)
+		memcpy(u.buf + sizeof(struct dm_ioctl), extra, len);
+	if (cmd == DM_TABLE_LOAD)
+		u.io.target_count = 1;
+	r = ioctl(fd, cmd, &u.io);
+	if (r)
+		diag("  dm ioctl %#lx: %s", cmd, strerror(errno));
+	else if (out)
+		*out = u.io;
+	close(fd);
+	return r;
+}
+
+/* log-writes of @data onto @logdev; the node of the new device in @dev. */
+static int dm_create(const char *data, const char *logdev, uint64_t sectors,
+		     char *dev, size_t len)
+{
+	char spec[sizeof(struct dm_target_spec) + 128];
+	struct dm_target_spec *t = (void *)spec;
+	struct dm_ioctl io;
+
+	memset(spec, 0, sizeof(spec));
+	t->sector_start = 0;
+	t->length = sectors;
+	strcpy(t->target_type, "log-writes");
+	snprintf(spec + sizeof(*t), sizeof(spec) - sizeof(*t), "%s %s", data,
+		 logdev);
+	if (dm(DM_DEV_CREATE, NULL, 0, NULL) ||
+	    dm(DM_TABLE_LOAD, spec, sizeof(spec), NULL) ||
+	    dm(DM_DEV_SUSPEND, NULL, 0, &io))	/* no flag: resume */
+		return -1;
+	snprintf(dev, len, WORK "/dm");
+	unlink(dev);
+	return mknod(dev, S_IFBLK | 0600,
+		     makedev(major(io.dev), minor(io.dev)));
+}
+
+/* A mark entry in the recording (after everything logged so far). */
+static int dm_mark(uint64_t id)
+{
+	char msg[sizeof(struct dm_target_msg) + 64];
+	struct dm_target_msg *m = (void *)msg;
+
+	memset(msg, 0, sizeof(msg));
+	snprintf(m->message, sizeof(msg) - sizeof(*m), "mark c%llu",
+		 (unsigned long long)id);
+	return dm(DM_TARGET_MSG, msg, sizeof(msg), NULL);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	static char buf[1 << 16];
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ssize_t n = 0;
+
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			n = -1;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return in < 0 || out < 0 || n < 0 ? -1 : 0;
+}
+
+/* ---- the workload -------------------------------------------------------- */
+
+struct run {
+	sf_clog_t *log;
+	long per_thread;
+	uint64_t *acked;	/* commit ids in the order their marks went */
+	long nacked;		/* atomic */
+	int failed;		/* atomic */
+};
+
+static void payload_of(uint64_t id, unsigned char *p)
+{
+	for (int i = 0; i < PAYLOAD; i++)
+		p[i] = (unsigned char)(id * 131 + (uint64_t)i * 7);
+}
+
+static void *committer(void *arg)
+{
+	struct run *r = arg;
+	unsigned char p[PAYLOAD];
+
+	for (long i = 0; i < r->per_thread; i++) {
+		sf_txn_t *t;
+		uint64_t id;
+
+		if (sf_txn_begin(r->log, &t))
+			goto fail;
+		id = sf_txn_id(t);
+		payload_of(id, p);
+		if (sf_txn_add(t, p, sizeof(p)) || sf_txn_commit(t, NULL))
+			goto fail;
+		/* returned: durable by contract; the mark comes after */
+		if (dm_mark(id))
+			goto fail;
+		r->acked[__atomic_fetch_add(&r->nacked, 1, __ATOMIC_SEQ_CST)] =
+			id;
+	}
+	return NULL;
+fail:
+	__atomic_store_n(&r->failed, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* ---- replaying the recording ------------------------------------------- */
+
+struct entry {
+	uint64_t sector, nr_sectors, flags, data_len;
+};
+
+struct check {
+	uint64_t *seen;		/* recovered commit ids */
+	long nseen, cap;
+	int bad_data;
+};
+
+static int replay_cb(void *arg, const struct sf_commit_txn *txn)
+{
+	struct check *c = arg;
+	unsigned char want[PAYLOAD];
+
+	payload_of(txn->id, want);
+	if (txn->nrecs != 1 || txn->recs[0].len != PAYLOAD ||
+	    memcmp(txn->recs[0].data, want, PAYLOAD))
+		c->bad_data++;
+	if (c->nseen < c->cap)
+		c->seen[c->nseen++] = txn->id;
+	return 0;
+}
+
+static int has(const uint64_t *v, long n, uint64_t id)
+{
+	for (long i = 0; i < n; i++)
+		if (v[i] == id)
+			return 1;
+	return 0;
+}
+
+/*
+ * The image in @img as a power cut leaves it: mount (ext4 replays its
+ * journal), recover the log, check that each of @nacked commits is there
+ * with its data.  Return: the number missing, or -1 on a setup error.
+ */
+static long check_cut(const char *img, const uint64_t *acked, long nacked,
+		      long *recovered, int *bad_data)
+{
+	char dev[64];
+	struct check c = { 0 };
+	struct sf_clog_options o = { 0 };
+	sf_clog_t *log;
+	long missing = 0;
+	int e;
+
+	if (copy_file(img, WORK "/cut.img") || loop_attach(WORK "/cut.img",
+							  dev, sizeof(dev)))
+		return -1;
+	if (mount(dev, MNT, "ext4", 0, NULL)) {
+		diag("  mount of the cut image: %s", strerror(errno));
+		loop_detach(dev);
+		return -1;
+	}
+	c.cap = ncommits + 16;
+	c.seen = calloc((size_t)c.cap, sizeof(*c.seen));
+	o.replay = replay_cb;
+	o.replay_arg = &c;
+	/* Opens (creates, if the file did not survive) and recovers. */
+	e = sf_clog_open(MNT "/log", &o, &log, NULL);
+	if (e) {
+		diag("  recovery of the cut image: %s", strerror(e));
+		missing = -1;
+	} else {
+		sf_clog_close(log);
+	}
+	for (long i = 0; missing >= 0 && i < nacked; i++)
+		missing += !has(c.seen, c.nseen, acked[i]);
+	*recovered = c.nseen;
+	*bad_data = c.bad_data;
+	free(c.seen);
+	umount(MNT);
+	loop_detach(dev);
+	return missing;
+}
+
+static int read_at(int fd, void *buf, size_t len, uint64_t off)
+{
+	return pread(fd, buf, len, (off_t)off) == (ssize_t)len ? 0 : -1;
+}
+
+/*
+ * Replay the recording in @logfile onto a copy of the empty image, cut at
+ * @ncuts FLUSH entries spread over it and at its end.  Return: the number
+ * of cuts where a commit that had returned was lost, or -1.
+ */
+static int replay_and_check(const char *what, const char *logfile)
+{
+	static unsigned char sec[4096], data[1 << 20];
+	uint64_t magic, nr, pos, *acked = calloc((size_t)ncommits,
+						 sizeof(uint64_t));
+	long nacked = 0, flushes = 0, cuts = 0, lost_cuts = 0, every, k = 0;
+	uint32_t ssz;
+	int lfd = open(logfile, O_RDONLY | O_CLOEXEC), img;
+
+	if (lfd < 0 || copy_file("/fs.img", WORK "/replay.img"))
+		return -1;
+	img = open(WORK "/replay.img", O_RDWR | O_CLOEXEC);
+	if (img < 0 || read_at(lfd, sec, 512, 0))
+		return -1;
+	memcpy(&magic, sec, 8);
+	memcpy(&nr, sec + 16, 8);
+	memcpy(&ssz, sec + 24, 4);
+	if (magic != LOG_MAGIC || ssz < 512 || ssz > sizeof(sec)) {
+		diag("  %s: not a log-writes recording", what);
+		return -1;
+	}
+	/* First pass: how many flushes, to spread the cuts. */
+	pos = ssz;
+	for (uint64_t i = 0; i < nr; i++) {
+		struct entry e;
+
+		if (read_at(lfd, &e, sizeof(e), pos))
+			return -1;
+		flushes += !!(e.flags & F_FLUSH);
+		pos += ssz;
+		if (!(e.flags & (F_MARK | F_DISCARD)))
+			pos += e.nr_sectors * ssz;
+	}
+	every = flushes / ncuts > 0 ? flushes / ncuts : 1;
+	pos = ssz;
+	for (uint64_t i = 0; i <= nr; i++) {
+		struct entry e = { .flags = F_FLUSH };
+		int cut;
+
+		if (i < nr && read_at(lfd, sec, ssz, pos))
+			return -1;
+		if (i < nr)
+			memcpy(&e, sec, sizeof(e));
+		/* a cut just before this flush, and one after the last entry */
+		cut = i == nr || ((e.flags & F_FLUSH) && ++k % every == 0);
+		if (cut) {
+			long rec, missing;
+			int bad;
+
+			fsync(img);
+			missing = check_cut(WORK "/replay.img", acked, nacked,
+					    &rec, &bad);
+			if (missing < 0)
+				return -1;
+			cuts++;
+			if (missing || bad) {
+				lost_cuts++;
+				diag("  %s: cut at entry %llu of %llu: %ld of "
+				     "%ld returned commits lost, %d with wrong "
+				     "data (%ld recovered)", what,
+				     (unsigned long long)i,
+				     (unsigned long long)nr, missing, nacked,
+				     bad, rec);
+			}
+		}
+		if (i == nr)
+			break;
+		pos += ssz;
+		if (e.flags & F_MARK) {
+			unsigned long long id;
+
+			if (sscanf((char *)sec + sizeof(e), "c%llu", &id) == 1 &&
+			    nacked < ncommits)
+				acked[nacked++] = id;
+		} else if (e.nr_sectors) {
+			uint64_t left = e.nr_sectors * ssz, off = e.sector * ssz;
+
+			while (left) {
+				size_t n = left < sizeof(data) ? left :
+					   sizeof(data);
+
+				if (e.flags & F_DISCARD)
+					memset(data, 0, n);
+				else if (read_at(lfd, data, n, pos))
+					return -1;
+				if (pwrite(img, data, n, (off_t)off) !=
+				    (ssize_t)n)
+					return -1;
+				if (!(e.flags & F_DISCARD))
+					pos += n;
+				off += n;
+				left -= n;
+			}
+		}
+	}
+	diag("  %s: %llu entries, %ld flushes, %ld marks, %ld cuts checked",
+	     what, (unsigned long long)nr, flushes, nacked, cuts);
+	close(img);
+	close(lfd);
+	free(acked);
+	return (int)lost_cuts;
+}
+
+/* ---- one round ------------------------------------------------------------- */
+
+static void round_io(int io, const char *what)
+{
+	char data_dev[64], log_dev[64], dev[64];
+	struct run r = { 0 };
+	struct stat st;
+	pthread_t th[THREADS];
+	struct sf_clog_options o = { 0 };
+	int e, lost;
+
+	phase(what);
+	unlink(WORK "/log.rec");
+	if (copy_file("/fs.img", WORK "/data.img") ||
+	    stat(WORK "/data.img", &st) ||
+	    (e = open(WORK "/log.rec", O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    ftruncate(e, 256 << 20) || close(e) ||
+	    loop_attach(WORK "/data.img", data_dev, sizeof(data_dev)) ||
+	    loop_attach(WORK "/log.rec", log_dev, sizeof(log_dev)) ||
+	    dm_create(data_dev, log_dev, (uint64_t)st.st_size / 512, dev,
+		      sizeof(dev)) ||
+	    mount(dev, MNT, "ext4", 0, NULL)) {
+		ok(0, "%s: ext4 on log-writes over loop devices (%s)", what,
+		   strerror(errno));
+		exit(T_FAIL);
+	}
+	o.io = io;
+	e = sf_clog_open(MNT "/log", &o, &r.log, NULL);
+	if (!ok(!e, "%s: log open on ext4 on log-writes (%s)", what,
+		sf_clog_io_method(r.log)))
+		exit(T_FAIL);
+	r.per_thread = ncommits / THREADS;
+	r.acked = calloc((size_t)ncommits, sizeof(uint64_t));
+	for (int i = 0; i < THREADS; i++)
+		pthread_create(&th[i], NULL, committer, &r);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(th[i], NULL);
+	ok(!r.failed && r.nacked == r.per_thread * THREADS,
+	   "%s: %ld commits returned, each marked in the recording", what,
+	   r.nacked);
+	sf_clog_close(r.log);
+	e = umount(MNT);
+	e |= dm(DM_DEV_REMOVE, NULL, 0, NULL);
+	loop_detach(data_dev);
+	loop_detach(log_dev);
+	if (!ok(!e, "%s: unmounted, recording closed", what))
+		exit(T_FAIL);
+	lost = replay_and_check(what, WORK "/log.rec");
+	ok(lost == 0, "%s: at every cut, every commit that had returned "
+	   "before it is recovered with its data (%d cuts lost one)", what,
+	   lost);
+	free(r.acked);
+}
+
+int main(int argc, char **argv)
+{
+	int child = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--child"))
+			child = 1;
+		else if (!strcmp(argv[i], "-n") && i + 1 < argc)
+			ncommits = atol(argv[++i]);
+		else if (!strcmp(argv[i], "-c") && i + 1 < argc)
+			ncuts = atol(argv[++i]);
+	}
+	watchdog_start(240);
+	if (geteuid() != 0 || access("/fs.img", R_OK)) {
+		printf("1..0 # SKIP needs root and /fs.img (run in the VM by "
+		       "scripts/check-powerloss.sh)\n");
+		return 0;
+	}
+	mkdir(WORK, 0700);
+	mkdir(MNT, 0700);
+	if (!ok(!load_modules(), "modules loaded (loop, dm-log-writes, ext4)"))
+		return done_testing();
+	round_io(SF_CLOG_IO_URING_LINKED, "io_uring linked");
+	round_io(SF_CLOG_IO_URING_DSYNC, "io_uring RWF_DSYNC");
+	round_io(SF_CLOG_IO_PWRITEV, "pwritev");
+	if (!child) {
+		char helper[4200], n[24];
+		char *args[] = { helper, "--child", "-n", n, NULL };
+
+		phase("a build whose commits return without a flush");
+		beside_self("commit-powerloss-broken", helper, sizeof(helper));
+		snprintf(n, sizeof(n), "%ld", ncommits);
+		ok(run_tap_child(args, NULL) == CHILD_FAILED,
+		   "with SF_TEST_BROKEN_NO_FLUSH commits that had returned are "
+		   "lost at a cut: the test fails");
+	}
+	return done_testing();
+}
