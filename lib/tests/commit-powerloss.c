@@ -18,7 +18,8 @@
  * entry returned before that flush was even issued, so its own flush came
  * earlier, and it must be in the log recovered from that image.
  *
- * Three rounds: io_uring linked, io_uring RWF_DSYNC, pwritev; four
+ * Four rounds: io_uring linked, io_uring RWF_DSYNC, pwritev, and io_uring
+ * linked with 3 flushes at once (batches may complete out of order); four
  * committer threads each.  Without --child, the same program linked
  * against a build whose flush does nothing (SF_TEST_BROKEN_NO_FLUSH) is
  * run beside it and must fail.
@@ -432,7 +433,7 @@ static int replay_and_check(const char *what, const char *logfile)
 
 /* ---- one round ------------------------------------------------------------- */
 
-static void round_io(int io, const char *what)
+static void round_io(int io, unsigned int flushes, const char *what)
 {
 	char data_dev[64], log_dev[64], dev[64];
 	struct run r = { 0 };
@@ -457,6 +458,7 @@ static void round_io(int io, const char *what)
 		exit(T_FAIL);
 	}
 	o.io = io;
+	o.max_flushes = flushes;
 	e = sf_clog_open(MNT "/log", &o, &r.log, NULL);
 	if (!ok(!e, "%s: log open on ext4 on log-writes (%s)", what,
 		sf_clog_io_method(r.log)))
@@ -506,9 +508,11 @@ int main(int argc, char **argv)
 	mkdir(MNT, 0700);
 	if (!ok(!load_modules(), "modules loaded (loop, dm-log-writes, ext4)"))
 		return done_testing();
-	round_io(SF_CLOG_IO_URING_LINKED, "io_uring linked");
-	round_io(SF_CLOG_IO_URING_DSYNC, "io_uring RWF_DSYNC");
-	round_io(SF_CLOG_IO_PWRITEV, "pwritev");
+	round_io(SF_CLOG_IO_URING_LINKED, 1, "io_uring linked");
+	round_io(SF_CLOG_IO_URING_DSYNC, 1, "io_uring RWF_DSYNC");
+	round_io(SF_CLOG_IO_PWRITEV, 1, "pwritev");
+	/* batches written out of order, made visible in order */
+	round_io(SF_CLOG_IO_URING_LINKED, 3, "io_uring linked, 3 flushes at once");
 	if (!child) {
 		char helper[4200], n[24];
 		char *args[] = { helper, "--child", "-n", n, NULL };
