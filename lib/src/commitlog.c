@@ -754,7 +754,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		      opt->zero_ahead != SF_CLOG_NO_ZERO_AHEAD) ||
 		     (opt->gather_pct > 100 &&
 		      opt->gather_pct != SF_CLOG_NO_GATHER) ||
-		     !sf_reserved_zero(opt->reserved, 8))))
+		     !SF_RESERVED_ZERO(opt->reserved))))
 		return EINVAL;
 	log = calloc(1, sizeof(*log));
 	if (!log)

@@ -69,12 +69,14 @@ static inline pid_t sf_tid(void)
 #endif
 
 /* Are the @n reserved words at @p all zero?  (A caller's input struct.) */
-static inline int sf_reserved_zero(const unsigned int *p, size_t n)
+static inline int sf_reserved_zero_n(const unsigned int *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (p[i])
 			return 0;
 	return 1;
 }
+/* ... of the array @a: SF_RESERVED_ZERO(opt->reserved) */
+#define SF_RESERVED_ZERO(a)	sf_reserved_zero_n((a), sizeof(a) / sizeof((a)[0]))
 
 #endif /* SF_SRC_INTERNAL_H */

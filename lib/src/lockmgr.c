@@ -752,7 +752,7 @@ SF_EXPORT int sf_lockmgr_create(struct sf_lockmgr **mgrp,
 	size_t limit = cfg ? cfg->max_lock_memory : 0;
 
 	if (!mgrp || (uint64_t)limit > MEM_MAX_BYTES ||
-	    (cfg && !sf_reserved_zero(cfg->reserved, 8)))
+	    (cfg && !SF_RESERVED_ZERO(cfg->reserved)))
 		return EINVAL;
 	mgr = calloc(1, sizeof(*mgr));
 	if (!mgr)

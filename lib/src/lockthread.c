@@ -75,8 +75,9 @@
  * under @mutex; acquire is told through @cancel (set before @mutex is
  * released, woken after) and the hook (repeated until it returns 0, so a
  * hook that only interrupts a wait already in progress and found none is
- * delivered again after acquire starts to wait); H3 cannot miss E2 (same mutex, @event read under it);
- * release is not interrupted and must return.  Every change of state
+ * delivered again after acquire starts to wait); H3 cannot miss E2 (same
+ * mutex, @event read under it); release is not interrupted and must
+ * return.  Every change of state
  * bumps @event under @mutex before the wake, and every waiter reads
  * @event under @mutex before it sleeps, so no waiter sleeps through a
  * change (sf_wait compares atomically).  Exactly one end joins; the

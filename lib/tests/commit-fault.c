@@ -41,16 +41,24 @@ static void arm(int op, long ret, long then)
 
 static struct ct_seen replayed;
 
-static sf_clog_t *reopen(const char *p, int io, struct sf_clog_recovery *rep)
+/* Open @p with @base's options, replaying into "replayed". */
+static sf_clog_t *reopen_opt(const char *p, const struct sf_clog_options *base,
+			     struct sf_clog_recovery *rep)
 {
-	struct sf_clog_options o = { .io = io, .replay = ct_replay_cb,
-				     .replay_arg = &replayed };
+	struct sf_clog_options o = *base;
 	sf_clog_t *l = NULL;
 
+	o.replay = ct_replay_cb;
+	o.replay_arg = &replayed;
 	ct_seen_reset(&replayed);
 	if (sf_clog_open(p, &o, &l, rep))
 		ok(0, "open %s", p);
 	return l;
+}
+
+static sf_clog_t *reopen(const char *p, int io, struct sf_clog_recovery *rep)
+{
+	return reopen_opt(p, &(struct sf_clog_options){ .io = io }, rep);
 }
 
 static off_t fsize(const char *p)
@@ -198,14 +206,21 @@ static void *committer_named(void *arg)
 }
 
 /* Phase @name on a new log @file (path in @p, 4600 bytes) as GL. */
-static int case_open(const char *name, const char *file, int io, char *p)
+static int case_open_opt(const char *name, const char *file,
+			 const struct sf_clog_options *o, char *p)
 {
 	phase(name);
 	ct_path(p, 4600, file);
 	unlink(p);
-	GL = reopen(p, io, NULL);
+	GL = reopen_opt(p, o, NULL);
 	dsync_reset();
 	return GL != NULL;
+}
+
+static int case_open(const char *name, const char *file, int io, char *p)
+{
+	return case_open_opt(name, file, &(struct sf_clog_options){ .io = io },
+			     p);
 }
 
 static void case_batch(int io)
@@ -307,11 +322,8 @@ static void case_second_batch(int io)
 	off_t before;
 	sf_clog_t *l;
 
-	phase("second batch");
-	ct_path(p, sizeof(p), "second.log");
-	unlink(p);
-	if (sf_clog_open(p, &o, &GL, NULL))
-		return (void)ok(0, "open");
+	if (!case_open_opt("second batch", "second.log", &o, p))
+		return;
 	commit_rec(GL, "good", &good);
 	before = log_end(p);
 	dsync_reset();
@@ -360,11 +372,8 @@ static void case_gather_fail(int io)
 	char p[4600];
 	sf_txn_t *y;
 
-	phase("gather fail");
-	ct_path(p, sizeof(p), "gather-fail.log");
-	unlink(p);
-	if (sf_clog_open(p, &o, &GL, NULL))
-		return (void)ok(0, "open");
+	if (!case_open_opt("gather fail", "gather-fail.log", &o, p))
+		return;
 	commit_rec(GL, "good", &good);
 	sf_clog_stats(GL, &s0);
 	dsync_reset();

@@ -126,6 +126,16 @@ static void close_log(void)
 #define D(field) (s.field - st0.field)
 
 /* Exactly one gathering since st0, and it did not end at the limit. */
+/* Join A and @b (named @bname); both commits must have returned 0. */
+static void join_pair(struct committer *a, struct committer *b,
+		      const char *what, const char *bname)
+{
+	pthread_join(a->th, NULL);
+	pthread_join(b->th, NULL);
+	ok(a->result == 0 && b->result == 0, "%s: both commits return 0 "
+	   "(A %d, %s %d)", what, a->result, bname, b->result);
+}
+
 static void ok_one_gathering(struct sf_clog_stats s, const char *what)
 {
 	ok(D(gathers) == 1 && D(gather_timeouts) == 0,
@@ -157,11 +167,8 @@ static void case_young(void)
 	start(&b, "B", y, 0);
 	ok(dsync_wait_for("b-appended", 5000), "young: Y's commit appended");
 	dsync_signal("go");
-	pthread_join(a.th, NULL);
-	pthread_join(b.th, NULL);
+	join_pair(&a, &b, "young", "Y");
 	s = stats();
-	ok(a.result == 0 && b.result == 0, "young: both commits return 0 "
-	   "(A %d, Y %d)", a.result, b.result);
 	ok(D(flushes) == 1, "young: one flush for both (%llu)",
 	   (unsigned long long)D(flushes));
 	ok_one_gathering(s, "young: one gathering, ended by Y's arrival");
@@ -321,11 +328,8 @@ static void case_room(void)
 	start(&b, "B", NULL, 4040);	/* fits only in an empty buffer */
 	ok(sleeping(&b), "room: B waits for room in the buffer");
 	dsync_signal("go");
-	pthread_join(a.th, NULL);
-	pthread_join(b.th, NULL);
+	join_pair(&a, &b, "room", "B");
 	s = stats();
-	ok(a.result == 0 && b.result == 0, "room: both commits return 0 "
-	   "(A %d, B %d)", a.result, b.result);
 	ok(D(gather_timeouts) == 0,
 	   "room: B's wait for room ended A's gathering (%llu timeouts)",
 	   (unsigned long long)D(gather_timeouts));

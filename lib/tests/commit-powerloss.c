@@ -44,7 +44,6 @@
 #define MNT		WORK "/mnt"
 #define LOG_MAGIC	0x6a736677736872ULL
 #define F_FLUSH		(1u << 0)
-#define F_FUA		(1u << 1)
 #define F_DISCARD	(1u << 2)
 #define F_MARK		(1u << 3)
 
@@ -318,6 +317,14 @@ static long check_cut(const char *img, const uint64_t *acked, long nacked,
 	return missing;
 }
 
+/* Bytes an entry takes in the recording: its sector, then its data. */
+static uint64_t entry_bytes(const struct entry *e, uint32_t ssz)
+{
+	if (e->flags & (F_MARK | F_DISCARD))
+		return ssz;
+	return ssz + e->nr_sectors * ssz;
+}
+
 static int read_at(int fd, void *buf, size_t len, uint64_t off)
 {
 	return pread(fd, buf, len, (off_t)off) == (ssize_t)len ? 0 : -1;
@@ -357,9 +364,7 @@ static int replay_and_check(const char *what, const char *logfile)
 		if (read_at(lfd, &e, sizeof(e), pos))
 			return -1;
 		flushes += !!(e.flags & F_FLUSH);
-		pos += ssz;
-		if (!(e.flags & (F_MARK | F_DISCARD)))
-			pos += e.nr_sectors * ssz;
+		pos += entry_bytes(&e, ssz);
 	}
 	every = flushes / ncuts > 0 ? flushes / ncuts : 1;
 	pos = ssz;
@@ -395,7 +400,6 @@ static int replay_and_check(const char *what, const char *logfile)
 		}
 		if (i == nr)
 			break;
-		pos += ssz;
 		if (e.flags & F_MARK) {
 			unsigned long long id;
 
@@ -403,7 +407,8 @@ static int replay_and_check(const char *what, const char *logfile)
 			    nacked < ncommits)
 				acked[nacked++] = id;
 		} else if (e.nr_sectors) {
-			uint64_t left = e.nr_sectors * ssz, off = e.sector * ssz;
+			uint64_t left = e.nr_sectors * ssz, off = e.sector * ssz,
+				 src = pos + ssz;
 
 			while (left) {
 				size_t n = left < sizeof(data) ? left :
@@ -411,17 +416,17 @@ static int replay_and_check(const char *what, const char *logfile)
 
 				if (e.flags & F_DISCARD)
 					memset(data, 0, n);
-				else if (read_at(lfd, data, n, pos))
+				else if (read_at(lfd, data, n, src))
 					return -1;
 				if (pwrite(img, data, n, (off_t)off) !=
 				    (ssize_t)n)
 					return -1;
-				if (!(e.flags & F_DISCARD))
-					pos += n;
+				src += n;
 				off += n;
 				left -= n;
 			}
 		}
+		pos += entry_bytes(&e, ssz);
 	}
 	diag("  %s: %llu entries, %ld flushes, %ld marks, %ld cuts checked",
 	     what, (unsigned long long)nr, flushes, nacked, cuts);
