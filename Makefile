@@ -29,7 +29,7 @@ VM_TIMEOUT ?= 900
 
 .PHONY: all deps kmod lib selftests examples check demo bench bench-vm load unload \
 	clean lint sparse checkpatch vm-affected vm-modern vm-debug debug-kmod \
-	check-debug check-powerloss
+	check-debug check-powerloss check-mutants
 
 all: kmod lib selftests tools examples
 
@@ -104,11 +104,19 @@ check: deps
 	@$(build-vm-programs)
 	@$(call vm_stage,vm-affected,affected)
 	@$(call vm_stage,vm-modern,modern)
+	@$(S)/stage.sh vm-mutants --tap build/results/vm-mutants.raw -- \
+		$(S)/check-mutants.sh --quiet --timeout $(VM_TIMEOUT) \
+		--tap build/results/vm-mutants.raw
 	@$(S)/stage.sh vm-powerloss --tap build/results/vm-powerloss.raw -- \
 		$(S)/check-powerloss.sh --quiet --timeout $(VM_TIMEOUT) \
 		--tap build/results/vm-powerloss.raw
 	$(debug_stages)
 	@$(S)/summary.sh
+
+# The module's mutants (selftests/mutants/*.patch), each booted with the
+# tests that must catch it; MUTANTS=NAME... for some of them.
+check-mutants: kmod selftests deps
+	$(S)/check-mutants.sh $(MUTANTS)
 
 # The commit log under power loss: one VM run (lib/tests/commit-powerloss.c).
 check-powerloss: kmod deps

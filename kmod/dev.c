@@ -131,13 +131,15 @@ static struct miscdevice syncfix_misc = {
 };
 
 /**
- * syncfix_dev_init() - set up the wait queue and register /dev/syncfix
+ * syncfix_dev_init() - register /dev/syncfix
+ *
+ * The wait queue must be set up already (syncfix_waitq_init()): the
+ * device can be opened as soon as it is registered.
  *
  * Return: 0 or a negative errno.
  */
 int syncfix_dev_init(void)
 {
-	syncfix_waitq_init();
 	return misc_register(&syncfix_misc);
 }
 

@@ -55,11 +55,30 @@ module_param_cb(mitigation, &syncfix_param_mitigation_ops, NULL, 0444);
 MODULE_PARM_DESC(mitigation,
 		 "Initial mitigation mode: auto (default), on or off");
 
+/*
+ * Init runs in dependency order and exit in the reverse one, so that no
+ * entry point is reachable before what it reads exists, nor after it is
+ * gone:
+ *
+ *   1. the wait queue's buckets (waitwake.c): read by
+ *      /proc/syncfix/waiters and /proc/syncfix/status, used by every
+ *      ioctl of /dev/syncfix; plain memory, nothing can reach it yet;
+ *   2. the per-CPU results and the hotplug callbacks (errata.c), which
+ *      also set the static key: read by every file and by GET_INFO;
+ *   3. /sys/kernel/syncfix, 4. /proc/syncfix, 5. /dev/syncfix: the entry
+ *      points, each reading only what 1 and 2 set up.
+ *
+ * Removing an entry point waits for the calls in progress on it
+ * (kernfs and procfs drain their active users; an open /dev/syncfix
+ * holds a module reference, so exit never runs with a waiter asleep).
+ */
 static int __init syncfix_init(void)
 {
 	struct syncfix_summary s;
 	char line[SYNCFIX_SUMMARY_MAX];
 	int ret;
+
+	syncfix_waitq_init();
 
 	ret = syncfix_errata_init();
 	if (ret)
@@ -92,6 +111,7 @@ err_errata:
 	return ret;
 }
 
+/* The reverse of syncfix_init(). */
 static void __exit syncfix_exit(void)
 {
 	syncfix_dev_exit();

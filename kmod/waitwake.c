@@ -11,8 +11,12 @@
  * Waiters are hashed by (address space, user address) into
  * SYNCFIX_NR_BUCKETS buckets, each a list under one spinlock.  The key is
  * the mm pointer itself, compared and never dereferenced: a waiter can
- * only be woken by a task of its own address space, which also makes the
- * queue process-private (there are no keys for shared mappings).
+ * only be woken by a task of its own address space -- a thread of its
+ * process, or a process created with CLONE_VM, which shares the mm, as
+ * for private futexes -- and never by another process, even on memory
+ * the two share (there are no keys for shared mappings).  Both halves of
+ * the key are compared on every lookup: a bucket holds waiters of many
+ * address spaces.
  *
  * Ordering
  * --------
@@ -304,6 +308,39 @@ int syncfix_wake(u32 __user *uaddr, int count, u32 bitset)
 	return nr;
 }
 
+/*
+ * A task's name as one field of /proc/syncfix/waiters: any user can
+ * choose it (PR_SET_NAME), so nothing in it may end the field or the
+ * line.  Bytes from '!' to '~' but the backslash are printed as they are,
+ * every other byte (space, tab, newline, other control bytes, DEL, bytes
+ * of 0x80 and above, the backslash) as a backslash and three octal
+ * digits, as /proc/mounts escapes a space as "\040"; a leading '-' is
+ * escaped too, so that a lone "-" can stand for an empty name.  The field
+ * is padded with spaces to @width columns.
+ */
+static void syncfix_seq_name(struct seq_file *m, const char *name, int width)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	int len = 0;
+
+	if (!*p) {
+		seq_putc(m, '-');
+		len = 1;
+	}
+	for (; *p; p++) {
+		if (*p > ' ' && *p < 0x7f && *p != '\\' &&
+		    !(*p == '-' && p == (const unsigned char *)name)) {
+			seq_putc(m, *p);
+			len++;
+		} else {
+			seq_printf(m, "\\%03o", *p);
+			len += 4;
+		}
+	}
+	for (; len < width; len++)
+		seq_putc(m, ' ');
+}
+
 /**
  * syncfix_waiters_show() - one line per blocked waiter
  * @m: the seq_file of /proc/syncfix/waiters
@@ -311,7 +348,9 @@ int syncfix_wake(u32 __user *uaddr, int count, u32 bitset)
  * @uid: the reader's uid
  *
  * Pids are those of the reader's pid namespace; waiters invisible there
- * are left out.  No kernel pointer is printed.
+ * are left out.  No kernel pointer is printed; the task's name is
+ * escaped (syncfix_seq_name()), every other field is a number or one of
+ * the module's own words.
  */
 void syncfix_waiters_show(struct seq_file *m, bool all, kuid_t uid)
 {
@@ -336,10 +375,11 @@ void syncfix_waiters_show(struct seq_file *m, bool all, kuid_t uid)
 			if (!tid || (!all && !uid_eq(q->uid, uid)))
 				continue;
 			ns = div_u64_rem(ns / NSEC_PER_USEC, USEC_PER_MSEC, &us);
-			seq_printf(m, "%-7d %-7d %-16s 0x%016lx %-10u %-12s 0x%08x %llu.%03u\n",
-				   tgid, tid, q->comm, (unsigned long)q->uaddr,
-				   q->val, syncfix_tag_names[q->tag], q->bitset,
-				   ns, us);
+			seq_printf(m, "%-7d %-7d ", tgid, tid);
+			syncfix_seq_name(m, q->comm, 16);
+			seq_printf(m, " 0x%016lx %-10u %-12s 0x%08x %llu.%03u\n",
+				   (unsigned long)q->uaddr, q->val,
+				   syncfix_tag_names[q->tag], q->bitset, ns, us);
 		}
 		syncfix_bucket_unlock(hb);
 	}

@@ -143,13 +143,17 @@ show() {
 		     /@@SYNCFIX dmesg-end/ { d = 0 }' logf="$log"
 }
 
+# preempt=full: Debian's kernel is built with PREEMPT_DYNAMIC and boots
+# with voluntary preemption; full preemption lets a task be preempted at
+# any point of the module's code, as the load/unload race test needs (the
+# debug kernel is built with CONFIG_PREEMPT and ignores the parameter).
 log=$work/console.log
 [ $quiet = 1 ] || echo "vm.sh: booting $(basename "$kernel") on -cpu $qcpu (limit ${timeout}s)" >&2
 set +e
 timeout -k 5 "$timeout" "$qemu" -machine q35 -m 1024 -smp 2 -cpu "$qcpu" \
 	-nographic -no-reboot -nodefaults -serial stdio -display none \
 	-kernel "$kernel" -initrd "$work/initramfs.cpio.gz" \
-	-append "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic panic_on_warn=0" \
+	-append "console=ttyS0 quiet loglevel=4 panic=-1 oops=panic panic_on_warn=0 preempt=full" \
 	</dev/null 2>"$work/qemu.err" |
 	if [ $quiet = 1 ]; then cat >"$log"; else tee "$log" | show; fi
 qrc=${PIPESTATUS[0]}
