@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Description: syncfixctl status reports the module's verdict, mitigation and the library's lfence slots; syncfixctl waiters lists a blocked lock waiter with its tag */
+/* Description: syncfixctl status reports the module's verdict, mitigation and the library's lfence slots; syncfixctl waiters lists a blocked lock waiter with its tag, and any task name intact in JSON and escaped in text */
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <syncfix.h>
 
@@ -284,6 +285,101 @@ TEST(waiters_shows_blocked_reader)
 {
 	SKIP_WITHOUT_CTL_OR_MODULE();
 	check_waiter(_metadata, true, "rwlock-read");
+}
+
+/* Task names against syncfixctl, and what each must become. */
+static const struct {
+	const char *name;
+	const char *json;	/* the JSON string, quotes included */
+	const char *text;	/* the table's COMMAND column */
+} names[] = {
+	{ "x\n1 1 init 0x1", "\"x\\u000a1 1 init 0x1\"",
+	  "x\\0121\\0401\\040init\\0400x1" },
+	{ "a b  c", "\"a b  c\"", "a\\040b\\040\\040c" },
+	{ "tab\there\t", "\"tab\\u0009here\\u0009\"", "tab\\011here\\011" },
+	{ "\xff\xfe\x80\xc3(bytes", "\"\\ufffd\\ufffd\\ufffd\\ufffd(bytes\"",
+	  "\\377\\376\\200\\303(bytes" },
+	{ "\x1b[2J\x01\x7f", "\"\\u001b[2J\\u0001\\u007f\"",
+	  "\\033[2J\\001\\177" },
+	{ "", "\"\"", "-" },
+	{ "-", "\"-\"", "\\055" },
+	{ "\xc3\xa9t\xc3\xa9", "\"\xc3\xa9t\xc3\xa9\"", "\\303\\251t\\303\\251" },
+	{ "back\\sl\"q", "\"back\\\\sl\\\"q\"", "back\\134sl\"q" },
+};
+
+#define NNAMES	ARRAY_SIZE(names)
+
+static struct {
+	int fd;
+	volatile uint32_t word;
+	int tid[NNAMES];
+	pthread_t th[NNAMES];
+} nw;
+
+static void *named_waiter(void *arg)
+{
+	long i = (long)arg;
+
+	prctl(PR_SET_NAME, names[i].name);
+	nw.tid[i] = gettid();
+	dev_wait(nw.fd, &nw.word, 0, 0, SYNCFIX_TAG_MUTEX, 0, 0);
+	return NULL;
+}
+
+TEST(waiters_hostile_names)
+{
+	static char out[65536];
+	char needle[256];
+	unsigned int i;
+	int rc, lines = 0;
+	const char *p;
+
+	SKIP_WITHOUT_CTL_OR_MODULE();
+	ASSERT_EQ(0, status_counter("waiters"));
+	nw.fd = dev_open();
+	ASSERT_LE(0, nw.fd);
+	nw.word = 0;
+	for (i = 0; i < NNAMES; i++)
+		ASSERT_EQ(0, pthread_create(&nw.th[i], NULL, named_waiter,
+					    (void *)(long)i));
+	ASSERT_TRUE(waiters_reach(NNAMES));
+
+	rc = run_ctl("--json waiters", out, sizeof(out));
+	TH_LOG("syncfixctl --json waiters (exit %d): %s", rc, out);
+	EXPECT_EQ(0, rc);
+	for (i = 0; i < NNAMES; i++) {
+		snprintf(needle, sizeof(needle), "\"tid\":%d,\"comm\":%s,\"tag\":",
+			 nw.tid[i], names[i].json);
+		EXPECT_NE(NULL, strstr(out, needle)) {
+			TH_LOG("name %u: no %s", i, needle);
+		}
+	}
+	/* One line of JSON, every byte of it printable or UTF-8. */
+	for (p = out; *p; p++)
+		if ((unsigned char)*p < 0x20 && !(*p == '\n' && !p[1]))
+			break;
+	EXPECT_EQ(0, *p);
+
+	rc = run_ctl("waiters", out, sizeof(out));
+	TH_LOG("syncfixctl waiters (exit %d):\n%s", rc, out);
+	EXPECT_EQ(0, rc);
+	for (p = out; *p; p++)
+		lines += *p == '\n';
+	EXPECT_EQ((int)NNAMES + 2, lines);
+	for (i = 0; i < NNAMES; i++) {
+		snprintf(needle, sizeof(needle), "\n%-7d %-7d %-16s mutex ",
+			 getpid(), nw.tid[i], names[i].text);
+		EXPECT_NE(NULL, strstr(out, needle)) {
+			TH_LOG("name %u: no line '%s'", i, needle + 1);
+		}
+	}
+	EXPECT_EQ(NULL, strstr(out, "\n1       1 "));
+
+	nw.word = 1;
+	EXPECT_EQ((int)NNAMES, dev_wake(nw.fd, &nw.word, UINT32_MAX, 0));
+	for (i = 0; i < NNAMES; i++)
+		pthread_join(nw.th[i], NULL);
+	close(nw.fd);
 }
 
 TEST(usage_and_version)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Description: /dev/syncfix WAIT and WAKE semantics: pairs, -EAGAIN, timeouts, signals, counts, bitsets, buckets, order, exit, isolation, counters */
+/* Description: /dev/syncfix WAIT and WAKE semantics: pairs, -EAGAIN, timeouts, signals, counts, bitsets, buckets, order, exit, isolation between address spaces (over shared buckets), CLONE_VM, counters */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -464,60 +465,201 @@ TEST_F(dev, waiter_exit)
 }
 
 /*
- * Two processes cannot wake each other, even on the same address, and
- * even in memory they share: the queue is private to an address space.
+ * Processes cannot wake each other's waiters, even on the same address,
+ * and even in memory they share: the queue is private to an address
+ * space.  Two processes waiting on one address almost never share a
+ * hash bucket (the key hashes the address space with the address), so a
+ * lookup that forgot to compare the address space would still pass a
+ * test of two processes.  Here ISO_PROCS processes each wait on
+ * ISO_WORDS words (half in a private array, half in a MAP_SHARED
+ * mapping, the same addresses in every process), and ISO_WAKERS other
+ * processes, all alive at once so that their address spaces differ,
+ * each WAKE every one of those words: about ISO_WAKERS * ISO_PROCS *
+ * ISO_WORDS / nr_buckets of the lookups (32 here) meet a waiter of
+ * another process in their bucket.  Not one may be woken.  Then each
+ * waiting process wakes its own words, one waiter each.
  */
+#define ISO_PROCS	4
+#define ISO_WORDS	32
+#define ISO_WAKERS	64
+
+static volatile uint32_t iso_private[ISO_WORDS / 2 * 16];
+static volatile uint32_t *iso_shared;
+
+static volatile uint32_t *iso_word(int i)
+{
+	return i < ISO_WORDS / 2 ? &iso_private[i * 16] :
+				   &iso_shared[(i - ISO_WORDS / 2) * 16];
+}
+
+/* Waits on every word until told (one byte on @go), then wakes them. */
+static int iso_waiter_proc(int fd, int go)
+{
+	struct waiter w[ISO_WORDS];
+	int i, bad = 0;
+	char c;
+
+	for (i = 0; i < ISO_WORDS; i++) {
+		pthread_attr_t attr;
+
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].fd = fd;
+		w[i].addr = iso_word(i);
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 64 << 10);
+		if (pthread_create(&w[i].thread, &attr, waiter_main, &w[i]))
+			return 3;
+		pthread_attr_destroy(&attr);
+	}
+	if (read(go, &c, 1) != 1)
+		return 4;
+	for (i = 0; i < ISO_WORDS; i++)
+		bad += atomic_load(&w[i].done);
+	if (bad)
+		return 2;	/* woken by another process */
+	for (i = 0; i < ISO_WORDS; i++) {
+		if (dev_wake(fd, iso_word(i), UINT32_MAX, 0) != 1)
+			bad++;
+		pthread_join(w[i].thread, NULL);
+		bad += w[i].ret != 0;
+	}
+	return bad ? 5 : 0;
+}
+
+/* Wakes every word once told; exits with how many it woke (at most 99). */
+static int iso_waker_proc(int fd, int go)
+{
+	int i, r, woken = 0;
+	char c;
+
+	if (read(go, &c, 1) != 1)
+		return 100;
+	for (i = 0; i < ISO_WORDS; i++) {
+		r = dev_wake(fd, iso_word(i), UINT32_MAX, 0);
+		if (r < 0)
+			return 101;
+		woken += r;
+	}
+	return woken > 99 ? 99 : woken;
+}
+
+static pid_t iso_fork(int (*fn)(int, int), int fd, int go)
+{
+	pid_t pid = fork();
+
+	if (!pid)
+		_exit(fn(fd, go));
+	return pid;
+}
+
 TEST_F(dev, isolation)
 {
-	volatile uint32_t *shared;
+	pid_t waiters[ISO_PROCS], wakers[ISO_WAKERS];
+	int wgo[2], kgo[2], i, st, woken = 0, failed = 0;
+	char go[ISO_WAKERS];
+
+	iso_shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, iso_shared);
+	ASSERT_EQ(0, pipe(wgo));
+	ASSERT_EQ(0, pipe(kgo));
+	for (i = 0; i < ISO_PROCS; i++) {
+		waiters[i] = iso_fork(iso_waiter_proc, self->fd, wgo[0]);
+		ASSERT_LT(0, waiters[i]);
+	}
+	ASSERT_TRUE(waiters_reach(self->base + ISO_PROCS * ISO_WORDS));
+	for (i = 0; i < ISO_WAKERS; i++) {
+		wakers[i] = iso_fork(iso_waker_proc, self->fd, kgo[0]);
+		ASSERT_LT(0, wakers[i]);
+	}
+	/* Every waker is alive now: as many address spaces, all at once. */
+	memset(go, 'x', sizeof(go));
+	ASSERT_EQ(ISO_WAKERS, write(kgo[1], go, ISO_WAKERS));
+	for (i = 0; i < ISO_WAKERS; i++) {
+		ASSERT_EQ(wakers[i], waitpid(wakers[i], &st, 0));
+		ASSERT_TRUE(WIFEXITED(st));
+		if (WEXITSTATUS(st) > 99)
+			failed++;
+		else
+			woken += WEXITSTATUS(st);
+	}
+	/* And the test process itself, a fourth kind of neighbour. */
+	for (i = 0; i < ISO_WORDS; i++)
+		woken += dev_wake(self->fd, iso_word(i), UINT32_MAX, 0);
+	EXPECT_EQ(0, failed);
+	EXPECT_EQ(0, woken) {
+		TH_LOG("%d waiters woken by other processes", woken);
+	}
+	EXPECT_EQ(self->base + ISO_PROCS * ISO_WORDS,
+		  status_counter("waiters"));
+
+	ASSERT_EQ(ISO_PROCS, write(wgo[1], go, ISO_PROCS));
+	for (i = 0; i < ISO_PROCS; i++) {
+		ASSERT_EQ(waiters[i], waitpid(waiters[i], &st, 0));
+		EXPECT_TRUE(WIFEXITED(st));
+		EXPECT_EQ(0, WEXITSTATUS(st)) {
+			TH_LOG("waiting process %d: %s", i,
+			       WEXITSTATUS(st) == 2 ? "woken by another process" :
+			       "its own wakes failed");
+		}
+	}
+	munmap((void *)iso_shared, 4096);
+	close(wgo[0]);
+	close(wgo[1]);
+	close(kgo[0]);
+	close(kgo[1]);
+}
+
+/*
+ * The other half of the rule: a process created with CLONE_VM (and not
+ * CLONE_THREAD) shares the address space, so it wakes the waiters of its
+ * parent's words, as it would a private futex.
+ */
+static struct {
+	int fd;
+	volatile uint32_t *word;
+	atomic_int woken;
+} clone_vm;
+
+static int clone_vm_waker(void *arg)
+{
+	struct syncfix_wake w = {
+		.addr = (uintptr_t)clone_vm.word, .count = 1,
+	};
+
+	*clone_vm.word = 1;
+	atomic_store(&clone_vm.woken,
+		     syscall(SYS_ioctl, clone_vm.fd, SYNCFIX_IOC_WAKE, &w));
+	return 0;
+}
+
+TEST_F(dev, clone_vm_shares_queue)
+{
 	static volatile uint32_t word;
-	int i, st, pipefd[2];
+	size_t stack_size = 64 << 10;
+	struct waiter w;
+	char *stack;
 	pid_t pid;
+	int st;
 
-	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, shared);
-	*shared = 0;
 	word = 0;
-	ASSERT_EQ(0, pipe(pipefd));
-
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		/* A private word and a shared one, both waited on. */
-		struct waiter a, b;
-		char c;
-
-		start(&a, self->fd, &word, 0, 0);
-		start(&b, self->fd, shared, 0, 0);
-		/* Our parent's WAKEs come now; ask for ours when done. */
-		if (read(pipefd[0], &c, 1) != 1)
-			_exit(3);
-		if (atomic_load(&a.done) || atomic_load(&b.done))
-			_exit(2);
-		word = 1;
-		*shared = 1;
-		if (dev_wake(self->fd, &word, 1, 0) != 1 ||
-		    dev_wake(self->fd, shared, 1, 0) != 1)
-			_exit(4);
-		pthread_join(a.thread, NULL);
-		pthread_join(b.thread, NULL);
-		_exit(a.ret || b.ret ? 5 : 0);
-	}
-	ASSERT_TRUE(waiters_reach(self->base + 2));
-	for (i = 0; i < 10; i++) {
-		EXPECT_EQ(0, dev_wake(self->fd, &word, UINT32_MAX, 0));
-		EXPECT_EQ(0, dev_wake(self->fd, shared, UINT32_MAX, 0));
-	}
-	/* And the child cannot wake us. */
-	EXPECT_EQ(self->base + 2, status_counter("waiters"));
-	ASSERT_EQ(1, write(pipefd[1], "x", 1));
+	clone_vm.fd = self->fd;
+	clone_vm.word = &word;
+	atomic_store(&clone_vm.woken, -1);
+	start(&w, self->fd, &word, 0, 0);
+	ASSERT_TRUE(waiters_reach(self->base + 1));
+	stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	ASSERT_NE(MAP_FAILED, stack);
+	pid = clone(clone_vm_waker, stack + stack_size, CLONE_VM | SIGCHLD,
+		    NULL);
+	ASSERT_LT(0, pid);
 	ASSERT_EQ(pid, waitpid(pid, &st, 0));
-	EXPECT_TRUE(WIFEXITED(st));
-	EXPECT_EQ(0, WEXITSTATUS(st));
-	munmap((void *)shared, 4096);
-	close(pipefd[0]);
-	close(pipefd[1]);
+	EXPECT_NE(getpid(), pid);
+	EXPECT_EQ(1, atomic_load(&clone_vm.woken));
+	pthread_join(w.thread, NULL);
+	EXPECT_EQ(0, w.ret);
+	munmap(stack, stack_size);
 }
 
 /* The word's page is faulted in outside the bucket lock. */

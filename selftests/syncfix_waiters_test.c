@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Description: /proc/syncfix/waiters lists every blocked waiter with its tag, no kernel pointers, and only a reader's own waiters unless root */
+/* Description: /proc/syncfix/waiters lists every blocked waiter with its tag, no kernel pointers, task names escaped so that no name forges a line or a field, and only a reader's own waiters unless root */
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -201,6 +202,250 @@ TEST(uid_filter)
 	waitpid(root_w, &st, 0);
 	waitpid(user_w, &st, 0);
 	EXPECT_TRUE(waiters_drop(base));
+}
+
+/*
+ * Task names a user may choose (PR_SET_NAME, at most 15 bytes), each
+ * trying to break the list: a newline and the rest of a line that would
+ * put a waiter on pid 1, spaces, tabs, bytes that are not UTF-8, a whole
+ * line, escapes of a terminal and of the list itself, the empty name and
+ * the name that stands for it.
+ */
+static const char * const hostile[] = {
+	"x\n1 1 init 0x1",
+	"a b  c",
+	"tab\there\t",
+	"\xff\xfe\x80\xc3(bytes",
+	"1 1 init 0x1 1",
+	"back\\040slash\\",
+	"\x1b[2J\x01\x7f",
+	"",
+	"-",
+	"-lead",
+	"\xc3\xa9t\xc3\xa9",
+};
+
+#define NHOSTILE	ARRAY_SIZE(hostile)
+
+/* Undo the module's escaping: \ooo is a byte, a lone "-" the empty name. */
+static int unescape(const char *s, char *out, size_t size)
+{
+	size_t n = 0;
+
+	if (!strcmp(s, "-")) {
+		*out = 0;
+		return 0;
+	}
+	for (; *s; s++) {
+		int c = (unsigned char)*s;
+
+		if (c <= ' ' || c >= 0x7f)
+			return -1;	/* must have been escaped */
+		if (c == '\\') {
+			if (!isdigit(s[1]) || !isdigit(s[2]) || !isdigit(s[3]))
+				return -1;
+			c = (s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0');
+			s += 3;
+		} else if (c == '-' && n == 0) {
+			return -1;	/* a leading '-' is escaped */
+		}
+		if (n + 1 >= size)
+			return -1;
+		out[n++] = (char)c;
+	}
+	out[n] = 0;
+	return 0;
+}
+
+struct entry {
+	int pid, tid;
+	char comm[64];
+};
+
+/*
+ * Parse the whole list strictly: the heading, then lines of exactly
+ * eight fields separated by spaces, the third an escaped name.  Returns
+ * the number of entries, or -1 with the offending line logged.
+ */
+static int parse_list(struct __test_metadata *_metadata, char *buf,
+		      struct entry *e, int max)
+{
+	char *line, *save, *f[9], *fs;
+	int n = 0, i;
+
+	line = strtok_r(buf, "\n", &save);
+	if (!line || strncmp(line, "pid ", 4))
+		return -1;
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		char copy[512];
+
+		snprintf(copy, sizeof(copy), "%s", line);
+		for (i = 0; i < 9; i++)
+			f[i] = strtok_r(i ? NULL : line, " ", &fs);
+		if (!f[7] || f[8] || n >= max ||
+		    unescape(f[2], e[n].comm, sizeof(e[n].comm)) ||
+		    sscanf(f[0], "%d", &e[n].pid) != 1 ||
+		    sscanf(f[1], "%d", &e[n].tid) != 1 ||
+		    strncmp(f[3], "0x", 2)) {
+			TH_LOG("cannot parse line '%s'", copy);
+			return -1;
+		}
+		n++;
+	}
+	return n;
+}
+
+static struct {
+	volatile uint32_t word;
+	int tid[NHOSTILE];
+	pthread_t thread[NHOSTILE];
+} hw;
+
+static void *hostile_waiter(void *arg)
+{
+	long i = (long)arg;
+
+	prctl(PR_SET_NAME, hostile[i]);
+	hw.tid[i] = gettid();
+	dev_wait(fd, &hw.word, 0, 0, SYNCFIX_TAG_MUTEX, 0, 0);
+	return NULL;
+}
+
+/* Start one waiter per hostile name; returns 0 or -1. */
+static int start_hostile(void)
+{
+	long i;
+
+	hw.word = 0;
+	for (i = 0; i < (long)NHOSTILE; i++)
+		if (pthread_create(&hw.thread[i], NULL, hostile_waiter,
+				   (void *)i))
+			return -1;
+	return 0;
+}
+
+static void stop_hostile(void)
+{
+	unsigned int i;
+
+	hw.word = 1;
+	dev_wake(fd, &hw.word, UINT32_MAX, 0);
+	for (i = 0; i < NHOSTILE; i++)
+		pthread_join(hw.thread[i], NULL);
+}
+
+/* Each hostile waiter appears once, with its own name, and nothing else. */
+static void check_hostile(struct __test_metadata *_metadata, char *buf,
+			  pid_t pid, int others)
+{
+	struct entry e[64];
+	unsigned int i;
+	int n, j, found;
+
+	n = parse_list(_metadata, buf, e, 64);
+	ASSERT_EQ((int)NHOSTILE + others, n);
+	for (i = 0; i < NHOSTILE; i++) {
+		found = 0;
+		for (j = 0; j < n; j++) {
+			if (e[j].tid != hw.tid[i])
+				continue;
+			found++;
+			EXPECT_EQ(pid, e[j].pid);
+			EXPECT_STREQ(hostile[i], e[j].comm);
+		}
+		EXPECT_EQ(1, found) {
+			TH_LOG("name %u: tid %d found %d times", i, hw.tid[i],
+			       found);
+		}
+	}
+	for (j = 0; j < n; j++)
+		EXPECT_NE(1, e[j].pid);
+}
+
+/*
+ * How many hostile names the list shows for process @pid, when it
+ * parses and holds nothing else; -1 otherwise.
+ */
+static int names_listed(struct __test_metadata *_metadata, char *buf,
+			pid_t pid)
+{
+	struct entry e[64];
+	unsigned int i;
+	int n, j, found = 0;
+
+	n = parse_list(_metadata, buf, e, 64);
+	if (n < 0)
+		return -1;
+	for (i = 0; i < NHOSTILE; i++) {
+		for (j = 0; j < n; j++)
+			if (e[j].pid == pid && !strcmp(e[j].comm, hostile[i]))
+				break;
+		if (j < n)
+			found++;
+		else
+			TH_LOG("name %u: not in this reader's list", i);
+	}
+	return found == n ? found : -1;
+}
+
+/*
+ * Names that try to forge lines or fields: the list parses to exactly
+ * the real waiters, for root and for the user who owns them; another
+ * user sees none of them.
+ */
+TEST(hostile_names)
+{
+	long long base = status_counter("waiters");
+	static char buf[65536];
+	int pipefd[2], st;
+	pid_t child;
+	char c;
+
+	ASSERT_EQ(0, base) {
+		TH_LOG("other waiters are blocked: the counts below need none");
+	}
+	fd = dev_open();
+	ASSERT_LE(0, fd);
+
+	/* As root, in this process. */
+	ASSERT_EQ(0, start_hostile());
+	ASSERT_TRUE(waiters_reach(NHOSTILE));
+	ASSERT_LE(0, read_file(SYNCFIX_WAITERS, buf, sizeof(buf)));
+	check_hostile(_metadata, buf, getpid(), 0);
+	stop_hostile();
+	ASSERT_TRUE(waiters_drop(0));
+
+	if (getuid())
+		goto out;
+
+	/* As a user, in a child; read by root, by that user, by another. */
+	ASSERT_EQ(0, pipe(pipefd));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		if (setresuid(NOBODY, NOBODY, NOBODY) || start_hostile())
+			_exit(1);
+		if (read(pipefd[0], &c, 1) != 1)
+			_exit(2);
+		stop_hostile();
+		_exit(0);
+	}
+	ASSERT_TRUE(waiters_reach(NHOSTILE));
+	/* hw.tid[] was filled in by the child: find them by name instead. */
+	ASSERT_EQ(0, read_as(0, buf, sizeof(buf)));
+	EXPECT_EQ((int)NHOSTILE, names_listed(_metadata, buf, child));
+	ASSERT_EQ(0, read_as(NOBODY, buf, sizeof(buf)));
+	EXPECT_EQ((int)NHOSTILE, names_listed(_metadata, buf, child));
+	ASSERT_EQ(0, read_as(OTHER, buf, sizeof(buf)));
+	EXPECT_EQ(0, names_listed(_metadata, buf, child));
+	ASSERT_EQ(1, write(pipefd[1], "x", 1));
+	ASSERT_EQ(child, waitpid(child, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st) && !WEXITSTATUS(st));
+	close(pipefd[0]);
+	close(pipefd[1]);
+	EXPECT_TRUE(waiters_drop(0));
+out:
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

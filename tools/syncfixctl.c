@@ -89,21 +89,71 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* Length of the UTF-8 sequence at @s (at most @n bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned int cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates and code points past U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/*
+ * Print @len bytes as a JSON string: valid UTF-8 as it is, control
+ * characters escaped, and each byte that is not part of valid UTF-8 as
+ * U+FFFD (a task name is bytes, JSON text is Unicode).
+ */
+static void json_bytes(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+
+	putchar('"');
+	while (i < len) {
+		unsigned char c = p[i];
+
+		if (c == '"' || c == '\\') {
+			printf("\\%c", c);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			printf("\\u%04x", c);
+			i++;
+		} else if ((n = utf8_len(p + i, len - i)) == 0) {
+			fputs("\\ufffd", stdout);
+			i++;
+		} else {
+			fwrite(p + i, 1, n, stdout);
+			i += n;
+		}
+	}
+	putchar('"');
+}
+
 /* Print @s as a JSON string. */
 static void json_str(const char *s)
 {
-	putchar('"');
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
+	json_bytes(s ? s : "", s ? strlen(s) : 0);
 }
 
 /*
@@ -338,50 +388,83 @@ static int cmd_status(void)
 
 struct waiter {
 	int pid, tid;
-	char comm[64], addr[24], tag[24], bitset[16];
+	/* comm as the module printed it (escaped), and decoded */
+	char comm_esc[80], comm[32], addr[24], tag[24], bitset[16];
+	size_t comm_len;
 	unsigned long expected;
 	double ms;
 };
 
 /*
- * One line of /proc/syncfix/waiters:
+ * Decode the escaped form of a task name (kmod/waitwake.c,
+ * syncfix_seq_name()): a backslash and three octal digits stand for one
+ * byte, a lone "-" for the empty name.  Returns the length, or -1 for a
+ * form the module does not print.
+ */
+static int unescape_name(const char *s, char *out, size_t size)
+{
+	size_t n = 0;
+
+	if (!strcmp(s, "-")) {
+		out[0] = 0;
+		return 0;
+	}
+	for (; *s; s++) {
+		unsigned int c = (unsigned char)*s;
+
+		if (c == '\\') {
+			if (s[1] < '0' || s[1] > '3' || s[2] < '0' || s[2] > '7' ||
+			    s[3] < '0' || s[3] > '7')
+				return -1;
+			c = (s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0');
+			s += 3;
+		}
+		if (n + 1 >= size)
+			return -1;
+		out[n++] = (char)c;
+	}
+	out[n] = 0;
+	return (int)n;
+}
+
+/*
+ * One line of /proc/syncfix/waiters, eight fields separated by spaces:
  *   pid tid comm addr expected tag bitset waited_ms
- * The command may hold spaces: it is what lies between the tid and the
- * five fields that end the line.
+ * No field holds a space: the module escapes the task name.
  */
 static int parse_waiter(char *line, struct waiter *w)
 {
-	char *f[5], *end, *comm;
-	int n, i, consumed;
+	char *f[8], *save = NULL, *end;
+	int i, len;
 
-	if (sscanf(line, "%d %d %n", &w->pid, &w->tid, &consumed) != 2)
-		return -1;
-	comm = line + consumed;
-	end = comm + strlen(comm);
-	while (end > comm && end[-1] == ' ')
-		*--end = 0;
-	for (i = 4; i >= 0; i--) {
-		char *sp = end;
-
-		while (sp > comm && sp[-1] != ' ')
-			sp--;
-		if (sp == comm)
+	for (i = 0; i < 8; i++) {
+		f[i] = strtok_r(i ? NULL : line, " ", &save);
+		if (!f[i])
 			return -1;
-		f[i] = sp;
-		end = sp;
-		while (end > comm && end[-1] == ' ')
-			end--;
-		*end = 0;
 	}
-	n = snprintf(w->comm, sizeof(w->comm), "%s", comm);
-	if (n <= 0)
+	if (strtok_r(NULL, " ", &save))
 		return -1;
-	snprintf(w->addr, sizeof(w->addr), "%s", f[0]);
-	w->expected = strtoul(f[1], NULL, 10);
-	snprintf(w->tag, sizeof(w->tag), "%s", f[2]);
-	snprintf(w->bitset, sizeof(w->bitset), "%s", f[3]);
-	w->ms = strtod(f[4], NULL);
-	return 0;
+	w->pid = (int)strtol(f[0], &end, 10);
+	if (*end)
+		return -1;
+	w->tid = (int)strtol(f[1], &end, 10);
+	if (*end)
+		return -1;
+	if (snprintf(w->comm_esc, sizeof(w->comm_esc), "%s", f[2]) >=
+	    (int)sizeof(w->comm_esc))
+		return -1;
+	len = unescape_name(f[2], w->comm, sizeof(w->comm));
+	if (len < 0)
+		return -1;
+	w->comm_len = (size_t)len;
+	snprintf(w->addr, sizeof(w->addr), "%s", f[3]);
+	w->expected = strtoul(f[4], &end, 10);
+	if (*end)
+		return -1;
+	snprintf(w->tag, sizeof(w->tag), "%s", f[5]);
+	snprintf(w->bitset, sizeof(w->bitset), "%s", f[6]);
+	w->ms = strtod(f[7], &end);
+	return *end ? -1 : 0;
 }
 
 static int by_wait_desc(const void *a, const void *b)
@@ -458,7 +541,7 @@ static void waiters_text(const struct waiter *w, int n)
 	for (i = 0; i < n; i++) {
 		format_wait(w[i].ms, waited, sizeof(waited));
 		printf("%-7d %-7d %-16s %-13s %-18s %10lu %12s\n", w[i].pid,
-		       w[i].tid, w[i].comm, w[i].tag, w[i].addr, w[i].expected,
+		       w[i].tid, w[i].comm_esc, w[i].tag, w[i].addr, w[i].expected,
 		       waited);
 	}
 	printf("%d waiter%s\n", n, n == 1 ? "" : "s");
@@ -472,14 +555,16 @@ static void waiters_json(const struct waiter *w, int n)
 	for (i = 0; i < n; i++) {
 		printf("%s{\"pid\":%d,\"tid\":%d,\"comm\":", i ? "," : "",
 		       w[i].pid, w[i].tid);
-		json_str(w[i].comm);
+		json_bytes(w[i].comm, w[i].comm_len);
 		printf(",\"tag\":");
 		json_str(w[i].tag);
 		printf(",\"addr\":");
 		json_str(w[i].addr);
 		printf(",\"expected\":%lu,\"bitset\":", w[i].expected);
 		json_str(w[i].bitset);
-		printf(",\"waited_ms\":%.3f}", w[i].ms);
+		printf(",\"waited_ms\":%.3f,\"comm_escaped\":", w[i].ms);
+		json_str(w[i].comm_esc);
+		putchar('}');
 	}
 	printf("]}\n");
 }
