@@ -93,7 +93,8 @@ struct syncfix_info {
 /**
  * struct syncfix_wait - SYNCFIX_IOC_WAIT argument
  * @addr: user address of a 32-bit word, 4-byte aligned, in the caller's
- *        address space
+ *        address space (shared by the threads of a process and by a
+ *        process created with CLONE_VM, as for a private futex)
  * @val: sleep only while the word holds this value
  * @bitset: the waiter's bits; a WAKE wakes it only if their bitsets
  *          intersect; 0 means SYNCFIX_BITSET_ANY
@@ -101,7 +102,7 @@ struct syncfix_info {
  * @tag: SYNCFIX_TAG_*, shown in /proc/syncfix/waiters
  * @timeout_ns: with SYNCFIX_WAIT_TIMEOUT, the timeout in nanoseconds:
  *              relative to the call (>= 0), or with SYNCFIX_WAIT_ABSTIME
- *              an absolute deadline on CLOCK_MONOTONIC; else zero
+ *              an absolute deadline on CLOCK_MONOTONIC (>= 0); else zero
  * @reserved: zero
  *
  * Input only.
@@ -152,11 +153,14 @@ struct syncfix_wake {
  *
  * Sleep while the word at @addr holds @val, until a SYNCFIX_IOC_WAKE on
  * the same word in the same address space wakes the caller, the timeout
- * expires or a signal arrives.
+ * expires or a signal arrives.  The same address space: a thread of the
+ * caller's process, or a process created with CLONE_VM; never another
+ * process, even when the word is in memory the two share.
  *
  * Return: 0 when woken (a caller must reload the word and decide again);
  * -EINVAL for an unaligned or zero @addr, unknown flags, a tag above
- * SYNCFIX_TAG_MAX, a negative relative timeout, a timeout without
+ * SYNCFIX_TAG_MAX, a negative timeout (relative, or an absolute deadline
+ * before 0), a timeout without
  * SYNCFIX_WAIT_TIMEOUT, or non-zero reserved fields; -EFAULT when the
  * argument or the word cannot be read; -EAGAIN when the word does not
  * hold @val; -ETIMEDOUT when the timeout expired; -EINTR when a signal
