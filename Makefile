@@ -141,6 +141,7 @@ debug-kmod:
 	@cp -a kmod/Kbuild kmod/Makefile kmod/*.c kmod/*.h $(DEBUG_KMOD)/
 	@rm -f $(DEBUG_KMOD)/*.mod.c
 	@cp -a uapi/. $(TOP)/build/debug/uapi/
+	@cp -a VERSION $(TOP)/build/debug/
 	$(MAKE) -C $(DEBUG_KMOD) KDIR=$(DEBUG_TREE)
 
 # One VM run with its console on the terminal.
@@ -197,10 +198,10 @@ unload:
 # PREFIX, DESTDIR, BINDIR, LIBDIR, INCLUDEDIR, DATADIR, MANDIR, PKGCONFIGDIR.
 PREFIX ?= /usr/local
 DKMS_SRCDIR ?= /usr/src
-VERSION := $(shell sed -n 's/^\#define SYNCFIX_VERSION[ \t]*"\(.*\)"/\1/p' kmod/syncfix.h)
+VERSION := $(shell cat VERSION)
 install-vars := $(foreach v,DESTDIR PREFIX BINDIR LIBDIR INCLUDEDIR DATADIR \
 	MANDIR PKGCONFIGDIR LDCONFIG,$(if $($(v)),$(v)='$($(v))'))
-DKMS_FILES := dkms.conf kmod/Kbuild kmod/Makefile $(wildcard kmod/*.c kmod/*.h) \
+DKMS_FILES := dkms.conf VERSION kmod/Kbuild kmod/Makefile $(wildcard kmod/*.c kmod/*.h) \
 	uapi/linux/syncfix.h
 
 .PHONY: tools install uninstall modules_install install-dkms uninstall-dkms

@@ -63,7 +63,7 @@ MODULE_PARM_DESC(mitigation,
  *   1. the wait queue's buckets (waitwake.c): read by
  *      /proc/syncfix/waiters and /proc/syncfix/status, used by every
  *      ioctl of /dev/syncfix; plain memory, nothing can reach it yet;
- *   2. the per-CPU results and the hotplug callbacks (errata.c), which
+ *   2. the per-CPU results and the hotplug callbacks (mitigation.c), which
  *      also set the static key: read by every file and by GET_INFO;
  *   3. /sys/kernel/syncfix, 4. /proc/syncfix, 5. /dev/syncfix: the entry
  *      points, each reading only what 1 and 2 set up.
@@ -80,13 +80,13 @@ static int __init syncfix_init(void)
 
 	syncfix_waitq_init();
 
-	ret = syncfix_errata_init();
+	ret = syncfix_mitigation_init();
 	if (ret)
 		return ret;
 
 	ret = syncfix_sysfs_init();
 	if (ret)
-		goto err_errata;
+		goto err_mitigation;
 
 	ret = syncfix_procfs_init();
 	if (ret)
@@ -106,8 +106,8 @@ err_procfs:
 	syncfix_procfs_exit();
 err_sysfs:
 	syncfix_sysfs_exit();
-err_errata:
-	syncfix_errata_exit();
+err_mitigation:
+	syncfix_mitigation_exit();
 	return ret;
 }
 
@@ -117,7 +117,7 @@ static void __exit syncfix_exit(void)
 	syncfix_dev_exit();
 	syncfix_procfs_exit();
 	syncfix_sysfs_exit();
-	syncfix_errata_exit();
+	syncfix_mitigation_exit();
 }
 
 module_init(syncfix_init);

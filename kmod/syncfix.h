@@ -17,7 +17,7 @@
 #include <linux/uidgid.h>
 #include <linux/syncfix.h>
 
-#define SYNCFIX_VERSION		"0.1.0"
+/* SYNCFIX_VERSION, a string, comes from the VERSION file (Kbuild). */
 
 /* Longest summary line of /sys/kernel/syncfix/errata, without newline. */
 #define SYNCFIX_SUMMARY_MAX	256
@@ -113,7 +113,7 @@ struct syncfix_summary {
 	bool patched;
 };
 
-/* Serializes the per-CPU results and the static key; see errata.c. */
+/* Serializes the per-CPU results and the static key; see mitigation.c. */
 extern struct mutex syncfix_lock;
 
 extern const struct syncfix_erratum syncfix_errata[];
@@ -146,7 +146,7 @@ DECLARE_STATIC_KEY_FALSE(syncfix_lfence);
  * The LFENCE is costly and useless everywhere else, so it sits behind
  * the syncfix_lfence static key: unpatched, each site is a 5-byte NOP;
  * patched, a jump to the fence.  The key is switched by the mitigation
- * mode and by CPU hotplug, see hotpatch.c.
+ * mode and by CPU hotplug, see mitigation.c.
  */
 static __always_inline void syncfix_locked_fence(void)
 {
@@ -154,18 +154,19 @@ static __always_inline void syncfix_locked_fence(void)
 		asm volatile("lfence" ::: "memory");
 }
 
-/* errata.c */
-int syncfix_errata_init(void);
-void syncfix_errata_exit(void);
-bool syncfix_errata_need_fence(void);
+/* errata.c: the table and one CPU's verdict; calls nothing of the module */
+void syncfix_evaluate_cpu(unsigned int cpu, struct syncfix_cpu *c);
+u64 syncfix_errata_relevant(u64 present, unsigned int online);
+const char *syncfix_msr_state_name(enum syncfix_msr_state state);
+
+/* mitigation.c: per-CPU results, hotplug, summary, mode, static key */
+int syncfix_mitigation_init(void);
+void syncfix_mitigation_exit(void);
 void syncfix_summary_get(struct syncfix_summary *s);
 void syncfix_summary_get_locked(struct syncfix_summary *s);
 int syncfix_summary_format(const struct syncfix_summary *s, char *buf,
 			   size_t size);
 const struct syncfix_cpu *syncfix_cpu_get(unsigned int cpu);
-const char *syncfix_msr_state_name(enum syncfix_msr_state state);
-
-/* hotpatch.c */
 int syncfix_mode_parse(const char *buf, size_t count,
 		       enum syncfix_mitigation *mode);
 const char *syncfix_mode_name(enum syncfix_mitigation mode);

@@ -23,8 +23,8 @@ opts=(-m syncfix -v "$version" --sourcetree "$work/src" --dkmstree "$work/tree")
 
 conf_version() {
 	local v
-	v=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/dkms.conf")
-	[ "$v" = "$version" ] || { echo "dkms.conf: PACKAGE_VERSION $v, kmod/syncfix.h: $version"; return 1; }
+	v=$(bash -c '. "$1" && echo "$PACKAGE_VERSION"' sh "$top/dkms.conf")
+	[ "$v" = "$version" ] || { echo "dkms.conf: PACKAGE_VERSION $v, VERSION: $version"; return 1; }
 }
 built_ko() {
 	local ko

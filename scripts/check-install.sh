@@ -39,6 +39,17 @@ files_present() {	# PREFIX: the files a user needs are there
 	readelf -d "$p/lib/$SOREAL" | grep -q "SONAME.*\[libsyncfix-user.so.$SOVER\]"
 }
 
+man_version() {	# every installed page names the version of the VERSION file
+	local f bad=0
+	for f in "$stage$PFX"/share/man/man*/*.[0-9]; do
+		grep -q '^\.so ' "$f" && continue
+		grep -q '@VERSION@' "$f" && { echo "$f: @VERSION@ left"; bad=1; }
+		grep -q "^\.TH .*\"syncfix $version\"" "$f" ||
+			{ echo "$f: .TH does not name syncfix $version"; bad=1; }
+	done
+	return $bad
+}
+
 pc() {	# pkg-config against the staged PREFIX
 	PKG_CONFIG_PATH=$stage$PFX/lib/pkgconfig PKG_CONFIG_LIBDIR=$stage$PFX/lib/pkgconfig \
 	PKG_CONFIG_SYSROOT_DIR=$stage pkg-config "$@"
@@ -78,7 +89,7 @@ stage_empty() {
 	[ -z "$left" ] || { echo "left in the stage:"; echo "$left"; return 1; }
 }
 
-echo "1..22"
+echo "1..24"
 for PFX in /usr/local /opt/syncfix; do
 	rm -rf "$work" && mkdir -p "$stage"
 	args=(DESTDIR="$stage")
@@ -86,6 +97,7 @@ for PFX in /usr/local /opt/syncfix; do
 	tap "$PFX: make install ${args[*]}" make -s --no-print-directory -C "$top" install "${args[@]}"
 	tap "$PFX: library, headers, pkg-config file, syncfixctl, man pages installed" files_present $PFX
 	tap "$PFX: pkg-config --modversion syncfix-user is $version" pc_version
+	tap "$PFX: the man pages name syncfix $version" man_version
 	tap "$PFX: an example builds out of tree with pkg-config --cflags --libs" build_shared
 	tap "$PFX: it runs against the staged shared library" run_shared
 	tap "$PFX: static build with pkg-config --static (Libs.private) runs" build_run_static

@@ -3,7 +3,9 @@
 #
 # Every man page (man/man*/*.[0-9]) must format without a single warning:
 # groff -ww -man -z prints nothing.  Also the page's section must match
-# its directory and its .TH.  One TAP line per page.
+# its directory and its .TH, and the .TH names the version as
+# "syncfix @VERSION@", which make install replaces with the VERSION file's.
+# One TAP line per page.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +22,8 @@ for p in "${pages[@]}"; do
 	th=$(awk '/^\.TH / { print $3; exit }' "$p")
 	[ "$dir" = "man$sec" ] || out+="${out:+$'\n'}in $dir, not man$sec"
 	[ "$th" = "$sec" ] || out+="${out:+$'\n'}.TH section '$th', not $sec"
+	grep -q '^\.TH [^ ]* [0-9] [^ ]* "syncfix @VERSION@" ' "$p" ||
+		out+="${out:+$'\n'}.TH does not name \"syncfix @VERSION@\""
 	if [ -z "$out" ]; then
 		echo "ok $n - $rel"
 	else

@@ -69,6 +69,7 @@ for name in "${names[@]}"; do
 	cp -a "$top"/kmod/Kbuild "$top"/kmod/Makefile "$top"/kmod/*.c "$top"/kmod/*.h "$w/kmod/"
 	rm -f "$w"/kmod/*.mod.c
 	cp -a "$top/uapi/." "$w/uapi/"
+	cp -a "$top/VERSION" "$w/"
 	if ! patch -s -d "$w" -p1 <"$patch" >"$w/patch.log" 2>&1; then
 		result "not ok" "$name: does not apply to kmod/ ($(head -n 1 "$w/patch.log"))"
 		continue

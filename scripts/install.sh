@@ -109,8 +109,8 @@ install_all() {
 	local plain=$top/build/lib/plain SOREAL SOVER LDLIBS version page sec \
 		base name libs_private libdir_pc incdir_pc
 	eval "$(make -s --no-print-directory -C "$top/lib" print-install-vars)"
-	version=$(sed -n 's/^#define SYNCFIX_VERSION[ \t]*"\(.*\)"/\1/p' "$top/kmod/syncfix.h")
-	[ -n "$version" ] || die "no SYNCFIX_VERSION in kmod/syncfix.h"
+	version=$(cat "$top/VERSION")
+	[ -n "$version" ] || die "no version in $top/VERSION"
 
 	# Library.
 	put 755 "$plain/$SOREAL" "$LIBDIR"
@@ -144,7 +144,8 @@ install_all() {
 		[ -e "$page" ] || continue
 		sec=${page##*.}
 		base=$(basename "$page" ".$sec")
-		put 644 "$page" "$MANDIR/man$sec"
+		text "$(sed "s|@VERSION@|$version|g" "$page")" "$MANDIR/man$sec" \
+			"$base.$sec"
 		for name in $(man_names "$page"); do
 			[ "$name" = "$base" ] && continue
 			[ -e "$top/man/man$sec/$name.$sec" ] && continue

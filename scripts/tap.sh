@@ -7,7 +7,7 @@
 #                         "not ok N - DESC" and fail=1; its output follows
 #                         as "#" lines (the last $tap_lines, default 40)
 #   skip DESC WHY         "ok N - DESC # SKIP WHY"
-#   $version              SYNCFIX_VERSION of kmod/syncfix.h
+#   $version              syncfix's version, the VERSION file
 n=0 fail=0
 tap_lines=${tap_lines:-40}
 
@@ -25,4 +25,4 @@ tap() {
 
 skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
 
-version=$(sed -n 's/^#define SYNCFIX_VERSION[ \t]*"\(.*\)"/\1/p' "$top/kmod/syncfix.h")
+version=$(cat "$top/VERSION")
