@@ -118,7 +118,7 @@ check: deps
 check-mutants: kmod selftests deps
 	$(S)/check-mutants.sh $(MUTANTS)
 
-# The commit log under power loss: one VM run (lib/tests/commit-powerloss.c).
+# The commit log under power loss: one VM run (lib/commit/tests/commit-powerloss.c).
 check-powerloss: kmod deps
 	$(S)/check-powerloss.sh
 

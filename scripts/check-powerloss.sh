@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The commit log under power loss (lib/tests/commit-powerloss.c), in one VM
+# The commit log under power loss (lib/commit/tests/commit-powerloss.c), in one VM
 # with Debian's kernel: the test loads loop, dm-mod, dm-log-writes and ext4
 # from /mod, puts ext4 (an empty image made here, /fs.img) on a
 # dm-log-writes device, commits, and replays the recording flush by flush.

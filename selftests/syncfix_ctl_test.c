@@ -11,7 +11,7 @@
 /* The static syncfixctl the VM run puts there (top Makefile, vm-files). */
 #define SYNCFIXCTL_DEFAULT	"/bin/syncfixctl"
 
-/* The library's own query (src/wait.h): "ioctl" or "futex". */
+/* The library's own query (lib/base/wait.h): "ioctl" or "futex". */
 const char *sf_wait_backend(void);
 
 static const char *ctl_path(void)

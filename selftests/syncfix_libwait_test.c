@@ -6,7 +6,7 @@
 #include "kselftest_harness.h"
 #include "syncfix_util.h"
 
-/* The library's own query (src/wait.h): "ioctl" or "futex". */
+/* The library's own query (lib/base/wait.h): "ioctl" or "futex". */
 const char *sf_wait_backend(void);
 
 /* Force the ioctl backend; call before the process's first lock wait. */

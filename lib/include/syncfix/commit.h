@@ -6,7 +6,7 @@
  * A transaction is visible as committed only after its commit record is
  * durable (the failure of MySQL Falcon bug #41194); appliers receive a
  * committed transaction only after its commit has fully finished.  The
- * protocol and its ordering argument are in the library's commitlog.c and
+ * protocol and its ordering argument are in the library's commit.c and
  * in Documentation/commit.rst.
  *
  * Functions that return int return 0 or a positive errno value; errno is

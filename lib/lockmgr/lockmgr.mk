@@ -17,21 +17,21 @@ HOOK_TESTS += lockmgr-races
 TEST_HELPERS += lockmgr-races-broken-rbw lockmgr-races-broken-rwr \
 		lockmgr-races-broken-kbw
 BENCH_PROGS += bench-lockmgr
-BENCH_RUNS += $(BENCH)/run-lockmgr.sh
+BENCH_RUNS += $(L)/lockmgr/bench/run-lockmgr.sh
 
 # Deliberately broken builds of the lock manager (tests only), linked
 # before the test-hook archive so that its own lockmgr objects are unused.
-LM_SRCS := $(L)/src/lockmgr.c $(L)/src/lockmgr-ranges.c
+LM_SRCS := $(L)/lockmgr/lockmgr.c $(L)/lockmgr/lockmgr-ranges.c
 LM_DEPS := $(LM_SRCS) $(TEST_HDRS)
 DEFS_lm_rbw := -DSF_TEST_HOOKS -DSF_TEST_BROKEN_RELEASE_BEFORE_WAIT
 DEFS_lm_rwr := -DSF_TEST_HOOKS -DSF_TEST_BROKEN_RETRY_WHILE_RETRY
 DEFS_lm_kbw := -DSF_TEST_HOOKS -DSF_TEST_BROKEN_KILL_BEFORE_WAIT
 
 define lm_broken
-$(T)/lockmgr-races-broken-$(1): $(L)/tests/lockmgr-races.c $(LM_DEPS) $(A_hooks)
+$(T)/lockmgr-races-broken-$(1): $(L)/lockmgr/tests/lockmgr-races.c $(LM_DEPS) $(A_hooks)
 	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS) $(DEFS_lm_$(1)) $$(TEST_CFLAGS) -o $$@ \
-		$(L)/tests/lockmgr-races.c $(LM_SRCS) $(A_hooks) $$(LDLIBS)
+	$$(CC) $$(TEST_CPPFLAGS) $(DEFS_lm_$(1)) $$(TEST_CFLAGS) -o $$@ \
+		$(L)/lockmgr/tests/lockmgr-races.c $(LM_SRCS) $(A_hooks) $$(LDLIBS)
 endef
 $(eval $(call lm_broken,rbw))
 $(eval $(call lm_broken,rwr))
@@ -44,10 +44,10 @@ $(T)/lockmgr-broken: $(T)/lockmgr-races-broken-rbw \
 # The benchmark against the same two broken builds, to show what the seed's
 # races cost (run-lockmgr.sh runs them after the real one).
 define lm_broken_bench
-$(BB)/bench-lockmgr-broken-$(1): $(BENCH)/bench-lockmgr.c $(BENCH)/bench.h $(LM_DEPS) $(A_hooks)
+$(BB)/bench-lockmgr-broken-$(1): $(L)/lockmgr/bench/bench-lockmgr.c $(BENCH_H) $(LM_DEPS) $(A_hooks)
 	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS) $(DEFS_lm_$(1)) $$(BENCH_CFLAGS) -o $$@ \
-		$(BENCH)/bench-lockmgr.c $(LM_SRCS) $(A_hooks) $$(LDLIBS)
+	$$(CC) $$(TEST_CPPFLAGS) $(DEFS_lm_$(1)) $$(BENCH_CFLAGS) -o $$@ \
+		$(L)/lockmgr/bench/bench-lockmgr.c $(LM_SRCS) $(A_hooks) $$(LDLIBS)
 endef
 $(eval $(call lm_broken_bench,rbw))
 $(eval $(call lm_broken_bench,rwr))

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# run-bench.sh BUILD_DIR - run the lock benchmarks built by "make -C lib bench".
+# run-locks.sh BUILD_DIR - run the lock benchmarks built by "make -C lib bench".
 # Ratios are against glibc measured in the same process; the slot figures
 # compare three builds run one after another (best of 3 runs each).
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * clog.h - commit log internals shared by commitlog.c (sequencer),
- * clog-io.c (durable writes, CRC32C) and clog-recover.c (recovery).
+ * commit-int.h - commit log internals shared by commit.c (sequencer),
+ * commit-io.c (durable writes, CRC32C) and commit-recover.c (recovery).
  *
  * On-disk format, little-endian, version 1:
  *
@@ -70,7 +70,7 @@ static inline uint64_t clog_get64(const unsigned char *p)
 /* Fill the 32-byte file header. */
 void clog_make_header(unsigned char *h);
 
-/* ---- durable writes (clog-io.c) ------------------------------------- */
+/* ---- durable writes (commit-io.c) ------------------------------------- */
 
 struct io_uring;
 
@@ -110,7 +110,7 @@ typedef long (*sf_clog_fault_fn)(int op, size_t len);
 extern sf_clog_fault_fn sf_clog_fault_hook;
 #endif
 
-/* ---- recovery (clog-recover.c) -------------------------------------- */
+/* ---- recovery (commit-recover.c) -------------------------------------- */
 
 /*
  * Read and check the log on @fd (locked by the caller), replay, cut a

@@ -31,7 +31,7 @@
  * previous one when that was higher).
  * Also printed: commits per flush, mean flush latency, the CPU use of the
  * process (user+sys over wall time x CPUs: near 1.0 = CPU-bound), and of
- * the gathering (commitlog.c G1-G5): mean time a leader waited ("gat
+ * the gathering (commit.c G1-G5): mean time a leader waited ("gat
  * us"), gatherings per flush ("g/f") and the share of them that ended at
  * the time limit ("g/to").
  */

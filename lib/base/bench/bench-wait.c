@@ -28,7 +28,7 @@
 
 #include <syncfix.h>
 
-#include "../uapi/linux/syncfix.h"
+#include "../../../uapi/linux/syncfix.h"
 #include "bench.h"
 
 #define ROUNDS		7

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * clog-recover.c - recovery of the commit log on open.
+ * commit-recover.c - recovery of the commit log on open.
  *
  * (R1) Header: a file shorter than the header, with another magic or a
  *      bad header CRC is not a syncfix log: EBADMSG, and the file is not
@@ -12,7 +12,7 @@
  *      LSN equals its offset and its CRC32C matches.  The scan stops at the
  *      first invalid record: everything from there on is the damaged tail,
  *      unless it is all zeros (R2z): then it is the clean end of a log
- *      that kept zeros written ahead of its end (commitlog.c, Z1-Z3), and
+ *      that kept zeros written ahead of its end (commit.c, Z1-Z3), and
  *      it is neither reported nor cut (it is overwritten by the next
  *      records).  A torn record followed by zeros is damage as before: its
  *      written part is not zero.
@@ -32,7 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "clog.h"
+#include "commit-int.h"
 #include "internal.h"
 
 struct rrec {

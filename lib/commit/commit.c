@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * commitlog.c - the commit sequencer: transactions, group commit,
+ * commit.c - the commit sequencer: transactions, group commit,
  * visibility, waiting on transactions, appliers.
  *
  * The failure it prevents (MySQL Falcon bug #41194): transaction A set its
@@ -24,7 +24,7 @@
  * after (4).  Sync points (test-hook build) between the steps:
  * "commit:appended" (committer, after 1), "commit:flush" (leader, before
  * 2), "commit:durable" (after 2), "commit:visible" (after 3),
- * "commit:woken" (after 4); lib/tests/commit-order.c holds a commit at
+ * "commit:woken" (after 4); lib/commit/tests/commit-order.c holds a commit at
  * each of them.
  *
  * State.  Everything below marked (m) is protected by log->m (an
@@ -102,7 +102,7 @@
  * that wakes one of them, so a batch with waiting committers is never
  * left without a leader.  Waking all 64 committers at every flush (as
  * with ev_seq alone) cost half of them a wakeup, a lock and a sleep for
- * nothing on each flush; measured: bench/bench-commit.c.
+ * nothing on each flush; measured: lib/commit/bench/bench-commit.c.
  *
  * Gathering.  Without it, with one flush at a time, the committers split
  * into two halves: the half woken by a flush comes back while the other
@@ -134,7 +134,7 @@
  *   (G5) the limit bounds what a wrong guess costs: a coming transaction
  *        that does not commit soon (it waits for something, or the thread
  *        ends) delays one batch by at most gather_pct % of a flush.
- * Measured (bench/bench-commit.c; Documentation/commit.rst, Benchmark):
+ * Measured (lib/commit/bench/bench-commit.c; Documentation/commit.rst, Benchmark):
  * a batch holds all the committers instead of about half (62-63 of 64),
  * commits/s up to 1.4x at 4 and 16 committers; at 64 about even, the
  * wait for the committers to come back costing about what the second
@@ -145,7 +145,7 @@
  * overwrite blocks already allocated and in the file instead of
  * appending: an fdatasync after an append must also commit the new size
  * and blocks to the file system's journal; after an overwrite it only
- * writes the data.  Recovery (clog-recover.c, R2z) reads zeros after the
+ * writes the data.  Recovery (commit-recover.c, R2z) reads zeros after the
  * last record as the clean end.  (Z3) A clean close cuts them off.
  *
  * Sleeping.  Waiter:  fetch_add(ev_waiters, 1)   (W1, full barrier)
@@ -174,7 +174,7 @@
 #include <syncfix/commit.h>
 #include <syncfix/mutex.h>
 
-#include "clog.h"
+#include "commit-int.h"
 #include "internal.h"
 #include "wait.h"
 

@@ -16,13 +16,13 @@ TEST_HELPERS += lockthread-broken-exit lockthread-broken-mutexes \
 # lockthread-broken runs them and expects each to hang or fail.
 
 define lt_broken
-$(B)/lt-$(1)/lockthread.o: $(L)/src/lockthread.c $(TEST_HDRS)
+$(B)/lt-$(1)/lockthread.o: $(L)/lockthread/lockthread.c $(TEST_HDRS)
 	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS) -DSF_TEST_HOOKS -D$(2) $$(LIB_CFLAGS) -c $$< -o $$@
-$(T)/lockthread-$(1): $(L)/tests/lockthread-killpoints.c $(TEST_HDRS) \
+	$$(CC) $$(CPPFLAGS) -I$$(<D) -DSF_TEST_HOOKS -D$(2) $$(LIB_CFLAGS) -c $$< -o $$@
+$(T)/lockthread-$(1): $(L)/lockthread/tests/lockthread-killpoints.c $(TEST_HDRS) \
 		$(B)/lt-$(1)/lockthread.o $(A_hooks)
 	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS) -DSF_TEST_HOOKS $$(TEST_CFLAGS) -o $$@ $$< \
+	$$(CC) $$(TEST_CPPFLAGS) -DSF_TEST_HOOKS $$(TEST_CFLAGS) -o $$@ $$< \
 		$(B)/lt-$(1)/lockthread.o $(A_hooks) $$(LDLIBS)
 endef
 $(eval $(call lt_broken,broken-exit,SF_TEST_BROKEN_ERROR_EXIT))

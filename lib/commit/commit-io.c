@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * clog-io.c - durable writes of the commit log, and CRC32C.
+ * commit-io.c - durable writes of the commit log, and CRC32C.
  *
  * Three methods, one interface (clog_io_write_durable):
  *
@@ -12,7 +12,7 @@
  *                       used when io_uring cannot be set up (old kernel,
  *                       seccomp) or SYNCFIX_NO_URING=1
  *
- * The default (SF_CLOG_IO_AUTO) is the linked method.  bench/run-commit.sh
+ * The default (SF_CLOG_IO_AUTO) is the linked method.  lib/commit/bench/run-commit.sh
  * measures all three in the same run: at 64 committers linked and
  * RWF_DSYNC came out ahead about equally often (5 and 4 of 9 runs), at 1
  * committer linked was as fast or faster in 5 of 6; the flush dominates
@@ -21,7 +21,7 @@
  * where RWF_DSYNC covers the range of its own write.  Documentation/
  * commit.rst has the figures.
  *
- * The caller keeps zeros written ahead of the log end (commitlog.c, Z2),
+ * The caller keeps zeros written ahead of the log end (commit.c, Z2),
  * so these writes normally overwrite allocated blocks and the flush has
  * no size or block allocation to journal.  The zeros themselves are made
  * durable by the next flush of the whole file (linked, pwritev); with
@@ -45,7 +45,7 @@
 
 #include <liburing.h>
 
-#include "clog.h"
+#include "commit-int.h"
 #include "internal.h"
 
 #ifdef SF_TEST_HOOKS

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Commit sequencer: lib/src/commitlog.c (transactions, group commit,
-# visibility, appliers), clog-io.c (io_uring / pwritev durable writes,
-# CRC32C), clog-recover.c (recovery on open).  Needs liburing.
-CLOG_SRCS := commitlog.c clog-io.c clog-recover.c
+# Commit sequencer: lib/commit/commit.c (transactions, group commit,
+# visibility, appliers), commit-io.c (io_uring / pwritev durable writes,
+# CRC32C), commit-recover.c (recovery on open).  Needs liburing.
+CLOG_SRCS := commit.c commit-io.c commit-recover.c
 LIB_SRCS += $(CLOG_SRCS)
 LDLIBS += -luring
 
@@ -14,7 +14,7 @@ TEST_HELPERS += commit-order-broken commit-order-broken-apply \
 	commit-gather-nogather commit-gather-all \
 	commit-crash-child commit-crash-child-broken
 
-CLOG_TEST_HDRS := $(L)/tests/commit-test.h $(L)/tests/commit-crash.h $(L)/src/clog.h
+CLOG_TEST_HDRS := $(L)/commit/tests/commit-test.h $(L)/commit/tests/commit-crash.h $(L)/commit/commit-int.h
 $(addprefix $(T)/,commit-basic commit-order commit-order-broken \
 	commit-gather commit-fault commit-recovery commit-crash \
 	commit-crash-child): \
@@ -32,15 +32,15 @@ $(addprefix $(T)/,commit-basic commit-order commit-order-broken \
 #   clog-gather-all     gathering waits for every open transaction, however
 #                       old (SF_TEST_BROKEN_GATHER_ALL)
 define clog_broken
-$(B)/$(1)/%.o: $(L)/src/%.c $(LIB_HDRS)
+$(B)/$(1)/%.o: $(L)/commit/%.c $(LIB_HDRS)
 	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS) -DSF_TEST_HOOKS -D$(2) $$(LIB_CFLAGS) -c $$< -o $$@
+	$$(CC) $$(CPPFLAGS) -I$$(<D) -DSF_TEST_HOOKS -D$(2) $$(LIB_CFLAGS) -c $$< -o $$@
 $(B)/test-libs/lib$(1).a: $(patsubst %.c,$(B)/$(1)/%.o,$(CLOG_SRCS))
 	@mkdir -p $$(@D) && rm -f $$@ && $$(AR) rcs $$@ $$^
-$(T)/$(4)-$(3): $(L)/tests/$(4).c $(TEST_HDRS) \
+$(T)/$(4)-$(3): $(L)/commit/tests/$(4).c $(TEST_HDRS) \
 		$(CLOG_TEST_HDRS) $(B)/test-libs/lib$(1).a $(A_hooks)
 	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS) -DSF_TEST_HOOKS $$(TEST_CFLAGS) -o $$@ $$< \
+	$$(CC) $$(TEST_CPPFLAGS) -DSF_TEST_HOOKS $$(TEST_CFLAGS) -o $$@ $$< \
 		$(B)/test-libs/lib$(1).a $(A_hooks) $$(LDLIBS)
 endef
 $(eval $(call clog_broken,clog-broken,SF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE,broken,commit-order))
@@ -48,10 +48,10 @@ $(eval $(call clog_broken,clog-broken-apply,SF_TEST_BROKEN_APPLY_EARLY,broken-ap
 $(eval $(call clog_broken,clog-nogather,SF_TEST_BROKEN_NO_GATHER,nogather,commit-gather))
 $(eval $(call clog_broken,clog-gather-all,SF_TEST_BROKEN_GATHER_ALL,all,commit-gather))
 CLOG_BROKEN_A := $(B)/test-libs/libclog-broken.a
-$(T)/commit-crash-child-broken: $(L)/tests/commit-crash-child.c \
+$(T)/commit-crash-child-broken: $(L)/commit/tests/commit-crash-child.c \
 		$(TEST_HDRS) $(CLOG_TEST_HDRS) $(CLOG_BROKEN_A) $(A_hooks)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -o $@ $< $(CLOG_BROKEN_A) $(A_hooks) \
+	$(CC) $(TEST_CPPFLAGS) $(TEST_CFLAGS) -o $@ $< $(CLOG_BROKEN_A) $(A_hooks) \
 		$(LDLIBS)
 $(T)/commit-broken-demo: $(T)/commit-order-broken \
 	$(T)/commit-order-broken-apply \
@@ -67,10 +67,10 @@ $(T)/commit-crash: $(T)/commit-crash-child
 #                             (SF_TEST_BROKEN_NO_FLUSH): must fail
 $(eval $(call clog_broken,clog-noflush,SF_TEST_BROKEN_NO_FLUSH,broken,commit-powerloss))
 CLOG_NOFLUSH_A := $(PLAIN)/test-libs/libclog-noflush.a
-$(VM)/commit-powerloss-broken: $(L)/tests/commit-powerloss.c $(TEST_HDRS) \
+$(VM)/commit-powerloss-broken: $(L)/commit/tests/commit-powerloss.c $(TEST_HDRS) \
 		$(CLOG_NOFLUSH_A) $(VM_HOOKS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -DSF_TEST_HOOKS $(VM_CFLAGS) -static -o $@ $< \
+	$(CC) $(TEST_CPPFLAGS) -DSF_TEST_HOOKS $(VM_CFLAGS) -static -o $@ $< \
 		$(CLOG_NOFLUSH_A) $(VM_HOOKS) $(LDLIBS)
 vm-powerloss:
 	$(MAKE) -f $(L)/Makefile SAN= $(VM_ARCHIVE) $(VM_HOOKS) $(CLOG_NOFLUSH_A)
@@ -78,4 +78,4 @@ vm-powerloss:
 		$(VM)/commit-powerloss-broken
 
 BENCH_PROGS += bench-commit
-BENCH_RUNS += $(BENCH)/run-commit.sh
+BENCH_RUNS += $(L)/commit/bench/run-commit.sh

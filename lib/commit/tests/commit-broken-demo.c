@@ -2,7 +2,7 @@
 /* Description: the tests catch both halves of MySQL Falcon bug #41194: commit-order against a build that makes a commit visible before it is durable must fail "appended" and "falcon", against a build whose appliers get a commit as soon as it is durable must fail "visible"; the crash test with the first build's child must lose a transaction seen as committed; commit-gather against a build without gathering must fail "young" and "returning", against one that waits for every open transaction must fail "old" */
 /*
  * Each broken build differs from the real one in one place in
- * commitlog.c:
+ * commit.c:
  *   SF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE  right after step (1) the
  *	transaction's slot gets its commit LSN and the watermark passes it,
  *	as Falcon set state = committed before writing the serial log;

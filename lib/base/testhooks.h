@@ -52,7 +52,7 @@ static inline void sf_test_hook_call(enum sf_test_point point, void *obj,
  * manager, locking thread, commit sequencer).  SF_SYNC_POINT("component:
  * step", obj) marks a place between two steps of a protocol; a test
  * installs sf_sync_hook and acts there like MySQL's DEBUG_SYNC (signal a
- * name, wait for a name: see dsync in lib/tests/test.h).  @obj lets a test
+ * name, wait for a name: see dsync in lib/base/tests/test.h).  @obj lets a test
  * tell instances apart.  Without SF_TEST_HOOKS the macro is nothing.
  */
 typedef void (*sf_sync_hook_fn)(const char *point, const void *obj);

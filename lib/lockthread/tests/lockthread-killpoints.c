@@ -4,7 +4,7 @@
  * Usage: lockthread-killpoints [CASE]...   (default: every case)
  *
  * Each case stops the helper (and, where it matters, an owner thread) at
- * named sync points of lib/src/lockthread.c with dsync, kills or finishes
+ * named sync points of lib/lockthread/lockthread.c with dsync, kills or finishes
  * at that moment, and checks: the result of kill/finish/wait_held, how
  * often acquire and release ran, and the final state.  Each case is
  * repeated LOCKTHREAD_ITERS times (default 1,000) under the hang

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: gathering before a flush (commitlog.c G1-G5), made deterministic with sync points: a leader waits for a transaction begun since the last flush and for a committer not yet back from it, and they share one flush; it never waits for a transaction older than the last flush; it stops at its time limit, when the buffer is half full, when a record finds no room, and never gathers when turned off */
+/* Description: gathering before a flush (commit.c G1-G5), made deterministic with sync points: a leader waits for a transaction begun since the last flush and for a committer not yet back from it, and they share one flush; it never waits for a transaction older than the last flush; it stops at its time limit, when the buffer is half full, when a record finds no room, and never gathers when turned off */
 /*
  * Usage: commit-gather [young|returning|old|timeout|full|room|off]...
  *        (default: all)

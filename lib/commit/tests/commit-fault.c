@@ -2,10 +2,10 @@
 /* Description: commit log I/O faults injected through the test-hook shim: failed write, failed flush, short write (completed, or followed by a full disk), full disk; the commits that depended on the write fail, none becomes visible, the log refuses further commits, the flush is never retried, recovery does not resurrect them */
 #include "test.h"
 #include "commit-test.h"
-#include "clog.h"
+#include "commit-int.h"
 
 /*
- * The plan: the (skip+1)-th call of @op gets @ret (see clog.h:
+ * The plan: the (skip+1)-th call of @op gets @ret (see commit-int.h:
  * sf_clog_fault_hook), later calls of @op get @then.
  */
 static struct {

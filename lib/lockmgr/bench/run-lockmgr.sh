@@ -8,7 +8,7 @@
 # mutex lock + unlock measured in the same run.  Then, for comparison, the
 # hot-key workload at 3 and 8 transactions against the two builds with one
 # of the seed's races put back (SF_TEST_BROKEN_*, as in
-# lib/tests/lockmgr-broken).  About 40 s.
+# lib/lockmgr/tests/lockmgr-broken).  About 40 s.
 
 b=$1
 set -e

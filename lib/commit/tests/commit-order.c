@@ -9,7 +9,7 @@
  * it is written) must fail the "appended" and "falcon" cases;
  * commit-broken-demo checks that.
  *
- * Steps (commitlog.c): (1) append, (2) durable, (3) visible, (4) woken,
+ * Steps (commit.c): (1) append, (2) durable, (3) visible, (4) woken,
  * (5) queued to the appliers.  Thread "A" commits transaction T; the main
  * thread looks at T while A is held at a step.
  */

@@ -86,7 +86,7 @@
  * without the join having ordered it.
  *
  * Sync points (test-hook build): "lockthread:NAME" between every pair of
- * steps, named in the code below; the tests in lib/tests/lockthread*.c
+ * steps, named in the code below; the tests in lib/lockthread/tests/lockthread*.c
  * stop threads there.
  *
  * Deliberately broken builds, for the tests that prove the tests catch
