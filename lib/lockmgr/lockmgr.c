@@ -42,8 +42,9 @@
  *			the waiter takes it out
  *
  *	IDLE -> PENDING		start (S3), when the request conflicts; if S4
- *				grants it or S5 finds a deadlock it goes back
- *				to IDLE in the same P+M section, unseen
+ *				grants it, S5a refuses it or S5 finds a
+ *				deadlock it goes back to IDLE in the same P+M
+ *				section, unseen
  *	PENDING -> DONE		a retry pass or an escalation: taken out of
  *				both lists under P and M, DONE stored later
  *				but before P is released (the last access)
@@ -109,12 +110,33 @@
  *	the graph from its blockers (under M) and fails with EDEADLK if it
  *	reaches its own transaction, before it sleeps.  Edges appear only
  *	(a) when a request starts waiting, which searches; (b) when a
- *	transaction is granted a lock: it then has no waiting request (one
- *	waiting request per transaction), so no new cycle passes through
- *	it; (c) when an escalation grows ranges: it searches from every
+ *	transaction is granted a lock: a pass grants a waiting request,
+ *	the only one of its transaction (one waiting request per
+ *	transaction: S5a refuses with EBUSY, in the M section that would
+ *	make it wait, a request whose transaction has another one
+ *	pending), so the transaction then waits for nothing and no new
+ *	cycle passes through it (the rule is about waiting only: a request
+ *	granted at S1 or S4 while another of its transaction waits is not
+ *	refused, and a cycle its edges close is not searched for); (c)
+ *	when an escalation grows ranges: it searches from every
  *	waiting request of the tree and fails each one on a cycle with
  *	EDEADLK (the victim), which breaks the cycle.  So every cycle is
  *	found when it closes, and none is left to wait for a timeout.
+ *
+ * (R5) Memory limit.  mgr->mem_units counts, in 16-byte units, the locks
+ *	of all trees plus the grants in flight.  Trees share no mutex, so
+ *	this word alone orders the grants of different trees against the
+ *	limit: a grant first reserves its units with a compare-and-swap
+ *	from cur to cur + units, made only while cur + units <= max_units
+ *	(and tried again on the value found if another thread moved it),
+ *	then adds the lock under L and gives the units back if that fails.
+ *	A release or an escalation changes the word by the change of its
+ *	tree's units, under L.  So no grant takes the total past the limit,
+ *	however many trees grant at once; a check of the word followed by
+ *	an increment after the add let two trees both see room for the last
+ *	lock (lockmgr-races, case "mem").  The word cannot hold 2^32 units:
+ *	the largest limit, 64 GiB, is kept as UINT32_MAX units (one unit,
+ *	16 bytes, less).
  *
  * (K1) Kill that stays in force.  sf_lockmgr_kill_client() adds the client
  *	to mgr->killed and cancels its waiting requests in one M section;
@@ -141,8 +163,10 @@
  * Sync points (test-hook build): lockmgr:start-conflict (after S1 failed,
  * before S3), lockmgr:start-inserted (after S3, before S4),
  * lockmgr:wait-sleep (a waiter about to sleep), lockmgr:release-removed
- * (after X1-X2), lockmgr:retry-asked (a release took its ticket, before
- * P), lockmgr:retry-pass-publish (a pass has decided its grants under M,
+ * (after X1-X2), lockmgr:limit-checked (a grant has reserved its lock
+ * memory or found no room, R5, before the lock is added; L held),
+ * lockmgr:retry-asked (a release took its ticket, before P),
+ * lockmgr:retry-pass-publish (a pass has decided its grants under M,
  * before it stores DONE), lockmgr:retry-pass-end (a pass is over, before
  * retry_done and P are released), lockmgr:wait-collect (a timed-out or
  * killed waiter, before it takes P).
@@ -161,9 +185,9 @@
 
 enum { REQ_IDLE, REQ_PENDING, REQ_DONE, REQ_KILLED };
 
-/* Lock memory is counted in 16-byte units in a 32-bit word (<= 64 GiB). */
+/* Lock memory is counted in 16-byte units in a 32-bit word (R5). */
 #define MEM_UNIT_SHIFT	4
-#define MEM_MAX_BYTES	((uint64_t)UINT32_MAX << MEM_UNIT_SHIFT)
+#define MEM_MAX_BYTES	((uint64_t)1 << 36)	/* the largest limit: 64 GiB */
 _Static_assert((1u << MEM_UNIT_SHIFT) == LT_MEM_ALIGN, "lock sizes are whole units");
 
 #define INLINE_BLOCKERS	4
@@ -197,7 +221,7 @@ struct sf_lockmgr {
 	uint32_t ntrees;			/* T */
 	sf_mutex_t mutex;			/* M */
 	struct lm_request *reg;			/* M */
-	uint32_t mem_units;			/* atomic */
+	uint32_t mem_units;			/* atomic (R5) */
 	uint32_t max_units;			/* atomic */
 	uint64_t waits, wait_ns, timeouts, deadlocks, kills; /* M */
 	uint64_t *killed;			/* M: killed clients (K1) */
@@ -243,11 +267,31 @@ static uint32_t mem_units(size_t bytes)
 	return (uint32_t)((bytes + (1u << MEM_UNIT_SHIFT) - 1) >> MEM_UNIT_SHIFT);
 }
 
+/* A limit of at most MEM_MAX_BYTES in units; 64 GiB is UINT32_MAX (R5). */
 static uint32_t limit_units(size_t bytes)
 {
+	uint64_t units;
+
 	if (!bytes)
 		bytes = SF_LOCKMGR_DEFAULT_MEMORY;
-	return (uint32_t)(bytes >> MEM_UNIT_SHIFT);
+	units = (uint64_t)bytes >> MEM_UNIT_SHIFT;
+	return units > UINT32_MAX ? UINT32_MAX : (uint32_t)units;
+}
+
+/*
+ * Reserve @units of lock memory before a lock is added (R5); the caller
+ * gives them back if it adds none.  Return: 1, or 0 if they do not fit
+ * under the limit (nothing changed).
+ */
+static int mem_reserve(struct sf_lockmgr *mgr, uint32_t units)
+{
+	uint32_t cur = sf_load_relaxed(&mgr->mem_units);
+
+	do {
+		if ((uint64_t)cur + units > sf_load_relaxed(&mgr->max_units))
+			return 0;
+	} while (!sf_cas(&mgr->mem_units, &cur, cur + units));
+	return 1;
 }
 
 /* ---- blockers and the wait-for graph (M held) --------------------------- */
@@ -356,6 +400,16 @@ static long killed_index(const struct sf_lockmgr *mgr, uint64_t client)
 		if (mgr->killed[i] == client)
 			return (long)i;
 	return -1;
+}
+
+/* (R4) Is another request of @q's transaction waiting, in any tree?  (M) */
+static int txn_waits(const struct sf_lockmgr *mgr, const struct lm_request *q)
+{
+	for (const struct lm_request *p = mgr->reg; p; p = p->rnext)
+		if (p != q && p->txnid == q->txnid &&
+		    __atomic_load_n(&p->state, __ATOMIC_RELAXED) == REQ_PENDING)
+			return 1;
+	return 0;
 }
 
 /*
@@ -478,7 +532,8 @@ static int try_locked(struct sf_locktree *lt, struct lm_request *q,
 {
 	struct sf_lockmgr *mgr = lt->mgr;
 	const struct sf_lockkey *right = q->point ? &q->left : &q->right;
-	uint32_t units, cur;
+	uint32_t units;
+	int reserved;
 
 	if (conflicts_of(lt, q, conf)) {
 		lt->grants++;
@@ -487,12 +542,14 @@ static int try_locked(struct sf_locktree *lt, struct lm_request *q,
 	if (conf->n)
 		return TRY_CONFLICT;
 	units = mem_units(lt_lock_size(&q->left, right));
-	cur = sf_load_relaxed(&mgr->mem_units);
-	if ((uint64_t)cur + units > sf_load_relaxed(&mgr->max_units))
+	reserved = mem_reserve(mgr, units);
+	SF_SYNC_POINT("lockmgr:limit-checked", lt);
+	if (!reserved)
 		return TRY_OVER_LIMIT;
-	if (lt_add(&lt->rs, q->txnid, q->mode, &q->left, right))
+	if (lt_add(&lt->rs, q->txnid, q->mode, &q->left, right)) {
+		sf_fetch_sub(&mgr->mem_units, units);
 		return TRY_NOMEM;
-	sf_fetch_add(&mgr->mem_units, units);
+	}
 	lt->grants++;
 	if (sf_load_relaxed(&lt->npending)) {
 		if (!m_held)
@@ -1007,9 +1064,11 @@ static int req_collect(struct lm_request *q)
 
 /*
  * S3-S5: the request conflicted in S1; put it in the pending list, try
- * once more (S4, R1), and if it still conflicts record its blockers and
- * look for a cycle.  Return: 0, EINPROGRESS, EDEADLK, or a TRY_* that the
- * caller handles (over limit: escalate and start again; no memory).
+ * once more (S4, R1), and if it still conflicts refuse it while its
+ * transaction waits elsewhere (S5a), else record its blockers and look
+ * for a cycle.  Return: 0, EINPROGRESS, EDEADLK, EBUSY, ECANCELED (S3b),
+ * or -1 with a TRY_* in *@try_out that the caller handles (over limit:
+ * escalate and start again; no memory).
  */
 static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 		      struct txnset *conf, int *try_out)
@@ -1053,6 +1112,12 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 		req_retire(lt, q);
 		__atomic_store_n(&q->state, REQ_IDLE, __ATOMIC_RELAXED);
 		r = r == TRY_GRANTED ? 0 : -1;
+	} else if (txn_waits(mgr, q)) {
+		/* S5a (R4): refused, unlinked as if never started. */
+		pending_unlink(lt, q);
+		reg_unlink(mgr, q);
+		__atomic_store_n(&q->state, REQ_IDLE, __ATOMIC_RELAXED);
+		r = EBUSY;
 	} else {
 		/* S5 (R4) */
 		req_set_blockers(q, conf);

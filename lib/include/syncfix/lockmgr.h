@@ -22,10 +22,15 @@
  *	EINPROGRESS	(sf_lock_request_start only) the request waits; call
  *			sf_lock_request_wait()
  *	ETIMEDOUT	the deadline passed before the lock was granted
- *	EDEADLK		waiting would close a cycle in the wait-for graph; the
- *			requester is the victim and holds nothing new
+ *	EDEADLK		waiting would close a cycle in the wait-for graph, or
+ *			(while it waits) an escalation closed one through
+ *			it; the requester is the victim and holds nothing new
  *	ECANCELED	killed by sf_lockmgr_kill() or sf_lockmgr_kill_client()
  *			("killed")
+ *	EBUSY		the request would wait while another request of the
+ *			same transaction waits, in any tree of the manager
+ *			(one waiting request per transaction; nothing was
+ *			changed)
  *	ENOLCK		out of lock memory, even after escalation
  *	ENOMEM		the library could not allocate memory
  *	EINVAL		bad argument (nothing was changed)
@@ -85,7 +90,8 @@ struct sf_lockmgr_config {
 	 * a fixed overhead plus its key bytes).  A request that would exceed
 	 * it first escalates (merges each transaction's adjacent ranges in
 	 * every tree); if it still does not fit it fails with ENOLCK.
-	 * 0: SF_LOCKMGR_DEFAULT_MEMORY.  At most 64 GiB.
+	 * 0: SF_LOCKMGR_DEFAULT_MEMORY.  At most 64 GiB (64 GiB itself is
+	 * accepted; the locks may then use 64 GiB less 16 bytes).
 	 */
 	size_t max_lock_memory;
 	unsigned int reserved[8];	/* must be zero (else EINVAL) */
@@ -128,16 +134,27 @@ struct sf_lockmgr_stats {
 };
 
 /*
- * Create a manager; @cfg may be NULL (defaults).  EINVAL: limit above
- * 64 GiB, or a reserved field not zero; ENOMEM.
+ * Create a manager; @cfg may be NULL (defaults).  Return: 0; EINVAL
+ * (@mgrp NULL, limit above 64 GiB, or a reserved field not zero); ENOMEM.
+ * *@mgrp is set only on success.
  */
 int sf_lockmgr_create(struct sf_lockmgr **mgrp,
 		      const struct sf_lockmgr_config *cfg);
-/* EBUSY while the manager has lock trees (nothing is freed then). */
+/*
+ * Return: 0; EBUSY while the manager has lock trees (nothing is freed
+ * then); EINVAL (@mgr NULL).
+ */
 int sf_lockmgr_destroy(struct sf_lockmgr *mgr);
-/* Change the memory limit (same rules as the config field). */
+/*
+ * Change the memory limit (same rules as the config field: 0 is the
+ * default, at most 64 GiB).  Return: 0; EINVAL (@mgr NULL, or @bytes above
+ * 64 GiB: the limit is not changed).
+ */
 int sf_lockmgr_set_max_memory(struct sf_lockmgr *mgr, size_t bytes);
-/* A consistent-enough snapshot: each tree's counters are read atomically. */
+/*
+ * A consistent-enough snapshot: each tree's counters are read atomically.
+ * Return: 0; EINVAL (@mgr or @st NULL).
+ */
 int sf_lockmgr_stats(struct sf_lockmgr *mgr, struct sf_lockmgr_stats *st);
 
 /*
@@ -149,7 +166,8 @@ int sf_lockmgr_stats(struct sf_lockmgr *mgr, struct sf_lockmgr_stats *st);
  * waiting after the call is not (a caller that must stop it keeps its own
  * "killed" flag and checks it before each request, as servers do).
  *
- * Return: 0 if a request was cancelled; ESRCH if none was waiting.
+ * Return: 0 if a request was cancelled; ESRCH if none was waiting; EINVAL
+ * (@mgr NULL).
  */
 int sf_lockmgr_kill(struct sf_lockmgr *mgr, uint64_t client_id);
 
@@ -180,11 +198,14 @@ int sf_lockmgr_clear_kill(struct sf_lockmgr *mgr, uint64_t client_id);
 
 /*
  * Create a lock tree in @mgr with comparator @cmp (NULL: bytewise) and its
- * argument @cmp_arg.  ENOMEM.
+ * argument @cmp_arg.  Return: 0; ENOMEM; EINVAL (@mgr or @ltp NULL).
  */
 int sf_locktree_create(struct sf_lockmgr *mgr, struct sf_locktree **ltp,
 		       sf_lockkey_cmp_t cmp, void *cmp_arg);
-/* EBUSY while the tree holds locks or has waiting requests. */
+/*
+ * Return: 0; EBUSY while the tree holds locks or has waiting requests
+ * (nothing is freed then); EINVAL (@lt NULL).
+ */
 int sf_locktree_destroy(struct sf_locktree *lt);
 
 /*
@@ -194,8 +215,12 @@ int sf_locktree_destroy(struct sf_locktree *lt);
  *             SF_LOCK_CLIENT_TXNID: @txnid
  *
  * Return: 0 granted, EINPROGRESS (call sf_lock_request_wait), EDEADLK,
- * ENOLCK, ENOMEM; EINVAL for a bad mode or key, or @left > @right.  A
- * transaction may have one waiting request at a time.
+ * ECANCELED (@client_id is killed by sf_lockmgr_kill_client), ENOLCK,
+ * ENOMEM; EBUSY: the request would wait, but another request of @txnid
+ * waits already, in this tree or another of the manager (a transaction
+ * may have one waiting request at a time; nothing is changed, and @req
+ * is not waiting); EINVAL for @req, @lt or @left NULL, a bad mode or key,
+ * or @left > @right.
  */
 int sf_lock_request_start(struct sf_lock_request *req, struct sf_locktree *lt,
 			  uint64_t txnid, uint64_t client_id, int mode,
@@ -207,14 +232,19 @@ int sf_lock_request_start(struct sf_lock_request *req, struct sf_locktree *lt,
  * or CLOCK_REALTIME; NULL: no deadline; a deadline in the past gives up at
  * once unless the lock was already granted).
  *
- * Return: 0 granted, ETIMEDOUT, ECANCELED (killed), ENOLCK, ENOMEM;
- * EINVAL (bad clock or timespec, or no request waits in @req: nothing is
- * changed).
+ * Return: 0 granted, ETIMEDOUT, ECANCELED (killed), EDEADLK (an
+ * escalation made the request close a cycle: it is the victim), ENOLCK,
+ * ENOMEM; EINVAL (@req NULL, bad clock or timespec, or no request waits
+ * in @req: nothing is changed).
  */
 int sf_lock_request_wait(struct sf_lock_request *req, clockid_t clockid,
 			 const struct timespec *abstime);
 
-/* sf_lock_request_start() and, on EINPROGRESS, sf_lock_request_wait(). */
+/*
+ * sf_lock_request_start() and, on EINPROGRESS, sf_lock_request_wait().
+ * Return: theirs (never EINPROGRESS); EINVAL for a bad clock or timespec
+ * is found before anything is started.
+ */
 int sf_lock_acquire(struct sf_locktree *lt, uint64_t txnid, uint64_t client_id,
 		    int mode, const struct sf_lockkey *left,
 		    const struct sf_lockkey *right, clockid_t clockid,
@@ -224,7 +254,7 @@ int sf_lock_acquire(struct sf_locktree *lt, uint64_t txnid, uint64_t client_id,
  * sf_lock_release_all() - release every lock @txnid holds in @lt and retry
  * the tree's waiting requests (or make sure a retry pass that started
  * after this release runs before the call returns).  Releasing nothing is
- * not an error.
+ * not an error.  Return: 0; EINVAL (@lt NULL).
  */
 int sf_lock_release_all(struct sf_locktree *lt, uint64_t txnid);
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: the TokuDB lock manager races of seed 001 forced with sync points: "release before wait" (two transactions) and "retry while retry" (three); each waiter must get the free lock at once, not at its lock timeout; a grant racing with the waiter's timeout or with a kill has exactly one winner; and a client killed just before its request waits is refused at once */
+/* Description: the TokuDB lock manager races of seed 001 forced with sync points: "release before wait" (two transactions) and "retry while retry" (three); each waiter must get the free lock at once, not at its lock timeout; a grant racing with the waiter's timeout or with a kill has exactly one winner; a client killed just before its request waits is refused at once; and two trees granting the last lock under the memory limit at the same time give it to one of them only */
 /*
- * Usage: lockmgr-races [rbw|rwr|tmo|kill|kbw]... [-t TIMEOUT_MS]
- *        (default: all five, 10 s lock timeout)
+ * Usage: lockmgr-races [rbw|rwr|tmo|kill|kbw|mem]... [-t TIMEOUT_MS]
+ *        (default: all six, 10 s lock timeout)
  *
  * Linked against the test-hook build (SF_SYNC_POINT active).  The same
  * source is also linked against two deliberately broken builds of the
@@ -13,7 +13,7 @@
  * runs them with a short lock timeout and expects each case to fail after
  * waiting for the timeout.
  *
- * The labels (R1), (R2), S1-S5, X1-X2 are those of lockmgr.c.
+ * The labels (R1), (R2), (R5), S1-S5, X1-X2 are those of lockmgr.c.
  */
 #include "test.h"
 
@@ -27,27 +27,33 @@ static const struct sf_lockkey L = SF_LOCKKEY_INIT("L", 1);
 struct txn {
 	const char *name;
 	uint64_t id;
+	struct sf_locktree *tree;	/* NULL: lt */
+	const struct sf_lockkey *key;	/* NULL: L */
 	int hold_and_release;	/* release right after the grant */
 	int result;
 	double elapsed;
 	pthread_t t;
 };
 
-/* Acquire L in write mode with the lock timeout; optionally release. */
+/*
+ * Acquire the key (L) in write mode in the tree (lt) with the lock
+ * timeout; optionally release.
+ */
 static void *txn_main(void *p)
 {
 	struct txn *x = p;
+	struct sf_locktree *tree = x->tree ? x->tree : lt;
 	struct timespec dl = deadline_ms(CLOCK_MONOTONIC, lock_timeout_ms);
 	double t0;
 
 	dsync_thread(x->name);
 	t0 = now_mono();
-	x->result = sf_lock_acquire(lt, x->id, SF_LOCK_CLIENT_TXNID,
-				    SF_LOCK_WRITE, &L, NULL, CLOCK_MONOTONIC,
-				    &dl);
+	x->result = sf_lock_acquire(tree, x->id, SF_LOCK_CLIENT_TXNID,
+				    SF_LOCK_WRITE, x->key ? x->key : &L, NULL,
+				    CLOCK_MONOTONIC, &dl);
 	x->elapsed = now_mono() - t0;
 	if (x->result == 0 && x->hold_and_release)
-		sf_lock_release_all(lt, x->id);
+		sf_lock_release_all(tree, x->id);
 	return NULL;
 }
 
@@ -288,6 +294,97 @@ static void case_one_winner(int kill)
 	teardown();
 }
 
+/*
+ * Memory limit across trees (R5): room for 10 locks of one size, 9 held
+ * (each by its own transaction, so escalation merges nothing).
+ *   A (txn 1) locks "ka" in the first tree and stops at
+ *	"lockmgr:limit-checked": it has found room for the tenth lock and
+ *	not added it yet (the first tree's L held)
+ *   B (txn 2) locks "kb" in a second tree and decides at the same point
+ *   A goes on
+ * Only one of them may get the tenth lock; the other gets ENOLCK.  A check
+ * of the global counter under one tree's L gave both of them room: 11
+ * locks, 1408 bytes under a limit of 1344.
+ */
+static int put(struct sf_locktree *tree, uint64_t txn, const char *k)
+{
+	struct sf_lockkey key = SF_LOCKKEY_INIT(k, strlen(k));
+
+	return sf_lock_acquire(tree, txn, SF_LOCK_CLIENT_TXNID, SF_LOCK_WRITE,
+			       &key, NULL, CLOCK_MONOTONIC, NULL);
+}
+
+static void case_mem(void)
+{
+	static const struct sf_lockkey ka = SF_LOCKKEY_INIT("ka", 2);
+	static const struct sf_lockkey kb = SF_LOCKKEY_INIT("kb", 2);
+	struct txn a = { .name = "A", .id = 1, .key = &ka };
+	struct txn b = { .name = "B", .id = 2, .key = &kb };
+	struct sf_locktree *lt2, *tree[2];
+	struct sf_lockmgr_stats st;
+	uint64_t size, limit;
+	int i, bad = 0;
+	char k[4];
+
+	phase("memory limit across trees");
+	setup();
+	if (sf_locktree_create(mgr, &lt2, NULL, NULL)) {
+		ok(0, "mem: second tree");
+		exit(T_FAIL);
+	}
+	tree[0] = lt;
+	tree[1] = lt2;
+	b.tree = lt2;
+	put(lt, 100, "k0");
+	sf_lockmgr_stats(mgr, &st);
+	size = st.lock_memory;
+	limit = 10 * size + size / 2;
+	ok_err(sf_lockmgr_set_max_memory(mgr, limit), 0, "mem: a limit of "
+	       "%llu bytes, room for 10 locks of %llu bytes",
+	       (unsigned long long)limit, (unsigned long long)size);
+	for (i = 1; i < 9; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		bad += put(tree[i & 1], 100 + i, k) != 0;
+	}
+	ok(!bad, "mem: 9 locks held, in both trees");
+	dsync_arm("lockmgr:limit-checked", "A", "a-checked", "b-checked", 1);
+	dsync_arm("lockmgr:limit-checked", "B", "b-checked", NULL, 1);
+	pthread_create(&a.t, NULL, txn_main, &a);
+	if (!ok(dsync_wait_for("a-checked", 5000), "mem: A finds room for "
+		"the tenth lock and stops before it adds it"))
+		exit(T_FAIL);
+	pthread_create(&b.t, NULL, txn_main, &b);
+	pthread_join(a.t, NULL);
+	pthread_join(b.t, NULL);
+	sf_lockmgr_stats(mgr, &st);
+	if (!ok(st.locks == 10 && st.lock_memory <= limit,
+		"mem: 10 locks in %llu bytes after both (limit %llu)",
+		(unsigned long long)st.lock_memory, (unsigned long long)limit))
+		diag("  %llu locks: both trees took the last room",
+		     (unsigned long long)st.locks);
+	ok(a.result == 0 && b.result == ENOLCK && st.out_of_locks == 1,
+	   "mem: A, which reserved first, gets it; B gets ENOLCK (A %d, B %d)",
+	   a.result, b.result);
+	sf_lock_release_all(lt, 1);
+	sf_lock_release_all(lt2, 2);
+	for (i = 0; i < 9; i++)
+		sf_lock_release_all(tree[i & 1], 100 + i);
+	sf_lockmgr_stats(mgr, &st);
+	ok(st.locks == 0 && st.lock_memory == 0, "mem: all released");
+	/* nothing reserved is left behind: room for exactly 10 again */
+	dsync_reset();
+	for (i = 0, bad = 0; i < 10; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		bad += put(tree[i & 1], 100 + i, k) != 0;
+	}
+	ok(!bad && put(lt2, 110, "kb") == ENOLCK, "mem: then 10 locks fit "
+	   "again, and an eleventh does not");
+	for (i = 0; i < 10; i++)
+		sf_lock_release_all(tree[i & 1], 100 + i);
+	sf_locktree_destroy(lt2);
+	teardown();
+}
+
 int main(int argc, char **argv)
 {
 	int ran = 0, i;
@@ -314,6 +411,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "kbw")) {
 			case_kbw();
 			ran++;
+		} else if (!strcmp(argv[i], "mem")) {
+			case_mem();
+			ran++;
 		}
 	}
 	if (!ran) {
@@ -322,6 +422,7 @@ int main(int argc, char **argv)
 		case_one_winner(0);
 		case_one_winner(1);
 		case_kbw();
+		case_mem();
 	}
 	return done_testing();
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: lock manager semantics: conflict matrix (read/write, overlapping, adjacent, nested, infinite ranges), custom comparator, self-compatibility and upgrade, timeouts, kill, deadlocks of 2 and 3 transactions, escalation under a small memory limit, release of all locks, bad arguments */
+/* Description: lock manager semantics: conflict matrix (read/write, overlapping, adjacent, nested, infinite ranges), custom comparator, self-compatibility and upgrade, timeouts, kill, deadlocks of 2 and 3 transactions, one waiting request per transaction (EBUSY), escalation under a small memory limit, the 64 GiB limit boundary, release of all locks, bad arguments */
 #include "test.h"
 
 #include <syncfix.h>
@@ -581,6 +581,81 @@ static void case_deadlock(void)
 	finish();
 }
 
+/*
+ * One waiting request per transaction (R4, S5a): while T2 waits in one
+ * tree, a request of T2 that would wait, in another tree or the same, is
+ * refused with EBUSY and changes nothing; once the first is granted, T2
+ * may wait again.
+ */
+static void case_one_waiting(void)
+{
+	struct sf_lock_request r1, r2, r3;
+	struct sf_lockkey a = key("a"), b = key("b"), c = key("c");
+	struct sf_lockmgr_stats st0, st1;
+	struct sf_locktree *t2;
+	int e2, e3;
+
+	phase("one waiting request");
+	fresh(0);
+	ok_err(sf_locktree_create(mgr, &t2, NULL, NULL), 0, "a second tree");
+	ok(try_acq(1, W, "a", "a") && try_acq(1, W, "c", "c"),
+	   "T1 writes a and c");
+	ok_err(sf_lock_acquire(t2, 3, ANY, W, &b, NULL, CLOCK_MONOTONIC, NULL),
+	       0, "T3 writes b in the second tree");
+	ok_err(sf_lock_request_start(&r1, lt, 2, ANY, W, &a, NULL), EINPROGRESS,
+	       "T2 waits for a");
+	st0 = stats();
+	e2 = sf_lock_request_start(&r2, t2, 2, ANY, W, &b, NULL);
+	e3 = sf_lock_request_start(&r3, lt, 2, 222, R, &c, NULL);
+	st1 = stats();
+	ok_err(e2, EBUSY, "T2's request for b in the second tree, which "
+	       "would wait too: EBUSY");
+	ok_err(e3, EBUSY, "so is one for c in the same tree (under another "
+	       "client id)");
+	ok(!memcmp(&st0, &st1, sizeof(st0)), "nothing changed (%llu pending, "
+	   "%llu waits, %llu deadlocks, %llu ns waited; before: %llu, %llu, "
+	   "%llu, %llu)", (unsigned long long)st1.pending,
+	   (unsigned long long)st1.waits, (unsigned long long)st1.deadlocks,
+	   (unsigned long long)st1.wait_ns, (unsigned long long)st0.pending,
+	   (unsigned long long)st0.waits, (unsigned long long)st0.deadlocks,
+	   (unsigned long long)st0.wait_ns);
+	if (e2 != EBUSY || e3 != EBUSY) {
+		/* accepted: take all three back and go on to the next case */
+		sf_lockmgr_kill(mgr, 2);
+		sf_lockmgr_kill(mgr, 222);
+		sf_lock_request_wait(&r1, CLOCK_MONOTONIC, NULL);
+		if (e2 == EINPROGRESS)
+			sf_lock_request_wait(&r2, CLOCK_MONOTONIC, NULL);
+		if (e3 == EINPROGRESS)
+			sf_lock_request_wait(&r3, CLOCK_MONOTONIC, NULL);
+		for (uint64_t t = 1; t <= 3; t++) {
+			sf_lock_release_all(lt, t);
+			sf_lock_release_all(t2, t);
+		}
+		sf_locktree_destroy(t2);
+		finish();
+		return;
+	}
+	ok_err(sf_lock_request_wait(&r2, CLOCK_MONOTONIC,
+				    &(struct timespec){ 0, 0 }), EINVAL,
+	       "the refused request does not wait");
+	ok_err(sf_lock_acquire(t2, 4, ANY, R, &b, NULL, CLOCK_MONOTONIC,
+			       &(struct timespec){ 0, 0 }), ETIMEDOUT,
+	       "another transaction still conflicts on b (T3's lock)");
+	sf_lock_release_all(lt, 1);
+	ok_err(sf_lock_request_wait(&r1, CLOCK_MONOTONIC, NULL), 0,
+	       "T1 releases: T2 gets a");
+	ok_err(sf_lock_request_start(&r2, t2, 2, ANY, W, &b, NULL), EINPROGRESS,
+	       "now T2 may wait for b");
+	sf_lock_release_all(t2, 3);
+	ok_err(sf_lock_request_wait(&r2, CLOCK_MONOTONIC, NULL), 0,
+	       "T3 releases: T2 gets b");
+	sf_lock_release_all(lt, 2);
+	sf_lock_release_all(t2, 2);
+	ok_err(sf_locktree_destroy(t2), 0, "second tree destroyed");
+	finish();
+}
+
 /* ---- escalation --------------------------------------------------------------- */
 
 static int acq_num(uint64_t txn, int mode, unsigned n)
@@ -675,6 +750,65 @@ static void case_escalation_deadlock(void)
 	finish();
 }
 
+/*
+ * The limit is at most 64 GiB: 64 GiB itself is accepted (and grants
+ * locks), 64 GiB + 1 is refused, by both sf_lockmgr_create and
+ * sf_lockmgr_set_max_memory, and a refused limit changes nothing.
+ */
+static void case_limit(void)
+{
+	const uint64_t gib64 = (uint64_t)64 << 30;
+	struct sf_lockmgr_config cfg = { .max_lock_memory = 0 };
+	static char sentinel;
+	struct sf_lockmgr *m2 = NULL, *keep;
+	uint64_t size;
+	unsigned i;
+	int e = 0;
+
+	phase("limit");
+	if ((uint64_t)SIZE_MAX <= gib64) {
+		ok(1, "# SKIP a size_t cannot hold 64 GiB");
+		return;
+	}
+	cfg.max_lock_memory = (size_t)gib64;
+	ok_err(sf_lockmgr_create(&m2, &cfg), 0, "create: a limit of exactly "
+	       "64 GiB is accepted");
+	if (m2) {
+		keep = mgr;
+		mgr = m2;
+		if (!sf_locktree_create(mgr, &lt, NULL, NULL)) {
+			ok(try_acq(1, W, "a", "a"), "and it grants locks");
+			sf_lock_release_all(lt, 1);
+			sf_locktree_destroy(lt);
+		}
+		ok_err(sf_lockmgr_destroy(m2), 0, "that manager destroyed");
+		mgr = keep;
+	}
+	cfg.max_lock_memory = (size_t)(gib64 + 1);
+	keep = m2 = (struct sf_lockmgr *)(void *)&sentinel;
+	ok_err(sf_lockmgr_create(&m2, &cfg), EINVAL, "create: 64 GiB + 1 is "
+	       "refused");
+	ok(m2 == keep, "and *mgrp is left alone");
+
+	fresh(0);
+	ok(try_acq(1, W, "k", "k"), "T1 writes k");
+	size = stats().lock_memory;
+	ok_err(sf_lockmgr_set_max_memory(mgr, (size_t)gib64), 0,
+	       "set_max_memory: exactly 64 GiB is accepted");
+	ok(try_acq(1, W, "l", "l"), "and locks are granted under it");
+	ok_err(sf_lockmgr_set_max_memory(mgr, (size_t)(3 * size)), 0,
+	       "a limit of 3 locks");
+	ok_err(sf_lockmgr_set_max_memory(mgr, (size_t)(gib64 + 1)), EINVAL,
+	       "set_max_memory: 64 GiB + 1 is refused");
+	for (i = 0; i < 3 && !e; i++)
+		e = acq_num(2 + i, W, i);
+	ok(e == ENOLCK && i == 2, "the limit of 3 locks still holds: a "
+	   "fourth is ENOLCK (%u requests, the last %d)", i, e);
+	for (uint64_t t = 1; t <= 4; t++)
+		sf_lock_release_all(lt, t);
+	finish();
+}
+
 /* ---- release all ---------------------------------------------------------------- */
 
 static void case_release(void)
@@ -755,8 +889,10 @@ int main(void)
 	case_kill();
 	case_kill_client();
 	case_deadlock();
+	case_one_waiting();
 	case_escalation();
 	case_escalation_deadlock();
+	case_limit();
 	case_release();
 	case_einval();
 	return done_testing();
