@@ -59,10 +59,8 @@ lint: sparse checkpatch
 # Programs that run inside the VM: the kselftests, then the library's tests
 # built statically.
 vm-programs = $$($(MAKE) -s -C selftests list) $$($(MAKE) -s -C lib vm-test-list)
-# The stale-wait demonstration runs the broken build that sits beside it.
-vm-files = --file $(TOP)/build/lib/vm/rwlock-glibc23861-broken:/tests/rwlock-glibc23861-broken
 # syncfixctl, static, run by selftests/syncfix_ctl_test (built with it).
-vm-files += --file $(TOP)/build/tools/vm/syncfixctl:/bin/syncfixctl
+vm-files = --file $(TOP)/build/tools/vm/syncfixctl:/bin/syncfixctl
 
 vm-tests = $$(for t in $(vm-programs); do printf -- '--test %s ' $$t; done)
 debug-vm-opts = --kernel $(DEBUG_TREE)/arch/x86/boot/bzImage --ko $(DEBUG_KMOD)/syncfix.ko

@@ -37,5 +37,5 @@ for m in crypto/crc32c_generic lib/crc16 fs/mbcache fs/jbd2/jbd2 fs/ext4/ext4 \
 done
 vm=$top/build/lib/vm
 exec "$top/scripts/vm.sh" --cpu modern --name powerloss --timeout 600 \
-	"${files[@]}" --file "$vm/commit-powerloss-broken:/tests/commit-powerloss-broken" \
+	"${files[@]}" \
 	--test "$vm/commit-powerloss" "$@"

@@ -58,15 +58,8 @@ static inline pid_t sf_tid(void)
 #define SF_TSAN_TRY_FAILED	0u
 #endif
 
-/* Test-only hooks (see testhooks.h); nothing at all without SF_TEST_HOOKS. */
-#ifdef SF_TEST_HOOKS
+/* Test-only hooks and broken protocols: nothing without SF_TEST_HOOKS. */
 #include "testhooks.h"
-#define SF_TEST_HOOK(point, obj, val) sf_test_hook_call((point), (obj), (val))
-#define SF_SYNC_POINT(point, obj) sf_sync_point((point), (obj))
-#else
-#define SF_TEST_HOOK(point, obj, val) ((void)0)
-#define SF_SYNC_POINT(point, obj) ((void)0)
-#endif
 
 /* Are the @n reserved words at @p all zero?  (A caller's input struct.) */
 static inline int sf_reserved_zero_n(const unsigned int *p, size_t n)

@@ -1,70 +1,95 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * testhooks.h - injection points for deterministic interleaving tests.
+ * testhooks.h - test-only injection points and deliberately broken
+ * protocols, for deterministic interleaving tests and for the proof that
+ * those tests can fail.
  *
- * Compiled in only when SF_TEST_HOOKS is defined (a test-only build of the
- * library sources); the normal library has no hook and no cost.  A test
- * installs sf_test_hook and is called at the named points on the calling
- * thread, so it can stop that thread there and let other threads run.
+ * Both exist only in the test-hook build (SF_TEST_HOOKS, the library's
+ * sources compiled once more for the tests); in the shipped library every
+ * macro below is a constant or nothing, with no cost and no symbol.
+ * internal.h includes this file.
+ *
+ * Injection points
+ * ----------------
+ * One mechanism for every component.  SF_SYNC_POINT("component:step",
+ * obj) marks a place between two steps of a protocol, SF_SYNC_POINT_VAL()
+ * passes a value along (the lock word a reader is about to sleep on,
+ * say), and SF_FAULT() asks for a fault to inject (the commit log's I/O).
+ * Each calls sf_test_hook, when a test installed one, on the calling
+ * thread: the test can stop that thread there and let others run (as
+ * MySQL's DEBUG_SYNC does: signal a name, wait for a name; see dsync in
+ * lib/base/tests/test.h), look at @val, or answer a fault point.  @obj
+ * lets a test tell instances apart.  The hook returns SF_HOOK_NONE for
+ * "nothing to inject"; only fault points look at what it returns.
+ *
+ * Broken protocols
+ * ----------------
+ * SF_BROKEN(NAME) is true when the earlier bug SF_BROKEN_NAME is put back.
+ * It is the constant 0 in the shipped library, so the broken branch is
+ * compiled out; in the test-hook build it is a bit read once from the
+ * environment, SF_TEST_BROKEN=name[,name...] (the names of
+ * sf_broken_names[] in thread.c: "stale-wait", "no-flush", ...).  A test
+ * that must fail against a broken protocol runs the same binary with the
+ * switch set (run_broken() in test.h).  An unknown name aborts the
+ * program: a misspelt switch must not quietly test the correct code.
  */
 #ifndef SF_SRC_TESTHOOKS_H
 #define SF_SRC_TESTHOOKS_H
 
 #include <stdint.h>
 
-enum sf_test_point {
-	/*
-	 * rwlock read-lock slow path: the lock word was loaded (and the
-	 * reader-waiting bit set) and the reader is about to sleep on the value
-	 * @val.  Between this point and the sleep other threads may change the
-	 * word and issue their wakeups.
-	 */
-	SF_TP_RDLOCK_BEFORE_WAIT = 1,
-	/*
-	 * rwlock read unlock (also a refused reader taking back its
-	 * increment), write unlock, mutex unlock: the read-modify-write that
-	 * releases the lock has just been done (@val: the value it
-	 * replaced).  From here on another thread may acquire the lock,
-	 * release it, destroy it and free its memory; the unlocking thread
-	 * may only call sf_wake() on the address.
-	 */
-	SF_TP_RDUNLOCK_RELEASED = 2,
-	SF_TP_WRUNLOCK_RELEASED = 3,
-	SF_TP_MUTEX_UNLOCK_RELEASED = 4,
-};
+/* locks/rwlock.c: a reader sleeps on the word it loaded before (C). */
+#define SF_BROKEN_STALE_WAIT			(1u << 0)
+/* lockmgr/lockmgr.c: without S4, S3b, and a retry while retrying. */
+#define SF_BROKEN_RELEASE_BEFORE_WAIT		(1u << 1)
+#define SF_BROKEN_RETRY_WHILE_RETRY		(1u << 2)
+#define SF_BROKEN_KILL_BEFORE_WAIT		(1u << 3)
+/* lockthread/lockthread.c: the seed's bugs and a hook removal race. */
+#define SF_BROKEN_ERROR_EXIT			(1u << 4)
+#define SF_BROKEN_TWO_MUTEXES			(1u << 5)
+#define SF_BROKEN_HOOK_REMOVAL			(1u << 6)
+/* commit/: Falcon's order, its first patch, gathering, the flush. */
+#define SF_BROKEN_VISIBLE_BEFORE_DURABLE	(1u << 7)
+#define SF_BROKEN_APPLY_EARLY			(1u << 8)
+#define SF_BROKEN_NO_GATHER			(1u << 9)
+#define SF_BROKEN_GATHER_ALL			(1u << 10)
+#define SF_BROKEN_NO_FLUSH			(1u << 11)
 
-typedef void (*sf_test_hook_fn)(enum sf_test_point point, void *obj,
-				uint32_t val);
+/* What a hook returns when it injects nothing. */
+#define SF_HOOK_NONE	(-1L)
+
+#ifdef SF_TEST_HOOKS
+
+typedef long (*sf_test_hook_fn)(const char *point, const void *obj,
+				uint64_t val);
 
 extern sf_test_hook_fn sf_test_hook;
 
-static inline void sf_test_hook_call(enum sf_test_point point, void *obj,
-				     uint32_t val)
+static inline long sf_test_hook_call(const char *point, const void *obj,
+				     uint64_t val)
 {
 	sf_test_hook_fn fn = __atomic_load_n(&sf_test_hook, __ATOMIC_ACQUIRE);
 
-	if (fn)
-		fn(point, obj, val);
+	return fn ? fn(point, obj, val) : SF_HOOK_NONE;
 }
 
-/*
- * Named sync points, for the components above the lock primitives (lock
- * manager, locking thread, commit sequencer).  SF_SYNC_POINT("component:
- * step", obj) marks a place between two steps of a protocol; a test
- * installs sf_sync_hook and acts there like MySQL's DEBUG_SYNC (signal a
- * name, wait for a name: see dsync in lib/base/tests/test.h).  @obj lets a test
- * tell instances apart.  Without SF_TEST_HOOKS the macro is nothing.
- */
-typedef void (*sf_sync_hook_fn)(const char *point, const void *obj);
+/* The SF_BROKEN_* bits of SF_TEST_BROKEN, parsed on the first call. */
+uint32_t sf_broken_mask(void);
 
-extern sf_sync_hook_fn sf_sync_hook;
+#define SF_SYNC_POINT(point, obj) \
+	((void)sf_test_hook_call((point), (obj), 0))
+#define SF_SYNC_POINT_VAL(point, obj, val) \
+	((void)sf_test_hook_call((point), (obj), (val)))
+#define SF_FAULT(point, obj, val) sf_test_hook_call((point), (obj), (val))
+#define SF_BROKEN(name) ((sf_broken_mask() & SF_BROKEN_##name) != 0)
 
-static inline void sf_sync_point(const char *point, const void *obj)
-{
-	sf_sync_hook_fn fn = __atomic_load_n(&sf_sync_hook, __ATOMIC_ACQUIRE);
+#else
 
-	if (fn)
-		fn(point, obj);
-}
+#define SF_SYNC_POINT(point, obj)		((void)0)
+#define SF_SYNC_POINT_VAL(point, obj, val)	((void)0)
+#define SF_FAULT(point, obj, val)		SF_HOOK_NONE
+#define SF_BROKEN(name)				0
+
+#endif /* SF_TEST_HOOKS */
 
 #endif /* SF_SRC_TESTHOOKS_H */

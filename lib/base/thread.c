@@ -10,7 +10,55 @@
 #include "internal.h"
 
 #ifdef SF_TEST_HOOKS
-sf_sync_hook_fn sf_sync_hook;
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+sf_test_hook_fn sf_test_hook;
+
+/* The names SF_TEST_BROKEN takes, by bit (testhooks.h). */
+static const char *const sf_broken_names[] = {
+	"stale-wait", "release-before-wait", "retry-while-retry",
+	"kill-before-wait", "error-exit", "two-mutexes", "hook-removal",
+	"visible-before-durable", "apply-early", "no-gather", "gather-all",
+	"no-flush",
+};
+
+/* Bit 31: parsed.  Racing first calls parse the same string alike. */
+static uint32_t sf_broken_bits;
+
+static uint32_t sf_broken_parse(const char *s)
+{
+	uint32_t mask = 0;
+	size_t len, i;
+
+	while (s && *s) {
+		len = strcspn(s, ",");
+		for (i = 0; i < sizeof(sf_broken_names) / sizeof(*sf_broken_names); i++)
+			if (strlen(sf_broken_names[i]) == len &&
+			    !strncmp(s, sf_broken_names[i], len))
+				break;
+		if (i == sizeof(sf_broken_names) / sizeof(*sf_broken_names)) {
+			fprintf(stderr, "libsyncfix (test build): SF_TEST_BROKEN: "
+				"unknown protocol '%.*s'\n", (int)len, s);
+			abort();
+		}
+		mask |= 1u << i;
+		s += len + (s[len] == ',');
+	}
+	return mask;
+}
+
+uint32_t sf_broken_mask(void)
+{
+	uint32_t m = __atomic_load_n(&sf_broken_bits, __ATOMIC_RELAXED);
+
+	if (!(m & 1u << 31)) {
+		m = sf_broken_parse(getenv("SF_TEST_BROKEN")) | 1u << 31;
+		__atomic_store_n(&sf_broken_bits, m, __ATOMIC_RELAXED);
+	}
+	return m;
+}
 #endif
 
 __thread pid_t sf_tid_cache __attribute__((tls_model("initial-exec")));

@@ -96,19 +96,15 @@ const char *clog_io_name(int method);
 int clog_io_write_durable(struct clog_io *io, const void *buf, size_t len,
 			  uint64_t off);
 
-#define CLOG_FAULT_WRITE	1
-#define CLOG_FAULT_FLUSH	2
-#ifdef SF_TEST_HOOKS
 /*
- * I/O fault shim for tests.  Called before each write step (op
- * CLOG_FAULT_WRITE, @len: bytes still to write) and once per durable write
- * before the flush (CLOG_FAULT_FLUSH).  Return: -1 no fault; an errno
- * value > 0: fail the step with it (nothing written / no flush); for a
- * write, -2 - n with n < @len: write only n bytes (a short write).
+ * I/O fault points for tests (SF_FAULT, testhooks.h; @obj is the struct
+ * clog_io): "commit-io:write" before each write step (@val: bytes still
+ * to write) and "commit-io:flush" once per durable write, before the
+ * flush (@val: its length).  The hook's answer: SF_HOOK_NONE (-1) no
+ * fault; an errno value > 0: fail the step with it (nothing written / no
+ * flush); for a write, -2 - n with n < @val: write only n bytes (a short
+ * write).
  */
-typedef long (*sf_clog_fault_fn)(int op, size_t len);
-extern sf_clog_fault_fn sf_clog_fault_hook;
-#endif
 
 /* ---- recovery (commit-recover.c) -------------------------------------- */
 

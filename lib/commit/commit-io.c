@@ -48,24 +48,6 @@
 #include "commit-int.h"
 #include "internal.h"
 
-#ifdef SF_TEST_HOOKS
-sf_clog_fault_fn sf_clog_fault_hook;
-
-static long fault(int op, size_t len)
-{
-	sf_clog_fault_fn fn = __atomic_load_n(&sf_clog_fault_hook,
-					      __ATOMIC_ACQUIRE);
-
-	return fn ? fn(op, len) : -1;
-}
-#else
-static inline long fault(int op, size_t len)
-{
-	(void)op;
-	(void)len;
-	return -1;
-}
-#endif
 
 /* ---- CRC32C (Castagnoli) ------------------------------------------- */
 
@@ -250,19 +232,19 @@ int clog_io_write_durable(struct clog_io *io, const void *buf, size_t len,
 			  uint64_t off)
 {
 	const unsigned char *p = buf;
-	long ffault = fault(CLOG_FAULT_FLUSH, len);
+	long ffault = SF_FAULT("commit-io:flush", io, len);
 	int uring = io->method != SF_CLOG_IO_PWRITEV && ffault < 0;
 	int linked = io->method == SF_CLOG_IO_URING_LINKED;
 	int need_flush = 0, err;
 	size_t done = 0, wrote = 0;
 
-#ifdef SF_TEST_BROKEN_NO_FLUSH
-	/* The bug commit-powerloss must catch: written, never flushed. */
-	uring = linked = 0;
-	ffault = -1;
-#endif
+	if (SF_BROKEN(NO_FLUSH)) {
+		/* The bug commit-powerloss must catch: written, never flushed. */
+		uring = linked = 0;
+		ffault = SF_HOOK_NONE;
+	}
 	while (done < len) {
-		long f = fault(CLOG_FAULT_WRITE, len - done);
+		long f = SF_FAULT("commit-io:write", io, len - done);
 		size_t want = len - done;
 
 		if (f > 0)
@@ -296,9 +278,8 @@ int clog_io_write_durable(struct clog_io *io, const void *buf, size_t len,
 	}
 	if (ffault > 0)
 		return (int)ffault;
-#ifdef SF_TEST_BROKEN_NO_FLUSH
-	need_flush = 0;
-#endif
+	if (SF_BROKEN(NO_FLUSH))
+		need_flush = 0;
 	/* One flush after the last byte; never retried. */
 	if (need_flush && fdatasync(io->fd))
 		return errno;

@@ -477,9 +477,8 @@ static void gather_locked(struct sf_clog *log)
 	struct timespec abs;
 	bool timed_out = false;
 
-#ifdef SF_TEST_BROKEN_NO_GATHER
-	limit = 0;	/* a flush starts as soon as a slot is free */
-#endif
+	if (SF_BROKEN(NO_GATHER))
+		limit = 0;	/* a flush starts as soon as a slot is free */
 	if (!limit || gather_over_locked(log))
 		return;
 	t0 = now_ns();
@@ -559,13 +558,13 @@ static void flush_locked(struct sf_clog *log)
 	dt = now_ns() - t0;
 	if (!err)
 		SF_SYNC_POINT("commit:durable", log);
-#ifdef SF_TEST_BROKEN_APPLY_EARLY
-	/* Falcon's first patch: the gophers start once the record is durable. */
-	lock(log);
-	if (!err)
-		queue_appliers_locked(log, b->commits);
-	unlock(log);
-#endif
+	if (SF_BROKEN(APPLY_EARLY)) {
+		/* Falcon's first patch: the gophers start once it is durable. */
+		lock(log);
+		if (!err)
+			queue_appliers_locked(log, b->commits);
+		unlock(log);
+	}
 
 	lock(log);
 	/* Batches finish in order: the one before may still be writing. */
@@ -599,9 +598,8 @@ static void flush_locked(struct sf_clog *log)
 		/* (3) visible: the slots, then the watermark past them. */
 		for (t = b->commits; t; t = t->batch_next)
 			store64(slot(log, t->id), t->commit_lsn);
-#ifdef SF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE
-		if (load64(&log->watermark) < end)
-#endif
+		if (!SF_BROKEN(VISIBLE_BEFORE_DURABLE) ||
+		    load64(&log->watermark) < end)
 			store64(&log->watermark, end);
 		unlock(log);
 		SF_SYNC_POINT("commit:visible", log);
@@ -615,11 +613,11 @@ static void flush_locked(struct sf_clog *log)
 	}
 	buf_reset(b, end);
 	log->finished++;
-#ifndef SF_TEST_BROKEN_GATHER_ALL
-	/* (G1) what is open now is older than this batch */
-	log->young_base = log->next_txn;
-	log->nyoung = 0;
-#endif
+	if (!SF_BROKEN(GATHER_ALL)) {
+		/* (G1) what is open now is older than this batch */
+		log->young_base = log->next_txn;
+		log->nyoung = 0;
+	}
 	gather_kick_locked(log);
 	wake = event_locked(log);
 	/*
@@ -651,10 +649,8 @@ static void flush_locked(struct sf_clog *log)
 		wait_event_locked(log);
 		log->queue_waiters--;
 	}
-#ifndef SF_TEST_BROKEN_APPLY_EARLY
-	if (!err)
+	if (!err && !SF_BROKEN(APPLY_EARLY))
 		queue_appliers_locked(log, list);
-#endif
 	for (t = list; t; t = next) {
 		next = t->batch_next;
 		txn_put_locked(t);
@@ -1093,11 +1089,11 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 	t->batch_next = NULL;
 	*b->tail = t;
 	b->tail = &t->batch_next;
-#ifdef SF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE
-	/* Falcon's order: committed and visible before the log write. */
-	store64(slot(log, t->id), t->commit_lsn);
-	store64(&log->watermark, t->commit_lsn + CLOG_REC_HDR);
-#endif
+	if (SF_BROKEN(VISIBLE_BEFORE_DURABLE)) {
+		/* Falcon's order: committed and visible before the log write. */
+		store64(slot(log, t->id), t->commit_lsn);
+		store64(&log->watermark, t->commit_lsn + CLOG_REC_HDR);
+	}
 	unlock(log);
 	SF_SYNC_POINT("commit:appended", t);
 

@@ -72,7 +72,7 @@
  *	    X1 (L), X1 before X2, so X2 reads npending >= 1 and the release
  *	    runs a retry pass, which takes P after S3-S4's P section and so
  *	    finds the request in the list.
- *	Without S4 (SF_TEST_BROKEN_RELEASE_BEFORE_WAIT) the first case
+ *	Without S4 (SF_BROKEN(RELEASE_BEFORE_WAIT)) the first case
  *	loses the grant: the seed's first race.
  *
  * (R2) Retry while retry.  Retries are grouped by sequence numbers:
@@ -89,7 +89,7 @@
  *	it read w (one thread running the pass for all that asked).  In the
  *	seed's case B's release takes a ticket after A's pass read w, so
  *	when A's pass ends B finds retry_done < my and runs a pass that
- *	grants C.  The broken protocol (SF_TEST_BROKEN_RETRY_WHILE_RETRY)
+ *	grants C.  The broken protocol (SF_BROKEN(RETRY_WHILE_RETRY))
  *	is the old PerconaFT flag: a pass clears "retry needed" when it
  *	starts and a release that finds it clear skips the retry.
  *
@@ -154,7 +154,7 @@
  *	So a kill that lands between S1 and S3 (lockmgr:start-conflict) is
  *	not lost, where sf_lockmgr_kill() alone finds nothing to cancel and
  *	the request then waits for its lock or its timeout
- *	(SF_TEST_BROKEN_KILL_BEFORE_WAIT leaves S3b out).
+ *	(SF_BROKEN(KILL_BEFORE_WAIT) leaves S3b out).
  *
  * No fairness is promised: a new request that conflicts with no granted
  * lock is granted at S1 even while others wait for overlapping ranges (as
@@ -237,8 +237,8 @@ struct sf_locktree {
 	uint32_t npending;			/* written under P; atomic */
 	uint32_t retry_want;			/* atomic RMW */
 	uint32_t retry_done;			/* P */
-#ifdef SF_TEST_BROKEN_RETRY_WHILE_RETRY
-	uint32_t retry_needed;			/* the old flag; atomic */
+#ifdef SF_TEST_HOOKS
+	uint32_t retry_needed;	/* SF_BROKEN(RETRY_WHILE_RETRY)'s flag; atomic */
 #endif
 	uint32_t retry_asks;			/* atomic */
 	uint64_t passes, served, served_max;	/* P */
@@ -769,22 +769,27 @@ static void retry_pass(struct sf_locktree *lt)
 /* After a release that found waiters: see to it that a pass covers it. */
 static void retry_all(struct sf_locktree *lt)
 {
-#ifdef SF_TEST_BROKEN_RETRY_WHILE_RETRY
-	/*
-	 * The old protocol: a pass clears the flag when it starts, and a
-	 * release that finds it clear assumes the running pass covers it.
-	 */
-	sf_fetch_add(&lt->retry_asks, 1);
-	SF_SYNC_POINT("lockmgr:retry-asked", lt);
-	if (!sf_load_acquire(&lt->retry_needed))
-		return;
-	sf_mutex_lock(&lt->pending_mutex);
-	sf_store_relaxed(&lt->retry_needed, 0);
-	retry_pass(lt);
-	SF_SYNC_POINT("lockmgr:retry-pass-end", lt);
-	sf_mutex_unlock(&lt->pending_mutex);
-#else
 	uint32_t my, w;
+
+#ifdef SF_TEST_HOOKS
+	if (SF_BROKEN(RETRY_WHILE_RETRY)) {
+		/*
+		 * The old protocol: a pass clears the flag when it starts,
+		 * and a release that finds it clear assumes the running
+		 * pass covers it.
+		 */
+		sf_fetch_add(&lt->retry_asks, 1);
+		SF_SYNC_POINT("lockmgr:retry-asked", lt);
+		if (!sf_load_acquire(&lt->retry_needed))
+			return;
+		sf_mutex_lock(&lt->pending_mutex);
+		sf_store_relaxed(&lt->retry_needed, 0);
+		retry_pass(lt);
+		SF_SYNC_POINT("lockmgr:retry-pass-end", lt);
+		sf_mutex_unlock(&lt->pending_mutex);
+		return;
+	}
+#endif
 
 	sf_fetch_add(&lt->retry_asks, 1);
 	my = sf_fetch_add(&lt->retry_want, 1) + 1;	/* the ticket (R2) */
@@ -797,7 +802,6 @@ static void retry_all(struct sf_locktree *lt)
 		lt->retry_done = w;
 	}
 	sf_mutex_unlock(&lt->pending_mutex);
-#endif
 }
 
 /* ---- manager and trees ------------------------------------------------------ */
@@ -1084,15 +1088,16 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 	q->blockers = q->inl;
 	q->nblockers = 0;
 	q->capblockers = INLINE_BLOCKERS;
-#ifdef SF_TEST_BROKEN_RETRY_WHILE_RETRY
-	sf_store_release(&lt->retry_needed, 1);
+#ifdef SF_TEST_HOOKS
+	if (SF_BROKEN(RETRY_WHILE_RETRY))
+		sf_store_release(&lt->retry_needed, 1);
 #endif
 	sf_mutex_lock(&lt->locks_mutex);
 	sf_mutex_lock(&mgr->mutex);
 	reg_link(mgr, q);
-#ifndef SF_TEST_BROKEN_KILL_BEFORE_WAIT
 	/* S3b (K1): killed since S0?  Refused, never waits. */
-	if (mgr->nkilled && killed_index(mgr, q->client_id) >= 0) {
+	if (!SF_BROKEN(KILL_BEFORE_WAIT) && mgr->nkilled &&
+	    killed_index(mgr, q->client_id) >= 0) {
 		req_retire(lt, q);
 		__atomic_store_n(&q->state, REQ_IDLE, __ATOMIC_RELAXED);
 		mgr->kills++;
@@ -1101,12 +1106,10 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 		sf_mutex_unlock(&lt->pending_mutex);
 		return ECANCELED;
 	}
-#endif
 	SF_SYNC_POINT("lockmgr:start-inserted", lt);
-#ifndef SF_TEST_BROKEN_RELEASE_BEFORE_WAIT
 	/* S4 (R1): retried under P after the insertion. */
-	r = try_locked(lt, q, conf, 1);
-#endif
+	if (!SF_BROKEN(RELEASE_BEFORE_WAIT))
+		r = try_locked(lt, q, conf, 1);
 	*try_out = r;
 	if (r != TRY_CONFLICT) {
 		req_retire(lt, q);

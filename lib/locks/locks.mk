@@ -8,9 +8,9 @@
 #                        threads against a model
 #   rwlock-glibc23861    glibc bug 23861's interleaving forced with a sync
 #                        point (hooks)
-#   stale-wait-demo      runs rwlock-glibc23861-broken, the same test
-#                        against a build that waits on a stale word
-#                        (SF_TEST_BROKEN_STALE_WAIT), and expects it to fail
+#   stale-wait-demo      runs rwlock-glibc23861 with the protocol that
+#                        waits on a stale word put back
+#                        (SF_TEST_BROKEN=stale-wait), and expects it to fail
 #   destroy-after-unlock destroy right after the last unlock (hooks)
 #   preload              preload-target, an unmodified pthread program,
 #                        under the preload
@@ -22,28 +22,20 @@ TESTS += mutex mutex-validate rwlock rwlock-validate rwlock-glibc23861 \
 VM_TESTS += mutex mutex-validate rwlock rwlock-validate rwlock-glibc23861 \
 	    stale-wait-demo destroy-after-unlock
 HOOK_TESTS += rwlock-glibc23861 destroy-after-unlock
-TEST_HELPERS += rwlock-glibc23861-broken preload-target
-VM_HELPERS += rwlock-glibc23861-broken
+TEST_HELPERS += preload-target
 BENCH_PROGS += bench-locks
 BENCH_HELPERS += bench-locks-noslots bench-locks-static
 BENCH_RUNS += $(L)/locks/bench/run-locks.sh
 
 LOCKS_T := $(L)/locks/tests
 
-# The same test against the deliberately broken build (run by stale-wait-demo).
-$(T)/rwlock-glibc23861-broken: $(LOCKS_T)/rwlock-glibc23861.c $(TEST_HDRS) $(A_broken)
-	@mkdir -p $(@D)
-	$(CC) $(TEST_CPPFLAGS) -DSF_TEST_HOOKS $(TEST_CFLAGS) -o $@ $< $(A_broken) $(LDLIBS)
-$(VM)/rwlock-glibc23861-broken: $(LOCKS_T)/rwlock-glibc23861.c $(TEST_HDRS) $(VM_BROKEN)
-	@mkdir -p $(@D)
-	$(CC) $(TEST_CPPFLAGS) -DSF_TEST_HOOKS $(VM_CFLAGS) -static -o $@ $< $(VM_BROKEN) $(LDLIBS)
-
 # An unmodified pthread program (no syncfix header, no syncfix library).
 $(T)/preload-target: $(LOCKS_T)/preload-target.c $(L)/base/tests/test.h
 	@mkdir -p $(@D)
 	$(CC) -I$(L)/base/tests $(TEST_CFLAGS) -o $@ $< -lpthread
 
-$(T)/stale-wait-demo: $(T)/rwlock-glibc23861-broken
+$(T)/stale-wait-demo: $(T)/rwlock-glibc23861
+$(VM)/stale-wait-demo: $(VM)/rwlock-glibc23861
 $(T)/preload: $(T)/preload-target $(PRELOAD)
 
 # The lock benchmark without lfence slots, and statically linked.

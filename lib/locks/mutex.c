@@ -295,7 +295,7 @@ static inline int mutex_release(sf_mutex_t *m, uint32_t flags)
 
 	sf_tsan_pre_unlock(m, 0);
 	c = sf_xchg(&m->__state, 0);			/* (B) */
-	SF_TEST_HOOK(SF_TP_MUTEX_UNLOCK_RELEASED, m, c);
+	SF_SYNC_POINT_VAL("mutex:unlock-released", m, c);
 	if (sf_unlikely(c == 2))
 		return __mutex_unlock_wake(m, wait_flags(flags));
 	sf_tsan_post_unlock(m, 0);

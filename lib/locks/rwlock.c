@@ -210,10 +210,6 @@
 _Static_assert(sizeof(sf_rwlock_t) == 56, "sf_rwlock_t must fit pthread_rwlock_t");
 _Static_assert(offsetof(sf_rwlock_t, __kind) == 48, "kind at glibc's __flags");
 
-#ifdef SF_TEST_HOOKS
-sf_test_hook_fn sf_test_hook;
-#endif
-
 /* Read locks this thread holds on PREFER_WRITER rwlocks. */
 static __thread unsigned int rd_held_pw __attribute__((tls_model("initial-exec")));
 
@@ -266,12 +262,12 @@ static __attribute__((noinline)) int rd_release_last(sf_rwlock_t *l,
 {
 	do {
 		if (sf_cas(&l->__word, &w, w - RW_READER - RW_WSLEEP)) {	/* (B) */
-			SF_TEST_HOOK(SF_TP_RDUNLOCK_RELEASED, l, w);
+			SF_SYNC_POINT_VAL("rwlock:rdunlock-released", l, w);
 			return rd_wake_writer(l, wf);
 		}
 	} while (rd_last_with_sleeper(w));
 	w = sf_fetch_sub(&l->__word, RW_READER);		/* (B) */
-	SF_TEST_HOOK(SF_TP_RDUNLOCK_RELEASED, l, w);
+	SF_SYNC_POINT_VAL("rwlock:rdunlock-released", l, w);
 	if (rd_last_with_sleeper(w))
 		return rd_wake_writer(l, wf);
 	return 0;
@@ -289,7 +285,7 @@ static inline int rd_release(sf_rwlock_t *l, uint32_t w, unsigned int wf)
 	if (sf_unlikely(rd_last_with_sleeper(w)))
 		return rd_release_last(l, w, wf);
 	w = sf_fetch_sub(&l->__word, RW_READER);		/* (B) */
-	SF_TEST_HOOK(SF_TP_RDUNLOCK_RELEASED, l, w);
+	SF_SYNC_POINT_VAL("rwlock:rdunlock-released", l, w);
 	/* A writer went to sleep since the load: wake it, WSLEEP stays. */
 	if (sf_unlikely(rd_last_with_sleeper(w)))
 		return rd_wake_writer(l, wf);
@@ -336,10 +332,8 @@ static int __rdlock_slow(sf_rwlock_t *l, uint32_t block, clockid_t clk,
 	unsigned int wf = wflags(l) | cls;
 	uint32_t w;
 	int i, r;
-#ifdef SF_TEST_BROKEN_STALE_WAIT
-	bool have_stale = false;
+	bool have_stale = false;		/* SF_BROKEN(STALE_WAIT) only */
 	uint32_t stale = 0;
-#endif
 
 	if ((sf_load_relaxed(&l->__word) & RW_WLOCKED) && writer_of(l) == sf_tid())
 		return EDEADLK;
@@ -363,24 +357,20 @@ static int __rdlock_slow(sf_rwlock_t *l, uint32_t block, clockid_t clk,
 		if (!(w & RW_RWAIT)) {
 			if (!sf_cas(&l->__word, &w, w | RW_RWAIT))	/* (C) */
 				continue;
-#ifdef SF_TEST_BROKEN_STALE_WAIT
-			if (!have_stale) {
+			if (SF_BROKEN(STALE_WAIT) && !have_stale) {
 				stale = w;	/* the copy from before (C) */
 				have_stale = true;
 			}
-#endif
 			w |= RW_RWAIT;
 		}
-#ifdef SF_TEST_BROKEN_STALE_WAIT
 		/*
 		 * Deliberately wrong, for tests only: glibc 2.28's
 		 * nonrecursive rdlock slept on the value it loaded before
 		 * setting its waiting flag.
 		 */
-		if (have_stale)
+		if (SF_BROKEN(STALE_WAIT) && have_stale)
 			w = stale;
-#endif
-		SF_TEST_HOOK(SF_TP_RDLOCK_BEFORE_WAIT, l, w);
+		SF_SYNC_POINT_VAL("rwlock:rdlock-before-wait", l, w);
 		if (sf_wait(&l->__word, w, abs, clk,
 			    wf | SF_WAIT_TAG_RWLOCK_READ) == ETIMEDOUT)
 			return ETIMEDOUT;
@@ -509,7 +499,7 @@ static void __wr_unlock(sf_rwlock_t *l, unsigned int wf)
 			wake_r = CLASS_READER | CLASS_RREADER;
 		}
 	} while (!sf_cas(&l->__word, &w, nw));			/* (B) */
-	SF_TEST_HOOK(SF_TP_WRUNLOCK_RELEASED, l, w);
+	SF_SYNC_POINT_VAL("rwlock:wrunlock-released", l, w);
 	if (w & RW_WSLEEP)
 		sf_wake(&l->__word, 1, wf | CLASS_WRITER);
 	if (wake_r)

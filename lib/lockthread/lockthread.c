@@ -89,14 +89,15 @@
  * steps, named in the code below; the tests in lib/lockthread/tests/lockthread*.c
  * stop threads there.
  *
- * Deliberately broken builds, for the tests that prove the tests catch
- * the seed's bugs (never in the library):
- *   SF_TEST_BROKEN_ERROR_EXIT    H2e ends the thread without reaching DONE
- *   SF_TEST_BROKEN_TWO_MUTEXES   H2/H3 run under a second mutex that the
- *                                owner never takes, and the sleep's value
- *                                is read after the check
- *   SF_TEST_BROKEN_HOOK_REMOVAL  set_interrupt does not wait for a call of
- *                                the old hook in progress (no I1)
+ * Deliberately broken protocols, for the tests that prove the tests catch
+ * the seed's bugs (test-hook build only, SF_TEST_BROKEN=name; testhooks.h):
+ *   error-exit    SF_BROKEN(ERROR_EXIT): H2e ends the thread without
+ *                 reaching DONE
+ *   two-mutexes   SF_BROKEN(TWO_MUTEXES): H2/H3 run under a second mutex
+ *                 that the owner never takes, and the sleep's value is
+ *                 read after the check
+ *   hook-removal  SF_BROKEN(HOOK_REMOVAL): set_interrupt does not wait for
+ *                 a call of the old hook in progress (no I1)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -134,16 +135,10 @@ struct sf_lockthread {
 	unsigned int intr_calls;	/* hook calls in progress */
 	unsigned int intr_gen;		/* bumped by every set_interrupt */
 	unsigned int intr_done : 1;	/* I2: the hook returned 0 */
-#ifdef SF_TEST_BROKEN_TWO_MUTEXES
-	sf_mutex_t thr_mutex;
+#ifdef SF_TEST_HOOKS
+	sf_mutex_t thr_mutex;		/* SF_BROKEN(TWO_MUTEXES) only */
 #endif
 };
-
-#ifdef SF_TEST_BROKEN_HOOK_REMOVAL
-#define SF_BROKEN_HOOK_REMOVAL 1
-#else
-#define SF_BROKEN_HOOK_REMOVAL 0
-#endif
 
 /* The object whose callbacks run on this thread (EDEADLK checks). */
 static __thread struct sf_lockthread *lt_self;
@@ -190,26 +185,30 @@ static void lt_hold(struct sf_lockthread *lt)
 {
 	uint32_t ev;
 
-#ifdef SF_TEST_BROKEN_TWO_MUTEXES
-	/*
-	 * The seed's second mutex: HELD is published, and the requests
-	 * checked, under a mutex E2 never takes.  A kill that lands between
-	 * the check and the read of @event is slept through.
-	 */
-	lt_unlock(lt);
-	sf_mutex_lock(&lt->thr_mutex);
-	lt_set_state(lt, SF_LOCKTHREAD_HELD);
-	lt_wake(lt);
-	while (!lt->release_req && !lt->cancel) {
-		SF_SYNC_POINT("lockthread:held-wait", lt);
-		ev = sf_load_acquire(&lt->event);
-		sf_mutex_unlock(&lt->thr_mutex);
-		lt_sleep(lt, ev, CLOCK_MONOTONIC, NULL);
+#ifdef SF_TEST_HOOKS
+	if (SF_BROKEN(TWO_MUTEXES)) {
+		/*
+		 * The seed's second mutex: HELD is published, and the
+		 * requests checked, under a mutex E2 never takes.  A kill
+		 * that lands between the check and the read of @event is
+		 * slept through.
+		 */
+		lt_unlock(lt);
 		sf_mutex_lock(&lt->thr_mutex);
+		lt_set_state(lt, SF_LOCKTHREAD_HELD);
+		lt_wake(lt);
+		while (!lt->release_req && !lt->cancel) {
+			SF_SYNC_POINT("lockthread:held-wait", lt);
+			ev = sf_load_acquire(&lt->event);
+			sf_mutex_unlock(&lt->thr_mutex);
+			lt_sleep(lt, ev, CLOCK_MONOTONIC, NULL);
+			sf_mutex_lock(&lt->thr_mutex);
+		}
+		sf_mutex_unlock(&lt->thr_mutex);
+		lt_lock(lt);
+		return;
 	}
-	sf_mutex_unlock(&lt->thr_mutex);
-	lt_lock(lt);
-#else
+#endif
 	lt_set_state(lt, SF_LOCKTHREAD_HELD);			/* H2 */
 	while (!lt->release_req && !lt->cancel) {		/* H3 */
 		ev = sf_load_relaxed(&lt->event);
@@ -219,7 +218,6 @@ static void lt_hold(struct sf_lockthread *lt)
 		lt_sleep(lt, ev, CLOCK_MONOTONIC, NULL);
 		lt_lock(lt);
 	}
-#endif
 }
 
 static void *lt_helper(void *p)
@@ -249,13 +247,13 @@ static void *lt_helper(void *p)
 	lt_lock(lt);
 	lt->error = r;
 	if (r) {						/* H2e */
-#ifdef SF_TEST_BROKEN_ERROR_EXIT
-		/* The seed's error exit: the thread ends, the state stays. */
-		lt_changed(lt);
-		lt_unlock(lt);
-		lt_wake(lt);
-		return NULL;
-#endif
+		if (SF_BROKEN(ERROR_EXIT)) {
+			/* The seed's error exit: the thread ends, the state stays. */
+			lt_changed(lt);
+			lt_unlock(lt);
+			lt_wake(lt);
+			return NULL;
+		}
 		lt_set_state(lt, SF_LOCKTHREAD_DONE);
 		goto out;
 	}
@@ -294,7 +292,7 @@ SF_EXPORT int sf_lockthread_create(struct sf_lockthread **ltp,
 	lt->release = release;
 	lt->arg = arg;
 	sf_mutex_init(&lt->mutex, NULL);
-#ifdef SF_TEST_BROKEN_TWO_MUTEXES
+#ifdef SF_TEST_HOOKS
 	sf_mutex_init(&lt->thr_mutex, NULL);
 #endif
 	lt->state = SF_LOCKTHREAD_INIT;
@@ -513,7 +511,7 @@ SF_EXPORT int sf_lockthread_set_interrupt(struct sf_lockthread *lt,
 		return EINVAL;
 	lt_lock(lt);
 	/* I1: no call of the old hook may outlast this function. */
-	while (lt->intr_calls && lt_in_hook != lt && !SF_BROKEN_HOOK_REMOVAL) {
+	while (lt->intr_calls && lt_in_hook != lt && !SF_BROKEN(HOOK_REMOVAL)) {
 		ev = sf_load_relaxed(&lt->event);
 		lt_unlock(lt);
 		SF_SYNC_POINT("lockthread:set-interrupt-wait", lt);

@@ -321,6 +321,12 @@ static __thread const char *dsync_me;
  * is still reported as a hang; the test then calls progress() itself.
  */
 static int dsync_progress = 1;
+/*
+ * A test's own injection points (faults, values): called first at every
+ * point; its answer is the hook's unless it is SF_HOOK_NONE, in which
+ * case the dsync actions run and the hook answers SF_HOOK_NONE.
+ */
+static sf_test_hook_fn dsync_own;
 
 __attribute__((unused)) static void dsync_thread(const char *name)
 {
@@ -365,12 +371,17 @@ __attribute__((unused)) static int dsync_wait_for(const char *sig, long ms)
 	return r;
 }
 
-static void dsync_hook(const char *point, const void *obj)
+static long dsync_hook(const char *point, const void *obj, uint64_t val)
 {
 	struct dsync_action a = { 0 };
 	int found = 0, i;
 
-	(void)obj;
+	if (dsync_own) {
+		long r = dsync_own(point, obj, val);
+
+		if (r != SF_HOOK_NONE)
+			return r;
+	}
 	pthread_mutex_lock(&dsync.m);
 	for (i = 0; i < dsync.nseen; i++)
 		if (!strcmp(dsync.seen[i], point))
@@ -401,6 +412,7 @@ static void dsync_hook(const char *point, const void *obj)
 		   a.wait_for);
 	if (dsync_progress)
 		progress();
+	return SF_HOOK_NONE;
 }
 
 /* Forget every action, signal and count; install the hook. */
@@ -410,7 +422,7 @@ __attribute__((unused)) static void dsync_reset(void)
 	dsync.nact = dsync.nraised = dsync.nseen = 0;
 	memset(dsync.seen_n, 0, sizeof(dsync.seen_n));
 	pthread_mutex_unlock(&dsync.m);
-	__atomic_store_n(&sf_sync_hook, dsync_hook, __ATOMIC_RELEASE);
+	__atomic_store_n(&sf_test_hook, dsync_hook, __ATOMIC_RELEASE);
 }
 
 __attribute__((unused))
@@ -422,7 +434,7 @@ static void dsync_arm(const char *point, const char *thread, const char *signal,
 		dsync.act[dsync.nact++] = (struct dsync_action){
 			point, thread, signal, wait_for, hits };
 	pthread_mutex_unlock(&dsync.m);
-	__atomic_store_n(&sf_sync_hook, dsync_hook, __ATOMIC_RELEASE);
+	__atomic_store_n(&sf_test_hook, dsync_hook, __ATOMIC_RELEASE);
 }
 
 __attribute__((unused)) static unsigned long dsync_hits(const char *point)
@@ -550,18 +562,38 @@ static void beside_self(const char *name, char *buf, size_t len)
 enum { CHILD_PASSED, CHILD_FAILED, CHILD_OTHER };
 
 /*
- * run_tap_child() - run a test program (typically one linked against a
- * deliberately broken build) and show its output as comments.
+ * run_tap_child() - run a test program, typically with a deliberately
+ * broken protocol put back, and show its output as comments.
+ * @broken: the SF_TEST_BROKEN value for the child (testhooks.h: a name
+ *          such as "stale-wait"), or NULL for none
  * @want: a text a failing run must print as well (NULL: none)
+ *
+ * The child is the same test program that passes in "make check" without
+ * @broken: the proof that it can fail.
  *
  * Return: CHILD_PASSED (exit 0), CHILD_FAILED (exit 1 with a "not ok"
  * line and @want), CHILD_OTHER (anything else: crashed, not run, ...).
  */
 __attribute__((unused))
-static int run_tap_child(char *const argv[], const char *want)
+static int run_tap_child(char *const argv[], const char *broken,
+			 const char *want)
 {
-	static char out[65536];
-	int st = run_capture(argv, NULL, out, sizeof(out));
+	extern char **environ;
+	static char out[65536], var[128];
+	char *env[512];
+	int st, n = 0;
+
+	for (char **e = environ; *e && n < 510; e++)
+		if (strncmp(*e, "SF_TEST_BROKEN=", 15))
+			env[n++] = *e;
+	if (broken) {
+		snprintf(var, sizeof(var), "SF_TEST_BROKEN=%s", broken);
+		env[n++] = var;
+	}
+	env[n] = NULL;
+	st = run_capture(argv, env, out, sizeof(out));
+	diag("%s%s%s", argv[0], broken ? " with SF_TEST_BROKEN=" : "",
+	     broken ? broken : "");
 
 	diag_block(out);
 	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0)

@@ -42,8 +42,9 @@ static int check_cb(void *arg, const struct sf_commit_txn *t)
 }
 
 /*
- * Usage: commit-crash [CHILD [ROUNDS]]: another child program (the broken
- * build's, run by commit-broken-demo) and number of rounds.
+ * Usage: commit-crash [CHILD [ROUNDS]]: another child program and number
+ * of rounds (commit-broken-demo runs this with SF_TEST_BROKEN set, which
+ * the child, on the test-hook build, inherits).
  */
 int main(int argc, char **argv)
 {

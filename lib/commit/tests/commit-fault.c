@@ -6,8 +6,10 @@
 
 /*
  * The plan: the (skip+1)-th call of @op gets @ret (see commit-int.h:
- * sf_clog_fault_hook), later calls of @op get @then.
+ * the fault points), later calls of @op get @then.
  */
+#define CLOG_FAULT_WRITE	1
+#define CLOG_FAULT_FLUSH	2
 static struct {
 	int op, skip;
 	long ret, then;
@@ -16,9 +18,8 @@ static struct {
 
 static __thread int fail_my_writes;	/* this thread's writes get EIO */
 
-static long fault_hook(int op, size_t len)
+static long fault_op(int op)
 {
-	(void)len;
 	if (fail_my_writes && op == CLOG_FAULT_WRITE)
 		return EIO;
 	__atomic_fetch_add(&plan.calls[op], 1, __ATOMIC_RELAXED);
@@ -29,6 +30,18 @@ static long fault_hook(int op, size_t len)
 	if (plan.skip == -1)
 		return plan.ret;
 	return plan.then;
+}
+
+/* The fault points; every other point goes on to the dsync actions. */
+static long fault_hook(const char *point, const void *obj, uint64_t val)
+{
+	(void)obj;
+	(void)val;
+	if (!strcmp(point, "commit-io:write"))
+		return fault_op(CLOG_FAULT_WRITE);
+	if (!strcmp(point, "commit-io:flush"))
+		return fault_op(CLOG_FAULT_FLUSH);
+	return SF_HOOK_NONE;
 }
 
 static void arm(int op, long ret, long then)
@@ -407,7 +420,9 @@ int main(void)
 
 	watchdog_start(30);
 	ct_mkdir(0);
-	__atomic_store_n(&sf_clog_fault_hook, fault_hook, __ATOMIC_RELEASE);
+	/* dsync's hook passes every point to fault_hook first. */
+	dsync_own = fault_hook;
+	dsync_reset();
 	for (int m = 0; m < 2; m++) {
 		int io = modes[m];
 

@@ -4,13 +4,13 @@
  * Usage: commit-gather [young|returning|old|timeout|full|room|off]...
  *        (default: all)
  *
- * Linked against the test-hook build.  The same source linked against
- * two deliberately broken builds must fail (commit-broken-demo checks):
- *   SF_TEST_BROKEN_NO_GATHER   no gathering (a flush starts as soon as a
+ * Linked against the test-hook build.  Run with two deliberately broken
+ * protocols (SF_TEST_BROKEN) it must fail (commit-broken-demo checks):
+ *   no-gather   no gathering (a flush starts as soon as a
  *	flush slot is free: with one flush at a time the committers split
  *	into two halves that each wait for two flushes): fails "young" and
  *	"returning";
- *   SF_TEST_BROKEN_GATHER_ALL  every open transaction counts as coming,
+ *   gather-all  every open transaction counts as coming,
  *	however old: fails "old" (an idle transaction costs every commit
  *	the whole limit).
  *

@@ -3,8 +3,8 @@
 /*
  * Usage: commit-order [appended|durable|visible|falcon]...  (default: all)
  *
- * Linked against the test-hook build.  The same source linked against the
- * build with SF_TEST_BROKEN_VISIBLE_BEFORE_DURABLE (Falcon's original
+ * Linked against the test-hook build.  Run with
+ * SF_TEST_BROKEN=visible-before-durable (Falcon's original
  * order: committed and visible when the commit record is appended, before
  * it is written) must fail the "appended" and "falcon" cases;
  * commit-broken-demo checks that.

@@ -20,9 +20,9 @@
  *
  * Four rounds: io_uring linked, io_uring RWF_DSYNC, pwritev, and io_uring
  * linked with 3 flushes at once (batches may complete out of order); four
- * committer threads each.  Without --child, the same program linked
- * against a build whose flush does nothing (SF_TEST_BROKEN_NO_FLUSH) is
- * run beside it and must fail.
+ * committer threads each.  Without --child, the same program is run
+ * again with a flush that does nothing (SF_TEST_BROKEN=no-flush) and
+ * must fail.
  */
 #define _GNU_SOURCE
 #include "test.h"
@@ -522,11 +522,11 @@ int main(int argc, char **argv)
 		char helper[4200], n[24];
 		char *args[] = { helper, "--child", "-n", n, NULL };
 
-		phase("a build whose commits return without a flush");
-		beside_self("commit-powerloss-broken", helper, sizeof(helper));
+		phase("commits that return without a flush");
+		beside_self("commit-powerloss", helper, sizeof(helper));
 		snprintf(n, sizeof(n), "%ld", ncommits);
-		ok(run_tap_child(args, NULL) == CHILD_FAILED,
-		   "with SF_TEST_BROKEN_NO_FLUSH commits that had returned are "
+		ok(run_tap_child(args, "no-flush", NULL) == CHILD_FAILED,
+		   "with SF_TEST_BROKEN=no-flush commits that had returned are "
 		   "lost at a cut: the test fails");
 	}
 	return done_testing();

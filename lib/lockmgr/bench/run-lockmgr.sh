@@ -6,9 +6,9 @@
 # transactions (4 s lock timeout; timeouts must stay 0), a low-conflict
 # workload, and the uncontended point lock + release against glibc's
 # mutex lock + unlock measured in the same run.  Then, for comparison, the
-# hot-key workload at 3 and 8 transactions against the two builds with one
-# of the seed's races put back (SF_TEST_BROKEN_*, as in
-# lib/lockmgr/tests/lockmgr-broken).  About 40 s.
+# hot-key workload at 3 and 8 transactions with one of the seed's races put
+# back (bench-lockmgr-hooks, the benchmark on the test-hook build, with
+# SF_TEST_BROKEN=name, as in lib/lockmgr/tests/lockmgr-broken).  About 40 s.
 
 b=$1
 set -e
@@ -19,7 +19,7 @@ echo "# syncfix lock manager ($(nproc) CPUs)"
 echo
 echo "# for comparison, the seed's protocol: each lost retry leaves a waiter"
 echo "# on a free lock until the 4 s lock timeout"
-for v in rbw:"release before wait" rwr:"retry while retry"; do
-	echo "== build with \"${v#*:}\" put back"
-	"$b/bench-lockmgr-broken-${v%%:*}" hot-brief | grep -v '^=='
+for v in release-before-wait retry-while-retry; do
+	echo "== \"$v\" put back"
+	SF_TEST_BROKEN=$v "$b/bench-lockmgr-hooks" hot-brief | grep -v '^=='
 done

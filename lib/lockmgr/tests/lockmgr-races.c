@@ -4,14 +4,13 @@
  * Usage: lockmgr-races [rbw|rwr|tmo|kill|kbw|mem]... [-t TIMEOUT_MS]
  *        (default: all six, 10 s lock timeout)
  *
- * Linked against the test-hook build (SF_SYNC_POINT active).  The same
- * source is also linked against two deliberately broken builds of the
- * lock manager (SF_TEST_BROKEN_RELEASE_BEFORE_WAIT: no retry after the
- * insertion in the pending set; SF_TEST_BROKEN_RETRY_WHILE_RETRY: the old
- * "retry needed" flag; SF_TEST_BROKEN_KILL_BEFORE_WAIT: no look-up of
- * killed clients when a request enters the pending set); lockmgr-broken
- * runs them with a short lock timeout and expects each case to fail after
- * waiting for the timeout.
+ * Linked against the test-hook build (SF_SYNC_POINT active).
+ * lockmgr-broken runs this program with broken protocols of the lock
+ * manager put back (SF_TEST_BROKEN=release-before-wait: no retry after
+ * the insertion in the pending set; retry-while-retry: the old "retry
+ * needed" flag; kill-before-wait: no look-up of killed clients when a
+ * request enters the pending set) with a short lock timeout, and expects
+ * each case to fail after waiting for the timeout.
  *
  * The labels (R1), (R2), (R5), S1-S5, X1-X2 are those of lockmgr.c.
  */

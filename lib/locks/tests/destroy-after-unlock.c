@@ -98,21 +98,22 @@ static void lock_mem_free(void *p)
 /* ---- one case, in the child ------------------------------------------ */
 
 static struct sync_point sp = SYNC_POINT_INIT;
-static enum sf_test_point stop_at;
+static const char *stop_at;
 static __thread int is_unlocker;
 static int armed;
 static uint32_t released_val;
 
 /* Stops thread A once, right after its releasing RMW, until B is done. */
-static void hook(enum sf_test_point pt, void *obj, uint32_t val)
+static long hook(const char *point, const void *obj, uint64_t val)
 {
 	(void)obj;		/* may already be freed: never dereferenced */
-	if (pt != stop_at || !is_unlocker ||
+	if (strcmp(point, stop_at) || !is_unlocker ||
 	    !__atomic_exchange_n(&armed, 0, __ATOMIC_ACQ_REL))
-		return;
-	__atomic_store_n(&released_val, val, __ATOMIC_RELAXED);
+		return SF_HOOK_NONE;
+	__atomic_store_n(&released_val, (uint32_t)val, __ATOMIC_RELAXED);
 	sync_set(&sp, 3);
 	sync_wait(&sp, 4);
+	return SF_HOOK_NONE;
 }
 
 struct ctx {
@@ -152,11 +153,11 @@ static void *unlocker(void *p)
 
 static int run_one(const struct tcase *tc)
 {
-	static const enum sf_test_point point[] = {
-		[RDUNLOCK] = SF_TP_RDUNLOCK_RELEASED,
-		[WRUNLOCK] = SF_TP_WRUNLOCK_RELEASED,
-		[MUTEX] = SF_TP_MUTEX_UNLOCK_RELEASED,
-		[MUTEX_ERRORCHECK] = SF_TP_MUTEX_UNLOCK_RELEASED,
+	static const char *const point[] = {
+		[RDUNLOCK] = "rwlock:rdunlock-released",
+		[WRUNLOCK] = "rwlock:wrunlock-released",
+		[MUTEX] = "mutex:unlock-released",
+		[MUTEX_ERRORCHECK] = "mutex:unlock-released",
 	};
 	struct ctx c = { .tc = tc };
 	int rwlock = tc->what == RDUNLOCK || tc->what == WRUNLOCK;

@@ -3,9 +3,9 @@
 /*
  * Usage: rwlock-glibc23861 [hook|nospin|pwn]...   (default: all three)
  *
- * Linked against the test-hook build of the library (SF_TEST_HOOKS).  The
- * same source linked against the deliberately broken build
- * (SF_TEST_BROKEN_STALE_WAIT) must fail; stale-wait-demo checks that.
+ * Linked against the test-hook build of the library (SF_TEST_HOOKS).  Run
+ * with the broken protocol put back (SF_TEST_BROKEN=stale-wait) it must
+ * fail; stale-wait-demo checks that.
  */
 #include "test.h"
 
@@ -39,16 +39,17 @@ static uint32_t hook_val;
  * and "futex wait": the first time, stop there until the main thread has
  * unlocked (sending its wakeup to nobody) and locked again.
  */
-static void hook(enum sf_test_point pt, void *obj, uint32_t val)
+static long hook(const char *point, const void *obj, uint64_t val)
 {
 	(void)obj;
-	if (pt != SF_TP_RDLOCK_BEFORE_WAIT ||
+	if (strcmp(point, "rwlock:rdlock-before-wait") ||
 	    !pthread_equal(pthread_self(), hook_thread) ||
 	    !__atomic_exchange_n(&hook_armed, 0, __ATOMIC_ACQ_REL))
-		return;
-	hook_val = val;
+		return SF_HOOK_NONE;
+	hook_val = (uint32_t)val;
 	sync_set(&hsp, 1);
 	sync_wait(&hsp, 2);
+	return SF_HOOK_NONE;
 }
 
 static void *hook_reader(void *p)

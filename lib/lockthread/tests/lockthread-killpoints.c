@@ -15,9 +15,9 @@
  * half (500) and a quarter (250).  The plain build runs every case 1,000
  * times.
  *
- * The same source is linked against two deliberately broken builds of
- * lockthread.c (lockthread-broken-exit, lockthread-broken-mutexes);
- * lockthread-broken runs those and expects the cases named there to hang.
+ * lockthread-broken runs this program with the seed's bugs put back
+ * (SF_TEST_BROKEN=error-exit, two-mutexes, hook-removal) and expects the
+ * cases named there to hang or fail.
  */
 #include "test.h"
 
@@ -84,7 +84,7 @@ static int acquire(struct sf_lockthread *lt, void *arg)
 					       NULL);
 	case ACQ_HOOK:
 		/* stopped here, the first hook call finds nothing pending */
-		sf_sync_point("test:before-request", c);
+		SF_SYNC_POINT("test:before-request", c);
 		pthread_mutex_lock(&g->m);
 		g->pending = 1;
 		while (!g->killed)
@@ -94,7 +94,7 @@ static int acquire(struct sf_lockthread *lt, void *arg)
 		return ECANCELED;
 	case ACQ_POINT:
 	case ACQ_SET_HOOK:
-		sf_sync_point("test:in-acquire", c);
+		SF_SYNC_POINT("test:in-acquire", c);
 		if (c->mode == ACQ_SET_HOOK)
 			sf_lockthread_set_interrupt(lt, fake_kill, g, 43);
 		return ECANCELED;
