@@ -309,22 +309,7 @@ static const struct {
 
 #define NNAMES	ARRAY_SIZE(names)
 
-static struct {
-	int fd;
-	volatile uint32_t word;
-	int tid[NNAMES];
-	pthread_t th[NNAMES];
-} nw;
-
-static void *named_waiter(void *arg)
-{
-	long i = (long)arg;
-
-	prctl(PR_SET_NAME, names[i].name);
-	nw.tid[i] = gettid();
-	dev_wait(nw.fd, &nw.word, 0, 0, SYNCFIX_TAG_MUTEX, 0, 0);
-	return NULL;
-}
+static struct named_waiters nw;
 
 TEST(waiters_hostile_names)
 {
@@ -338,10 +323,10 @@ TEST(waiters_hostile_names)
 	ASSERT_EQ(0, status_counter("waiters"));
 	nw.fd = dev_open();
 	ASSERT_LE(0, nw.fd);
-	nw.word = 0;
+	nw.n = NNAMES;
 	for (i = 0; i < NNAMES; i++)
-		ASSERT_EQ(0, pthread_create(&nw.th[i], NULL, named_waiter,
-					    (void *)(long)i));
+		nw.name[i] = names[i].name;
+	ASSERT_EQ(0, named_waiters_start(&nw));
 	ASSERT_TRUE(waiters_reach(NNAMES));
 
 	rc = run_ctl("--json waiters", out, sizeof(out));
@@ -375,10 +360,7 @@ TEST(waiters_hostile_names)
 	}
 	EXPECT_EQ(NULL, strstr(out, "\n1       1 "));
 
-	nw.word = 1;
-	EXPECT_EQ((int)NNAMES, dev_wake(nw.fd, &nw.word, UINT32_MAX, 0));
-	for (i = 0; i < NNAMES; i++)
-		pthread_join(nw.th[i], NULL);
+	EXPECT_EQ((int)NNAMES, named_waiters_stop(&nw));
 	close(nw.fd);
 }
 

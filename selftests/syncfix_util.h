@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -483,6 +485,73 @@ static inline bool waiters_drop(long long n)
 		usleep(1000);
 	}
 	return false;
+}
+
+/*
+ * Threads that each take a name (PR_SET_NAME, any bytes a user may
+ * choose) and wait on one word until woken: the waiters of the
+ * hostile-name tests.
+ */
+#define NAMED_MAX	32
+
+struct named_waiters {
+	int fd;
+	volatile uint32_t word;
+	unsigned int n;
+	const char *name[NAMED_MAX];
+	int tid[NAMED_MAX];
+	pthread_t th[NAMED_MAX];
+};
+
+struct named_arg {
+	struct named_waiters *w;
+	unsigned int i;
+};
+
+static inline void *named_waiter_main(void *arg)
+{
+	struct named_arg a = *(struct named_arg *)arg;
+
+	free(arg);
+	prctl(PR_SET_NAME, a.w->name[a.i]);
+	__atomic_store_n(&a.w->tid[a.i], gettid(), __ATOMIC_RELEASE);
+	dev_wait(a.w->fd, &a.w->word, 0, 0, SYNCFIX_TAG_MUTEX, 0, 0);
+	return NULL;
+}
+
+/* Start @w->n waiters named @w->name[] on @w->fd; returns 0 or -1. */
+static inline int named_waiters_start(struct named_waiters *w)
+{
+	unsigned int i;
+
+	w->word = 0;
+	for (i = 0; i < w->n; i++) {
+		struct named_arg *a = malloc(sizeof(*a));
+
+		w->tid[i] = 0;
+		if (!a)
+			return -1;
+		a->w = w;
+		a->i = i;
+		if (pthread_create(&w->th[i], NULL, named_waiter_main, a)) {
+			free(a);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Wake them all and join them; returns how many the WAKE woke. */
+static inline int named_waiters_stop(struct named_waiters *w)
+{
+	unsigned int i;
+	int woken;
+
+	w->word = 1;
+	woken = dev_wake(w->fd, &w->word, UINT32_MAX, 0);
+	for (i = 0; i < w->n; i++)
+		pthread_join(w->th[i], NULL);
+	return woken;
 }
 
 #endif /* SYNCFIX_UTIL_H */

@@ -295,43 +295,23 @@ static int parse_list(struct __test_metadata *_metadata, char *buf,
 	return n;
 }
 
-static struct {
-	volatile uint32_t word;
-	int tid[NHOSTILE];
-	pthread_t thread[NHOSTILE];
-} hw;
-
-static void *hostile_waiter(void *arg)
-{
-	long i = (long)arg;
-
-	prctl(PR_SET_NAME, hostile[i]);
-	hw.tid[i] = gettid();
-	dev_wait(fd, &hw.word, 0, 0, SYNCFIX_TAG_MUTEX, 0, 0);
-	return NULL;
-}
+static struct named_waiters hw;
 
 /* Start one waiter per hostile name; returns 0 or -1. */
 static int start_hostile(void)
 {
-	long i;
+	unsigned int i;
 
-	hw.word = 0;
-	for (i = 0; i < (long)NHOSTILE; i++)
-		if (pthread_create(&hw.thread[i], NULL, hostile_waiter,
-				   (void *)i))
-			return -1;
-	return 0;
+	hw.fd = fd;
+	hw.n = NHOSTILE;
+	for (i = 0; i < NHOSTILE; i++)
+		hw.name[i] = hostile[i];
+	return named_waiters_start(&hw);
 }
 
 static void stop_hostile(void)
 {
-	unsigned int i;
-
-	hw.word = 1;
-	dev_wake(fd, &hw.word, UINT32_MAX, 0);
-	for (i = 0; i < NHOSTILE; i++)
-		pthread_join(hw.thread[i], NULL);
+	named_waiters_stop(&hw);
 }
 
 /* Each hostile waiter appears once, with its own name, and nothing else. */

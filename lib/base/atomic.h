@@ -13,7 +13,13 @@
  * All read-modify-writes here are full barriers (x86 locked instructions;
  * __ATOMIC_SEQ_CST elsewhere).  Loads and stores are plain
  * __atomic_load_n/__atomic_store_n with the order the caller names: they
- * are never locked, so they need no slot.
+ * are never locked, so they need no slot.  They are typed, one family per
+ * kind of shared word, so that a caller cannot mix them up: sf_load_*()
+ * and sf_store_*() for 32-bit words, sf_load64_*() and sf_store64_*() for
+ * 64-bit counters and positions, sf_load_tid()/sf_store_tid() for owner
+ * thread ids, sf_load_ptr_acquire()/sf_store_ptr_release() for pointers
+ * published to other threads.  The library's .c files use these and no
+ * __atomic builtin of their own.
  *
  * Builds without slots, where the operations are __atomic builtins:
  *  - other architectures;
@@ -43,25 +49,58 @@
 #define sf_likely(x)	__builtin_expect(!!(x), 1)
 #define sf_unlikely(x)	__builtin_expect(!!(x), 0)
 
-static inline uint32_t sf_load_relaxed(const uint32_t *p)
+/*
+ * sf_load_relaxed(), sf_load_acquire(), sf_store_relaxed(),
+ * sf_store_release() on uint32_t; the same with "64" after "load" or
+ * "store" on uint64_t.
+ */
+#define SF_LOAD_STORE(sfx, type)					\
+static inline type sf_load##sfx##_relaxed(const type *p)		\
+{									\
+	return __atomic_load_n(p, __ATOMIC_RELAXED);			\
+}									\
+static inline type sf_load##sfx##_acquire(const type *p)		\
+{									\
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);			\
+}									\
+static inline void sf_store##sfx##_relaxed(type *p, type v)		\
+{									\
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);			\
+}									\
+static inline void sf_store##sfx##_release(type *p, type v)		\
+{									\
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);			\
+}
+SF_LOAD_STORE(, uint32_t)
+SF_LOAD_STORE(64, uint64_t)
+#undef SF_LOAD_STORE
+
+/* A load ordered with every other seq_cst operation (a full fence's pair). */
+static inline uint32_t sf_load_seq_cst(const uint32_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * An owner's thread id, read by other threads only to answer "is it me?"
+ * (a thread sees its own stores): relaxed.
+ */
+static inline int32_t sf_load_tid(const int32_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-static inline uint32_t sf_load_acquire(const uint32_t *p)
+static inline void sf_store_tid(int32_t *p, int32_t tid)
 {
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+	__atomic_store_n(p, tid, __ATOMIC_RELAXED);
 }
 
-static inline void sf_store_relaxed(uint32_t *p, uint32_t v)
-{
-	__atomic_store_n(p, v, __ATOMIC_RELAXED);
-}
-
-static inline void sf_store_release(uint32_t *p, uint32_t v)
-{
-	__atomic_store_n(p, v, __ATOMIC_RELEASE);
-}
+/*
+ * A pointer published to other threads, and its reader (macros: any
+ * object pointer type, which C cannot pass as void ** without a cast).
+ */
+#define sf_load_ptr_acquire(pp)		__atomic_load_n((pp), __ATOMIC_ACQUIRE)
+#define sf_store_ptr_release(pp, v)	__atomic_store_n((pp), (v), __ATOMIC_RELEASE)
 
 static inline void sf_cpu_relax(void)
 {

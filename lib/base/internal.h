@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "atomic.h"
 
@@ -27,6 +28,15 @@ static inline pid_t sf_tid(void)
 	pid_t t = sf_tid_cache;
 
 	return sf_likely(t) ? t : sf_tid_slow();
+}
+
+/* CLOCK_MONOTONIC in nanoseconds: the one clock of statistics and limits. */
+static inline uint64_t sf_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /*

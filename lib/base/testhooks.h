@@ -38,6 +38,8 @@
 
 #include <stdint.h>
 
+#include "atomic.h"
+
 /* locks/rwlock.c: a reader sleeps on the word it loaded before (C). */
 #define SF_BROKEN_STALE_WAIT			(1u << 0)
 /* lockmgr/lockmgr.c: without S4, S3b, and a retry while retrying. */
@@ -68,7 +70,7 @@ extern sf_test_hook_fn sf_test_hook;
 static inline long sf_test_hook_call(const char *point, const void *obj,
 				     uint64_t val)
 {
-	sf_test_hook_fn fn = __atomic_load_n(&sf_test_hook, __ATOMIC_ACQUIRE);
+	sf_test_hook_fn fn = sf_load_ptr_acquire(&sf_test_hook);
 
 	return fn ? fn(point, obj, val) : SF_HOOK_NONE;
 }

@@ -51,11 +51,11 @@ static uint32_t sf_broken_parse(const char *s)
 
 uint32_t sf_broken_mask(void)
 {
-	uint32_t m = __atomic_load_n(&sf_broken_bits, __ATOMIC_RELAXED);
+	uint32_t m = sf_load_relaxed(&sf_broken_bits);
 
 	if (!(m & 1u << 31)) {
 		m = sf_broken_parse(getenv("SF_TEST_BROKEN")) | 1u << 31;
-		__atomic_store_n(&sf_broken_bits, m, __ATOMIC_RELAXED);
+		sf_store_relaxed(&sf_broken_bits, m);
 	}
 	return m;
 }

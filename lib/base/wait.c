@@ -77,7 +77,7 @@ static int dev_open(void)
 /* The device's fd, or -1 when it is not usable; opened once, lazily. */
 static int sf_dev(void)
 {
-	uint32_t st = __atomic_load_n(&sf_dev_state, __ATOMIC_ACQUIRE);
+	uint32_t st = sf_load_acquire(&sf_dev_state);
 	uint32_t want;
 	int saved, fd;
 
@@ -101,14 +101,14 @@ static int sf_dev(void)
 /* The process-wide choice: the device's fd, or -1 for futex. */
 static int sf_default_dev(void)
 {
-	uint32_t st = __atomic_load_n(&sf_default_state, __ATOMIC_ACQUIRE);
+	uint32_t st = sf_load_acquire(&sf_default_state);
 	const char *env;
 
 	if (st == STATE_UNSET) {
 		env = secure_getenv("SYNCFIX_WAIT");
 		st = env && !strcmp(env, "futex") ? STATE_NO : STATE_YES;
 		/* Every thread computes the same value: a plain store will do. */
-		__atomic_store_n(&sf_default_state, st, __ATOMIC_RELEASE);
+		sf_store_release(&sf_default_state, st);
 	}
 	return st == STATE_YES ? sf_dev() : -1;
 }

@@ -104,6 +104,55 @@ static inline int sf_backend_wait_flags(int backend, int pshared,
 	return EINVAL;
 }
 
+/*
+ * A lock's flags word (immutable after init) keeps what its waits need:
+ * one bit of the lock's choosing for process-shared, and the backend's
+ * SF_WAIT_USE_* at SF_LOCK_WF_SHIFT.  The mutex and the rwlock both use
+ * these two helpers.
+ */
+#define SF_LOCK_WF_SHIFT	8
+
+/**
+ * sf_lock_flags() - the flags word bits for a lock's attributes.
+ * @pshared:     SF_PROCESS_PRIVATE or SF_PROCESS_SHARED
+ * @backend:     SF_BACKEND_*
+ * @pshared_bit: the lock's own process-shared bit, below SF_LOCK_WF_SHIFT
+ * @flags:       set to the bits
+ *
+ * Return: 0, or EINVAL for an unknown @pshared or @backend, or the ioctl
+ * backend on a process-shared lock; @flags is then unchanged.
+ */
+static inline int sf_lock_flags(int pshared, int backend, uint32_t pshared_bit,
+				uint32_t *flags)
+{
+	unsigned int wf;
+
+	if ((pshared != SF_PROCESS_PRIVATE && pshared != SF_PROCESS_SHARED) ||
+	    sf_backend_wait_flags(backend, pshared, &wf))
+		return EINVAL;
+	*flags = (pshared == SF_PROCESS_SHARED ? pshared_bit : 0) |
+		 wf << SF_LOCK_WF_SHIFT;
+	return 0;
+}
+
+/** sf_lock_wait_flags() - the sf_wait()/sf_wake() flags of a flags word. */
+static inline unsigned int sf_lock_wait_flags(uint32_t flags,
+					      uint32_t pshared_bit)
+{
+	return ((flags & pshared_bit) ? SF_WAIT_SHARED : 0) |
+	       ((flags >> SF_LOCK_WF_SHIFT) &
+		(SF_WAIT_USE_FUTEX | SF_WAIT_USE_IOCTL));
+}
+
+/** sf_pshared_set() - store @pshared in an attribute's field, if valid. */
+static inline int sf_pshared_set(int *field, int pshared)
+{
+	if (pshared != SF_PROCESS_PRIVATE && pshared != SF_PROCESS_SHARED)
+		return EINVAL;
+	*field = pshared;
+	return 0;
+}
+
 /** sf_backend_set() - store @backend in an attribute's field, if valid. */
 static inline int sf_backend_set(int *field, int backend)
 {

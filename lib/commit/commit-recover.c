@@ -2,25 +2,25 @@
 /*
  * commit-recover.c - recovery of the commit log on open.
  *
- * (R1) Header: a file shorter than the header, with another magic or a
+ * (V1) Header: a file shorter than the header, with another magic or a
  *      bad header CRC is not a syncfix log: EBADMSG, and the file is not
  *      touched.  A newer format version: EPROTONOSUPPORT, not touched.
  *      An empty file gets a header (a new log).
- * (R2) Scan: records follow each other from offset 32.  A record is valid
+ * (V2) Scan: records follow each other from offset 32.  A record is valid
  *      when its header is complete, its length fits in the file and under
  *      SF_CLOG_MAX_BUFFER, its type is known, its reserved word is 0, its
  *      LSN equals its offset and its CRC32C matches.  The scan stops at the
  *      first invalid record: everything from there on is the damaged tail,
- *      unless it is all zeros (R2z): then it is the clean end of a log
+ *      unless it is all zeros (V2z): then it is the clean end of a log
  *      that kept zeros written ahead of its end (commit.c, Z1-Z3), and
  *      it is neither reported nor cut (it is overwritten by the next
  *      records).  A torn record followed by zeros is damage as before: its
  *      written part is not zero.
- * (R3) Outcome per transaction: the first commit or rollback record ends
+ * (V3) Outcome per transaction: the first commit or rollback record ends
  *      it.  A transaction with a commit record is replayed with the data
  *      records it wrote before that record; the others are not.
- * (R4) Replay in commit order (the order of the commit records).
- * (R5) Only then is the damaged tail cut (ftruncate + fdatasync), so a
+ * (V4) Replay in commit order (the order of the commit records).
+ * (V5) Only then is the damaged tail cut (ftruncate + fdatasync), so a
  *      replay callback that fails leaves the file as it was, and opening
  *      again finds the same valid prefix and replays the same transactions.
  */
@@ -80,7 +80,7 @@ static int read_all(int fd, unsigned char *buf, size_t len)
 	return 0;
 }
 
-/* (R1) Return: 0, EBADMSG or EPROTONOSUPPORT with @rep->reason set. */
+/* (V1) Return: 0, EBADMSG or EPROTONOSUPPORT with @rep->reason set. */
 static int check_header(const unsigned char *h, size_t size,
 			struct sf_clog_recovery *rep)
 {
@@ -118,7 +118,7 @@ static int check_header(const unsigned char *h, size_t size,
 	return 0;
 }
 
-/* (R2) One record at @off; Return: NULL if valid, else why not. */
+/* (V2) One record at @off; Return: NULL if valid, else why not. */
 static const char *check_record(const unsigned char *buf, size_t size,
 				uint64_t off, struct rrec *r)
 {
@@ -149,7 +149,7 @@ static bool all_zero(const unsigned char *p, size_t len)
 	return len == 0 || (p[0] == 0 && !memcmp(p, p + 1, len - 1));
 }
 
-/* (R3) (R4) Replay the committed transactions of @recs (sorted in place). */
+/* (V3) (V4) Replay the committed transactions of @recs (sorted in place). */
 static int replay(const unsigned char *buf, struct rrec *recs, size_t n,
 		  const struct sf_clog_options *opt,
 		  struct sf_clog_recovery *rep)
@@ -270,7 +270,7 @@ int clog_recover(int fd, const struct sf_clog_options *opt,
 			maxid = r.txn;
 		off += CLOG_REC_HDR + r.len;
 	}
-	/* (R2z) zeros to the end of the file: the clean end, not damage. */
+	/* (V2z) zeros to the end of the file: the clean end, not damage. */
 	if (off < size && all_zero(buf + off, size - off))
 		size = off;
 	rep->records = n;
@@ -279,7 +279,7 @@ int clog_recover(int fd, const struct sf_clog_options *opt,
 	if (err)
 		goto out;
 	if (off < size) {
-		/* (R5) */
+		/* (V5) */
 		snprintf(rep->reason, sizeof(rep->reason),
 			 "%s at offset %llu: cut %llu bytes", why,
 			 (unsigned long long)off,

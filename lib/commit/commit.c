@@ -129,7 +129,7 @@
  *        all arrived, never wait: nobody is coming.
  *   (G4) whoever changes what gather_over_locked() reads (m held) calls
  *        gather_kick_locked(): the first time it finds the gathering over
- *        it does K2 and K3 on gather_seq (W1-W4 below, gather_waiters).
+ *        it does N2 and N3 on gather_seq (W1-W4 below, gather_waiters).
  *        The wakeup is issued with m held: one per gathering.
  *   (G5) the limit bounds what a wrong guess costs: a coming transaction
  *        that does not commit soon (it waits for something, or the thread
@@ -145,18 +145,18 @@
  * overwrite blocks already allocated and in the file instead of
  * appending: an fdatasync after an append must also commit the new size
  * and blocks to the file system's journal; after an overwrite it only
- * writes the data.  Recovery (commit-recover.c, R2z) reads zeros after the
+ * writes the data.  Recovery (commit-recover.c, V2z) reads zeros after the
  * last record as the clean end.  (Z3) A clean close cuts them off.
  *
  * Sleeping.  Waiter:  fetch_add(ev_waiters, 1)   (W1, full barrier)
  *                     seq = load(ev_seq)          (W2)
  *                     check its condition         (W3)
  *                     sf_wait(ev_seq, seq)        (W4)
- *             Waker:  change state                (K1)
- *                     fetch_add(ev_seq, 1)        (K2, full barrier)
- *                     if load(ev_waiters): wake   (K3)
- * If W3 missed K1, W2 came before K2, so either W4 sees the new value or
- * K3 (after K2, after W1) sees the waiter and wakes it.  Waiters holding m
+ *             Waker:  change state                (N1)
+ *                     fetch_add(ev_seq, 1)        (N2, full barrier)
+ *                     if load(ev_waiters): wake   (N3)
+ * If W3 missed N1, W2 came before N2, so either W4 sees the new value or
+ * N3 (after N2, after W1) sees the waiter and wakes it.  Waiters holding m
  * for W1..W3 are simply ordered by m.
  */
 #define _GNU_SOURCE
@@ -265,31 +265,12 @@ struct sf_clog {
 
 /* ---- small helpers -------------------------------------------------- */
 
-static inline uint64_t load64(const uint64_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
-
-static inline void store64(uint64_t *p, uint64_t v)
-{
-	__atomic_store_n(p, v, __ATOMIC_RELEASE);
-}
-
 static uint64_t *slot(struct sf_clog *log, uint64_t id)
 {
 	uint64_t i = id - log->txn_base;
-	uint64_t *page = __atomic_load_n(&log->tab[i >> TAB_PAGE_SHIFT],
-					 __ATOMIC_ACQUIRE);
+	uint64_t *page = sf_load_ptr_acquire(&log->tab[i >> TAB_PAGE_SHIFT]);
 
 	return &page[i & (TAB_PAGE - 1)];
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void lock(struct sf_clog *log)
@@ -302,7 +283,7 @@ static void unlock(struct sf_clog *log)
 	sf_mutex_unlock(&log->m);
 }
 
-/* (K2) (K3), called with m held: returns whether to wake after unlock. */
+/* (N2) (N3), called with m held: returns whether to wake after unlock. */
 static bool event_locked(struct sf_clog *log)
 {
 	sf_fetch_add(&log->ev_seq, 1);
@@ -348,7 +329,7 @@ static void wait_buf_locked(struct sf_clog *log, struct clog_buf *b)
 	wait_on_locked(log, &b->seq, &b->waiters, NULL);
 }
 
-/* (B3) K2 on a buffer's counter (m held): whether to wake after unlock. */
+/* (B3) N2 on a buffer's counter (m held): whether to wake after unlock. */
 static bool buf_event_locked(struct clog_buf *b)
 {
 	sf_fetch_add(&b->seq, 1);
@@ -396,7 +377,7 @@ static void fail_commits_locked(struct sf_clog *log, struct clog_buf *b,
 				int err)
 {
 	for (struct sf_txn *t = b->commits; t; t = t->batch_next) {
-		store64(slot(log, t->id), SLOT_FAILED);
+		sf_store64_release(slot(log, t->id), SLOT_FAILED);
 		t->result = err;
 		set_done_locked(log, t);
 		log->st.failed_commits++;
@@ -445,7 +426,7 @@ static bool gather_over_locked(const struct sf_clog *log)
 
 /*
  * (G4) Called with m held after any change that gather_over_locked()
- * reads: the first time it finds the gathering over, K2 and K3 on
+ * reads: the first time it finds the gathering over, N2 and N3 on
  * gather_seq.  At most one wakeup per gathering, so it is done here.
  */
 static void gather_kick_locked(struct sf_clog *log)
@@ -481,7 +462,7 @@ static void gather_locked(struct sf_clog *log)
 		limit = 0;	/* a flush starts as soon as a slot is free */
 	if (!limit || gather_over_locked(log))
 		return;
-	t0 = now_ns();
+	t0 = sf_now_ns();
 	abs.tv_sec = (time_t)((t0 + limit) / 1000000000u);
 	abs.tv_nsec = (long)((t0 + limit) % 1000000000u);
 	log->gathering = true;
@@ -497,7 +478,7 @@ static void gather_locked(struct sf_clog *log)
 	log->gathering = false;
 	log->st.gathers++;
 	log->st.gather_timeouts += timed_out;
-	log->st.gather_ns_total += now_ns() - t0;
+	log->st.gather_ns_total += sf_now_ns() - t0;
 }
 
 static const unsigned char zeros[1u << 16];
@@ -552,10 +533,10 @@ static void flush_locked(struct sf_clog *log)
 	unlock(log);
 
 	SF_SYNC_POINT("commit:flush", log);
-	t0 = now_ns();
+	t0 = sf_now_ns();
 	/* (2) durable */
 	err = clog_io_write_durable(io, b->data, b->len, b->off);
-	dt = now_ns() - t0;
+	dt = sf_now_ns() - t0;
 	if (!err)
 		SF_SYNC_POINT("commit:durable", log);
 	if (SF_BROKEN(APPLY_EARLY)) {
@@ -597,10 +578,10 @@ static void flush_locked(struct sf_clog *log)
 		log->durable = end;
 		/* (3) visible: the slots, then the watermark past them. */
 		for (t = b->commits; t; t = t->batch_next)
-			store64(slot(log, t->id), t->commit_lsn);
+			sf_store64_release(slot(log, t->id), t->commit_lsn);
 		if (!SF_BROKEN(VISIBLE_BEFORE_DURABLE) ||
-		    load64(&log->watermark) < end)
-			store64(&log->watermark, end);
+		    sf_load64_acquire(&log->watermark) < end)
+			sf_store64_release(&log->watermark, end);
 		unlock(log);
 		SF_SYNC_POINT("commit:visible", log);
 		lock(log);
@@ -957,15 +938,15 @@ SF_EXPORT int sf_txn_begin(sf_clog_t *log, sf_txn_t **out)
 		uint64_t *page = calloc(TAB_PAGE, sizeof(*page));
 
 		if (page)
-			__atomic_store_n(&log->tab[i >> TAB_PAGE_SHIFT], page,
-					 __ATOMIC_RELEASE);
+			sf_store_ptr_release(&log->tab[i >> TAB_PAGE_SHIFT],
+					     page);
 		else
 			err = ENOMEM;
 	}
 	if (!err) {
 		t->log = log;
 		t->id = log->next_txn;
-		store64(&log->next_txn, t->id + 1);
+		sf_store64_release(&log->next_txn, t->id + 1);
 		t->keep = log->appliers != NULL;
 		t->refs = 1;
 		log->nactive++;
@@ -1078,7 +1059,7 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 	err = append_locked(log, t, CLOG_REC_COMMIT, NULL, 0, &t->commit_lsn);
 	txn_settled_locked(log, t);
 	if (err) {
-		store64(slot(log, t->id), SLOT_FAILED);
+		sf_store64_release(slot(log, t->id), SLOT_FAILED);
 		log->st.failed_commits++;
 		txn_end_locked(t);
 		unlock(log);
@@ -1091,8 +1072,8 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 	b->tail = &t->batch_next;
 	if (SF_BROKEN(VISIBLE_BEFORE_DURABLE)) {
 		/* Falcon's order: committed and visible before the log write. */
-		store64(slot(log, t->id), t->commit_lsn);
-		store64(&log->watermark, t->commit_lsn + CLOG_REC_HDR);
+		sf_store64_release(slot(log, t->id), t->commit_lsn);
+		sf_store64_release(&log->watermark, t->commit_lsn + CLOG_REC_HDR);
 	}
 	unlock(log);
 	SF_SYNC_POINT("commit:appended", t);
@@ -1142,7 +1123,7 @@ SF_EXPORT int sf_txn_rollback(sf_txn_t *t)
 	/* Records reached the log: tell recovery (a lost record is harmless). */
 	if (t->logged)
 		(void)append_locked(log, t, CLOG_REC_ROLLBACK, NULL, 0, &lsn);
-	store64(slot(log, t->id), SLOT_ROLLED_BACK);
+	sf_store64_release(slot(log, t->id), SLOT_ROLLED_BACK);
 	log->st.rollbacks++;
 	txn_settled_locked(log, t);
 	wake = event_locked(log);
@@ -1158,7 +1139,7 @@ SF_EXPORT int sf_clog_snapshot(sf_clog_t *log, sf_snapshot_t *snap)
 {
 	if (!log || !snap)
 		return EINVAL;
-	snap->__watermark = load64(&log->watermark);
+	snap->__watermark = sf_load64_acquire(&log->watermark);
 	return 0;
 }
 
@@ -1166,9 +1147,9 @@ static int status_of(struct sf_clog *log, uint64_t id, uint64_t wm, int *st)
 {
 	uint64_t v;
 
-	if (id < log->txn_base || id >= load64(&log->next_txn))
+	if (id < log->txn_base || id >= sf_load64_acquire(&log->next_txn))
 		return ENOENT;
-	v = load64(slot(log, id));
+	v = sf_load64_acquire(slot(log, id));
 	if (v == SLOT_ROLLED_BACK)
 		*st = SF_TXN_ROLLED_BACK;
 	else if (v == SLOT_FAILED)
@@ -1186,7 +1167,7 @@ SF_EXPORT int sf_clog_txn_status(sf_clog_t *log, uint64_t id,
 	if (!log || !st)
 		return EINVAL;
 	return status_of(log, id, snap ? snap->__watermark
-				       : load64(&log->watermark), st);
+				       : sf_load64_acquire(&log->watermark), st);
 }
 
 SF_EXPORT int sf_clog_txn_wait(sf_clog_t *log, uint64_t id, clockid_t clk,
@@ -1201,7 +1182,7 @@ SF_EXPORT int sf_clog_txn_wait(sf_clog_t *log, uint64_t id, clockid_t clk,
 	for (;;) {
 		uint32_t seq = sf_load_acquire(&log->ev_seq);	/* (W2) */
 
-		err = status_of(log, id, load64(&log->watermark), &s);
+		err = status_of(log, id, sf_load64_acquire(&log->watermark), &s);
 		if (err || s != SF_TXN_ACTIVE)			/* (W3) */
 			break;
 		if (sf_wait(&log->ev_seq, seq, abs, clk, 0) == ETIMEDOUT) {

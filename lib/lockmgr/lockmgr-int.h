@@ -14,6 +14,8 @@
 
 #include <syncfix/lockmgr.h>
 
+#include "list.h"
+
 /*
  * One granted lock.  The locks of a tree form a treap ordered by left key
  * (ties by address), each node augmented with the node of its subtree
@@ -24,7 +26,7 @@
 struct lt_lock {
 	struct lt_lock *l, *r;		/* treap children */
 	struct lt_lock *max;		/* greatest right key in this subtree */
-	struct lt_lock *tnext, *tprev;	/* the owner's other locks here */
+	struct sf_list tnode;		/* in the owner's lt_txn.locks */
 	uint64_t txnid;
 	uint32_t prio;
 	int mode;
@@ -36,7 +38,7 @@ struct lt_lock {
 struct lt_txn {
 	struct lt_txn *next;
 	uint64_t txnid;
-	struct lt_lock *locks;
+	struct sf_list locks;		/* its struct lt_lock, by tnode */
 };
 
 struct lt_ranges {

@@ -309,11 +309,7 @@ static uint32_t next_prio(struct lt_ranges *rs)
 static void lock_link(struct lt_ranges *rs, struct lt_txn *t,
 		      struct lt_lock *lk)
 {
-	lk->tprev = NULL;
-	lk->tnext = t->locks;
-	if (t->locks)
-		t->locks->tprev = lk;
-	t->locks = lk;
+	sf_list_add(&lk->tnode, &t->locks);
 	rs->root = tree_insert(rs, rs->root, lk);
 	rs->nlocks++;
 	rs->mem += lk->mem;
@@ -336,7 +332,7 @@ int lt_add(struct lt_ranges *rs, uint64_t txnid, int mode,
 			return ENOMEM;
 		}
 		t->txnid = txnid;
-		t->locks = NULL;
+		sf_list_init(&t->locks);
 		t->next = NULL;
 		*slot = t;
 		if (++rs->ntxns > rs->nbuckets)
@@ -358,16 +354,10 @@ int lt_add(struct lt_ranges *rs, uint64_t txnid, int mode,
 }
 
 /* Take one lock out of the treap and its owner's list (the lt_txn stays). */
-static void lock_unlink(struct lt_ranges *rs, struct lt_txn *t,
-			struct lt_lock *lk)
+static void lock_unlink(struct lt_ranges *rs, struct lt_lock *lk)
 {
 	rs->root = tree_remove(rs, rs->root, lk);
-	if (lk->tprev)
-		lk->tprev->tnext = lk->tnext;
-	else
-		t->locks = lk->tnext;
-	if (lk->tnext)
-		lk->tnext->tprev = lk->tprev;
+	sf_list_del(&lk->tnode);
 	rs->nlocks--;
 	rs->mem -= lk->mem;
 }
@@ -379,10 +369,11 @@ size_t lt_release_txn(struct lt_ranges *rs, uint64_t txnid)
 
 	if (!t)
 		return 0;
-	while (t->locks) {
-		struct lt_lock *lk = t->locks;
+	while (!sf_list_empty(&t->locks)) {
+		struct lt_lock *lk = sf_list_first(&t->locks, struct lt_lock,
+						   tnode);
 
-		lock_unlink(rs, t, lk);
+		lock_unlink(rs, lk);
 		free(lk);
 		n++;
 	}
@@ -437,7 +428,7 @@ static size_t merge_run(struct lt_ranges *rs, struct lt_lock **run, size_t n,
 	copy_key(&lk->left, &l, &buf);
 	copy_key(&lk->right, &r, &buf);
 	for (i = 0; i < n; i++)
-		lock_unlink(rs, t, run[i]);
+		lock_unlink(rs, run[i]);
 	for (i = 0; i < n; i++)
 		free(run[i]);
 	lock_link(rs, t, lk);

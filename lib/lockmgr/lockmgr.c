@@ -200,8 +200,8 @@ struct lm_request {
 	int mode;
 	struct sf_lockkey left, right;	/* the caller's key bytes */
 	int point;			/* right is left */
-	struct lm_request *pnext, *pprev;	/* P: tree pending list */
-	struct lm_request *rnext, *rprev;	/* M: registry */
+	struct sf_list pnode;		/* P: in lt->pending */
+	struct sf_list rnode;		/* M: in mgr->reg */
 	struct lm_request *dnext;	/* completed, to be published */
 	int retired;			/* out of both lists (P, M) */
 	uint64_t *blockers;		/* M: wait-for edges */
@@ -220,7 +220,7 @@ struct sf_lockmgr {
 	struct sf_locktree *trees;		/* T */
 	uint32_t ntrees;			/* T */
 	sf_mutex_t mutex;			/* M */
-	struct lm_request *reg;			/* M */
+	struct sf_list reg;			/* M: every request started */
 	uint32_t mem_units;			/* atomic (R5) */
 	uint32_t max_units;			/* atomic */
 	uint64_t waits, wait_ns, timeouts, deadlocks, kills; /* M */
@@ -233,7 +233,7 @@ struct sf_locktree {
 	struct sf_lockmgr *mgr;
 	struct sf_locktree *next;		/* T */
 	sf_mutex_t pending_mutex;		/* P */
-	struct lm_request *phead, *ptail;	/* P */
+	struct sf_list pending;			/* P: waiting, in arrival order */
 	uint32_t npending;			/* written under P; atomic */
 	uint32_t retry_want;			/* atomic RMW */
 	uint32_t retry_done;			/* P */
@@ -250,14 +250,6 @@ struct sf_locktree {
 static inline struct lm_request *to_req(struct sf_lock_request *r)
 {
 	return (struct lm_request *)(void *)r;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- memory limit ------------------------------------------------------ */
@@ -375,21 +367,12 @@ static void req_free_blockers(struct lm_request *q)
 
 static void reg_link(struct sf_lockmgr *mgr, struct lm_request *q)
 {
-	q->rprev = NULL;
-	q->rnext = mgr->reg;
-	if (mgr->reg)
-		mgr->reg->rprev = q;
-	mgr->reg = q;
+	sf_list_add(&q->rnode, &mgr->reg);
 }
 
-static void reg_unlink(struct sf_lockmgr *mgr, struct lm_request *q)
+static void reg_unlink(struct lm_request *q)
 {
-	if (q->rprev)
-		q->rprev->rnext = q->rnext;
-	else
-		mgr->reg = q->rnext;
-	if (q->rnext)
-		q->rnext->rprev = q->rprev;
+	sf_list_del(&q->rnode);
 	req_free_blockers(q);
 }
 
@@ -405,9 +388,11 @@ static long killed_index(const struct sf_lockmgr *mgr, uint64_t client)
 /* (R4) Is another request of @q's transaction waiting, in any tree?  (M) */
 static int txn_waits(const struct sf_lockmgr *mgr, const struct lm_request *q)
 {
-	for (const struct lm_request *p = mgr->reg; p; p = p->rnext)
+	const struct lm_request *p;
+
+	sf_list_for_each(p, &mgr->reg, struct lm_request, rnode)
 		if (p != q && p->txnid == q->txnid &&
-		    __atomic_load_n(&p->state, __ATOMIC_RELAXED) == REQ_PENDING)
+		    sf_load_relaxed(&p->state) == REQ_PENDING)
 			return 1;
 	return 0;
 }
@@ -436,9 +421,11 @@ static int closes_cycle(struct sf_lockmgr *mgr, struct lm_request *q)
 		if (txnset_has(seen.v, seen.n, t))
 			continue;
 		txnset_add(&seen, t);
-		for (struct lm_request *p = mgr->reg; p; p = p->rnext) {
+		struct lm_request *p;
+
+		sf_list_for_each(p, &mgr->reg, struct lm_request, rnode) {
 			if (p->txnid != t ||
-			    __atomic_load_n(&p->state, __ATOMIC_RELAXED) !=
+			    sf_load_relaxed(&p->state) !=
 			    REQ_PENDING)
 				continue;
 			for (uint32_t i = 0; i < p->nblockers; i++)
@@ -513,7 +500,9 @@ static int overlaps(const struct lt_ranges *rs, const struct sf_lockkey *al,
 static void add_edges_for_grant(struct sf_locktree *lt,
 				const struct lm_request *granted)
 {
-	for (struct lm_request *p = lt->mgr->reg; p; p = p->rnext)
+	struct lm_request *p;
+
+	sf_list_for_each(p, &lt->mgr->reg, struct lm_request, rnode)
 		if (p->lt == lt && p != granted &&
 		    p->txnid != granted->txnid &&
 		    lt_modes_conflict(p->mode, granted->mode) &&
@@ -565,26 +554,13 @@ static int try_locked(struct sf_locktree *lt, struct lm_request *q,
 
 static void pending_link(struct sf_locktree *lt, struct lm_request *q)
 {
-	q->pnext = NULL;
-	q->pprev = lt->ptail;
-	if (lt->ptail)
-		lt->ptail->pnext = q;
-	else
-		lt->phead = q;
-	lt->ptail = q;
+	sf_list_add_tail(&q->pnode, &lt->pending);
 	sf_store_relaxed(&lt->npending, sf_load_relaxed(&lt->npending) + 1);
 }
 
 static void pending_unlink(struct sf_locktree *lt, struct lm_request *q)
 {
-	if (q->pprev)
-		q->pprev->pnext = q->pnext;
-	else
-		lt->phead = q->pnext;
-	if (q->pnext)
-		q->pnext->pprev = q->pprev;
-	else
-		lt->ptail = q->pprev;
+	sf_list_del(&q->pnode);
 	sf_store_relaxed(&lt->npending, sf_load_relaxed(&lt->npending) - 1);
 }
 
@@ -597,9 +573,9 @@ static void req_retire(struct sf_locktree *lt, struct lm_request *q)
 	struct sf_lockmgr *mgr = lt->mgr;
 
 	pending_unlink(lt, q);
-	reg_unlink(mgr, q);
+	reg_unlink(q);
 	q->retired = 1;
-	mgr->wait_ns += now_ns() - q->start_ns;
+	mgr->wait_ns += sf_now_ns() - q->start_ns;
 }
 
 /*
@@ -612,7 +588,7 @@ static void publish(struct lm_request *done)
 
 	for (q = done; q; q = next) {
 		next = q->dnext;
-		__atomic_store_n(&q->state, REQ_DONE, __ATOMIC_RELEASE);
+		sf_store_release(&q->state, REQ_DONE);
 		sf_wake(&q->state, 1, 0);
 	}
 }
@@ -636,6 +612,7 @@ static void escalate_tree(struct sf_locktree *lt, int m_held,
 			  struct lm_request **done)
 {
 	struct sf_lockmgr *mgr = lt->mgr;
+	struct lm_request *p, *next;
 	uint32_t before = tree_units(&lt->rs), after;
 	size_t merged = lt_escalate(&lt->rs);
 	struct txnset conf;
@@ -649,20 +626,19 @@ static void escalate_tree(struct sf_locktree *lt, int m_held,
 		sf_fetch_sub(&mgr->mem_units, before - after);
 	else
 		sf_fetch_add(&mgr->mem_units, after - before);
-	if (!lt->phead)
+	if (sf_list_empty(&lt->pending))
 		return;
 	txnset_init(&conf);
 	if (!m_held)
 		sf_mutex_lock(&mgr->mutex);
-	for (struct lm_request *p = lt->phead; p; p = p->pnext) {
-		if (__atomic_load_n(&p->state, __ATOMIC_RELAXED) != REQ_PENDING)
+	sf_list_for_each(p, &lt->pending, struct lm_request, pnode) {
+		if (sf_load_relaxed(&p->state) != REQ_PENDING)
 			continue;
 		conflicts_of(lt, p, &conf);
 		req_set_blockers(p, &conf);
 	}
-	for (struct lm_request *p = lt->phead, *next; p; p = next) {
-		next = p->pnext;
-		if (__atomic_load_n(&p->state, __ATOMIC_RELAXED) != REQ_PENDING ||
+	sf_list_for_each_safe(p, next, &lt->pending, struct lm_request, pnode) {
+		if (sf_load_relaxed(&p->state) != REQ_PENDING ||
 		    !closes_cycle(mgr, p))
 			continue;
 		p->result = EDEADLK;
@@ -707,7 +683,7 @@ static int pass_try(struct sf_locktree *lt, struct lm_request *q,
 {
 	int r, n = 0;
 
-	if (__atomic_load_n(&q->state, __ATOMIC_RELAXED) != REQ_PENDING)
+	if (sf_load_relaxed(&q->state) != REQ_PENDING)
 		return 0;		/* killed: its waiter takes it out */
 	r = try_locked(lt, q, conf, 1);
 	if (r == TRY_OVER_LIMIT && !*escalated) {
@@ -747,13 +723,15 @@ static void retry_pass(struct sf_locktree *lt)
 	txnset_init(&conf);
 	sf_mutex_lock(&lt->locks_mutex);
 	sf_mutex_lock(&mgr->mutex);
-	for (q = lt->phead; q; q = next) {
+	for (q = sf_list_first(&lt->pending, struct lm_request, pnode);
+	     &q->pnode != &lt->pending; q = next) {
 		/* q's successor stays linked unless an escalation ran. */
-		next = q->pnext;
+		next = sf_list_entry(q->pnode.next, struct lm_request, pnode);
 		esc = escalated;
 		served += (uint64_t)pass_try(lt, q, &conf, &done, &escalated);
 		if (esc != escalated)
-			next = lt->phead;
+			next = sf_list_first(&lt->pending, struct lm_request,
+					     pnode);
 	}
 	sf_mutex_unlock(&mgr->mutex);
 	sf_mutex_unlock(&lt->locks_mutex);
@@ -820,6 +798,7 @@ SF_EXPORT int sf_lockmgr_create(struct sf_lockmgr **mgrp,
 		return ENOMEM;
 	sf_mutex_init(&mgr->trees_mutex, NULL);
 	sf_mutex_init(&mgr->mutex, NULL);
+	sf_list_init(&mgr->reg);
 	mgr->max_units = limit_units(limit);
 	*mgrp = mgr;
 	return 0;
@@ -867,6 +846,7 @@ SF_EXPORT int sf_locktree_create(struct sf_lockmgr *mgr,
 		return ENOMEM;
 	}
 	lt->mgr = mgr;
+	sf_list_init(&lt->pending);
 	sf_mutex_init(&lt->pending_mutex, NULL);
 	sf_mutex_init(&lt->locks_mutex, NULL);
 	sf_mutex_lock(&mgr->trees_mutex);
@@ -890,7 +870,7 @@ SF_EXPORT int sf_locktree_destroy(struct sf_locktree *lt)
 	sf_mutex_lock(&mgr->trees_mutex);
 	sf_mutex_lock(&lt->pending_mutex);
 	sf_mutex_lock(&lt->locks_mutex);
-	busy = lt->phead || lt->rs.nlocks;
+	busy = !sf_list_empty(&lt->pending) || lt->rs.nlocks;
 	sf_mutex_unlock(&lt->locks_mutex);
 	sf_mutex_unlock(&lt->pending_mutex);
 	if (!busy) {
@@ -950,14 +930,15 @@ SF_EXPORT int sf_lockmgr_stats(struct sf_lockmgr *mgr,
 /* Cancel @client's waiting requests (R3).  (M)  Return: how many. */
 static int cancel_waiting(struct sf_lockmgr *mgr, uint64_t client)
 {
+	struct lm_request *q;
 	int n = 0;
 
-	for (struct lm_request *q = mgr->reg; q; q = q->rnext) {
+	sf_list_for_each(q, &mgr->reg, struct lm_request, rnode) {
 		if (q->client_id != client ||
-		    __atomic_load_n(&q->state, __ATOMIC_RELAXED) != REQ_PENDING)
+		    sf_load_relaxed(&q->state) != REQ_PENDING)
 			continue;
 		/* the waiter needs M to retire it, so *q stays */
-		__atomic_store_n(&q->state, REQ_KILLED, __ATOMIC_RELEASE);
+		sf_store_release(&q->state, REQ_KILLED);
 		sf_wake(&q->state, 1, 0);
 		mgr->kills++;
 		n++;
@@ -1049,7 +1030,7 @@ static int req_collect(struct lm_request *q)
 	SF_SYNC_POINT("lockmgr:wait-collect", lt);
 	sf_mutex_lock(&lt->pending_mutex);
 	sf_mutex_lock(&mgr->mutex);
-	s = __atomic_load_n(&q->state, __ATOMIC_ACQUIRE);
+	s = sf_load_acquire(&q->state);
 	if (s == REQ_DONE) {
 		r = q->result;
 	} else if (s == REQ_KILLED) {
@@ -1060,7 +1041,7 @@ static int req_collect(struct lm_request *q)
 		mgr->timeouts++;
 		r = ETIMEDOUT;
 	}
-	__atomic_store_n(&q->state, REQ_IDLE, __ATOMIC_RELAXED);
+	sf_store_relaxed(&q->state, REQ_IDLE);
 	sf_mutex_unlock(&mgr->mutex);
 	sf_mutex_unlock(&lt->pending_mutex);
 	return r;
@@ -1083,8 +1064,8 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 	sf_mutex_lock(&lt->pending_mutex);
 	/* S3 */
 	pending_link(lt, q);
-	__atomic_store_n(&q->state, REQ_PENDING, __ATOMIC_RELAXED);
-	q->start_ns = now_ns();
+	sf_store_relaxed(&q->state, REQ_PENDING);
+	q->start_ns = sf_now_ns();
 	q->blockers = q->inl;
 	q->nblockers = 0;
 	q->capblockers = INLINE_BLOCKERS;
@@ -1099,7 +1080,7 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 	if (!SF_BROKEN(KILL_BEFORE_WAIT) && mgr->nkilled &&
 	    killed_index(mgr, q->client_id) >= 0) {
 		req_retire(lt, q);
-		__atomic_store_n(&q->state, REQ_IDLE, __ATOMIC_RELAXED);
+		sf_store_relaxed(&q->state, REQ_IDLE);
 		mgr->kills++;
 		sf_mutex_unlock(&mgr->mutex);
 		sf_mutex_unlock(&lt->locks_mutex);
@@ -1113,20 +1094,20 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 	*try_out = r;
 	if (r != TRY_CONFLICT) {
 		req_retire(lt, q);
-		__atomic_store_n(&q->state, REQ_IDLE, __ATOMIC_RELAXED);
+		sf_store_relaxed(&q->state, REQ_IDLE);
 		r = r == TRY_GRANTED ? 0 : -1;
 	} else if (txn_waits(mgr, q)) {
 		/* S5a (R4): refused, unlinked as if never started. */
 		pending_unlink(lt, q);
-		reg_unlink(mgr, q);
-		__atomic_store_n(&q->state, REQ_IDLE, __ATOMIC_RELAXED);
+		reg_unlink(q);
+		sf_store_relaxed(&q->state, REQ_IDLE);
 		r = EBUSY;
 	} else {
 		/* S5 (R4) */
 		req_set_blockers(q, conf);
 		if (closes_cycle(mgr, q)) {
 			req_retire(lt, q);
-			__atomic_store_n(&q->state, REQ_IDLE, __ATOMIC_RELAXED);
+			sf_store_relaxed(&q->state, REQ_IDLE);
 			mgr->deadlocks++;
 			r = EDEADLK;
 		} else {
@@ -1222,20 +1203,20 @@ SF_EXPORT int sf_lock_request_wait(struct sf_lock_request *req,
 		return EINVAL;
 	if (abstime && (!sf_clock_valid(clockid) || !sf_timespec_valid(abstime)))
 		return EINVAL;
-	s = __atomic_load_n(&q->state, __ATOMIC_ACQUIRE);
+	s = sf_load_acquire(&q->state);
 	if (s == REQ_IDLE)
 		return EINVAL;
 	for (;;) {
 		if (s == REQ_DONE) {
 			/* Out of both lists already; the pass may still hold P. */
-			__atomic_store_n(&q->state, REQ_IDLE, __ATOMIC_RELAXED);
+			sf_store_relaxed(&q->state, REQ_IDLE);
 			return q->result;
 		}
 		if (s == REQ_KILLED)
 			return req_collect(q);
 		SF_SYNC_POINT("lockmgr:wait-sleep", q->lt);
 		r = sf_wait(&q->state, REQ_PENDING, abstime, clockid, 0);
-		s = __atomic_load_n(&q->state, __ATOMIC_ACQUIRE);
+		s = sf_load_acquire(&q->state);
 		if (r == ETIMEDOUT && s == REQ_PENDING)
 			return req_collect(q);
 	}
@@ -1278,8 +1259,10 @@ SF_EXPORT int sf_lock_release_all(struct sf_locktree *lt, uint64_t txnid)
 		sf_fetch_sub(&mgr->mem_units, before - tree_units(&lt->rs));
 		if (waiters) {
 			/* (R4): txnid holds nothing here any more. */
+			struct lm_request *p;
+
 			sf_mutex_lock(&mgr->mutex);
-			for (struct lm_request *p = mgr->reg; p; p = p->rnext) {
+			sf_list_for_each(p, &mgr->reg, struct lm_request, rnode) {
 				if (p->lt != lt)
 					continue;
 				for (uint32_t i = 0; i < p->nblockers; i++)

@@ -11,7 +11,7 @@
  *
  * The other fields:
  *	__flags	SF_MUTEX_ERRORCHECK | MUTEX_PSHARED | the backend's wait flags
- *		(SF_WAIT_USE_*) << MUTEX_WF_SHIFT; set at init, then read-only
+ *		(sf_lock_flags(), wait.h); set at init, then read-only
  *	__owner	error-checking mutexes only: tid of the owner, 0 when free.
  *		Written only by the owner (after acquiring, before releasing),
  *		so a thread that reads its own tid there really owns the mutex.
@@ -67,13 +67,9 @@
 #define MUTEX_SPIN	100
 #endif
 
-#define MUTEX_WF_SHIFT	8
-
 static inline unsigned int wait_flags(uint32_t flags)
 {
-	return ((flags & MUTEX_PSHARED) ? SF_WAIT_SHARED : 0) |
-	       ((flags >> MUTEX_WF_SHIFT) &
-		(SF_WAIT_USE_FUTEX | SF_WAIT_USE_IOCTL));
+	return sf_lock_wait_flags(flags, MUTEX_PSHARED);
 }
 
 SF_EXPORT int sf_mutexattr_init(sf_mutexattr_t *attr)
@@ -107,10 +103,7 @@ SF_EXPORT int sf_mutexattr_gettype(const sf_mutexattr_t *attr, int *type)
 
 SF_EXPORT int sf_mutexattr_setpshared(sf_mutexattr_t *attr, int pshared)
 {
-	if (pshared != SF_PROCESS_PRIVATE && pshared != SF_PROCESS_SHARED)
-		return EINVAL;
-	attr->__pshared = pshared;
-	return 0;
+	return sf_pshared_set(&attr->__pshared, pshared);
 }
 
 SF_EXPORT int sf_mutexattr_getpshared(const sf_mutexattr_t *attr, int *pshared)
@@ -133,20 +126,14 @@ SF_EXPORT int sf_mutexattr_getbackend(const sf_mutexattr_t *attr, int *backend)
 SF_EXPORT int sf_mutex_init(sf_mutex_t *m, const sf_mutexattr_t *attr)
 {
 	uint32_t flags = 0;
-	unsigned int wf;
 
 	if (attr) {
-		if (attr->__type != SF_MUTEX_NORMAL &&
-		    attr->__type != SF_MUTEX_ERRORCHECK)
+		if ((attr->__type != SF_MUTEX_NORMAL &&
+		     attr->__type != SF_MUTEX_ERRORCHECK) ||
+		    sf_lock_flags(attr->__pshared, attr->__backend,
+				  MUTEX_PSHARED, &flags))
 			return EINVAL;
-		if (attr->__pshared != SF_PROCESS_PRIVATE &&
-		    attr->__pshared != SF_PROCESS_SHARED)
-			return EINVAL;
-		if (sf_backend_wait_flags(attr->__backend, attr->__pshared, &wf))
-			return EINVAL;
-		flags = (uint32_t)attr->__type | wf << MUTEX_WF_SHIFT;
-		if (attr->__pshared == SF_PROCESS_SHARED)
-			flags |= MUTEX_PSHARED;
+		flags |= (uint32_t)attr->__type;
 	}
 	m->__state = 0;
 	m->__flags = flags;
@@ -165,11 +152,11 @@ SF_EXPORT int sf_mutex_destroy(sf_mutex_t *m)
 }
 
 /*
- * __mutex_lock_slow() - the contended path: bounded spin, then sleep.
+ * mutex_lock_slow() - the contended path: bounded spin, then sleep.
  * Return: 0 with the mutex held (state left at 2 if we ever slept or
  * announced ourselves), or ETIMEDOUT.
  */
-static int __mutex_lock_slow(sf_mutex_t *m, clockid_t clk,
+static int mutex_lock_slow(sf_mutex_t *m, clockid_t clk,
 			     const struct timespec *abs)
 {
 	unsigned int wf = wait_flags(m->__flags);
@@ -202,27 +189,27 @@ static int __mutex_lock_slow(sf_mutex_t *m, clockid_t clk,
 static inline void owner_set(sf_mutex_t *m)
 {
 	if (m->__flags & SF_MUTEX_ERRORCHECK)
-		__atomic_store_n(&m->__owner, sf_tid(), __ATOMIC_RELAXED);
+		sf_store_tid(&m->__owner, sf_tid());
 }
 
 /* The out-of-line parts, so that the fast paths need no stack frame. */
-static __attribute__((noinline)) int __mutex_lock_contended(sf_mutex_t *m)
+static __attribute__((noinline)) int mutex_lock_contended(sf_mutex_t *m)
 {
-	__mutex_lock_slow(m, CLOCK_MONOTONIC, NULL);
+	mutex_lock_slow(m, CLOCK_MONOTONIC, NULL);
 	owner_set(m);
 	sf_tsan_post_lock(m, 0, 0);
 	return 0;
 }
 
-static __attribute__((noinline)) int __mutex_lock_errorcheck(sf_mutex_t *m)
+static __attribute__((noinline)) int mutex_lock_errorcheck(sf_mutex_t *m)
 {
 	uint32_t c = 0;
 
-	if (__atomic_load_n(&m->__owner, __ATOMIC_RELAXED) == sf_tid())
+	if (sf_load_tid(&m->__owner) == sf_tid())
 		return EDEADLK;
 	sf_tsan_pre_lock(m, 0);
 	if (!sf_cas(&m->__state, &c, 1))
-		return __mutex_lock_contended(m);
+		return mutex_lock_contended(m);
 	owner_set(m);
 	sf_tsan_post_lock(m, 0, 0);
 	return 0;
@@ -233,10 +220,10 @@ SF_EXPORT int sf_mutex_lock(sf_mutex_t *m)
 	uint32_t c = 0;
 
 	if (sf_unlikely(m->__flags & SF_MUTEX_ERRORCHECK))
-		return __mutex_lock_errorcheck(m);
+		return mutex_lock_errorcheck(m);
 	sf_tsan_pre_lock(m, 0);
 	if (sf_unlikely(!sf_cas(&m->__state, &c, 1)))
-		return __mutex_lock_contended(m);
+		return mutex_lock_contended(m);
 	sf_tsan_post_lock(m, 0, 0);
 	return 0;
 }
@@ -264,12 +251,12 @@ SF_EXPORT int sf_mutex_timedlock(sf_mutex_t *m, clockid_t clockid,
 	if (!abstime || !sf_clock_valid(clockid) || !sf_timespec_valid(abstime))
 		return EINVAL;
 	if ((m->__flags & SF_MUTEX_ERRORCHECK) &&
-	    __atomic_load_n(&m->__owner, __ATOMIC_RELAXED) == sf_tid())
+	    sf_load_tid(&m->__owner) == sf_tid())
 		return EDEADLK;
 	sf_tsan_pre_lock(m, SF_TSAN_TRY);
 	r = 0;
 	if (!sf_cas(&m->__state, &c, 1))
-		r = __mutex_lock_slow(m, clockid, abstime);
+		r = mutex_lock_slow(m, clockid, abstime);
 	if (r) {
 		sf_tsan_post_lock(m, SF_TSAN_TRY | SF_TSAN_TRY_FAILED, 0);
 		return r;
@@ -280,7 +267,7 @@ SF_EXPORT int sf_mutex_timedlock(sf_mutex_t *m, clockid_t clockid,
 }
 
 /* After the release: only the futex wake on the address, see the essay. */
-static __attribute__((noinline)) int __mutex_unlock_wake(sf_mutex_t *m,
+static __attribute__((noinline)) int mutex_unlock_wake(sf_mutex_t *m,
 							 unsigned int wf)
 {
 	sf_wake(&m->__state, 1, wf);
@@ -297,17 +284,17 @@ static inline int mutex_release(sf_mutex_t *m, uint32_t flags)
 	c = sf_xchg(&m->__state, 0);			/* (B) */
 	SF_SYNC_POINT_VAL("mutex:unlock-released", m, c);
 	if (sf_unlikely(c == 2))
-		return __mutex_unlock_wake(m, wait_flags(flags));
+		return mutex_unlock_wake(m, wait_flags(flags));
 	sf_tsan_post_unlock(m, 0);
 	return 0;
 }
 
-static __attribute__((noinline)) int __mutex_unlock_errorcheck(sf_mutex_t *m,
+static __attribute__((noinline)) int mutex_unlock_errorcheck(sf_mutex_t *m,
 								uint32_t flags)
 {
-	if (__atomic_load_n(&m->__owner, __ATOMIC_RELAXED) != sf_tid())
+	if (sf_load_tid(&m->__owner) != sf_tid())
 		return EPERM;
-	__atomic_store_n(&m->__owner, 0, __ATOMIC_RELAXED);
+	sf_store_tid(&m->__owner, 0);
 	return mutex_release(m, flags);
 }
 
@@ -316,7 +303,7 @@ SF_EXPORT int sf_mutex_unlock(sf_mutex_t *m)
 	uint32_t flags = m->__flags;	/* before (B): see the essay */
 
 	if (sf_unlikely(flags & SF_MUTEX_ERRORCHECK))
-		return __mutex_unlock_errorcheck(m, flags);
+		return mutex_unlock_errorcheck(m, flags);
 	if (sf_unlikely(sf_load_relaxed(&m->__state) == 0))
 		return EPERM;
 	return mutex_release(m, flags);

@@ -196,8 +196,7 @@
 #define RW_READERS	0xfffffff0u	/* R */
 #define RW_R_LIMIT	0x80000000u	/* R >= 2^27: no more read locks */
 
-#define RW_PSHARED	0x1u
-#define RW_WF_SHIFT	8	/* __flags: the backend's SF_WAIT_USE_* */
+#define RW_PSHARED	0x1u	/* __flags; with the backend's: sf_lock_flags() */
 
 #define CLASS_WRITER	SF_WAIT_CLASS(0)
 #define CLASS_READER	SF_WAIT_CLASS(1)
@@ -213,22 +212,15 @@ _Static_assert(offsetof(sf_rwlock_t, __kind) == 48, "kind at glibc's __flags");
 /* Read locks this thread holds on PREFER_WRITER rwlocks. */
 static __thread unsigned int rd_held_pw __attribute__((tls_model("initial-exec")));
 
-static inline uint32_t load_sc(const uint32_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_SEQ_CST);
-}
-
 /* Futex flags; __flags is immutable after init (read before any release). */
-static inline unsigned int wflags(const sf_rwlock_t *l)
+static inline unsigned int wait_flags(const sf_rwlock_t *l)
 {
-	return ((l->__flags & RW_PSHARED) ? SF_WAIT_SHARED : 0) |
-	       ((l->__flags >> RW_WF_SHIFT) &
-		(SF_WAIT_USE_FUTEX | SF_WAIT_USE_IOCTL));
+	return sf_lock_wait_flags(l->__flags, RW_PSHARED);
 }
 
 static inline pid_t writer_of(const sf_rwlock_t *l)
 {
-	return __atomic_load_n(&l->__writer, __ATOMIC_RELAXED);
+	return sf_load_tid(&l->__writer);
 }
 
 /* The bits that keep the calling thread's read lock out. */
@@ -322,14 +314,14 @@ static inline int wr_try(sf_rwlock_t *l)
 }
 
 /*
- * __rdlock_slow() - wait for a read lock.  See "Ordering" 2 above.
+ * rdlock_slow() - wait for a read lock.  See "Ordering" 2 above.
  * Return: 0, ETIMEDOUT, EDEADLK or EAGAIN.
  */
-static int __rdlock_slow(sf_rwlock_t *l, uint32_t block, clockid_t clk,
+static int rdlock_slow(sf_rwlock_t *l, uint32_t block, clockid_t clk,
 			 const struct timespec *abs)
 {
 	unsigned int cls = (block & RW_WWAIT) ? CLASS_READER : CLASS_RREADER;
-	unsigned int wf = wflags(l) | cls;
+	unsigned int wf = wait_flags(l) | cls;
 	uint32_t w;
 	int i, r;
 	bool have_stale = false;		/* SF_BROKEN(STALE_WAIT) only */
@@ -378,13 +370,13 @@ static int __rdlock_slow(sf_rwlock_t *l, uint32_t block, clockid_t clk,
 }
 
 /*
- * __wr_timeout_leave() - a writer gives up ("Ordering" 3 and 4).  If it was
+ * wr_timeout_leave() - a writer gives up ("Ordering" 3 and 4).  If it was
  * the last counted writer, neither WWAIT nor WSLEEP may outlive it: clear
  * them, waking one writer if WSLEEP was set (one may have gone to sleep
  * since the count was read) and the readers that WWAIT kept out.
  * Otherwise pass on a wakeup in case the lock is free and the others sleep.
  */
-static void __wr_timeout_leave(sf_rwlock_t *l, unsigned int wf)
+static void wr_timeout_leave(sf_rwlock_t *l, unsigned int wf)
 {
 	uint32_t w, n, nw;
 	bool wake_r;
@@ -393,7 +385,7 @@ static void __wr_timeout_leave(sf_rwlock_t *l, unsigned int wf)
 	w = sf_load_relaxed(&l->__word);
 	if (n == 0) {
 		while ((w & (RW_WWAIT | RW_WSLEEP)) &&
-		       load_sc(&l->__wwaiters) == 0) {
+		       sf_load_seq_cst(&l->__wwaiters) == 0) {
 			wake_r = (w & (RW_WWAIT | RW_RWAIT | RW_WLOCKED)) ==
 				 (RW_WWAIT | RW_RWAIT);
 			nw = w & ~(RW_WWAIT | RW_WSLEEP);
@@ -414,14 +406,14 @@ static void __wr_timeout_leave(sf_rwlock_t *l, unsigned int wf)
 }
 
 /*
- * __wrlock_slow() - wait for the write lock.  See "Ordering" 3 and 4.
+ * wrlock_slow() - wait for the write lock.  See "Ordering" 3 and 4.
  * Return: 0, ETIMEDOUT or EDEADLK.
  */
-static int __wrlock_slow(sf_rwlock_t *l, clockid_t clk,
+static int wrlock_slow(sf_rwlock_t *l, clockid_t clk,
 			 const struct timespec *abs)
 {
 	uint32_t mark = RW_WSLEEP;
-	unsigned int wf = wflags(l);
+	unsigned int wf = wait_flags(l);
 	bool slept = false;
 	uint32_t w, add;
 	int i;
@@ -447,7 +439,7 @@ static int __wrlock_slow(sf_rwlock_t *l, clockid_t clk,
 			 * on: it puts WSLEEP back for them (G).
 			 */
 			add = RW_WLOCKED;
-			if (slept && load_sc(&l->__wwaiters) > 1)
+			if (slept && sf_load_seq_cst(&l->__wwaiters) > 1)
 				add |= RW_WSLEEP;
 			if (sf_cas(&l->__word, &w, w | add))	/* (G) */
 				break;
@@ -462,7 +454,7 @@ static int __wrlock_slow(sf_rwlock_t *l, clockid_t clk,
 		if (sf_wait(&l->__word, w, abs, clk,
 			    wf | CLASS_WRITER | SF_WAIT_TAG_RWLOCK_WRITE) ==
 		    ETIMEDOUT) {
-			__wr_timeout_leave(l, wf);
+			wr_timeout_leave(l, wf);
 			return ETIMEDOUT;
 		}
 	}
@@ -471,20 +463,20 @@ static int __wrlock_slow(sf_rwlock_t *l, clockid_t clk,
 }
 
 /*
- * __wr_unlock() - release the write lock ("Ordering" 1, 3, 4).  @wf (futex
+ * wr_unlock() - release the write lock ("Ordering" 1, 3, 4).  @wf (futex
  * flags) was read before; nothing of *@l is read after the CAS (B).
  */
-static void __wr_unlock(sf_rwlock_t *l, unsigned int wf)
+static void wr_unlock(sf_rwlock_t *l, unsigned int wf)
 {
 	unsigned int wake_r;
 	uint32_t w, nw;
 
-	__atomic_store_n(&l->__writer, 0, __ATOMIC_RELAXED);
+	sf_store_tid(&l->__writer, 0);
 	w = sf_load_relaxed(&l->__word);
 	do {
 		/* Hand over to a counted writer?  (WWAIT: writer-preferring.) */
 		bool to_writer = (w & RW_WWAIT) &&
-				 load_sc(&l->__wwaiters) != 0;	/* (D) */
+				 sf_load_seq_cst(&l->__wwaiters) != 0;	/* (D) */
 
 		nw = w & ~(RW_WLOCKED | RW_WSLEEP | RW_WWAIT | RW_RWAIT);
 		wake_r = 0;
@@ -543,10 +535,7 @@ SF_EXPORT int sf_rwlockattr_getkind(const sf_rwlockattr_t *attr, int *kind)
 
 SF_EXPORT int sf_rwlockattr_setpshared(sf_rwlockattr_t *attr, int pshared)
 {
-	if (pshared != SF_PROCESS_PRIVATE && pshared != SF_PROCESS_SHARED)
-		return EINVAL;
-	attr->__pshared = pshared;
-	return 0;
+	return sf_pshared_set(&attr->__pshared, pshared);
 }
 
 SF_EXPORT int sf_rwlockattr_getpshared(const sf_rwlockattr_t *attr, int *pshared)
@@ -570,21 +559,19 @@ SF_EXPORT int sf_rwlockattr_getbackend(const sf_rwlockattr_t *attr,
 SF_EXPORT int sf_rwlock_init(sf_rwlock_t *l, const sf_rwlockattr_t *attr)
 {
 	static const sf_rwlock_t zero = SF_RWLOCK_INITIALIZER;
-	int kind = SF_RWLOCK_PREFER_READER, pshared = SF_PROCESS_PRIVATE;
-	unsigned int wf = 0;
+	int kind = SF_RWLOCK_PREFER_READER;
+	uint32_t flags = 0;
 
 	if (attr) {
 		kind = attr->__kind;
-		pshared = attr->__pshared;
-		if (!kind_valid(kind) || (pshared != SF_PROCESS_PRIVATE &&
-					  pshared != SF_PROCESS_SHARED) ||
-		    sf_backend_wait_flags(attr->__backend, pshared, &wf))
+		if (!kind_valid(kind) ||
+		    sf_lock_flags(attr->__pshared, attr->__backend, RW_PSHARED,
+				  &flags))
 			return EINVAL;
 	}
 	*l = zero;
 	l->__kind = (uint32_t)kind;
-	l->__flags = (pshared == SF_PROCESS_SHARED ? RW_PSHARED : 0) |
-		     wf << RW_WF_SHIFT;
+	l->__flags = flags;
 	sf_tsan_create(l, 0);
 	return 0;
 }
@@ -620,78 +607,70 @@ static inline void rd_acquired(uint32_t kind)
 }
 
 /*
- * __rdlock_refused() - the fast path's xadd (F) returned @old, which has a
+ * rdlock_refused() - the fast path's xadd (F) returned @old, which has a
  * bit of @block or R at its limit: give the increment back, then wait
  * (@try: return EBUSY instead) unless the limit was the reason (EAGAIN).
  * Ends the TSAN annotation begun by the caller with @tsan_flags.
  */
 static __attribute__((noinline)) int
-__rdlock_refused(sf_rwlock_t *l, uint32_t old, uint32_t block, bool try,
+rdlock_refused(sf_rwlock_t *l, uint32_t old, uint32_t block, bool try,
 		 clockid_t clk, const struct timespec *abs, unsigned int tsan_flags)
 {
 	int r;
 
 	(void)tsan_flags;	/* only TSAN builds annotate */
-	rd_release(l, sf_load_relaxed(&l->__word), wflags(l));
+	rd_release(l, sf_load_relaxed(&l->__word), wait_flags(l));
 	r = (old & block) ? EBUSY : EAGAIN;
 	if (r == EBUSY && !try)
-		r = __rdlock_slow(l, block, clk, abs);
+		r = rdlock_slow(l, block, clk, abs);
 	if (r == 0)
 		rd_acquired(l->__kind);
 	sf_tsan_post_lock(l, tsan_flags | (r ? SF_TSAN_TRY_FAILED : 0), 0);
 	return r;
 }
 
-SF_EXPORT int sf_rwlock_rdlock(sf_rwlock_t *l)
+/*
+ * The read-lock fast path of every entry point: one xadd (F); a refusal
+ * goes out of line.  Always inline, so that each entry point is one frame
+ * with constants for @try, @clk and @tsan_flags.
+ */
+static inline __attribute__((always_inline)) int
+rd_lock(sf_rwlock_t *l, bool try, clockid_t clk, const struct timespec *abs,
+	unsigned int tsan_flags)
 {
 	uint32_t kind = l->__kind, block, old;
-	int r;
 
-	r = tsan_self_deadlock(l);
-	if (r)
-		return r;
-	sf_tsan_pre_lock(l, SF_TSAN_READ);
+	sf_tsan_pre_lock(l, tsan_flags);
 	block = rd_block(kind);
 	old = sf_fetch_add(&l->__word, RW_READER);		/* (F) */
 	if (sf_unlikely(old & (block | RW_R_LIMIT)))
-		return __rdlock_refused(l, old, block, false, CLOCK_MONOTONIC,
-					NULL, SF_TSAN_READ);
+		return rdlock_refused(l, old, block, try, clk, abs, tsan_flags);
 	rd_acquired(kind);
-	sf_tsan_post_lock(l, SF_TSAN_READ, 0);
+	sf_tsan_post_lock(l, tsan_flags, 0);
 	return 0;
+}
+
+SF_EXPORT int sf_rwlock_rdlock(sf_rwlock_t *l)
+{
+	int r = tsan_self_deadlock(l);
+
+	if (r)
+		return r;
+	return rd_lock(l, false, CLOCK_MONOTONIC, NULL, SF_TSAN_READ);
 }
 
 SF_EXPORT int sf_rwlock_tryrdlock(sf_rwlock_t *l)
 {
-	uint32_t kind = l->__kind, block, old;
-
-	sf_tsan_pre_lock(l, SF_TSAN_READ | SF_TSAN_TRY);
-	block = rd_block(kind);
-	old = sf_fetch_add(&l->__word, RW_READER);		/* (F) */
-	if (sf_unlikely(old & (block | RW_R_LIMIT)))
-		return __rdlock_refused(l, old, block, true, CLOCK_MONOTONIC,
-					NULL, SF_TSAN_READ | SF_TSAN_TRY);
-	rd_acquired(kind);
-	sf_tsan_post_lock(l, SF_TSAN_READ | SF_TSAN_TRY, 0);
-	return 0;
+	return rd_lock(l, true, CLOCK_MONOTONIC, NULL,
+		       SF_TSAN_READ | SF_TSAN_TRY);
 }
 
 SF_EXPORT int sf_rwlock_timedrdlock(sf_rwlock_t *l, clockid_t clockid,
 				    const struct timespec *abstime)
 {
-	uint32_t kind = l->__kind, block, old;
-
 	if (!abstime || !sf_clock_valid(clockid) || !sf_timespec_valid(abstime))
 		return EINVAL;
-	sf_tsan_pre_lock(l, SF_TSAN_READ | SF_TSAN_TRY);
-	block = rd_block(kind);
-	old = sf_fetch_add(&l->__word, RW_READER);		/* (F) */
-	if (old & (block | RW_R_LIMIT))
-		return __rdlock_refused(l, old, block, false, clockid, abstime,
-					SF_TSAN_READ | SF_TSAN_TRY);
-	rd_acquired(kind);
-	sf_tsan_post_lock(l, SF_TSAN_READ | SF_TSAN_TRY, 0);
-	return 0;
+	return rd_lock(l, false, clockid, abstime, SF_TSAN_READ | SF_TSAN_TRY);
 }
 
 SF_EXPORT int sf_rwlock_wrlock(sf_rwlock_t *l)
@@ -704,9 +683,9 @@ SF_EXPORT int sf_rwlock_wrlock(sf_rwlock_t *l)
 		return r;
 	sf_tsan_pre_lock(l, 0);
 	if (sf_unlikely(!sf_cas(&l->__word, &w, RW_WLOCKED)))
-		r = __wrlock_slow(l, CLOCK_MONOTONIC, NULL);
+		r = wrlock_slow(l, CLOCK_MONOTONIC, NULL);
 	if (sf_likely(r == 0))
-		__atomic_store_n(&l->__writer, sf_tid(), __ATOMIC_RELAXED);
+		sf_store_tid(&l->__writer, sf_tid());
 	sf_tsan_post_lock(l, r ? SF_TSAN_TRY_FAILED : 0, 0);
 	return r;
 }
@@ -718,7 +697,7 @@ SF_EXPORT int sf_rwlock_trywrlock(sf_rwlock_t *l)
 	sf_tsan_pre_lock(l, SF_TSAN_TRY);
 	r = wr_try(l);
 	if (r == 0)
-		__atomic_store_n(&l->__writer, sf_tid(), __ATOMIC_RELAXED);
+		sf_store_tid(&l->__writer, sf_tid());
 	sf_tsan_post_lock(l, SF_TSAN_TRY | (r ? SF_TSAN_TRY_FAILED : 0), 0);
 	return r;
 }
@@ -733,21 +712,21 @@ SF_EXPORT int sf_rwlock_timedwrlock(sf_rwlock_t *l, clockid_t clockid,
 	sf_tsan_pre_lock(l, SF_TSAN_TRY);
 	r = wr_try(l);
 	if (r == EBUSY)
-		r = __wrlock_slow(l, clockid, abstime);
+		r = wrlock_slow(l, clockid, abstime);
 	if (r == 0)
-		__atomic_store_n(&l->__writer, sf_tid(), __ATOMIC_RELAXED);
+		sf_store_tid(&l->__writer, sf_tid());
 	sf_tsan_post_lock(l, SF_TSAN_TRY | (r ? SF_TSAN_TRY_FAILED : 0), 0);
 	return r;
 }
 
 /* A write unlock: EPERM unless the caller is the writer. */
-static __attribute__((noinline)) int __rwlock_wrunlock(sf_rwlock_t *l,
+static __attribute__((noinline)) int rwlock_wrunlock(sf_rwlock_t *l,
 						       unsigned int wf)
 {
 	if (writer_of(l) != sf_tid())
 		return EPERM;
 	sf_tsan_pre_unlock(l, 0);
-	__wr_unlock(l, wf);
+	wr_unlock(l, wf);
 	sf_tsan_post_unlock(l, 0);
 	return 0;
 }
@@ -759,12 +738,12 @@ static __attribute__((noinline)) int __rwlock_wrunlock(sf_rwlock_t *l,
 SF_EXPORT int sf_rwlock_unlock(sf_rwlock_t *l)
 {
 	uint32_t kind = l->__kind;
-	unsigned int wf = wflags(l);
+	unsigned int wf = wait_flags(l);
 	uint32_t w = sf_load_relaxed(&l->__word);
 	int r;
 
 	if (sf_unlikely(w & RW_WLOCKED))
-		return __rwlock_wrunlock(l, wf);
+		return rwlock_wrunlock(l, wf);
 	if (sf_unlikely(!(w & RW_READERS)))
 		return EPERM;
 	sf_tsan_pre_unlock(l, SF_TSAN_READ);

@@ -26,7 +26,7 @@
  *
  * State machine (@state; S = start, H = helper, E = kill/finish):
  *
- *   INIT --S1--> STARTING --H1--> ACQUIRING --H2--> HELD --H3--> RELEASING
+ *   INIT --T1--> STARTING --H1--> ACQUIRING --H2--> HELD --H3--> RELEASING
  *     |             |                 |                             |
  *     E1            H1c               H2e                           H4
  *     v             |                 v                             v
@@ -36,7 +36,7 @@
  *                                     v
  *                                   JOINED
  *
- *   S1   start: INIT and not cancelled -> STARTING, pthread_create() with
+ *   T1   start: INIT and not cancelled -> STARTING, pthread_create() with
  *        @mutex held (a failure goes back to INIT unseen).
  *   E1   kill/finish in INIT: cancel, INIT -> JOINED (no thread ever).
  *   H1   helper, first thing under @mutex: cancelled -> DONE (H1c,
@@ -126,8 +126,8 @@ struct sf_lockthread {
 	unsigned int reaping : 1;	/* E3: an end is joining the thread */
 	unsigned int acquire_called : 1;
 	unsigned int release_called : 1;
-	unsigned int started : 1;	/* S1 happened */
-	pthread_t thread;	/* valid from S1 to JOINED */
+	unsigned int started : 1;	/* T1 happened */
+	pthread_t thread;	/* valid from T1 to JOINED */
 	sf_lockthread_interrupt_fn intr_fn;
 	void *intr_arg;
 	uint64_t intr_id;
@@ -313,7 +313,7 @@ SF_EXPORT int sf_lockthread_start(struct sf_lockthread *lt)
 		lt_unlock(lt);
 		return r;
 	}
-	/* S1: the helper inherits a mask with every signal blocked. */
+	/* T1: the helper inherits a mask with every signal blocked. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	r = pthread_create(&lt->thread, NULL, lt_helper, lt);

@@ -171,7 +171,7 @@ static unsigned char *make_image(const char *p, size_t *len,
 	return img;
 }
 
-/* (R2z) The file as a crash leaves it while zeros are kept ahead. */
+/* (V2z) The file as a crash leaves it while zeros are kept ahead. */
 static void zero_tail_cases(const char *p, const unsigned char *img,
 			    size_t len)
 {

@@ -472,11 +472,12 @@ static int c_double_kill(void)
 		return 0;
 
 	setup(ACQ_OK);
-	dsync_arm("lockthread:before-join", "K1", "k1-joining", "k2-waiting", 1);
-	dsync_arm("lockthread:end-wait", "K2", "k2-waiting", NULL, 1);
+	dsync_arm("lockthread:before-join", "killer1", "killer1-joining",
+		  "killer2-waiting", 1);
+	dsync_arm("lockthread:end-wait", "killer2", "killer2-waiting", NULL, 1);
 	if (!start_held() ||
-	    !two_callers(sf_lockthread_kill, "K1", "k1-joining",
-			 sf_lockthread_kill, "K2", 0))
+	    !two_callers(sf_lockthread_kill, "killer1", "killer1-joining",
+			 sf_lockthread_kill, "killer2", 0))
 		return 0;
 	return verify(1, 1);
 }
