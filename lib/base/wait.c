@@ -41,7 +41,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../../uapi/linux/syncfix.h"
+#include <linux/syncfix.h>	/* uapi/: -I in lib/Makefile */
 #include <syncfix/mutex.h>
 
 #include "internal.h"

@@ -28,7 +28,7 @@
 
 #include <syncfix.h>
 
-#include "../../../uapi/linux/syncfix.h"
+#include <linux/syncfix.h>	/* uapi/: -I in lib/Makefile */
 #include "bench.h"
 
 #define ROUNDS		7
