@@ -104,60 +104,10 @@
  * with ev_seq alone) cost half of them a wakeup, a lock and a sleep for
  * nothing on each flush; measured: lib/commit/bench/bench-commit.c.
  *
- * Gathering.  Without it, with one flush at a time, the committers split
- * into two halves: the half woken by a flush comes back while the other
- * half's batch is already being written, so every commit waits for two
- * flushes and a batch holds half of them.  A leader therefore first waits
- * for the committers that are coming:
- *   (G1) young: transactions begun since the last batch finished (step 4)
- *        and not yet committed or rolled back: nyoung counts the open
- *        ones with id >= young_base; step (4) sets young_base to next_txn
- *        and nyoung to 0.  A transaction open across a finished batch is
- *        old and never waited for, so an idle long transaction costs
- *        nothing after one batch;
- *   (G2) returning: committers whose commit is done (set_done_locked())
- *        but who are not yet back in sf_txn_commit() to end it.
- *   (G3) gather_locked(), by a committer about to lead (can_lead(), its
- *        record in buf[active]), once per commit: gathering is set, so no
- *        other leader starts (can_lead() is false; committers append to
- *        the batch and sleep on their buffer); it sleeps on gather_seq
- *        until gather_over_locked(): nobody young or returning, the
- *        buffer more than half full, a record that finds no room
- *        (gather_stop), or the log failed; or until gather_pct % of the
- *        recent flush latency (flush_ewma_ns) has passed since it began.
- *        Then it takes the batch.  A single committer, or committers that
- *        all arrived, never wait: nobody is coming.
- *   (G4) whoever changes what gather_over_locked() reads (m held) calls
- *        gather_kick_locked(): the first time it finds the gathering over
- *        it does N2 and N3 on gather_seq (W1-W4 below, gather_waiters).
- *        The wakeup is issued with m held: one per gathering.
- *   (G5) the limit bounds what a wrong guess costs: a coming transaction
- *        that does not commit soon (it waits for something, or the thread
- *        ends) delays one batch by at most gather_pct % of a flush.
- * Measured (lib/commit/bench/bench-commit.c; Documentation/commit.rst, Benchmark):
- * a batch holds all the committers instead of about half (62-63 of 64),
- * commits/s up to 1.4x at 4 and 16 committers; at 64 about even, the
- * wait for the committers to come back costing about what the second
- * flush did.
- *
- * Zeros ahead.  (Z2) The leader taking a batch keeps zero_ahead bytes of
- * zeros written past its end (zero_ahead_locked()), so that the flushes
- * overwrite blocks already allocated and in the file instead of
- * appending: an fdatasync after an append must also commit the new size
- * and blocks to the file system's journal; after an overwrite it only
- * writes the data.  Recovery (commit-recover.c, V2z) reads zeros after the
- * last record as the clean end.  (Z3) A clean close cuts them off.
- *
- * Sleeping.  Waiter:  fetch_add(ev_waiters, 1)   (W1, full barrier)
- *                     seq = load(ev_seq)          (W2)
- *                     check its condition         (W3)
- *                     sf_wait(ev_seq, seq)        (W4)
- *             Waker:  change state                (N1)
- *                     fetch_add(ev_seq, 1)        (N2, full barrier)
- *                     if load(ev_waiters): wake   (N3)
- * If W3 missed N1, W2 came before N2, so either W4 sees the new value or
- * N3 (after N2, after W1) sees the waiter and wakes it.  Waiters holding m
- * for W1..W3 are simply ordered by m.
+ * Written next to their code, below: gathering before a flush (G1-G5,
+ * above gather_over_locked()), the zeros kept ahead of the end (Z1-Z3,
+ * above zero_ahead_locked()), and how a thread sleeps on an event counter
+ * without missing a wakeup (W1-W4, N1-N3, above event_locked()).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -283,6 +233,18 @@ static void unlock(struct sf_clog *log)
 	sf_mutex_unlock(&log->m);
 }
 
+/*
+ * Sleeping.  Waiter:  fetch_add(ev_waiters, 1)   (W1, full barrier)
+ *                     seq = load(ev_seq)          (W2)
+ *                     check its condition         (W3)
+ *                     sf_wait(ev_seq, seq)        (W4)
+ *             Waker:  change state                (N1)
+ *                     fetch_add(ev_seq, 1)        (N2, full barrier)
+ *                     if load(ev_waiters): wake   (N3)
+ * If W3 missed N1, W2 came before N2, so either W4 sees the new value or
+ * N3 (after N2, after W1) sees the waiter and wakes it.  Waiters holding m
+ * for W1..W3 are simply ordered by m.
+ */
 /* (N2) (N3), called with m held: returns whether to wake after unlock. */
 static bool event_locked(struct sf_clog *log)
 {
@@ -417,6 +379,44 @@ static bool can_lead(const struct sf_clog *log)
 
 /* ---- gathering ------------------------------------------------------ */
 
+/*
+ * Gathering.  Without it, with one flush at a time, the committers split
+ * into two halves: the half woken by a flush comes back while the other
+ * half's batch is already being written, so every commit waits for two
+ * flushes and a batch holds half of them.  A leader therefore first waits
+ * for the committers that are coming:
+ *   (G1) young: transactions begun since the last batch finished (step 4)
+ *        and not yet committed or rolled back: nyoung counts the open
+ *        ones with id >= young_base; step (4) sets young_base to next_txn
+ *        and nyoung to 0.  A transaction open across a finished batch is
+ *        old and never waited for, so an idle long transaction costs
+ *        nothing after one batch;
+ *   (G2) returning: committers whose commit is done (set_done_locked())
+ *        but who are not yet back in sf_txn_commit() to end it.
+ *   (G3) gather_locked(), by a committer about to lead (can_lead(), its
+ *        record in buf[active]), once per commit: gathering is set, so no
+ *        other leader starts (can_lead() is false; committers append to
+ *        the batch and sleep on their buffer); it sleeps on gather_seq
+ *        until gather_over_locked(): nobody young or returning, the
+ *        buffer more than half full, a record that finds no room
+ *        (gather_stop), or the log failed; or until gather_pct % of the
+ *        recent flush latency (flush_ewma_ns) has passed since it began.
+ *        Then it takes the batch.  A single committer, or committers that
+ *        all arrived, never wait: nobody is coming.
+ *   (G4) whoever changes what gather_over_locked() reads (m held) calls
+ *        gather_kick_locked(): the first time it finds the gathering over
+ *        it does N2 and N3 on gather_seq (W1-W4 above event_locked(),
+ *        gather_waiters).
+ *        The wakeup is issued with m held: one per gathering.
+ *   (G5) the limit bounds what a wrong guess costs: a coming transaction
+ *        that does not commit soon (it waits for something, or the thread
+ *        ends) delays one batch by at most gather_pct % of a flush.
+ * Measured (lib/commit/bench/bench-commit.c; Documentation/commit.rst,
+ * Benchmark): a batch holds all the committers instead of about half (62-63 of 64),
+ * commits/s up to 1.4x at 4 and 16 committers; at 64 about even, the
+ * wait for the committers to come back costing about what the second
+ * flush did.
+ */
 /* (G2) Is nobody coming any more, or must the gathering stop?  (m held) */
 static bool gather_over_locked(const struct sf_clog *log)
 {
@@ -481,6 +481,15 @@ static void gather_locked(struct sf_clog *log)
 	log->st.gather_ns_total += sf_now_ns() - t0;
 }
 
+/*
+ * Zeros ahead.  (Z2) The leader taking a batch keeps zero_ahead bytes of
+ * zeros written past its end (zero_ahead_locked()), so that the flushes
+ * overwrite blocks already allocated and in the file instead of
+ * appending: an fdatasync after an append must also commit the new size
+ * and blocks to the file system's journal; after an overwrite it only
+ * writes the data.  Recovery (commit-recover.c, V2z) reads zeros after the
+ * last record as the clean end.  (Z3) A clean close cuts them off.
+ */
 static const unsigned char zeros[1u << 16];
 
 /*
