@@ -97,6 +97,7 @@ check: deps
 	@$(S)/stage.sh symbols -- $(S)/check-symbols.sh
 	@$(S)/stage.sh man -- $(S)/check-man.sh
 	@$(S)/stage.sh install -- $(S)/check-install.sh
+	@$(S)/stage.sh tsan-user -- $(S)/check-tsan-user.sh
 	@$(S)/stage.sh syncfixctl-host -- $(S)/check-syncfixctl.sh
 	@$(S)/stage.sh dkms -- $(S)/check-dkms.sh
 	@$(build-vm-programs)

@@ -40,33 +40,52 @@ static inline uint64_t sf_now_ns(void)
 }
 
 /*
- * ThreadSanitizer annotations.  TSAN cannot see futex sleeps and treats the
- * lock words as ordinary atomics; these calls tell it which operations
- * acquire and release a lock so that it checks data accessed under the
- * locks and the order in which locks are taken.
+ * ThreadSanitizer annotations.  TSAN cannot see futex sleeps, and in the
+ * shipped library not even the lock words; these calls tell it which
+ * operations acquire and release a lock, so that it checks the data a
+ * program accesses under the locks and the order in which it takes them
+ * (lock-order inversions), and, with sf_tsan_release()/sf_tsan_acquire()
+ * on one address, each other happens-before the library promises (a
+ * grant after a wait, a handoff, a commit made visible).
+ *
+ * The TSAN build of the library (SF_TSAN: compiled with
+ * -fsanitize=thread) calls them always.  The shipped library calls them
+ * through weak references, only when the TSAN runtime is in the process:
+ * a program built with -fsanitize=thread against the installed library
+ * needs no other build and no suppression file.  Whether it is there is
+ * decided once, by the dynamic linker (a weak undefined symbol's address
+ * is 0 when nothing defines it): the cost on a fast path is one load of
+ * that address and a branch that always goes the same way.
  */
-#ifdef SF_TSAN
 #include <sanitizer/tsan_interface.h>
-#define sf_tsan_create(a, f)		__tsan_mutex_create((a), (f))
-#define sf_tsan_destroy(a, f)		__tsan_mutex_destroy((a), (f))
-#define sf_tsan_pre_lock(a, f)		__tsan_mutex_pre_lock((a), (f))
-#define sf_tsan_post_lock(a, f, r)	__tsan_mutex_post_lock((a), (f), (r))
-#define sf_tsan_pre_unlock(a, f)	((void)__tsan_mutex_pre_unlock((a), (f)))
-#define sf_tsan_post_unlock(a, f)	__tsan_mutex_post_unlock((a), (f))
+#ifdef SF_TSAN
+#define SF_TSAN_CALL(call)		(call)
+#else
+#pragma weak __tsan_mutex_create
+#pragma weak __tsan_mutex_destroy
+#pragma weak __tsan_mutex_pre_lock
+#pragma weak __tsan_mutex_post_lock
+#pragma weak __tsan_mutex_pre_unlock
+#pragma weak __tsan_mutex_post_unlock
+#pragma weak __tsan_acquire
+#pragma weak __tsan_release
+#define SF_TSAN_CALL(call) \
+	((void)(sf_unlikely(&__tsan_mutex_pre_lock != NULL) && ((call), 1)))
+#endif
+#define sf_tsan_create(a, f)	SF_TSAN_CALL(__tsan_mutex_create((a), (f)))
+#define sf_tsan_destroy(a, f)	SF_TSAN_CALL(__tsan_mutex_destroy((a), (f)))
+#define sf_tsan_pre_lock(a, f)	SF_TSAN_CALL(__tsan_mutex_pre_lock((a), (f)))
+#define sf_tsan_post_lock(a, f, r) \
+	SF_TSAN_CALL(__tsan_mutex_post_lock((a), (f), (r)))
+#define sf_tsan_pre_unlock(a, f) \
+	SF_TSAN_CALL((void)__tsan_mutex_pre_unlock((a), (f)))
+#define sf_tsan_post_unlock(a, f) \
+	SF_TSAN_CALL(__tsan_mutex_post_unlock((a), (f)))
+#define sf_tsan_acquire(a)	SF_TSAN_CALL(__tsan_acquire((void *)(a)))
+#define sf_tsan_release(a)	SF_TSAN_CALL(__tsan_release((void *)(a)))
 #define SF_TSAN_READ		__tsan_mutex_read_lock
 #define SF_TSAN_TRY		__tsan_mutex_try_lock
 #define SF_TSAN_TRY_FAILED	__tsan_mutex_try_lock_failed
-#else
-#define sf_tsan_create(a, f)		((void)0)
-#define sf_tsan_destroy(a, f)		((void)0)
-#define sf_tsan_pre_lock(a, f)		((void)0)
-#define sf_tsan_post_lock(a, f, r)	((void)0)
-#define sf_tsan_pre_unlock(a, f)	((void)0)
-#define sf_tsan_post_unlock(a, f)	((void)0)
-#define SF_TSAN_READ		0u
-#define SF_TSAN_TRY		0u
-#define SF_TSAN_TRY_FAILED	0u
-#endif
 
 /* Test-only hooks and broken protocols: nothing without SF_TEST_HOOKS. */
 #include "testhooks.h"

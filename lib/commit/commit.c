@@ -586,6 +586,7 @@ static void flush_locked(struct sf_clog *log)
 		log->st.bytes_written += b->len;
 		log->durable = end;
 		/* (3) visible: the slots, then the watermark past them. */
+		sf_tsan_release(&log->watermark);	/* see status_of() */
 		for (t = b->commits; t; t = t->batch_next)
 			sf_store64_release(slot(log, t->id), t->commit_lsn);
 		if (!SF_BROKEN(VISIBLE_BEFORE_DURABLE) ||
@@ -1163,9 +1164,15 @@ static int status_of(struct sf_clog *log, uint64_t id, uint64_t wm, int *st)
 		*st = SF_TXN_ROLLED_BACK;
 	else if (v == SLOT_FAILED)
 		*st = SF_TXN_FAILED;
-	else if (v != SLOT_ACTIVE && v < wm)
+	else if (v != SLOT_ACTIVE && v < wm) {
+		/*
+		 * TSAN: what the committer did before its commit happens
+		 * before what a thread that sees it committed does next
+		 * (through log->m to the leader, which released here at (3)).
+		 */
+		sf_tsan_acquire(&log->watermark);
 		*st = SF_TXN_COMMITTED;
-	else
+	} else
 		*st = SF_TXN_ACTIVE;
 	return 0;
 }

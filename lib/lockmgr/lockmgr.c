@@ -588,6 +588,8 @@ static void publish(struct lm_request *done)
 
 	for (q = done; q; q = next) {
 		next = q->dnext;
+		/* TSAN: the grant happens before the waiter's return. */
+		sf_tsan_release(&q->state);
 		sf_store_release(&q->state, REQ_DONE);
 		sf_wake(&q->state, 1, 0);
 	}
@@ -1209,6 +1211,7 @@ SF_EXPORT int sf_lock_request_wait(struct sf_lock_request *req,
 	for (;;) {
 		if (s == REQ_DONE) {
 			/* Out of both lists already; the pass may still hold P. */
+			sf_tsan_acquire(&q->state);
 			sf_store_relaxed(&q->state, REQ_IDLE);
 			return q->result;
 		}
