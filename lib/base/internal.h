@@ -54,12 +54,24 @@ static inline uint64_t sf_now_ns(void)
  * a program built with -fsanitize=thread against the installed library
  * needs no other build and no suppression file.  Whether it is there is
  * decided once, by the dynamic linker (a weak undefined symbol's address
- * is 0 when nothing defines it): the cost on a fast path is one load of
- * that address and a branch that always goes the same way.
+ * is 0 when nothing defines it).
+ *
+ * Two forms.  sf_tsan_pre_lock() and the others test that address at
+ * each call: for slow paths.  A fast path (lock, trylock, unlock) is an
+ * always-inline body with a constant @tsan, whose annotations are
+ * sf_tsan_*_if(tsan, ...): the exported function first takes the detour
+ * SF_TSAN_DETOUR() to an out-of-line copy of the body with @tsan true
+ * when the runtime is there, and otherwise runs the body with
+ * SF_TSAN_BUILD, 0 in the shipped library.  So the fast path of a
+ * program without TSAN costs one load and a branch that always goes the
+ * same way, and keeps no stack frame for the annotation calls.  In the
+ * TSAN build SF_TSAN_BUILD is 1 and there is no detour.
  */
 #include <sanitizer/tsan_interface.h>
 #ifdef SF_TSAN
-#define SF_TSAN_CALL(call)		(call)
+#define SF_TSAN_BUILD			1
+#define SF_TSAN_PRESENT			1
+#define SF_TSAN_DETOUR(call)		((void)0)
 #else
 #pragma weak __tsan_mutex_create
 #pragma weak __tsan_mutex_destroy
@@ -69,9 +81,13 @@ static inline uint64_t sf_now_ns(void)
 #pragma weak __tsan_mutex_post_unlock
 #pragma weak __tsan_acquire
 #pragma weak __tsan_release
-#define SF_TSAN_CALL(call) \
-	((void)(sf_unlikely(&__tsan_mutex_pre_lock != NULL) && ((call), 1)))
+#define SF_TSAN_BUILD			0
+#define SF_TSAN_PRESENT			sf_unlikely(&__tsan_mutex_pre_lock != NULL)
+#define SF_TSAN_DETOUR(call) \
+	do { if (SF_TSAN_PRESENT) return (call); } while (0)
 #endif
+#define sf_tsan_if(t, call)	((void)((t) && ((call), 1)))
+#define SF_TSAN_CALL(call)	sf_tsan_if(SF_TSAN_PRESENT, call)
 #define sf_tsan_create(a, f)	SF_TSAN_CALL(__tsan_mutex_create((a), (f)))
 #define sf_tsan_destroy(a, f)	SF_TSAN_CALL(__tsan_mutex_destroy((a), (f)))
 #define sf_tsan_pre_lock(a, f)	SF_TSAN_CALL(__tsan_mutex_pre_lock((a), (f)))
@@ -81,6 +97,14 @@ static inline uint64_t sf_now_ns(void)
 	SF_TSAN_CALL((void)__tsan_mutex_pre_unlock((a), (f)))
 #define sf_tsan_post_unlock(a, f) \
 	SF_TSAN_CALL(__tsan_mutex_post_unlock((a), (f)))
+#define sf_tsan_pre_lock_if(t, a, f) \
+	sf_tsan_if(t, __tsan_mutex_pre_lock((a), (f)))
+#define sf_tsan_post_lock_if(t, a, f) \
+	sf_tsan_if(t, __tsan_mutex_post_lock((a), (f), 0))
+#define sf_tsan_pre_unlock_if(t, a, f) \
+	sf_tsan_if(t, (void)__tsan_mutex_pre_unlock((a), (f)))
+#define sf_tsan_post_unlock_if(t, a, f) \
+	sf_tsan_if(t, __tsan_mutex_post_unlock((a), (f)))
 #define sf_tsan_acquire(a)	SF_TSAN_CALL(__tsan_acquire((void *)(a)))
 #define sf_tsan_release(a)	SF_TSAN_CALL(__tsan_release((void *)(a)))
 #define SF_TSAN_READ		__tsan_mutex_read_lock

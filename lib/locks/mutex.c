@@ -215,31 +215,58 @@ static __attribute__((noinline)) int mutex_lock_errorcheck(sf_mutex_t *m)
 	return 0;
 }
 
-SF_EXPORT int sf_mutex_lock(sf_mutex_t *m)
+/* The fast paths, with annotations when @tsan (internal.h). */
+static inline __attribute__((always_inline)) int
+mutex_lock_fast(sf_mutex_t *m, bool tsan)
 {
 	uint32_t c = 0;
 
-	if (sf_unlikely(m->__flags & SF_MUTEX_ERRORCHECK))
-		return mutex_lock_errorcheck(m);
-	sf_tsan_pre_lock(m, 0);
+	sf_tsan_pre_lock_if(tsan, m, 0);
 	if (sf_unlikely(!sf_cas(&m->__state, &c, 1)))
 		return mutex_lock_contended(m);
-	sf_tsan_post_lock(m, 0, 0);
+	sf_tsan_post_lock_if(tsan, m, 0);
 	return 0;
+}
+
+static inline __attribute__((always_inline)) int
+mutex_trylock_fast(sf_mutex_t *m, bool tsan)
+{
+	uint32_t c = 0;
+
+	sf_tsan_pre_lock_if(tsan, m, SF_TSAN_TRY);
+	if (!sf_cas(&m->__state, &c, 1)) {
+		sf_tsan_post_lock_if(tsan, m, SF_TSAN_TRY | SF_TSAN_TRY_FAILED);
+		return EBUSY;
+	}
+	owner_set(m);
+	sf_tsan_post_lock_if(tsan, m, SF_TSAN_TRY);
+	return 0;
+}
+
+#if !SF_TSAN_BUILD
+static __attribute__((noinline)) int mutex_lock_tsan(sf_mutex_t *m)
+{
+	return mutex_lock_fast(m, true);
+}
+
+static __attribute__((noinline)) int mutex_trylock_tsan(sf_mutex_t *m)
+{
+	return mutex_trylock_fast(m, true);
+}
+#endif
+
+SF_EXPORT int sf_mutex_lock(sf_mutex_t *m)
+{
+	if (sf_unlikely(m->__flags & SF_MUTEX_ERRORCHECK))
+		return mutex_lock_errorcheck(m);
+	SF_TSAN_DETOUR(mutex_lock_tsan(m));
+	return mutex_lock_fast(m, SF_TSAN_BUILD);
 }
 
 SF_EXPORT int sf_mutex_trylock(sf_mutex_t *m)
 {
-	uint32_t c = 0;
-
-	sf_tsan_pre_lock(m, SF_TSAN_TRY);
-	if (!sf_cas(&m->__state, &c, 1)) {
-		sf_tsan_post_lock(m, SF_TSAN_TRY | SF_TSAN_TRY_FAILED, 0);
-		return EBUSY;
-	}
-	owner_set(m);
-	sf_tsan_post_lock(m, SF_TSAN_TRY, 0);
-	return 0;
+	SF_TSAN_DETOUR(mutex_trylock_tsan(m));
+	return mutex_trylock_fast(m, SF_TSAN_BUILD);
 }
 
 SF_EXPORT int sf_mutex_timedlock(sf_mutex_t *m, clockid_t clockid,
@@ -275,19 +302,31 @@ static __attribute__((noinline)) int mutex_unlock_wake(sf_mutex_t *m,
 	return 0;
 }
 
-/* (B) and what may follow it.  @flags was read before (B). */
-static inline int mutex_release(sf_mutex_t *m, uint32_t flags)
+/*
+ * (B) and what may follow it.  @flags was read before (B).  Annotated
+ * when @tsan (the wake's post_unlock tests for the runtime itself).
+ */
+static inline __attribute__((always_inline)) int
+mutex_release(sf_mutex_t *m, uint32_t flags, bool tsan)
 {
 	uint32_t c;
 
-	sf_tsan_pre_unlock(m, 0);
+	sf_tsan_pre_unlock_if(tsan, m, 0);
 	c = sf_xchg(&m->__state, 0);			/* (B) */
 	SF_SYNC_POINT_VAL("mutex:unlock-released", m, c);
 	if (sf_unlikely(c == 2))
 		return mutex_unlock_wake(m, wait_flags(flags));
-	sf_tsan_post_unlock(m, 0);
+	sf_tsan_post_unlock_if(tsan, m, 0);
 	return 0;
 }
+
+#if !SF_TSAN_BUILD
+static __attribute__((noinline)) int mutex_release_tsan(sf_mutex_t *m,
+							 uint32_t flags)
+{
+	return mutex_release(m, flags, true);
+}
+#endif
 
 static __attribute__((noinline)) int mutex_unlock_errorcheck(sf_mutex_t *m,
 								uint32_t flags)
@@ -295,7 +334,7 @@ static __attribute__((noinline)) int mutex_unlock_errorcheck(sf_mutex_t *m,
 	if (sf_load_tid(&m->__owner) != sf_tid())
 		return EPERM;
 	sf_store_tid(&m->__owner, 0);
-	return mutex_release(m, flags);
+	return mutex_release(m, flags, SF_TSAN_PRESENT);
 }
 
 SF_EXPORT int sf_mutex_unlock(sf_mutex_t *m)
@@ -306,5 +345,6 @@ SF_EXPORT int sf_mutex_unlock(sf_mutex_t *m)
 		return mutex_unlock_errorcheck(m, flags);
 	if (sf_unlikely(sf_load_relaxed(&m->__state) == 0))
 		return EPERM;
-	return mutex_release(m, flags);
+	SF_TSAN_DETOUR(mutex_release_tsan(m, flags));
+	return mutex_release(m, flags, SF_TSAN_BUILD);
 }

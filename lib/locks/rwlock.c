@@ -586,17 +586,14 @@ SF_EXPORT int sf_rwlock_destroy(sf_rwlock_t *l)
 }
 
 /*
- * In TSAN builds a self-deadlock is refused before TSAN is told about a
- * blocking lock, so that its lock model never sees the impossible acquire.
+ * Under TSAN (@tsan) a self-deadlock is refused before TSAN is told about
+ * a blocking lock, so that its lock model never sees the impossible
+ * acquire.
  */
-static inline int tsan_self_deadlock(const sf_rwlock_t *l)
+static inline int tsan_self_deadlock(const sf_rwlock_t *l, bool tsan)
 {
-#ifdef SF_TSAN
-	if (writer_of(l) == sf_tid())
+	if (tsan && writer_of(l) == sf_tid())
 		return EDEADLK;
-#else
-	(void)l;
-#endif
 	return 0;
 }
 
@@ -632,37 +629,95 @@ rdlock_refused(sf_rwlock_t *l, uint32_t old, uint32_t block, bool try,
 /*
  * The read-lock fast path of every entry point: one xadd (F); a refusal
  * goes out of line.  Always inline, so that each entry point is one frame
- * with constants for @try, @clk and @tsan_flags.
+ * with constants for @try, @clk, @tsan (internal.h) and @tsan_flags.
  */
 static inline __attribute__((always_inline)) int
 rd_lock(sf_rwlock_t *l, bool try, clockid_t clk, const struct timespec *abs,
-	unsigned int tsan_flags)
+	bool tsan, unsigned int tsan_flags)
 {
 	uint32_t kind = l->__kind, block, old;
 
-	sf_tsan_pre_lock(l, tsan_flags);
+	sf_tsan_pre_lock_if(tsan, l, tsan_flags);
 	block = rd_block(kind);
 	old = sf_fetch_add(&l->__word, RW_READER);		/* (F) */
 	if (sf_unlikely(old & (block | RW_R_LIMIT)))
 		return rdlock_refused(l, old, block, try, clk, abs, tsan_flags);
 	rd_acquired(kind);
-	sf_tsan_post_lock(l, tsan_flags, 0);
+	sf_tsan_post_lock_if(tsan, l, tsan_flags);
 	return 0;
 }
 
-SF_EXPORT int sf_rwlock_rdlock(sf_rwlock_t *l)
+static inline __attribute__((always_inline)) int
+rdlock_fast(sf_rwlock_t *l, bool tsan)
 {
-	int r = tsan_self_deadlock(l);
+	int r = tsan_self_deadlock(l, tsan);
 
 	if (r)
 		return r;
-	return rd_lock(l, false, CLOCK_MONOTONIC, NULL, SF_TSAN_READ);
+	return rd_lock(l, false, CLOCK_MONOTONIC, NULL, tsan, SF_TSAN_READ);
+}
+
+static inline __attribute__((always_inline)) int
+tryrdlock_fast(sf_rwlock_t *l, bool tsan)
+{
+	return rd_lock(l, true, CLOCK_MONOTONIC, NULL, tsan,
+		       SF_TSAN_READ | SF_TSAN_TRY);
+}
+
+static inline __attribute__((always_inline)) int
+wrlock_fast(sf_rwlock_t *l, bool tsan)
+{
+	uint32_t w = 0;
+	int r;
+
+	r = tsan_self_deadlock(l, tsan);
+	if (r)
+		return r;
+	sf_tsan_pre_lock_if(tsan, l, 0);
+	if (sf_unlikely(!sf_cas(&l->__word, &w, RW_WLOCKED)))
+		r = wrlock_slow(l, CLOCK_MONOTONIC, NULL);
+	if (sf_likely(r == 0))
+		sf_store_tid(&l->__writer, sf_tid());
+	sf_tsan_post_lock_if(tsan, l, r ? SF_TSAN_TRY_FAILED : 0);
+	return r;
+}
+
+static inline __attribute__((always_inline)) int
+trywrlock_fast(sf_rwlock_t *l, bool tsan)
+{
+	int r;
+
+	sf_tsan_pre_lock_if(tsan, l, SF_TSAN_TRY);
+	r = wr_try(l);
+	if (r == 0)
+		sf_store_tid(&l->__writer, sf_tid());
+	sf_tsan_post_lock_if(tsan, l, SF_TSAN_TRY | (r ? SF_TSAN_TRY_FAILED : 0));
+	return r;
+}
+
+/* Each fast path once more, annotated: the detours (internal.h). */
+#if !SF_TSAN_BUILD
+#define RW_TSAN_COPY(name)						\
+static __attribute__((noinline)) int name##_tsan(sf_rwlock_t *l)	\
+{									\
+	return name##_fast(l, true);					\
+}
+RW_TSAN_COPY(rdlock)
+RW_TSAN_COPY(tryrdlock)
+RW_TSAN_COPY(wrlock)
+RW_TSAN_COPY(trywrlock)
+#endif
+
+SF_EXPORT int sf_rwlock_rdlock(sf_rwlock_t *l)
+{
+	SF_TSAN_DETOUR(rdlock_tsan(l));
+	return rdlock_fast(l, SF_TSAN_BUILD);
 }
 
 SF_EXPORT int sf_rwlock_tryrdlock(sf_rwlock_t *l)
 {
-	return rd_lock(l, true, CLOCK_MONOTONIC, NULL,
-		       SF_TSAN_READ | SF_TSAN_TRY);
+	SF_TSAN_DETOUR(tryrdlock_tsan(l));
+	return tryrdlock_fast(l, SF_TSAN_BUILD);
 }
 
 SF_EXPORT int sf_rwlock_timedrdlock(sf_rwlock_t *l, clockid_t clockid,
@@ -670,36 +725,20 @@ SF_EXPORT int sf_rwlock_timedrdlock(sf_rwlock_t *l, clockid_t clockid,
 {
 	if (!abstime || !sf_clock_valid(clockid) || !sf_timespec_valid(abstime))
 		return EINVAL;
-	return rd_lock(l, false, clockid, abstime, SF_TSAN_READ | SF_TSAN_TRY);
+	return rd_lock(l, false, clockid, abstime, SF_TSAN_PRESENT,
+		       SF_TSAN_READ | SF_TSAN_TRY);
 }
 
 SF_EXPORT int sf_rwlock_wrlock(sf_rwlock_t *l)
 {
-	uint32_t w = 0;
-	int r;
-
-	r = tsan_self_deadlock(l);
-	if (r)
-		return r;
-	sf_tsan_pre_lock(l, 0);
-	if (sf_unlikely(!sf_cas(&l->__word, &w, RW_WLOCKED)))
-		r = wrlock_slow(l, CLOCK_MONOTONIC, NULL);
-	if (sf_likely(r == 0))
-		sf_store_tid(&l->__writer, sf_tid());
-	sf_tsan_post_lock(l, r ? SF_TSAN_TRY_FAILED : 0, 0);
-	return r;
+	SF_TSAN_DETOUR(wrlock_tsan(l));
+	return wrlock_fast(l, SF_TSAN_BUILD);
 }
 
 SF_EXPORT int sf_rwlock_trywrlock(sf_rwlock_t *l)
 {
-	int r;
-
-	sf_tsan_pre_lock(l, SF_TSAN_TRY);
-	r = wr_try(l);
-	if (r == 0)
-		sf_store_tid(&l->__writer, sf_tid());
-	sf_tsan_post_lock(l, SF_TSAN_TRY | (r ? SF_TSAN_TRY_FAILED : 0), 0);
-	return r;
+	SF_TSAN_DETOUR(trywrlock_tsan(l));
+	return trywrlock_fast(l, SF_TSAN_BUILD);
 }
 
 SF_EXPORT int sf_rwlock_timedwrlock(sf_rwlock_t *l, clockid_t clockid,
@@ -735,7 +774,8 @@ static __attribute__((noinline)) int rwlock_wrunlock(sf_rwlock_t *l,
  * Unlock.  __kind and __flags are read first: once the releasing RMW is
  * done the lock may be gone ("Ordering" 1).
  */
-SF_EXPORT int sf_rwlock_unlock(sf_rwlock_t *l)
+static inline __attribute__((always_inline)) int
+unlock_fast(sf_rwlock_t *l, bool tsan)
 {
 	uint32_t kind = l->__kind;
 	unsigned int wf = wait_flags(l);
@@ -746,10 +786,20 @@ SF_EXPORT int sf_rwlock_unlock(sf_rwlock_t *l)
 		return rwlock_wrunlock(l, wf);
 	if (sf_unlikely(!(w & RW_READERS)))
 		return EPERM;
-	sf_tsan_pre_unlock(l, SF_TSAN_READ);
+	sf_tsan_pre_unlock_if(tsan, l, SF_TSAN_READ);
 	if (kind == SF_RWLOCK_PREFER_WRITER && rd_held_pw)
 		rd_held_pw--;
 	r = rd_release(l, w, wf);
-	sf_tsan_post_unlock(l, SF_TSAN_READ);
+	sf_tsan_post_unlock_if(tsan, l, SF_TSAN_READ);
 	return r;
+}
+
+#if !SF_TSAN_BUILD
+RW_TSAN_COPY(unlock)
+#endif
+
+SF_EXPORT int sf_rwlock_unlock(sf_rwlock_t *l)
+{
+	SF_TSAN_DETOUR(unlock_tsan(l));
+	return unlock_fast(l, SF_TSAN_BUILD);
 }
