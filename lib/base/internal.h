@@ -59,10 +59,10 @@ static inline uint64_t sf_now_ns(void)
  * Two forms.  sf_tsan_pre_lock() and the others test that address at
  * each call: for slow paths.  A fast path (lock, trylock, unlock) is an
  * always-inline body with a constant @tsan, whose annotations are
- * sf_tsan_*_if(tsan, ...): the exported function first takes the detour
- * SF_TSAN_DETOUR() to an out-of-line copy of the body with @tsan true
- * when the runtime is there, and otherwise runs the body with
- * SF_TSAN_BUILD, 0 in the shipped library.  So the fast path of a
+ * sf_tsan_*_if(tsan, ...): the exported function is
+ * SF_TSAN_PICK(copy, body): an out-of-line copy of the body with @tsan
+ * true when the runtime is there, otherwise the body with SF_TSAN_BUILD,
+ * 0 in the shipped library.  So the fast path of a
  * program without TSAN costs one load and a branch that always goes the
  * same way, and keeps no stack frame for the annotation calls.  In the
  * TSAN build SF_TSAN_BUILD is 1 and there is no detour.
@@ -71,7 +71,7 @@ static inline uint64_t sf_now_ns(void)
 #ifdef SF_TSAN
 #define SF_TSAN_BUILD			1
 #define SF_TSAN_PRESENT			1
-#define SF_TSAN_DETOUR(call)		((void)0)
+#define SF_TSAN_PICK(copy, body)	(body)
 #else
 #pragma weak __tsan_mutex_create
 #pragma weak __tsan_mutex_destroy
@@ -83,8 +83,7 @@ static inline uint64_t sf_now_ns(void)
 #pragma weak __tsan_release
 #define SF_TSAN_BUILD			0
 #define SF_TSAN_PRESENT			sf_unlikely(&__tsan_mutex_pre_lock != NULL)
-#define SF_TSAN_DETOUR(call) \
-	do { if (SF_TSAN_PRESENT) return (call); } while (0)
+#define SF_TSAN_PICK(copy, body)	(SF_TSAN_PRESENT ? (copy) : (body))
 #endif
 #define sf_tsan_if(t, call)	((void)((t) && ((call), 1)))
 #define SF_TSAN_CALL(call)	sf_tsan_if(SF_TSAN_PRESENT, call)

@@ -259,14 +259,14 @@ SF_EXPORT int sf_mutex_lock(sf_mutex_t *m)
 {
 	if (sf_unlikely(m->__flags & SF_MUTEX_ERRORCHECK))
 		return mutex_lock_errorcheck(m);
-	SF_TSAN_DETOUR(mutex_lock_tsan(m));
-	return mutex_lock_fast(m, SF_TSAN_BUILD);
+	return SF_TSAN_PICK(mutex_lock_tsan(m),
+			    mutex_lock_fast(m, SF_TSAN_BUILD));
 }
 
 SF_EXPORT int sf_mutex_trylock(sf_mutex_t *m)
 {
-	SF_TSAN_DETOUR(mutex_trylock_tsan(m));
-	return mutex_trylock_fast(m, SF_TSAN_BUILD);
+	return SF_TSAN_PICK(mutex_trylock_tsan(m),
+			    mutex_trylock_fast(m, SF_TSAN_BUILD));
 }
 
 SF_EXPORT int sf_mutex_timedlock(sf_mutex_t *m, clockid_t clockid,
@@ -345,6 +345,6 @@ SF_EXPORT int sf_mutex_unlock(sf_mutex_t *m)
 		return mutex_unlock_errorcheck(m, flags);
 	if (sf_unlikely(sf_load_relaxed(&m->__state) == 0))
 		return EPERM;
-	SF_TSAN_DETOUR(mutex_release_tsan(m, flags));
-	return mutex_release(m, flags, SF_TSAN_BUILD);
+	return SF_TSAN_PICK(mutex_release_tsan(m, flags),
+			    mutex_release(m, flags, SF_TSAN_BUILD));
 }

@@ -226,11 +226,16 @@ static inline pid_t writer_of(const sf_rwlock_t *l)
 /* The bits that keep the calling thread's read lock out. */
 static inline uint32_t rd_block(uint32_t kind)
 {
-	if (kind == SF_RWLOCK_PREFER_READER)
-		return RW_WLOCKED;
-	if (kind == SF_RWLOCK_PREFER_WRITER && rd_held_pw)
-		return RW_WLOCKED;
-	return RW_WLOCKED | RW_WWAIT;
+	/*
+	 * A waiting writer keeps a reader out, unless the kind prefers
+	 * readers or the thread already holds a read lock of a
+	 * PREFER_WRITER lock (it may be recursive).  Without branches: the
+	 * kinds take no different paths through the fast path.
+	 */
+	uint32_t let_in = (kind == SF_RWLOCK_PREFER_READER) |
+			  ((kind == SF_RWLOCK_PREFER_WRITER) & (rd_held_pw != 0));
+
+	return RW_WLOCKED | (RW_WWAIT & (let_in - 1));
 }
 
 /* A read release that leaves R == 0, no writer, and a writer asleep. */
@@ -710,14 +715,13 @@ RW_TSAN_COPY(trywrlock)
 
 SF_EXPORT int sf_rwlock_rdlock(sf_rwlock_t *l)
 {
-	SF_TSAN_DETOUR(rdlock_tsan(l));
-	return rdlock_fast(l, SF_TSAN_BUILD);
+	return SF_TSAN_PICK(rdlock_tsan(l), rdlock_fast(l, SF_TSAN_BUILD));
 }
 
 SF_EXPORT int sf_rwlock_tryrdlock(sf_rwlock_t *l)
 {
-	SF_TSAN_DETOUR(tryrdlock_tsan(l));
-	return tryrdlock_fast(l, SF_TSAN_BUILD);
+	return SF_TSAN_PICK(tryrdlock_tsan(l),
+			    tryrdlock_fast(l, SF_TSAN_BUILD));
 }
 
 SF_EXPORT int sf_rwlock_timedrdlock(sf_rwlock_t *l, clockid_t clockid,
@@ -731,14 +735,13 @@ SF_EXPORT int sf_rwlock_timedrdlock(sf_rwlock_t *l, clockid_t clockid,
 
 SF_EXPORT int sf_rwlock_wrlock(sf_rwlock_t *l)
 {
-	SF_TSAN_DETOUR(wrlock_tsan(l));
-	return wrlock_fast(l, SF_TSAN_BUILD);
+	return SF_TSAN_PICK(wrlock_tsan(l), wrlock_fast(l, SF_TSAN_BUILD));
 }
 
 SF_EXPORT int sf_rwlock_trywrlock(sf_rwlock_t *l)
 {
-	SF_TSAN_DETOUR(trywrlock_tsan(l));
-	return trywrlock_fast(l, SF_TSAN_BUILD);
+	return SF_TSAN_PICK(trywrlock_tsan(l),
+			    trywrlock_fast(l, SF_TSAN_BUILD));
 }
 
 SF_EXPORT int sf_rwlock_timedwrlock(sf_rwlock_t *l, clockid_t clockid,
@@ -800,6 +803,5 @@ RW_TSAN_COPY(unlock)
 
 SF_EXPORT int sf_rwlock_unlock(sf_rwlock_t *l)
 {
-	SF_TSAN_DETOUR(unlock_tsan(l));
-	return unlock_fast(l, SF_TSAN_BUILD);
+	return SF_TSAN_PICK(unlock_tsan(l), unlock_fast(l, SF_TSAN_BUILD));
 }
