@@ -27,7 +27,7 @@ stage=$work/stage
 src=$top/lib/base/tests
 
 clean=(mutex mutex-errorcheck rwlock-prefer-reader rwlock-prefer-writer
-       rwlock-nonrecursive lockmgr lockthread commit)
+       rwlock-nonrecursive cond lockmgr lockthread commit)
 
 rm -rf "$work" && mkdir -p "$stage"
 make -s --no-print-directory -C "$top" install DESTDIR="$stage" PREFIX=/usr >&2 ||

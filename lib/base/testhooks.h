@@ -56,6 +56,8 @@
 #define SF_BROKEN_NO_GATHER			(1u << 9)
 #define SF_BROKEN_GATHER_ALL			(1u << 10)
 #define SF_BROKEN_NO_FLUSH			(1u << 11)
+/* locks/cond.c: a waiter reads the sequence after releasing the mutex. */
+#define SF_BROKEN_COND_STALE_SEQ		(1u << 12)
 
 /* What a hook returns when it injects nothing. */
 #define SF_HOOK_NONE	(-1L)

@@ -14,6 +14,7 @@
 
 #include <syncfix/mutex.h>
 #include <syncfix/rwlock.h>
+#include <syncfix/cond.h>
 #include <syncfix/lfence.h>
 #include <syncfix/lockmgr.h>
 #include <syncfix/lockthread.h>

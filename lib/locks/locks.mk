@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # The locks: the futex mutex (mutex.c), the reader-writer lock in three
-# kinds (rwlock.c) and the LD_PRELOAD drop-in for pthread_rwlock_*
+# kinds (rwlock.c), the condition variable (cond.c) and the LD_PRELOAD
+# drop-in for pthread_rwlock_*
 # (preload.c, built into libsyncfix-preload.so, not into the library).
 #
 #   mutex, mutex-validate, rwlock, rwlock-validate   semantics, and many
@@ -12,16 +13,19 @@
 #                        waits on a stale word put back
 #                        (SF_TEST_BROKEN=stale-wait), and expects it to fail
 #   destroy-after-unlock destroy right after the last unlock (hooks)
+#   cond                 the condition variable: semantics, the lost-wakeup
+#                        interleaving at a sync point (hooks), and the same
+#                        with SF_TEST_BROKEN=cond-stale-seq, which must fail
 #   preload              preload-target, an unmodified pthread program,
 #                        under the preload
 #   tsan-reports         ThreadSanitizer sees the locks (tsan variant)
 
-LIB_SRCS += mutex.c rwlock.c
+LIB_SRCS += mutex.c rwlock.c cond.c
 TESTS += mutex mutex-validate rwlock rwlock-validate rwlock-glibc23861 \
-	 stale-wait-demo destroy-after-unlock preload tsan-reports
+	 stale-wait-demo destroy-after-unlock cond preload tsan-reports
 VM_TESTS += mutex mutex-validate rwlock rwlock-validate rwlock-glibc23861 \
-	    stale-wait-demo destroy-after-unlock
-HOOK_TESTS += rwlock-glibc23861 destroy-after-unlock
+	    stale-wait-demo destroy-after-unlock cond
+HOOK_TESTS += rwlock-glibc23861 destroy-after-unlock cond
 TEST_HELPERS += preload-target
 BENCH_PROGS += bench-locks
 BENCH_HELPERS += bench-locks-noslots bench-locks-static

@@ -109,6 +109,39 @@ static int run_rwlock(int kind)
 	return data[0] == ROUNDS ? 0 : 1;
 }
 
+/* ---- condition variable: a handoff through a wait ---------------------- */
+
+static sf_cond_t cv = SF_COND_INITIALIZER;
+static int cv_turn;
+
+static void *cv_thread(void *arg)
+{
+	long me = (intptr_t)arg;
+
+	for (int i = 0; i < ROUNDS / 4; i++) {
+		sf_mutex_lock(&mx);
+		while ((cv_turn & 1) != me)
+			sf_cond_wait(&cv, &mx);
+		touch();		/* each turn's data */
+		cv_turn++;
+		sf_cond_signal(&cv);
+		sf_mutex_unlock(&mx);
+	}
+	return NULL;
+}
+
+static int run_cond(void)
+{
+	pthread_t t[2];
+
+	sf_mutex_init(&mx, NULL);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, cv_thread, (void *)(intptr_t)i);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	return data[0] == ROUNDS / 2 ? 0 : 1;
+}
+
 /* ---- the two that must be reported ------------------------------------ */
 
 static void *racer(void *arg)
@@ -347,6 +380,8 @@ int main(int argc, char **argv)
 		return run_rwlock(SF_RWLOCK_PREFER_WRITER);
 	if (!strcmp(s, "rwlock-nonrecursive"))
 		return run_rwlock(SF_RWLOCK_PREFER_WRITER_NONRECURSIVE);
+	if (!strcmp(s, "cond"))
+		return run_cond();
 	if (!strcmp(s, "lockmgr"))
 		return run_lockmgr();
 	if (!strcmp(s, "lockthread"))
@@ -359,6 +394,6 @@ int main(int argc, char **argv)
 		return run_inversion();
 	fprintf(stderr, "usage: tsan-user mutex|mutex-errorcheck|"
 		"rwlock-prefer-reader|rwlock-prefer-writer|rwlock-nonrecursive|"
-		"lockmgr|lockthread|commit|race|inversion\n");
+		"cond|lockmgr|lockthread|commit|race|inversion\n");
 	return 2;
 }

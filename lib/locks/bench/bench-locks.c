@@ -369,6 +369,166 @@ static void bench_slots(void)
 	       uncontended_ns(SYNCFIX, U_WRITE, 0, n, 5));
 }
 
+/*
+ * Condition variables: a ping-pong between two threads (each handoff a
+ * signal and a wait, the waiter asleep), and a broadcast that wakes 8
+ * waiters, each then back to waiting: handoffs or wakeups per second,
+ * sf_cond with sf_mutex against pthread_cond with pthread_mutex.
+ */
+struct cv {
+	int sf;
+	sf_mutex_t m;
+	sf_cond_t c;
+	pthread_mutex_t pm;
+	pthread_cond_t pc;
+	long turn, round, stop, woken;
+};
+
+static void cv_lock(struct cv *v)
+{
+	if (v->sf)
+		sf_mutex_lock(&v->m);
+	else
+		pthread_mutex_lock(&v->pm);
+}
+
+static void cv_unlock(struct cv *v)
+{
+	if (v->sf)
+		sf_mutex_unlock(&v->m);
+	else
+		pthread_mutex_unlock(&v->pm);
+}
+
+static void cv_wait(struct cv *v)
+{
+	if (v->sf)
+		sf_cond_wait(&v->c, &v->m);
+	else
+		pthread_cond_wait(&v->pc, &v->pm);
+}
+
+static void cv_wake(struct cv *v, int all)
+{
+	if (v->sf)
+		all ? sf_cond_broadcast(&v->c) : sf_cond_signal(&v->c);
+	else
+		all ? pthread_cond_broadcast(&v->pc) : pthread_cond_signal(&v->pc);
+}
+
+struct cv_arg {
+	struct cv *v;
+	long me, n;
+};
+
+static void *cv_player(void *p)
+{
+	struct cv_arg *a = p;
+	struct cv *v = a->v;
+
+	for (long i = 0; i < a->n; i++) {
+		cv_lock(v);
+		while ((v->turn & 1) != a->me)
+			cv_wait(v);
+		v->turn++;
+		cv_wake(v, 0);
+		cv_unlock(v);
+	}
+	return NULL;
+}
+
+static double cv_pingpong(int sf, long n)
+{
+	static struct cv v;
+	struct cv_arg a[2] = { { &v, 0, n }, { &v, 1, n } };
+	pthread_t t[2];
+	double t0;
+
+	memset(&v, 0, sizeof(v));
+	v.sf = sf;
+	pthread_mutex_init(&v.pm, NULL);
+	pthread_cond_init(&v.pc, NULL);
+	t0 = bench_now();
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, cv_player, &a[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	return (double)(2 * n) / (bench_now() - t0);
+}
+
+static void *cv_listener(void *p)
+{
+	struct cv *v = p;
+	long seen = 0;
+
+	cv_lock(v);
+	while (!v->stop) {
+		while (v->round == seen && !v->stop)
+			cv_wait(v);
+		seen = v->round;
+		v->woken++;
+	}
+	cv_unlock(v);
+	return NULL;
+}
+
+static double cv_broadcast(int sf, double secs)
+{
+	static struct cv v;
+	pthread_t t[8];
+	double t0, dt;
+	long woken;
+
+	memset(&v, 0, sizeof(v));
+	v.sf = sf;
+	pthread_mutex_init(&v.pm, NULL);
+	pthread_cond_init(&v.pc, NULL);
+	for (int i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, cv_listener, &v);
+	t0 = bench_now();
+	while (bench_now() - t0 < secs) {
+		cv_lock(&v);
+		v.round++;
+		cv_wake(&v, 1);
+		cv_unlock(&v);
+		sched_yield();
+	}
+	cv_lock(&v);
+	v.stop = 1;
+	woken = v.woken;
+	cv_wake(&v, 1);
+	cv_unlock(&v);
+	dt = bench_now() - t0;
+	for (int i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	return (double)woken / dt;
+}
+
+static void bench_cond(void)
+{
+	double sf = 0, gl = 0, r;
+
+	printf("\n== condition variable (ratio = syncfix/glibc, best of 3)\n");
+	printf("%-42s %9s %9s %7s\n", "", "glibc", "syncfix", "ratio");
+	for (int k = 0; k < 3; k++) {
+		r = cv_pingpong(0, 50000);
+		gl = r > gl ? r : gl;
+		r = cv_pingpong(1, 50000);
+		sf = r > sf ? r : sf;
+	}
+	printf("%-42s %9.0f %9.0f %7.2f\n", "ping-pong handoffs/s (2 threads)", gl,
+	       sf, sf / gl);
+	sf = gl = 0;
+	for (int k = 0; k < 3; k++) {
+		r = cv_broadcast(0, 0.5);
+		gl = r > gl ? r : gl;
+		r = cv_broadcast(1, 0.5);
+		sf = r > sf ? r : sf;
+	}
+	printf("%-42s %9.0f %9.0f %7.2f\n", "broadcast to 8 waiters: wakeups/s", gl,
+	       sf, sf / gl);
+}
+
 int main(int argc, char **argv)
 {
 	pthread_t idle;
@@ -384,6 +544,8 @@ int main(int argc, char **argv)
 			bench_contended();
 		if (!m || !strcmp(m, "writer-wait"))
 			bench_writer_wait();
+		if (!m || !strcmp(m, "cond"))
+			bench_cond();
 		if (m && !strcmp(m, "slots"))
 			bench_slots();
 		fflush(stdout);

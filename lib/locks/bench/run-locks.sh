@@ -8,7 +8,7 @@
 b=$1
 set -e
 echo "# syncfix benchmarks ($(nproc) CPUs; $(uname -r))"
-"$b/bench-locks" uncontended contended writer-wait
+"$b/bench-locks" uncontended contended writer-wait cond
 
 echo
 echo "== cost of the lfence slots (ns per lock+unlock, uncontended, static link, best of 3)"
