@@ -18,15 +18,18 @@
 #                        with SF_TEST_BROKEN=cond-stale-seq, which must fail
 #   preload              preload-target, an unmodified pthread program,
 #                        under the preload
+#   preload-diff         the same sequences of pthread_rwlock_* calls with
+#                        glibc and under the preload: identical results
 #   tsan-reports         ThreadSanitizer sees the locks (tsan variant)
 
 LIB_SRCS += mutex.c rwlock.c cond.c
 TESTS += mutex mutex-validate rwlock rwlock-validate rwlock-glibc23861 \
-	 stale-wait-demo destroy-after-unlock cond preload tsan-reports
+	 stale-wait-demo destroy-after-unlock cond preload preload-diff \
+	 tsan-reports
 VM_TESTS += mutex mutex-validate rwlock rwlock-validate rwlock-glibc23861 \
 	    stale-wait-demo destroy-after-unlock cond
 HOOK_TESTS += rwlock-glibc23861 destroy-after-unlock cond
-TEST_HELPERS += preload-target
+TEST_HELPERS += preload-target preload-diff-target
 BENCH_PROGS += bench-locks
 BENCH_HELPERS += bench-locks-noslots bench-locks-static
 BENCH_RUNS += $(L)/locks/bench/run-locks.sh
@@ -38,9 +41,18 @@ $(T)/preload-target: $(LOCKS_T)/preload-target.c $(L)/base/tests/test.h
 	@mkdir -p $(@D)
 	$(CC) -I$(L)/base/tests $(TEST_CFLAGS) -o $@ $< -lpthread
 
+# The differential test's program: unmodified and not instrumented in any
+# variant, so that its run without the preload is glibc's alone (a
+# sanitizer runtime in the program would intercept pthread_rwlock_* and
+# report the undefined cases the script makes).
+$(T)/preload-diff-target: $(LOCKS_T)/preload-diff-target.c $(L)/base/tests/test.h
+	@mkdir -p $(@D)
+	$(CC) -I$(L)/base/tests $(BASE) -o $@ $< -lpthread
+
 $(T)/stale-wait-demo: $(T)/rwlock-glibc23861
 $(VM)/stale-wait-demo: $(VM)/rwlock-glibc23861
 $(T)/preload: $(T)/preload-target $(PRELOAD)
+$(T)/preload-diff: $(T)/preload-diff-target $(PRELOAD)
 
 # The lock benchmark without lfence slots, and statically linked.
 $(BB)/bench-locks-noslots: $(L)/locks/bench/bench-locks.c $(BENCH_H) $(LIB_HDRS) $(A_noslots)

@@ -11,17 +11,33 @@
  * PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP: __flags = 2) select
  * the same kinds.  Attributes keep glibc's layout ({ int kind; int
  * pshared; }) so that every pthread_rwlockattr_* agrees whichever object
- * provides it.  Return codes are glibc's: the deadline is validated before
- * trying (EINVAL), EDEADLK for a lock the caller holds for writing, EBUSY
- * from the try functions.
+ * provides it.
  *
- * PTHREAD_RWLOCK_PREFER_WRITER_NP maps to SF_RWLOCK_PREFER_WRITER, which
- * really prefers writers (with the recursive-reader exception); glibc's
- * does not.  See <syncfix/rwlock.h>.
+ * Every function answers what glibc 2.36 answers, case by case, with one
+ * exception (EAGAIN, last below); tests/preload-diff.c runs the same
+ * script against both:
+ * - init never fails.  glibc keeps readers out while a writer waits only
+ *   for PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP; every other kind
+ *   (PREFER_WRITER_NP and values no setter accepts included) behaves as
+ *   prefer-reader, so it is SF_RWLOCK_PREFER_READER here, and any pshared
+ *   value but PTHREAD_PROCESS_PRIVATE is shared;
+ * - destroy returns 0 and changes nothing, held or waited on (sf_rwlock's
+ *   EBUSY): holders and waiters carry on as if it had not been called;
+ * - unlock returns 0 where sf_rwlock says EPERM (not held, or write-locked
+ *   by another thread) and leaves the lock as it was;
+ * - a timed lock with a NULL deadline waits without one (its clock is not
+ *   checked), as glibc's does;
+ * - otherwise sf_rwlock's codes are glibc's: EINVAL for a bad clock or
+ *   tv_nsec before anything else, EDEADLK for the write owner's wrlock and
+ *   rdlock (timed or not), EBUSY from the try functions, ETIMEDOUT (also
+ *   for tv_sec < 0), and EAGAIN at the read-lock limit, which is
+ *   sf_rwlock's (2^27 read locks; glibc's is 2^28 - 1).
+ * See "Preload" in sf_rwlock(3).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <syncfix/rwlock.h>
@@ -54,6 +70,17 @@ _Static_assert(sizeof(pthread_rwlockattr_t) >= sizeof(struct glibc_rwlockattr),
 #define ATTR(a) ((struct glibc_rwlockattr *)(a))
 #define CATTR(a) ((const struct glibc_rwlockattr *)(a))
 #define RW(l) ((sf_rwlock_t *)(l))
+
+/*
+ * pthread.h declares the deadline nonnull, which lets the compiler drop a
+ * test for NULL; glibc makes that test (NULL: no deadline), so it is made
+ * on a copy the compiler knows nothing about.
+ */
+static inline bool no_deadline(const struct timespec *abstime)
+{
+	__asm__("" : "+r"(abstime));
+	return sf_unlikely(!abstime);
+}
 
 SF_EXPORT int pthread_rwlockattr_init(pthread_rwlockattr_t *attr)
 {
@@ -106,22 +133,24 @@ SF_EXPORT int pthread_rwlock_init(pthread_rwlock_t *l,
 				  const pthread_rwlockattr_t *attr)
 {
 	sf_rwlockattr_t a;
-	int r;
 
 	sf_rwlockattr_init(&a);
 	if (attr) {
-		r = sf_rwlockattr_setkind(&a, CATTR(attr)->lockkind);
-		if (!r)
-			r = sf_rwlockattr_setpshared(&a, CATTR(attr)->pshared);
-		if (r)
-			return r;
+		if (CATTR(attr)->lockkind ==
+		    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP)
+			sf_rwlockattr_setkind(&a,
+					      SF_RWLOCK_PREFER_WRITER_NONRECURSIVE);
+		if (CATTR(attr)->pshared != PTHREAD_PROCESS_PRIVATE)
+			sf_rwlockattr_setpshared(&a, SF_PROCESS_SHARED);
 	}
-	return sf_rwlock_init(RW(l), &a);
+	sf_rwlock_init(RW(l), &a);	/* valid attributes: cannot fail */
+	return 0;
 }
 
 SF_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *l)
 {
-	return sf_rwlock_destroy(RW(l));
+	sf_rwlock_destroy(RW(l));	/* EBUSY: glibc's 0, nothing changed */
+	return 0;
 }
 
 SF_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
@@ -137,12 +166,16 @@ SF_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
 SF_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l,
 					 const struct timespec *abstime)
 {
+	if (no_deadline(abstime))
+		return sf_rwlock_rdlock(RW(l));
 	return sf_rwlock_timedrdlock(RW(l), CLOCK_REALTIME, abstime);
 }
 
 SF_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t clockid,
 					 const struct timespec *abstime)
 {
+	if (no_deadline(abstime))
+		return sf_rwlock_rdlock(RW(l));
 	return sf_rwlock_timedrdlock(RW(l), clockid, abstime);
 }
 
@@ -159,16 +192,21 @@ SF_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
 SF_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l,
 					 const struct timespec *abstime)
 {
+	if (no_deadline(abstime))
+		return sf_rwlock_wrlock(RW(l));
 	return sf_rwlock_timedwrlock(RW(l), CLOCK_REALTIME, abstime);
 }
 
 SF_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clockid,
 					 const struct timespec *abstime)
 {
+	if (no_deadline(abstime))
+		return sf_rwlock_wrlock(RW(l));
 	return sf_rwlock_timedwrlock(RW(l), clockid, abstime);
 }
 
 SF_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
-	return sf_rwlock_unlock(RW(l));
+	sf_rwlock_unlock(RW(l));	/* EPERM: glibc's 0, nothing changed */
+	return 0;
 }
