@@ -58,6 +58,8 @@
 #define SF_BROKEN_NO_FLUSH			(1u << 11)
 /* locks/cond.c: a waiter reads the sequence after releasing the mutex. */
 #define SF_BROKEN_COND_STALE_SEQ		(1u << 12)
+/* commit/commit.c: a failed batch reported failed though its cut failed. */
+#define SF_BROKEN_CUT_IGNORED			(1u << 13)
 
 /* What a hook returns when it injects nothing. */
 #define SF_HOOK_NONE	(-1L)

@@ -81,12 +81,13 @@
  * because at most inflight batches are unfinished.
  *
  * Failure.  When the write or flush of a batch fails the leader, under m
- * and in ticket order, records the error in log->failed, marks every
- * commit of that batch and of the buffer being filled SLOT_FAILED with
- * that error, and cuts the file back to the last durable offset (best
- * effort).  A batch after it fails with EIO even if its own write
- * worked.  No watermark advance, no retry of the flush.  Afterwards
- * begin, add and commit return EIO until the log is reopened.
+ * and in ticket order, records the error in log->failed, makes the
+ * failure durable (F1-F3 at fail_batch_locked()), and marks every commit
+ * of that batch and of the buffer being filled SLOT_FAILED -- or
+ * SLOT_IN_DOUBT when the failure could not be made durable -- with that
+ * error.  A batch after it fails with EIO even if its own write worked.
+ * No watermark advance, no retry of the flush.  Afterwards begin, add and
+ * commit return EIO until the log is reopened.
  *
  * Waking committers.  (B2) A committer waits for its own commit on its
  * buffer's counter, not on ev_seq: a finished batch wakes only what it
@@ -131,6 +132,7 @@
 #define SLOT_ACTIVE		0u
 #define SLOT_ROLLED_BACK	1u
 #define SLOT_FAILED		2u
+#define SLOT_IN_DOUBT		3u	/* below every commit LSN (>= 32) */
 
 #define CLOG_INFLIGHT		SF_CLOG_MAX_FLUSHES
 
@@ -189,6 +191,7 @@ struct sf_clog {
 	unsigned int inflight;		/* batches written at once: 1..8 */
 	unsigned int active;		/* (m) the buffer being filled */
 	int failed;			/* (m) */
+	bool in_doubt;			/* (m) the failure is not durable (F3) */
 	uint64_t durable;		/* (m) end of the durable log */
 	uint64_t zeroed;		/* (m) file written up to here (Z1) */
 	uint64_t zero_ahead;		/* 0: none; see zero_ahead_locked() */
@@ -334,12 +337,63 @@ static void set_done_locked(struct sf_clog *log, struct sf_txn *t)
 	}
 }
 
-/* Fail every commit listed in @b with @err (m held). */
+/*
+ * The failure outcome.  SF_TXN_FAILED promises that the transaction is
+ * never replayed: its commit record must not be found by a later open.
+ * The records of the failed batch may be in the file already (a write
+ * that worked and a flush that failed; the kernel may still write the
+ * pages back later), so the failure is made durable before it is
+ * reported:
+ *   (F1) the cut: ftruncate() back to the batch's offset, then
+ *        fdatasync(); recovery finds the file end there;
+ *   (F2) if the cut or its flush fails: zeros written over everything
+ *        from the batch's offset to the end of what was written, then
+ *        fdatasync(); recovery reads zeros as the clean end (V2z), or as
+ *        damage it cuts when a record of a later batch follows them;
+ *   (F3) if that fails too, nothing on the device can be trusted to say
+ *        either way: the commits are SLOT_IN_DOUBT (SF_TXN_IN_DOUBT), not
+ *        failed -- a later open may or may not replay them.
+ * Return: whether the failure is durable (F1 or F2).  m held.
+ */
+static bool fail_batch_locked(struct sf_clog *log, uint64_t off,
+			      uint64_t written)
+{
+	static const unsigned char z[4096];
+	long f;
+
+	/* "commit:cut": a test's fault makes the cut fail as EIO would. */
+	f = SF_FAULT("commit:cut", log, off);
+	if (f == SF_HOOK_NONE && ftruncate(log->fd, (off_t)off) == 0 &&
+	    fdatasync(log->fd) == 0)
+		return true;					/* (F1) */
+	if (SF_BROKEN(CUT_IGNORED))
+		return true;	/* the old code: failed, whatever the cut did */
+	for (uint64_t o = off; o < written;) {			/* (F2) */
+		size_t n = written - o < sizeof(z) ? written - o : sizeof(z);
+		ssize_t w;
+
+		if (SF_FAULT("commit:cut-zero", log, o) != SF_HOOK_NONE)
+			return false;
+		w = pwrite(log->fd, z, n, (off_t)o);
+		if (w <= 0)
+			return false;
+		o += (uint64_t)w;
+	}
+	return SF_FAULT("commit:cut-zero", log, written) == SF_HOOK_NONE &&
+	       fdatasync(log->fd) == 0;
+}
+
+/*
+ * Fail every commit listed in @b with @err (m held); in doubt (F3) when
+ * @written, their records may be in the file.
+ */
 static void fail_commits_locked(struct sf_clog *log, struct clog_buf *b,
-				int err)
+				int err, bool written)
 {
 	for (struct sf_txn *t = b->commits; t; t = t->batch_next) {
-		sf_store64_release(slot(log, t->id), SLOT_FAILED);
+		sf_store64_release(slot(log, t->id),
+				   written && log->in_doubt ?
+				   SLOT_IN_DOUBT : SLOT_FAILED);
 		t->result = err;
 		set_done_locked(log, t);
 		log->st.failed_commits++;
@@ -571,15 +625,17 @@ static void flush_locked(struct sf_clog *log)
 	if (err) {
 		/* No visibility, no retry; cut the failed batch off. */
 		if (!log->failed) {
+			uint64_t written = log->zeroed > end ? log->zeroed : end;
+
 			log->failed = err;
 			log->st.error = err;
-			if (ftruncate(log->fd, (off_t)b->off) == 0)
-				(void)fdatasync(log->fd);
+			log->in_doubt = !fail_batch_locked(log, b->off, written);
 			log->zeroed = b->off;
 		}
-		fail_commits_locked(log, b, err);
+		fail_commits_locked(log, b, err, true);
 		nb_failed = log->buf[log->active].commits != NULL;
-		fail_commits_locked(log, &log->buf[log->active], err);
+		/* never written: failed, whatever the file says */
+		fail_commits_locked(log, &log->buf[log->active], err, false);
 		buf_reset(&log->buf[log->active], log->buf[log->active].off);
 	} else {
 		log->st.flushes++;
@@ -717,6 +773,38 @@ static void clog_free(struct sf_clog *log)
 	free(log);
 }
 
+/*
+ * A log just created: its name must be durable before any commit in it
+ * is acknowledged, or a power cut can lose the whole file (an fdatasync
+ * of the file does not cover its directory entry).  Return: 0 or errno.
+ */
+static int sync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, err = 0;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)(slash - path) < sizeof(dir))
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		return ENAMETOOLONG;
+	if (SF_FAULT("commit:dir-fsync", path, 0) != SF_HOOK_NONE)
+		return EIO;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	if (fsync(fd))
+		err = errno;
+	close(fd);
+	if (!err)
+		SF_SYNC_POINT("commit:dir-synced", path);
+	return err;
+}
+
 SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 			   sf_clog_t **out, struct sf_clog_recovery *rep)
 {
@@ -724,6 +812,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	struct sf_clog *log;
 	struct stat st;
 	uint64_t end, next;
+	bool created = false;
 	size_t cap;
 	int err;
 
@@ -755,7 +844,13 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	log->gather_pct = !opt || !opt->gather_pct ? SF_CLOG_DEFAULT_GATHER
 			  : opt->gather_pct == SF_CLOG_NO_GATHER ? 0
 			  : opt->gather_pct;
-	log->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	log->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (log->fd < 0 && errno == ENOENT) {
+		log->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		created = log->fd >= 0;
+		if (log->fd < 0 && errno == EEXIST)	/* created meanwhile */
+			log->fd = open(path, O_RDWR | O_CLOEXEC);
+	}
 	if (log->fd < 0) {
 		err = errno;
 		goto fail;
@@ -768,6 +863,8 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		goto fail;
 	}
 	err = clog_recover(log->fd, opt, rep, &end, &next);
+	if (!err && created)
+		err = sync_dir_of(path);
 	if (err)
 		goto fail;
 	log->tab = calloc(TAB_PAGES, sizeof(*log->tab));
@@ -1164,6 +1261,8 @@ static int status_of(struct sf_clog *log, uint64_t id, uint64_t wm, int *st)
 		*st = SF_TXN_ROLLED_BACK;
 	else if (v == SLOT_FAILED)
 		*st = SF_TXN_FAILED;
+	else if (v == SLOT_IN_DOUBT)
+		*st = SF_TXN_IN_DOUBT;
 	else if (v != SLOT_ACTIVE && v < wm) {
 		/*
 		 * TSAN: what the committer did before its commit happens

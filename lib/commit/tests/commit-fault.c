@@ -32,6 +32,9 @@ static long fault_op(int op)
 	return plan.then;
 }
 
+/* The cut of a failed batch (F1) and the zeros over it (F2) fail. */
+static int cut_fails, zeros_fail, dir_fails;
+
 /* The fault points; every other point goes on to the dsync actions. */
 static long fault_hook(const char *point, const void *obj, uint64_t val)
 {
@@ -41,6 +44,14 @@ static long fault_hook(const char *point, const void *obj, uint64_t val)
 		return fault_op(CLOG_FAULT_WRITE);
 	if (!strcmp(point, "commit-io:flush"))
 		return fault_op(CLOG_FAULT_FLUSH);
+	if (!strcmp(point, "commit:cut"))
+		return __atomic_load_n(&cut_fails, __ATOMIC_RELAXED) ? EIO :
+								       SF_HOOK_NONE;
+	if (!strcmp(point, "commit:dir-fsync"))
+		return dir_fails ? EIO : SF_HOOK_NONE;
+	if (!strcmp(point, "commit:cut-zero"))
+		return __atomic_load_n(&zeros_fail, __ATOMIC_RELAXED) ? EIO :
+									SF_HOOK_NONE;
 	return SF_HOOK_NONE;
 }
 
@@ -414,7 +425,80 @@ static void case_gather_fail(int io)
 	dsync_reset();
 }
 
-int main(void)
+/*
+ * The failed flush whose cut fails too: SF_TXN_FAILED must still mean
+ * "never replayed" (F2: zeros over the batch); with the zeros failing as
+ * well the commit is SF_TXN_IN_DOUBT instead (F3).
+ */
+static void case_cut_fails(int io, int zeros)
+{
+	const char *mn = io_mode_name[io];
+	const char *what = zeros ? "cut and zeros fail" : "cut fails";
+	struct sf_clog_recovery rep;
+	uint64_t good, bad;
+	char p[4600];
+	sf_clog_t *l;
+
+	phase(what);
+	ct_path(p, sizeof(p), "cut.log");
+	unlink(p);
+	l = reopen(p, io, &rep);
+	if (!l)
+		return;
+	ok(commit_rec(l, "good", &good) == 0, "%s/%s: first commit", mn, what);
+	arm(CLOG_FAULT_FLUSH, EIO, -1);
+	cut_fails = 1;
+	zeros_fail = zeros;
+	ok_err(commit_rec(l, "victim", &bad), EIO,
+	       "%s/%s: its flush fails: the commit returns EIO", mn, what);
+	ok(status(l, bad) == (zeros ? SF_TXN_IN_DOUBT : SF_TXN_FAILED),
+	   "%s/%s: reported %s", mn, what, zeros ? "in doubt" : "failed");
+	sf_clog_close(l);	/* its own cut fails as well */
+	arm(0, -1, -1);
+	cut_fails = zeros_fail = 0;
+	l = reopen(p, io, &rep);
+	if (!l)
+		return;
+	if (zeros)
+		diag("%s/%s: the reopened log replayed %llu transactions (in "
+		     "doubt: either is right)", mn, what,
+		     (unsigned long long)rep.replayed);
+	else
+		ok(rep.replayed == 1 && replayed.id[0] == good,
+		   "%s/%s: a failed commit is never replayed (%llu replayed)",
+		   mn, what, (unsigned long long)rep.replayed);
+	sf_clog_close(l);
+}
+
+/* Creating a log makes its directory entry durable; opening one does not. */
+static void case_dir_sync(void)
+{
+	struct sf_clog_recovery rep;
+	unsigned long before;
+	char p[4600];
+	sf_clog_t *l;
+
+	phase("dir sync");
+	ct_path(p, sizeof(p), "dir.log");
+	unlink(p);
+	before = dsync_hits("commit:dir-synced");
+	l = reopen(p, SF_CLOG_IO_PWRITEV, &rep);
+	ok(l && dsync_hits("commit:dir-synced") == before + 1,
+	   "dir sync: creating the log fsyncs its directory");
+	sf_clog_close(l);
+	l = reopen(p, SF_CLOG_IO_PWRITEV, &rep);
+	ok(l && dsync_hits("commit:dir-synced") == before + 1,
+	   "dir sync: opening an existing log does not");
+	sf_clog_close(l);
+	unlink(p);
+	dir_fails = 1;
+	ok(sf_clog_open(p, NULL, &l, &rep) == EIO,
+	   "dir sync: a failed directory fsync fails the open (EIO)");
+	dir_fails = 0;
+	unlink(p);
+}
+
+int main(int argc, char **argv)
 {
 	const int modes[] = { SF_CLOG_IO_URING_LINKED, SF_CLOG_IO_PWRITEV };
 
@@ -423,9 +507,18 @@ int main(void)
 	/* dsync's hook passes every point to fault_hook first. */
 	dsync_own = fault_hook;
 	dsync_reset();
+	if (argc > 1 && !strcmp(argv[1], "cut")) {
+		/* What the "cut broken" case runs with the old code put back. */
+		for (int m = 0; m < 2; m++)
+			case_cut_fails(modes[m], 0);
+		return done_testing();
+	}
+	case_dir_sync();
 	for (int m = 0; m < 2; m++) {
 		int io = modes[m];
 
+		case_cut_fails(io, 0);
+		case_cut_fails(io, 1);
 		case_fault(io, "write EIO", CLOG_FAULT_WRITE, EIO, -1, EIO);
 		case_fault(io, "flush EIO", CLOG_FAULT_FLUSH, EIO, -1, EIO);
 		case_fault(io, "disk full", CLOG_FAULT_WRITE, ENOSPC, -1,
@@ -438,6 +531,17 @@ int main(void)
 		case_sleeper(io);
 		case_second_batch(io);
 		case_gather_fail(io);
+	}
+	{
+		char self[4200];
+		char *args[] = { self, "cut", NULL };
+
+		phase("cut broken");
+		beside_self("commit-fault", self, sizeof(self));
+		ok(run_tap_child(args, "cut-ignored", "a failed commit is never "
+				 "replayed") == CHILD_FAILED,
+		   "cut broken: with the cut's failure ignored "
+		   "(SF_TEST_BROKEN=cut-ignored) a failed commit is replayed");
 	}
 	return done_testing();
 }

@@ -204,8 +204,10 @@ int sf_txn_add(sf_txn_t *txn, const void *data, size_t len);
  * durable and the transaction is visible.  @txn is freed in every case.
  * @commit_lsn: NULL, or set to the LSN of the commit record.
  * Return: 0; or the write or flush error (EIO, ENOSPC, ...) that failed
- * it: the transaction then is not visible, is reported SF_TXN_FAILED, and
- * the log refuses further commits until reopened.
+ * it: the transaction then is not visible, is reported SF_TXN_FAILED
+ * (never replayed by a later open) or, when the failure itself could not
+ * be made durable, SF_TXN_IN_DOUBT; the log refuses further commits until
+ * reopened.
  */
 int sf_txn_commit(sf_txn_t *txn, uint64_t *commit_lsn);
 
@@ -222,7 +224,13 @@ typedef struct sf_snapshot {
 #define SF_TXN_ACTIVE		0 /* running, or committing and not yet visible */
 #define SF_TXN_COMMITTED	1 /* committed and visible (to the snapshot) */
 #define SF_TXN_ROLLED_BACK	2
-#define SF_TXN_FAILED		3 /* its commit failed (I/O error) */
+#define SF_TXN_FAILED		3 /* its commit failed (I/O error); never replayed */
+/*
+ * Its commit failed, and so did every way of making that durable: a
+ * later open may or may not replay it (the device failed the cut, the
+ * zeros written over it and their flush).
+ */
+#define SF_TXN_IN_DOUBT		4
 
 int sf_clog_snapshot(sf_clog_t *log, sf_snapshot_t *snap);
 
