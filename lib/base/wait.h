@@ -153,6 +153,33 @@ static inline int sf_pshared_set(int *field, int pshared)
 	return 0;
 }
 
+/*
+ * SF_ATTR_PSHARED_BACKEND(prefix, type) - the four attribute functions
+ * every lock has, PREFIX_setpshared/getpshared/setbackend/getbackend, for
+ * an attribute struct @type with fields __pshared and __backend: one
+ * definition for the mutex, the rwlock and the cond (their headers
+ * declare them).
+ */
+#define SF_ATTR_PSHARED_BACKEND(prefix, type)				\
+SF_EXPORT int prefix##_setpshared(type *attr, int pshared)		\
+{									\
+	return sf_pshared_set(&attr->__pshared, pshared);		\
+}									\
+SF_EXPORT int prefix##_getpshared(const type *attr, int *pshared)	\
+{									\
+	*pshared = attr->__pshared;					\
+	return 0;							\
+}									\
+SF_EXPORT int prefix##_setbackend(type *attr, int backend)		\
+{									\
+	return sf_backend_set(&attr->__backend, backend);		\
+}									\
+SF_EXPORT int prefix##_getbackend(const type *attr, int *backend)	\
+{									\
+	*backend = attr->__backend;					\
+	return 0;							\
+}
+
 /** sf_backend_set() - store @backend in an attribute's field, if valid. */
 static inline int sf_backend_set(int *field, int backend)
 {

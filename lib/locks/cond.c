@@ -78,27 +78,7 @@ SF_EXPORT int sf_condattr_destroy(sf_condattr_t *attr)
 	return 0;
 }
 
-SF_EXPORT int sf_condattr_setpshared(sf_condattr_t *attr, int pshared)
-{
-	return sf_pshared_set(&attr->__pshared, pshared);
-}
-
-SF_EXPORT int sf_condattr_getpshared(const sf_condattr_t *attr, int *pshared)
-{
-	*pshared = attr->__pshared;
-	return 0;
-}
-
-SF_EXPORT int sf_condattr_setbackend(sf_condattr_t *attr, int backend)
-{
-	return sf_backend_set(&attr->__backend, backend);
-}
-
-SF_EXPORT int sf_condattr_getbackend(const sf_condattr_t *attr, int *backend)
-{
-	*backend = attr->__backend;
-	return 0;
-}
+SF_ATTR_PSHARED_BACKEND(sf_condattr, sf_condattr_t)
 
 SF_EXPORT int sf_cond_init(sf_cond_t *cond, const sf_condattr_t *attr)
 {

@@ -101,27 +101,7 @@ SF_EXPORT int sf_mutexattr_gettype(const sf_mutexattr_t *attr, int *type)
 	return 0;
 }
 
-SF_EXPORT int sf_mutexattr_setpshared(sf_mutexattr_t *attr, int pshared)
-{
-	return sf_pshared_set(&attr->__pshared, pshared);
-}
-
-SF_EXPORT int sf_mutexattr_getpshared(const sf_mutexattr_t *attr, int *pshared)
-{
-	*pshared = attr->__pshared;
-	return 0;
-}
-
-SF_EXPORT int sf_mutexattr_setbackend(sf_mutexattr_t *attr, int backend)
-{
-	return sf_backend_set(&attr->__backend, backend);
-}
-
-SF_EXPORT int sf_mutexattr_getbackend(const sf_mutexattr_t *attr, int *backend)
-{
-	*backend = attr->__backend;
-	return 0;
-}
+SF_ATTR_PSHARED_BACKEND(sf_mutexattr, sf_mutexattr_t)
 
 SF_EXPORT int sf_mutex_init(sf_mutex_t *m, const sf_mutexattr_t *attr)
 {

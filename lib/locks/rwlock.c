@@ -538,28 +538,7 @@ SF_EXPORT int sf_rwlockattr_getkind(const sf_rwlockattr_t *attr, int *kind)
 	return 0;
 }
 
-SF_EXPORT int sf_rwlockattr_setpshared(sf_rwlockattr_t *attr, int pshared)
-{
-	return sf_pshared_set(&attr->__pshared, pshared);
-}
-
-SF_EXPORT int sf_rwlockattr_getpshared(const sf_rwlockattr_t *attr, int *pshared)
-{
-	*pshared = attr->__pshared;
-	return 0;
-}
-
-SF_EXPORT int sf_rwlockattr_setbackend(sf_rwlockattr_t *attr, int backend)
-{
-	return sf_backend_set(&attr->__backend, backend);
-}
-
-SF_EXPORT int sf_rwlockattr_getbackend(const sf_rwlockattr_t *attr,
-				       int *backend)
-{
-	*backend = attr->__backend;
-	return 0;
-}
+SF_ATTR_PSHARED_BACKEND(sf_rwlockattr, sf_rwlockattr_t)
 
 SF_EXPORT int sf_rwlock_init(sf_rwlock_t *l, const sf_rwlockattr_t *attr)
 {
