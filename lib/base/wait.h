@@ -11,6 +11,7 @@
 #define SF_SRC_WAIT_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -144,13 +145,25 @@ static inline unsigned int sf_lock_wait_flags(uint32_t flags,
 		(SF_WAIT_USE_FUTEX | SF_WAIT_USE_IOCTL));
 }
 
-/** sf_pshared_set() - store @pshared in an attribute's field, if valid. */
-static inline int sf_pshared_set(int *field, int pshared)
+/* Store @v in an attribute's field when @valid.  Return: 0 or EINVAL. */
+static inline int sf_attr_set(int *field, int v, bool valid)
 {
-	if (pshared != SF_PROCESS_PRIVATE && pshared != SF_PROCESS_SHARED)
+	if (!valid)
 		return EINVAL;
-	*field = pshared;
+	*field = v;
 	return 0;
+}
+
+static inline bool sf_pshared_valid(int pshared)
+{
+	return pshared == SF_PROCESS_PRIVATE || pshared == SF_PROCESS_SHARED;
+}
+
+static inline bool sf_backend_valid(int backend)
+{
+	unsigned int wf;
+
+	return !sf_backend_wait_flags(backend, SF_PROCESS_PRIVATE, &wf);
 }
 
 /*
@@ -163,7 +176,8 @@ static inline int sf_pshared_set(int *field, int pshared)
 #define SF_ATTR_PSHARED_BACKEND(prefix, type)				\
 SF_EXPORT int prefix##_setpshared(type *attr, int pshared)		\
 {									\
-	return sf_pshared_set(&attr->__pshared, pshared);		\
+	return sf_attr_set(&attr->__pshared, pshared,			\
+			   sf_pshared_valid(pshared));			\
 }									\
 SF_EXPORT int prefix##_getpshared(const type *attr, int *pshared)	\
 {									\
@@ -172,23 +186,13 @@ SF_EXPORT int prefix##_getpshared(const type *attr, int *pshared)	\
 }									\
 SF_EXPORT int prefix##_setbackend(type *attr, int backend)		\
 {									\
-	return sf_backend_set(&attr->__backend, backend);		\
+	return sf_attr_set(&attr->__backend, backend,			\
+			   sf_backend_valid(backend));			\
 }									\
 SF_EXPORT int prefix##_getbackend(const type *attr, int *backend)	\
 {									\
 	*backend = attr->__backend;					\
 	return 0;							\
-}
-
-/** sf_backend_set() - store @backend in an attribute's field, if valid. */
-static inline int sf_backend_set(int *field, int backend)
-{
-	unsigned int wf;
-
-	if (sf_backend_wait_flags(backend, SF_PROCESS_PRIVATE, &wf))
-		return EINVAL;
-	*field = backend;
-	return 0;
 }
 
 /** sf_timespec_valid() - 0 <= tv_nsec < 1e9.  Return: nonzero if valid. */

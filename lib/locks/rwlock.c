@@ -679,29 +679,33 @@ trywrlock_fast(sf_rwlock_t *l, bool tsan)
 	return r;
 }
 
-/* Each fast path once more, annotated: the detours (internal.h). */
-#if !SF_TSAN_BUILD
-#define RW_TSAN_COPY(name)						\
-static __attribute__((noinline)) int name##_tsan(sf_rwlock_t *l)	\
+/*
+ * The exported sf_rwlock_rdlock(), _tryrdlock(), _wrlock(), _trywrlock()
+ * and _unlock(): each NAME_fast() body, and in the shipped library its
+ * annotated copy NAME_tsan() for a process with the TSAN runtime
+ * (internal.h).
+ */
+#if SF_TSAN_BUILD
+#define RW_ENTRY(name)							\
+SF_EXPORT int sf_rwlock_##name(sf_rwlock_t *l)				\
 {									\
 	return name##_fast(l, true);					\
 }
-RW_TSAN_COPY(rdlock)
-RW_TSAN_COPY(tryrdlock)
-RW_TSAN_COPY(wrlock)
-RW_TSAN_COPY(trywrlock)
+#else
+#define RW_ENTRY(name)							\
+static __attribute__((noinline)) int name##_tsan(sf_rwlock_t *l)	\
+{									\
+	return name##_fast(l, true);					\
+}									\
+SF_EXPORT int sf_rwlock_##name(sf_rwlock_t *l)				\
+{									\
+	return SF_TSAN_PICK(name##_tsan(l), name##_fast(l, false));	\
+}
 #endif
-
-SF_EXPORT int sf_rwlock_rdlock(sf_rwlock_t *l)
-{
-	return SF_TSAN_PICK(rdlock_tsan(l), rdlock_fast(l, SF_TSAN_BUILD));
-}
-
-SF_EXPORT int sf_rwlock_tryrdlock(sf_rwlock_t *l)
-{
-	return SF_TSAN_PICK(tryrdlock_tsan(l),
-			    tryrdlock_fast(l, SF_TSAN_BUILD));
-}
+RW_ENTRY(rdlock)
+RW_ENTRY(tryrdlock)
+RW_ENTRY(wrlock)
+RW_ENTRY(trywrlock)
 
 SF_EXPORT int sf_rwlock_timedrdlock(sf_rwlock_t *l, clockid_t clockid,
 				    const struct timespec *abstime)
@@ -710,17 +714,6 @@ SF_EXPORT int sf_rwlock_timedrdlock(sf_rwlock_t *l, clockid_t clockid,
 		return EINVAL;
 	return rd_lock(l, false, clockid, abstime, SF_TSAN_PRESENT,
 		       SF_TSAN_READ | SF_TSAN_TRY);
-}
-
-SF_EXPORT int sf_rwlock_wrlock(sf_rwlock_t *l)
-{
-	return SF_TSAN_PICK(wrlock_tsan(l), wrlock_fast(l, SF_TSAN_BUILD));
-}
-
-SF_EXPORT int sf_rwlock_trywrlock(sf_rwlock_t *l)
-{
-	return SF_TSAN_PICK(trywrlock_tsan(l),
-			    trywrlock_fast(l, SF_TSAN_BUILD));
 }
 
 SF_EXPORT int sf_rwlock_timedwrlock(sf_rwlock_t *l, clockid_t clockid,
@@ -776,11 +769,4 @@ unlock_fast(sf_rwlock_t *l, bool tsan)
 	return r;
 }
 
-#if !SF_TSAN_BUILD
-RW_TSAN_COPY(unlock)
-#endif
-
-SF_EXPORT int sf_rwlock_unlock(sf_rwlock_t *l)
-{
-	return SF_TSAN_PICK(unlock_tsan(l), unlock_fast(l, SF_TSAN_BUILD));
-}
+RW_ENTRY(unlock)

@@ -384,21 +384,18 @@ struct cv {
 	long turn, round, stop, woken;
 };
 
-static void cv_lock(struct cv *v)
+/* Lock (@lock) or unlock the mutex of the implementation measured. */
+static void cv_mutex(struct cv *v, int lock)
 {
 	if (v->sf)
-		sf_mutex_lock(&v->m);
+		(void)(lock ? sf_mutex_lock(&v->m) : sf_mutex_unlock(&v->m));
 	else
-		pthread_mutex_lock(&v->pm);
+		(void)(lock ? pthread_mutex_lock(&v->pm) :
+			      pthread_mutex_unlock(&v->pm));
 }
 
-static void cv_unlock(struct cv *v)
-{
-	if (v->sf)
-		sf_mutex_unlock(&v->m);
-	else
-		pthread_mutex_unlock(&v->pm);
-}
+#define cv_lock(v)	cv_mutex((v), 1)
+#define cv_unlock(v)	cv_mutex((v), 0)
 
 static void cv_wait(struct cv *v)
 {

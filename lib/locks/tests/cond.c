@@ -346,32 +346,36 @@ static void case_queue(void)
 	   "queue: 4 producers, 4 consumers, every item once (%ld)", q.sum);
 }
 
+static void case_pingpongs(void)
+{
+	case_pingpong(SF_BACKEND_FUTEX);
+	case_pingpong(SF_BACKEND_IOCTL);
+}
+
+static const struct {
+	const char *name;
+	void (*run)(void);
+} cases[] = {
+	{ "attr", case_attr },
+	{ "signal", case_signal },
+	{ "timed", case_timed },
+	{ "pshared", case_pshared },
+	{ "lost-wakeup", case_lost_wakeup },
+	{ "broken", case_broken },
+	{ "pingpong", case_pingpongs },
+	{ "queue", case_queue },
+};
+
 int main(int argc, char **argv)
 {
-	int all = argc < 2;
-
 	watchdog_start(30);
-	for (int i = all ? 0 : 1; i < (all ? 1 : argc); i++) {
-		const char *w = all ? NULL : argv[i];
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		int run = argc < 2;
 
-		if (!w || !strcmp(w, "attr"))
-			case_attr();
-		if (!w || !strcmp(w, "signal"))
-			case_signal();
-		if (!w || !strcmp(w, "timed"))
-			case_timed();
-		if (!w || !strcmp(w, "pshared"))
-			case_pshared();
-		if (!w || !strcmp(w, "lost-wakeup"))
-			case_lost_wakeup();
-		if (!w || !strcmp(w, "broken"))
-			case_broken();
-		if (!w || !strcmp(w, "pingpong")) {
-			case_pingpong(SF_BACKEND_FUTEX);
-			case_pingpong(SF_BACKEND_IOCTL);
-		}
-		if (!w || !strcmp(w, "queue"))
-			case_queue();
+		for (int i = 1; i < argc; i++)
+			run |= !strcmp(argv[i], cases[k].name);
+		if (run)
+			cases[k].run();
 	}
 	return done_testing();
 }
