@@ -56,7 +56,8 @@ MODULE_PARM_DESC(mitigation,
 		 "Initial mitigation mode: auto (default), on or off");
 
 /*
- * Init runs in dependency order and exit in the reverse one, so that no
+ * The parts of the module, in dependency order: init runs them from the
+ * first to the last and exit from the last to the first, so that no
  * entry point is reachable before what it reads exists, nor after it is
  * gone:
  *
@@ -72,52 +73,50 @@ MODULE_PARM_DESC(mitigation,
  * (kernfs and procfs drain their active users; an open /dev/syncfix
  * holds a module reference, so exit never runs with a waiter asleep).
  */
+static const struct syncfix_part {
+	int (*init)(void);
+	void (*exit)(void);		/* NULL: nothing to undo */
+} syncfix_parts[] = {
+	{ syncfix_waitq_init, NULL },
+	{ syncfix_mitigation_init, syncfix_mitigation_exit },
+	{ syncfix_sysfs_init, syncfix_sysfs_exit },
+	{ syncfix_procfs_init, syncfix_procfs_exit },
+	{ syncfix_dev_init, syncfix_dev_exit },
+};
+
+/* Undo the first @n parts, last first. */
+static void syncfix_parts_exit(unsigned int n)
+{
+	while (n--)
+		if (syncfix_parts[n].exit)
+			syncfix_parts[n].exit();
+}
+
 static int __init syncfix_init(void)
 {
 	struct syncfix_summary s;
 	char line[SYNCFIX_SUMMARY_MAX];
+	unsigned int i;
 	int ret;
 
-	syncfix_waitq_init();
-
-	ret = syncfix_mitigation_init();
-	if (ret)
-		return ret;
-
-	ret = syncfix_sysfs_init();
-	if (ret)
-		goto err_mitigation;
-
-	ret = syncfix_procfs_init();
-	if (ret)
-		goto err_sysfs;
-
-	ret = syncfix_dev_init();
-	if (ret)
-		goto err_procfs;
+	for (i = 0; i < ARRAY_SIZE(syncfix_parts); i++) {
+		ret = syncfix_parts[i].init();
+		if (ret) {
+			syncfix_parts_exit(i);
+			return ret;
+		}
+	}
 
 	syncfix_summary_get(&s);
 	syncfix_summary_format(&s, line, sizeof(line));
 	pr_info("version %s, mitigation=%s: %s\n", SYNCFIX_VERSION,
 		syncfix_mode_name(s.mode), line);
 	return 0;
-
-err_procfs:
-	syncfix_procfs_exit();
-err_sysfs:
-	syncfix_sysfs_exit();
-err_mitigation:
-	syncfix_mitigation_exit();
-	return ret;
 }
 
-/* The reverse of syncfix_init(). */
 static void __exit syncfix_exit(void)
 {
-	syncfix_dev_exit();
-	syncfix_procfs_exit();
-	syncfix_sysfs_exit();
-	syncfix_mitigation_exit();
+	syncfix_parts_exit(ARRAY_SIZE(syncfix_parts));
 }
 
 module_init(syncfix_init);

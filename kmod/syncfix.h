@@ -187,7 +187,7 @@ void syncfix_sysfs_exit(void);
 
 struct seq_file;
 
-void syncfix_waitq_init(void);
+int syncfix_waitq_init(void);
 int syncfix_wait(u32 __user *uaddr, u32 val, u32 bitset, u32 tag,
 		 const ktime_t *deadline, bool restart);
 int syncfix_wake(u32 __user *uaddr, int count, u32 bitset);

@@ -406,8 +406,10 @@ void syncfix_wait_stats_show(struct seq_file *m)
 
 /**
  * syncfix_waitq_init() - set up the hash buckets
+ *
+ * Return: 0, it cannot fail.
  */
-void syncfix_waitq_init(void)
+int syncfix_waitq_init(void)
 {
 	unsigned int i;
 
@@ -415,4 +417,5 @@ void syncfix_waitq_init(void)
 		spin_lock_init(&syncfix_buckets[i].lock);
 		INIT_LIST_HEAD(&syncfix_buckets[i].chain);
 	}
+	return 0;
 }
