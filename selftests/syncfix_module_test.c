@@ -177,27 +177,58 @@ static int slabinfo_read(struct slab_counter *sc)
 	return len;
 }
 
+/*
+ * Read /proc/slabinfo and call @fn with the name and active objects of
+ * every counted cache.  Returns 0 or -errno.
+ */
+static int for_each_counted(struct slab_counter *sc,
+			    void (*fn)(struct slab_counter *sc,
+				       const char *name, long active, long *acc),
+			    long *acc)
+{
+	char *line, *save, name[128];
+	long active;
+	int ret = slabinfo_read(sc);
+
+	if (ret < 0)
+		return ret;
+	for (line = strtok_r(sc->buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		active = 0;
+		if (sscanf(line, "%127s %ld", name, &active) >= 1 &&
+		    counted_cache(name))
+			fn(sc, name, active, acc);
+	}
+	return 0;
+}
+
+static void open_shrink(struct slab_counter *sc, const char *name,
+			long active, long *acc)
+{
+	char path[256];
+	int fd;
+
+	(void)active;
+	(void)acc;
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 && sc->nshrink < (int)ARRAY_SIZE(sc->shrink))
+		sc->shrink[sc->nshrink++] = fd;
+	else if (fd >= 0)
+		close(fd);
+}
+
 static int slab_counter_open(struct slab_counter *sc)
 {
-	char *line, *save, name[128], path[256];
 	int ret;
 
 	memset(sc, 0, sizeof(*sc));
 	sc->slabinfo = open("/proc/slabinfo", O_RDONLY | O_CLOEXEC);
 	if (sc->slabinfo < 0)
 		return -errno;
-	ret = slabinfo_read(sc);
+	ret = for_each_counted(sc, open_shrink, NULL);
 	if (ret < 0)
 		return ret;
-	for (line = strtok_r(sc->buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(line, "%127s", name) != 1 || !counted_cache(name))
-			continue;
-		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", name);
-		ret = open(path, O_WRONLY | O_CLOEXEC);
-		if (ret >= 0 && sc->nshrink < (int)ARRAY_SIZE(sc->shrink))
-			sc->shrink[sc->nshrink++] = ret;
-	}
 	return sc->nshrink ? 0 : -ENOENT;
 }
 
@@ -211,12 +242,19 @@ static void slab_counter_close(struct slab_counter *sc)
 		close(sc->slabinfo);
 }
 
+static void add_active(struct slab_counter *sc, const char *name,
+		       long active, long *acc)
+{
+	(void)sc;
+	(void)name;
+	*acc += active;
+}
+
 /* Allocated objects in the counted caches, or -errno. */
 static long slab_count(struct slab_counter *sc)
 {
 	static char one[6000];
-	char *line, *save, name[128];
-	long active, sum = 0;
+	long sum = 0;
 	int i, ret;
 
 	write_str("/proc/sys/vm/drop_caches", "2");
@@ -225,16 +263,8 @@ static long slab_count(struct slab_counter *sc)
 	for (i = 0; i < sc->nshrink; i++)
 		if (pwrite(sc->shrink[i], one, sizeof(one), 0) < 0)
 			return -errno;
-	ret = slabinfo_read(sc);
-	if (ret < 0)
-		return ret;
-	for (line = strtok_r(sc->buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(line, "%127s %ld", name, &active) == 2 &&
-		    counted_cache(name))
-			sum += active;
-	}
-	return sum;
+	ret = for_each_counted(sc, add_active, &sum);
+	return ret < 0 ? ret : sum;
 }
 
 /* Let deferred frees (RCU) finish, then count. */

@@ -173,27 +173,19 @@ static inline bool sf_backend_valid(int backend)
  * definition for the mutex, the rwlock and the cond (their headers
  * declare them).
  */
-#define SF_ATTR_PSHARED_BACKEND(prefix, type)				\
-SF_EXPORT int prefix##_setpshared(type *attr, int pshared)		\
+#define SF_ATTR_FIELD(prefix, type, name)				\
+SF_EXPORT int prefix##_set##name(type *attr, int name)			\
 {									\
-	return sf_attr_set(&attr->__pshared, pshared,			\
-			   sf_pshared_valid(pshared));			\
+	return sf_attr_set(&attr->__##name, name, sf_##name##_valid(name)); \
 }									\
-SF_EXPORT int prefix##_getpshared(const type *attr, int *pshared)	\
+SF_EXPORT int prefix##_get##name(const type *attr, int *name)		\
 {									\
-	*pshared = attr->__pshared;					\
-	return 0;							\
-}									\
-SF_EXPORT int prefix##_setbackend(type *attr, int backend)		\
-{									\
-	return sf_attr_set(&attr->__backend, backend,			\
-			   sf_backend_valid(backend));			\
-}									\
-SF_EXPORT int prefix##_getbackend(const type *attr, int *backend)	\
-{									\
-	*backend = attr->__backend;					\
+	*name = attr->__##name;						\
 	return 0;							\
 }
+#define SF_ATTR_PSHARED_BACKEND(prefix, type)				\
+	SF_ATTR_FIELD(prefix, type, pshared)				\
+	SF_ATTR_FIELD(prefix, type, backend)
 
 /** sf_timespec_valid() - 0 <= tv_nsec < 1e9.  Return: nonzero if valid. */
 static inline int sf_timespec_valid(const struct timespec *ts)

@@ -604,6 +604,30 @@ static int run_tap_child(char *const argv[], const char *broken,
 	return CHILD_OTHER;
 }
 
+/*
+ * self_fails_broken() - run this very test program again with the
+ * arguments @args (NULL-terminated, without argv[0]) and the broken
+ * protocol @broken put back; true when that run fails, printing @want.
+ * The proof that the cases it runs can fail.
+ */
+__attribute__((unused))
+static int self_fails_broken(const char *self, char *const args[],
+			     const char *broken, const char *want)
+{
+	char path[4200];
+	char *argv[16];
+	int n = 0;
+
+	beside_self(self, path, sizeof(path));
+	argv[n++] = path;
+	while (args[n - 1] && n < 15) {
+		argv[n] = args[n - 1];
+		n++;
+	}
+	argv[n] = NULL;
+	return run_tap_child(argv, broken, want) == CHILD_FAILED;
+}
+
 /* ---- misc ------------------------------------------------------------- */
 
 static inline void sf_cpu_relax_test(void)

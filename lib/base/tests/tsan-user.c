@@ -36,6 +36,17 @@ static void fail(const char *what, int err)
 	exit(1);
 }
 
+/* Run @fn in @n threads, thread i given i, and join them. */
+static void run_threads(void *(*fn)(void *), int n)
+{
+	pthread_t t[8];
+
+	for (int i = 0; i < n; i++)
+		pthread_create(&t[i], NULL, fn, (void *)(intptr_t)i);
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+}
+
 static void touch(void)
 {
 	for (int i = 0; i < 8; i++)
@@ -62,15 +73,11 @@ static void *mutex_thread(void *arg)
 static int run_mutex(int type)
 {
 	sf_mutexattr_t at;
-	pthread_t t[2];
 
 	sf_mutexattr_init(&at);
 	sf_mutexattr_settype(&at, type);
 	sf_mutex_init(&mx, &at);
-	for (int i = 0; i < 2; i++)
-		pthread_create(&t[i], NULL, mutex_thread, NULL);
-	for (int i = 0; i < 2; i++)
-		pthread_join(t[i], NULL);
+	run_threads(mutex_thread, 2);
 	sf_mutex_destroy(&mx);
 	return data[0] == 2 * ROUNDS ? 0 : 1;
 }
@@ -80,7 +87,7 @@ static void *rw_thread(void *arg)
 	long sum = 0;
 
 	for (int i = 0; i < ROUNDS; i++) {
-		if ((intptr_t)arg) {
+		if (!(intptr_t)arg) {	/* thread 0 writes, the others read */
 			sf_rwlock_wrlock(&rw);
 			touch();
 		} else {
@@ -95,16 +102,12 @@ static void *rw_thread(void *arg)
 static int run_rwlock(int kind)
 {
 	sf_rwlockattr_t at;
-	pthread_t t[3];
 
 	sf_rwlockattr_init(&at);
 	sf_rwlockattr_setkind(&at, kind);
 	sf_rwlock_init(&rw, &at);
 	rw_readers = 2;
-	for (int i = 0; i < 3; i++)
-		pthread_create(&t[i], NULL, rw_thread, (void *)(intptr_t)(i == 0));
-	for (int i = 0; i < 3; i++)
-		pthread_join(t[i], NULL);
+	run_threads(rw_thread, 3);
 	sf_rwlock_destroy(&rw);
 	return data[0] == ROUNDS ? 0 : 1;
 }
@@ -132,13 +135,8 @@ static void *cv_thread(void *arg)
 
 static int run_cond(void)
 {
-	pthread_t t[2];
-
 	sf_mutex_init(&mx, NULL);
-	for (int i = 0; i < 2; i++)
-		pthread_create(&t[i], NULL, cv_thread, (void *)(intptr_t)i);
-	for (int i = 0; i < 2; i++)
-		pthread_join(t[i], NULL);
+	run_threads(cv_thread, 2);
 	return data[0] == ROUNDS / 2 ? 0 : 1;
 }
 
@@ -154,12 +152,7 @@ static void *racer(void *arg)
 
 static int run_race(void)
 {
-	pthread_t t[2];
-
-	for (int i = 0; i < 2; i++)
-		pthread_create(&t[i], NULL, racer, NULL);
-	for (int i = 0; i < 2; i++)
-		pthread_join(t[i], NULL);
+	run_threads(racer, 2);
 	return 0;
 }
 

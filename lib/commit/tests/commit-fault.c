@@ -128,6 +128,23 @@ static int commit_rec(sf_clog_t *l, const char *data, uint64_t *id)
 	return sf_txn_commit(t, NULL);
 }
 
+/* A new log @name in the test directory, with one committed record. */
+static sf_clog_t *fresh_log(char *p, size_t size, const char *name, int io,
+			    struct sf_clog_recovery *rep, uint64_t *good,
+			    const char *what)
+{
+	sf_clog_t *l;
+
+	phase(what);
+	ct_path(p, size, name);
+	unlink(p);
+	l = reopen(p, io, rep);
+	if (l)
+		ok(commit_rec(l, "good", good) == 0, "%s/%s: first commit",
+		   io_mode_name[io], what);
+	return l;
+}
+
 static int status(sf_clog_t *l, uint64_t id)
 {
 	int s = -1;
@@ -153,13 +170,9 @@ static void case_fault(int io, const char *what, int op, long ret, long then,
 	off_t before;
 	int r, flushes;
 
-	phase(what);
-	ct_path(p, sizeof(p), "fault.log");
-	unlink(p);
-	l = reopen(p, io, &rep);
+	l = fresh_log(p, sizeof(p), "fault.log", io, &rep, &good, what);
 	if (!l)
 		return;
-	ok(commit_rec(l, "good", &good) == 0, "%s/%s: first commit", mn, what);
 	sf_txn_begin(l, &pending);	/* begun before the fault */
 	late = sf_txn_id(pending);
 	before = log_end(p);
@@ -439,13 +452,9 @@ static void case_cut_fails(int io, int zeros)
 	char p[4600];
 	sf_clog_t *l;
 
-	phase(what);
-	ct_path(p, sizeof(p), "cut.log");
-	unlink(p);
-	l = reopen(p, io, &rep);
+	l = fresh_log(p, sizeof(p), "cut.log", io, &rep, &good, what);
 	if (!l)
 		return;
-	ok(commit_rec(l, "good", &good) == 0, "%s/%s: first commit", mn, what);
 	arm(CLOG_FAULT_FLUSH, EIO, -1);
 	cut_fails = 1;
 	zeros_fail = zeros;
@@ -532,16 +541,10 @@ int main(int argc, char **argv)
 		case_second_batch(io);
 		case_gather_fail(io);
 	}
-	{
-		char self[4200];
-		char *args[] = { self, "cut", NULL };
-
-		phase("cut broken");
-		beside_self("commit-fault", self, sizeof(self));
-		ok(run_tap_child(args, "cut-ignored", "a failed commit is never "
-				 "replayed") == CHILD_FAILED,
-		   "cut broken: with the cut's failure ignored "
-		   "(SF_TEST_BROKEN=cut-ignored) a failed commit is replayed");
-	}
+	phase("cut broken");
+	ok(self_fails_broken("commit-fault", (char *[]){ "cut", NULL },
+			     "cut-ignored", "a failed commit is never replayed"),
+	   "cut broken: with the cut's failure ignored "
+	   "(SF_TEST_BROKEN=cut-ignored) a failed commit is replayed");
 	return done_testing();
 }

@@ -234,13 +234,11 @@ static void case_lost_wakeup(void)
 /* The same case with the stale-sequence protocol put back must fail. */
 static void case_broken(void)
 {
-	char self[4200];
-	char *argv[] = { self, "lost-wakeup", NULL };
+	char *args[] = { "lost-wakeup", NULL };
 
 	phase("broken");
-	beside_self("cond", self, sizeof(self));
-	ok(run_tap_child(argv, "cond-stale-seq", "the signal given in the "
-			 "window wakes it") == CHILD_FAILED,
+	ok(self_fails_broken("cond", args, "cond-stale-seq",
+			     "the signal given in the window wakes it"),
 	   "broken: with SF_TEST_BROKEN=cond-stale-seq the lost-wakeup case "
 	   "fails");
 }
