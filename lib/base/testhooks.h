@@ -60,6 +60,8 @@
 #define SF_BROKEN_COND_STALE_SEQ		(1u << 12)
 /* commit/commit.c: a failed batch reported failed though its cut failed. */
 #define SF_BROKEN_CUT_IGNORED			(1u << 13)
+/* lockmgr/lockmgr.c: the memory limit checked, then the counter raised. */
+#define SF_BROKEN_MEM_UNRESERVED		(1u << 14)
 
 /* What a hook returns when it injects nothing. */
 #define SF_HOOK_NONE	(-1L)

@@ -21,7 +21,7 @@ static const char *const sf_broken_names[] = {
 	"stale-wait", "release-before-wait", "retry-while-retry",
 	"kill-before-wait", "error-exit", "two-mutexes", "hook-removal",
 	"visible-before-durable", "apply-early", "no-gather", "gather-all",
-	"no-flush", "cond-stale-seq", "cut-ignored",
+	"no-flush", "cond-stale-seq", "cut-ignored", "mem-unreserved",
 };
 
 /* Bit 31: parsed.  Racing first calls parse the same string alike. */

@@ -337,6 +337,25 @@ static void set_done_locked(struct sf_clog *log, struct sf_txn *t)
 	}
 }
 
+static const unsigned char zeros[1u << 16];
+
+/*
+ * Write zeros over [@from, @to) of @fd (zeros ahead, Z2; a failed batch,
+ * F2).  Return: where they reached: @to, or less after a failed write.
+ */
+static uint64_t write_zeros(int fd, uint64_t from, uint64_t to)
+{
+	while (from < to) {
+		size_t n = to - from < sizeof(zeros) ? to - from : sizeof(zeros);
+		ssize_t w = pwrite(fd, zeros, n, (off_t)from);
+
+		if (w <= 0)
+			break;
+		from += (uint64_t)w;
+	}
+	return from;
+}
+
 /*
  * The failure outcome.  SF_TXN_FAILED promises that the transaction is
  * never replayed: its commit record must not be found by a later open.
@@ -358,7 +377,6 @@ static void set_done_locked(struct sf_clog *log, struct sf_txn *t)
 static bool fail_batch_locked(struct sf_clog *log, uint64_t off,
 			      uint64_t written)
 {
-	static const unsigned char z[4096];
 	long f;
 
 	/* "commit:cut": a test's fault makes the cut fail as EIO would. */
@@ -368,18 +386,9 @@ static bool fail_batch_locked(struct sf_clog *log, uint64_t off,
 		return true;					/* (F1) */
 	if (SF_BROKEN(CUT_IGNORED))
 		return true;	/* the old code: failed, whatever the cut did */
-	for (uint64_t o = off; o < written;) {			/* (F2) */
-		size_t n = written - o < sizeof(z) ? written - o : sizeof(z);
-		ssize_t w;
-
-		if (SF_FAULT("commit:cut-zero", log, o) != SF_HOOK_NONE)
-			return false;
-		w = pwrite(log->fd, z, n, (off_t)o);
-		if (w <= 0)
-			return false;
-		o += (uint64_t)w;
-	}
-	return SF_FAULT("commit:cut-zero", log, written) == SF_HOOK_NONE &&
+	/* (F2); "commit:cut-zero": a test's fault fails the zeros. */
+	return SF_FAULT("commit:cut-zero", log, off) == SF_HOOK_NONE &&
+	       write_zeros(log->fd, off, written) == written &&
 	       fdatasync(log->fd) == 0;
 }
 
@@ -544,7 +553,6 @@ static void gather_locked(struct sf_clog *log)
  * writes the data.  Recovery (commit-recover.c, V2z) reads zeros after the
  * last record as the clean end.  (Z3) A clean close cuts them off.
  */
-static const unsigned char zeros[1u << 16];
 
 /*
  * zero_ahead_locked() - (Z2) write zeros from the end of the batch being
@@ -562,15 +570,7 @@ static void zero_ahead_locked(struct sf_clog *log, uint64_t end)
 	uint64_t from = log->zeroed > end ? log->zeroed : end;
 	uint64_t to = (end + log->zero_ahead + 4095) & ~(uint64_t)4095;
 
-	while (from < to) {
-		size_t n = to - from < sizeof(zeros) ? to - from : sizeof(zeros);
-		ssize_t w = pwrite(log->fd, zeros, n, (off_t)from);
-
-		if (w <= 0)
-			return;
-		from += (uint64_t)w;
-		log->zeroed = from;
-	}
+	log->zeroed = write_zeros(log->fd, from, to);
 }
 
 /*

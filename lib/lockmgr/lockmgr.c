@@ -279,6 +279,8 @@ static int mem_reserve(struct sf_lockmgr *mgr, uint32_t units)
 {
 	uint32_t cur = sf_load_relaxed(&mgr->mem_units);
 
+	if (SF_BROKEN(MEM_UNRESERVED))	/* checked only: added by the caller */
+		return (uint64_t)cur + units <= sf_load_relaxed(&mgr->max_units);
 	do {
 		if ((uint64_t)cur + units > sf_load_relaxed(&mgr->max_units))
 			return 0;
@@ -535,6 +537,9 @@ static int try_locked(struct sf_locktree *lt, struct lm_request *q,
 	SF_SYNC_POINT("lockmgr:limit-checked", lt);
 	if (!reserved)
 		return TRY_OVER_LIMIT;
+	if (SF_BROKEN(MEM_UNRESERVED))
+		/* The old code: the counter raised after the check, apart. */
+		sf_fetch_add(&mgr->mem_units, units);
 	if (lt_add(&lt->rs, q->txnid, q->mode, &q->left, right)) {
 		sf_fetch_sub(&mgr->mem_units, units);
 		return TRY_NOMEM;

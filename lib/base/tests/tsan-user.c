@@ -57,7 +57,6 @@ static void touch(void)
 
 static sf_mutex_t mx;
 static sf_rwlock_t rw;
-static int rw_readers;		/* rwlock: readers only read */
 
 static void *mutex_thread(void *arg)
 {
@@ -106,7 +105,6 @@ static int run_rwlock(int kind)
 	sf_rwlockattr_init(&at);
 	sf_rwlockattr_setkind(&at, kind);
 	sf_rwlock_init(&rw, &at);
-	rw_readers = 2;
 	run_threads(rw_thread, 3);
 	sf_rwlock_destroy(&rw);
 	return data[0] == ROUNDS ? 0 : 1;

@@ -55,5 +55,11 @@ int main(void)
 	run_case("rwr", "rbw", 0);
 	run_case("kbw", "kbw", 1);
 	run_case("kbw", "rbw", 0);
+	/* R5: not a hang, an eleventh lock under a limit of ten. */
+	phase("mem");
+	ok(self_fails_broken("lockmgr-races", (char *[]){ "mem", NULL },
+			     "mem-unreserved", "mem: 10 locks in"),
+	   "mem-unreserved: the \"mem\" case fails (both trees add a lock "
+	   "over the limit)");
 	return done_testing();
 }

@@ -57,10 +57,16 @@ static int wait_for(int want)
 	return n;
 }
 
+/* Returns the predicate it saw when it got out of the wait. */
 static void *waiter(void *arg)
 {
-	wait_for((int)(intptr_t)arg);
-	return NULL;
+	int want = (int)(intptr_t)arg, seen;
+
+	wait_for(want);
+	sf_mutex_lock(&m);
+	seen = pred;
+	sf_mutex_unlock(&m);
+	return (void *)(intptr_t)seen;
 }
 
 static void set_pred(int v, int all)
@@ -88,15 +94,17 @@ static int waiters_reach(unsigned int n)
 static void case_signal(void)
 {
 	pthread_t t[8];
-	int i;
+	void *res;
+	int i, n;
 
 	phase("signal");
 	pred = 0;
 	pthread_create(&t[0], NULL, waiter, (void *)1);
 	ok(waiters_reach(1), "signal: a waiter waits");
 	set_pred(1, 0);
-	pthread_join(t[0], NULL);
-	ok(1, "signal: it returned");
+	pthread_join(t[0], &res);
+	ok((intptr_t)res == 1 && c.__waiters == 0,
+	   "signal: it returned, having seen the change, and left the cond");
 
 	phase("broadcast");
 	pred = 0;
@@ -105,9 +113,12 @@ static void case_signal(void)
 	ok(waiters_reach(8), "broadcast: 8 waiters wait");
 	ok(sf_cond_destroy(&c) == EBUSY, "destroy while they wait: EBUSY");
 	set_pred(1, 1);
-	for (i = 0; i < 8; i++)
-		pthread_join(t[i], NULL);
-	ok(1, "broadcast: all 8 returned");
+	for (i = 0, n = 0; i < 8; i++) {
+		pthread_join(t[i], &res);
+		n += (intptr_t)res == 1;
+	}
+	ok(n == 8 && c.__waiters == 0,
+	   "broadcast: all 8 returned, having seen the change (%d)", n);
 	ok(sf_cond_destroy(&c) == 0 && sf_cond_init(&c, NULL) == 0,
 	   "destroy once they returned: 0");
 }
