@@ -41,7 +41,8 @@ static long syncfix_ioc_get_info(void __user *argp)
 	info.abi_version = SYNCFIX_ABI_VERSION;
 	info.nr_buckets = SYNCFIX_NR_BUCKETS;
 	info.features = SYNCFIX_FEAT_WAIT_WAKE | SYNCFIX_FEAT_BITSET |
-			SYNCFIX_FEAT_TIMEOUT | SYNCFIX_FEAT_WAITERS;
+			SYNCFIX_FEAT_TIMEOUT | SYNCFIX_FEAT_WAITERS |
+			SYNCFIX_FEAT_OWNER;
 	info.errata = s.present;
 	info.relevant = s.relevant;
 	info.mitigation = s.mode;
@@ -51,8 +52,46 @@ static long syncfix_ioc_get_info(void __user *argp)
 	return 0;
 }
 
+/*
+ * The owner fields of a WAIT: at most one SYNCFIX_WAIT_OWNER_* flag,
+ * @owner in its range and zero without a flag, @self only with an id.
+ */
+static int syncfix_wait_owner(const struct syncfix_wait *w,
+			      struct syncfix_owner *own)
+{
+	u32 kind = w->flags & SYNCFIX_WAIT_OWNER_MASK;
+	bool ok;
+
+	if (kind & (kind - 1))
+		return -EINVAL;
+	switch (kind) {
+	case 0:
+		ok = !w->owner;
+		break;
+	case SYNCFIX_WAIT_OWNER_TID:
+		ok = w->owner >= 1 && w->owner <= INT_MAX;
+		break;
+	case SYNCFIX_WAIT_OWNER_READERS:
+		ok = w->owner <= U32_MAX;
+		break;
+	case SYNCFIX_WAIT_OWNER_LOCK:
+		ok = w->owner && IS_ALIGNED(w->owner, sizeof(u32));
+		break;
+	default:	/* SYNCFIX_WAIT_OWNER_ID: any id */
+		ok = true;
+		break;
+	}
+	if (!ok || (w->self && kind != SYNCFIX_WAIT_OWNER_ID))
+		return -EINVAL;
+	own->kind = kind;
+	own->owner = w->owner;
+	own->self = w->self;
+	return 0;
+}
+
 static long syncfix_ioc_wait(void __user *argp)
 {
+	struct syncfix_owner own;
 	struct syncfix_wait w;
 	u32 __user *uaddr;
 	ktime_t deadline;
@@ -64,8 +103,8 @@ static long syncfix_ioc_wait(void __user *argp)
 	timed = w.flags & SYNCFIX_WAIT_TIMEOUT;
 	abs = w.flags & SYNCFIX_WAIT_ABSTIME;
 	if ((w.flags & ~SYNCFIX_WAIT_FLAGS) || w.tag > SYNCFIX_TAG_MAX ||
-	    w.reserved[0] || w.reserved[1] || (abs && !timed) ||
-	    (!timed && w.timeout_ns) || w.timeout_ns < 0)
+	    (abs && !timed) || (!timed && w.timeout_ns) || w.timeout_ns < 0 ||
+	    syncfix_wait_owner(&w, &own))
 		return -EINVAL;
 	ret = syncfix_user_word(w.addr, &uaddr);
 	if (ret)
@@ -79,7 +118,8 @@ static long syncfix_ioc_wait(void __user *argp)
 	 * a deadline, wrong with a relative timeout, which would start over.
 	 */
 	return syncfix_wait(uaddr, w.val, w.bitset ?: SYNCFIX_BITSET_ANY,
-			    w.tag, timed ? &deadline : NULL, !timed || abs);
+			    w.tag, &own, timed ? &deadline : NULL,
+			    !timed || abs);
 }
 
 static long syncfix_ioc_wake(void __user *argp)

@@ -187,9 +187,22 @@ void syncfix_sysfs_exit(void);
 
 struct seq_file;
 
+/**
+ * struct syncfix_owner - what a waiter says holds its lock
+ * @kind: one SYNCFIX_WAIT_OWNER_* flag, or 0 for nothing said
+ * @owner: struct syncfix_wait's @owner, checked for @kind
+ * @self: struct syncfix_wait's @self (SYNCFIX_WAIT_OWNER_ID only)
+ */
+struct syncfix_owner {
+	u32 kind;
+	u64 owner;
+	u64 self;
+};
+
 int syncfix_waitq_init(void);
 int syncfix_wait(u32 __user *uaddr, u32 val, u32 bitset, u32 tag,
-		 const ktime_t *deadline, bool restart);
+		 const struct syncfix_owner *own, const ktime_t *deadline,
+		 bool restart);
 int syncfix_wake(u32 __user *uaddr, int count, u32 bitset);
 void syncfix_waiters_show(struct seq_file *m, bool all, kuid_t uid);
 void syncfix_wait_stats_show(struct seq_file *m);

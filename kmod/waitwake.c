@@ -69,6 +69,8 @@
 #include <linux/hrtimer.h>
 #include <linux/list.h>
 #include <linux/math64.h>
+#include <linux/pid.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
@@ -94,6 +96,10 @@ struct syncfix_bucket {
  * @val: the value it waits on
  * @bitset: the waiter's bitset
  * @tag: SYNCFIX_TAG_*
+ * @own: what the waiter says holds the lock (struct syncfix_owner)
+ * @owner_pid: with SYNCFIX_WAIT_OWNER_TID, a reference to the owner
+ *             thread's pid when it was a thread of the waiter's address
+ *             space at the call; NULL when it was not (shown as exited)
  * @uid: the waiter's real uid, for /proc/syncfix/waiters
  * @start: when the wait began, CLOCK_MONOTONIC
  * @comm: the task's command
@@ -106,6 +112,8 @@ struct syncfix_waiter {
 	u32 val;
 	u32 bitset;
 	u32 tag;
+	struct syncfix_owner own;
+	struct pid *owner_pid;
 	kuid_t uid;
 	ktime_t start;
 	char comm[TASK_COMM_LEN];
@@ -129,6 +137,10 @@ static const char * const syncfix_tag_names[] = {
 	[SYNCFIX_TAG_MUTEX]		= "mutex",
 	[SYNCFIX_TAG_RWLOCK_READ]	= "rwlock-read",
 	[SYNCFIX_TAG_RWLOCK_WRITE]	= "rwlock-write",
+	[SYNCFIX_TAG_LOCKMGR]		= "lockmgr",
+	[SYNCFIX_TAG_COND]		= "cond",
+	[SYNCFIX_TAG_LOCKTHREAD_END]	= "lockthread-end",
+	[SYNCFIX_TAG_LOCKTHREAD_HELD]	= "lockthread-held",
 };
 
 static struct syncfix_bucket *syncfix_hash(struct mm_struct *mm,
@@ -174,12 +186,36 @@ static void syncfix_waiters_inc(void)
 		;
 }
 
+/*
+ * The owner thread a waiter names, if it is a thread of the caller's
+ * address space: a reference to its pid, or NULL.  The mm is compared,
+ * never dereferenced, as in the hash key; a tid of another process is
+ * treated like one that does not exist.
+ */
+static struct pid *syncfix_owner_pid(const struct syncfix_owner *own)
+{
+	struct task_struct *p = NULL;
+	struct pid *pid, *ret = NULL;
+
+	if (own->kind != SYNCFIX_WAIT_OWNER_TID)
+		return NULL;
+	rcu_read_lock();
+	pid = find_vpid((pid_t)own->owner);
+	if (pid)
+		p = pid_task(pid, PIDTYPE_PID);
+	if (p && READ_ONCE(p->mm) == current->mm)
+		ret = get_pid(pid);
+	rcu_read_unlock();
+	return ret;
+}
+
 /**
  * syncfix_wait() - sleep while *@uaddr == @val
  * @uaddr: the word, aligned, access_ok() already checked
  * @val: the expected value
  * @bitset: the waiter's bitset, not zero
  * @tag: SYNCFIX_TAG_*, at most SYNCFIX_TAG_MAX
+ * @own: what holds the lock, as the waiter says, checked by the caller
  * @deadline: absolute deadline on CLOCK_MONOTONIC, or NULL
  * @restart: return -ERESTARTSYS instead of -EINTR on a signal
  *
@@ -188,7 +224,8 @@ static void syncfix_waiters_inc(void)
  * -ERESTARTSYS.
  */
 int syncfix_wait(u32 __user *uaddr, u32 val, u32 bitset, u32 tag,
-		 const ktime_t *deadline, bool restart)
+		 const struct syncfix_owner *own, const ktime_t *deadline,
+		 bool restart)
 {
 	struct syncfix_waiter q = {
 		.task = current,
@@ -197,6 +234,8 @@ int syncfix_wait(u32 __user *uaddr, u32 val, u32 bitset, u32 tag,
 		.val = val,
 		.bitset = bitset,
 		.tag = tag,
+		.own = *own,
+		.owner_pid = syncfix_owner_pid(own),
 		.uid = current_uid(),
 		.start = ktime_get(),
 	};
@@ -272,6 +311,8 @@ out:
 		hrtimer_cancel(&to->timer);
 		destroy_hrtimer_on_stack(&to->timer);
 	}
+	/* Off every chain: no reader of the list can see q any more. */
+	put_pid(q.owner_pid);
 	return ret;
 }
 
@@ -341,6 +382,56 @@ static void syncfix_seq_name(struct seq_file *m, const char *name, int width)
 		seq_putc(m, ' ');
 }
 
+/*
+ * The owner column of a waiter, and its self column.  Only numbers and
+ * the module's own words: a thread id as the reader's pid namespace
+ * sees it ("tid:N"; "exited:N" once the thread is gone or when it never
+ * was a thread of the waiter's address space, N as the waiter gave it
+ * then; "tid:?" when the thread is alive but invisible to the reader),
+ * "readers[:N]", "id:N", "lock:0xADDR", or "-".
+ */
+static void syncfix_seq_owner(struct seq_file *m,
+			      const struct syncfix_waiter *q)
+{
+	const struct syncfix_owner *o = &q->own;
+	pid_t nr;
+
+	switch (o->kind) {
+	case SYNCFIX_WAIT_OWNER_TID:
+		rcu_read_lock();
+		if (q->owner_pid && pid_task(q->owner_pid, PIDTYPE_PID)) {
+			nr = pid_vnr(q->owner_pid);
+			if (nr)
+				seq_printf(m, "tid:%-13d", nr);
+			else
+				seq_printf(m, "%-17s", "tid:?");
+		} else {
+			seq_printf(m, "exited:%-10llu", o->owner);
+		}
+		rcu_read_unlock();
+		break;
+	case SYNCFIX_WAIT_OWNER_READERS:
+		if (o->owner)
+			seq_printf(m, "readers:%-9llu", o->owner);
+		else
+			seq_printf(m, "%-17s", "readers");
+		break;
+	case SYNCFIX_WAIT_OWNER_ID:
+		seq_printf(m, "id:%-14llu", o->owner);
+		break;
+	case SYNCFIX_WAIT_OWNER_LOCK:
+		seq_printf(m, "lock:0x%016llx", o->owner);
+		break;
+	default:
+		seq_printf(m, "%-17s", "-");
+		break;
+	}
+	if (o->kind == SYNCFIX_WAIT_OWNER_ID)
+		seq_printf(m, " id:%llu\n", o->self);
+	else
+		seq_puts(m, " -\n");
+}
+
 /**
  * syncfix_waiters_show() - one line per blocked waiter
  * @m: the seq_file of /proc/syncfix/waiters
@@ -356,9 +447,9 @@ void syncfix_waiters_show(struct seq_file *m, bool all, kuid_t uid)
 {
 	unsigned int i;
 
-	seq_printf(m, "%-7s %-7s %-16s %-18s %-10s %-12s %-10s %s\n", "pid",
-		   "tid", "comm", "addr", "expected", "tag", "bitset",
-		   "waited_ms");
+	seq_printf(m, "%-7s %-7s %-16s %-18s %-10s %-15s %-10s %-12s %-17s %s\n",
+		   "pid", "tid", "comm", "addr", "expected", "tag", "bitset",
+		   "waited_ms", "owner", "self");
 	for (i = 0; i < SYNCFIX_NR_BUCKETS; i++) {
 		struct syncfix_bucket *hb = &syncfix_buckets[i];
 		struct syncfix_waiter *q;
@@ -377,9 +468,10 @@ void syncfix_waiters_show(struct seq_file *m, bool all, kuid_t uid)
 			ns = div_u64_rem(ns / NSEC_PER_USEC, USEC_PER_MSEC, &us);
 			seq_printf(m, "%-7d %-7d ", tgid, tid);
 			syncfix_seq_name(m, q->comm, 16);
-			seq_printf(m, " 0x%016lx %-10u %-12s 0x%08x %llu.%03u\n",
+			seq_printf(m, " 0x%016lx %-10u %-15s 0x%08x %8llu.%03u ",
 				   (unsigned long)q->uaddr, q->val,
 				   syncfix_tag_names[q->tag], q->bitset, ns, us);
+			syncfix_seq_owner(m, q);
 		}
 		syncfix_bucket_unlock(hb);
 	}

@@ -12,7 +12,8 @@ set -eu
 PKGS="build-essential make gcc clang perl kmod cpio gzip xz-utils
 linux-image-amd64 linux-headers-amd64 linux-source-6.1
 qemu-system-x86 busybox-static sparse liburing-dev pkg-config groff-base
-flex bison bc libelf-dev dkms e2fsprogs"
+flex bison bc libelf-dev dkms e2fsprogs
+g++ libabsl-dev librocksdb-dev"
 
 missing=""
 for p in $PKGS; do

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Description: 100,000 random /dev/syncfix ioctls (numbers, sizes, pointers, flags, reserved bits, timeouts) each fail or succeed exactly as documented */
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -139,6 +140,37 @@ static int64_t rnd_timeout(uint32_t flags)
 	return pick(50000) - (pick(16) ? 0 : 25000);
 }
 
+/* The owner fields of a WAIT as the ABI defines them (uapi syncfix.h). */
+static bool owner_valid(const struct syncfix_wait *w)
+{
+	uint32_t k = w->flags & SYNCFIX_WAIT_OWNER_MASK;
+
+	if ((k & (k - 1)) || (w->self && k != SYNCFIX_WAIT_OWNER_ID))
+		return false;
+	switch (k) {
+	case 0:
+		return !w->owner;
+	case SYNCFIX_WAIT_OWNER_TID:
+		return w->owner >= 1 && w->owner <= INT_MAX;
+	case SYNCFIX_WAIT_OWNER_READERS:
+		return w->owner <= UINT32_MAX;
+	case SYNCFIX_WAIT_OWNER_LOCK:
+		return w->owner && !(w->owner & 3);
+	}
+	return true;
+}
+
+/* An owner value: small, around the limits, or anything. */
+static uint64_t rnd_owner(void)
+{
+	static const uint64_t edge[] = { 0, 1, 4, INT_MAX, (uint64_t)INT_MAX + 1,
+					 UINT32_MAX, (uint64_t)UINT32_MAX + 1 };
+
+	if (pick(2))
+		return edge[pick(ARRAY_SIZE(edge))];
+	return pick(2) ? (uint64_t)getpid() : ((uint64_t)rnd_u32() << 32 | rnd_u32());
+}
+
 /*
  * One random WAIT; returns the mask of the results the ABI allows for
  * it and stores the actual result (0 or errno) in *got.
@@ -159,11 +191,13 @@ static uint64_t fuzz_wait(int *got)
 		cur = *(uint32_t *)(uintptr_t)w.addr;
 	w.val = pick(4) ? cur + (pick(8) ? 1 : 0) : rnd();
 	w.bitset = rnd_u32();
-	w.flags = pick(4) ? pick(4) : rnd_u32();
+	w.flags = pick(4) ? pick(64) : rnd_u32();
 	w.tag = pick(4) ? pick(SYNCFIX_TAG_MAX + 2) : rnd_u32();
 	w.timeout_ns = rnd_timeout(w.flags);
-	if (!pick(8))
-		w.reserved[pick(2)] = rnd_u32();
+	if (pick(2))
+		w.owner = rnd_owner();
+	if (!pick(4))
+		w.self = pick(2) ? 0 : rnd_owner();
 
 	argp = address(argw, sizeof(w), &argok);
 	if (argok)
@@ -174,7 +208,7 @@ static uint64_t fuzz_wait(int *got)
 		return E(EFAULT);
 	timed = w.flags & SYNCFIX_WAIT_TIMEOUT;
 	valid = !(w.flags & ~SYNCFIX_WAIT_FLAGS) && w.tag <= SYNCFIX_TAG_MAX &&
-		!w.reserved[0] && !w.reserved[1] &&
+		owner_valid(&w) &&
 		(timed || !(w.flags & SYNCFIX_WAIT_ABSTIME)) &&
 		(timed || !w.timeout_ns) && w.timeout_ns >= 0;
 	if (!valid || !w.addr || (w.addr & 3))

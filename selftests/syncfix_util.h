@@ -554,4 +554,29 @@ static inline int named_waiters_stop(struct named_waiters *w)
 	return woken;
 }
 
+/* One line of /proc/syncfix/waiters: its ten fields. */
+struct waiter_line {
+	int pid, tid;
+	char comm[80], addr[32], tag[32], bitset[16], owner[32], self[32];
+	unsigned int expected;
+	double ms;
+};
+
+/* The line of thread @tid, as @l.  Returns true if it is listed. */
+static inline bool waiter_line(int tid, struct waiter_line *l)
+{
+	static char buf[65536];
+	const char *s;
+
+	if (read_file(SYNCFIX_WAITERS, buf, sizeof(buf)) < 0)
+		return false;
+	for (s = strchr(buf, '\n'); s && s[1]; s = strchr(s + 1, '\n'))
+		if (sscanf(s + 1, "%d %d %79s %31s %u %31s %15s %lf %31s %31s",
+			   &l->pid, &l->tid, l->comm, l->addr, &l->expected,
+			   l->tag, l->bitset, &l->ms, l->owner, l->self) == 10 &&
+		    l->tid == tid)
+			return true;
+	return false;
+}
+
 #endif /* SYNCFIX_UTIL_H */

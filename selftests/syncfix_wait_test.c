@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Description: /dev/syncfix WAIT and WAKE semantics: pairs, -EAGAIN, timeouts, signals, counts, bitsets, buckets, order, exit, isolation between address spaces (over shared buckets), CLONE_VM, counters */
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -95,6 +96,7 @@ TEST_F(dev, get_info)
 	EXPECT_TRUE(!!(info.features & SYNCFIX_FEAT_WAIT_WAKE));
 	EXPECT_TRUE(!!(info.features & SYNCFIX_FEAT_BITSET));
 	EXPECT_TRUE(!!(info.features & SYNCFIX_FEAT_TIMEOUT));
+	EXPECT_TRUE(!!(info.features & SYNCFIX_FEAT_OWNER));
 	EXPECT_EQ(0U, info.pad);
 	for (i = 0; i < 4; i++)
 		EXPECT_EQ(0U, info.reserved[i]);
@@ -118,6 +120,164 @@ TEST_F(dev, eagain_on_changed_value)
 	EXPECT_EQ(-EAGAIN, dev_wait(self->fd, &word, 6, 0, 0,
 				    SYNCFIX_WAIT_TIMEOUT, 1000 * MS));
 	EXPECT_EQ(before + 2, status_counter("eagain"));
+}
+
+/* A WAIT with owner fields; -EAGAIN when they are valid (word is 5). */
+static int wait_owner(int fd, uint32_t flags, uint64_t owner, uint64_t self,
+		      uint32_t tag)
+{
+	uint32_t word = 5;
+	struct syncfix_wait w = {
+		.addr = (uintptr_t)&word, .val = 4, .flags = flags, .tag = tag,
+		.owner = owner, .self = self,
+	};
+
+	return ioctl(fd, SYNCFIX_IOC_WAIT, &w) ? -errno : 0;
+}
+
+/* Every owner field checked: at most one kind, each in its range. */
+TEST_F(dev, owner_fields)
+{
+	static const struct {
+		uint32_t flags;
+		uint64_t owner, self;
+		uint32_t tag;
+		int want;
+	} c[] = {
+		{ 0, 0, 0, SYNCFIX_TAG_LOCKTHREAD_HELD, -EAGAIN },
+		{ 0, 0, 0, SYNCFIX_TAG_MAX + 1, -EINVAL },
+		{ 0, 1, 0, 0, -EINVAL },		/* owner without a kind */
+		{ 0, 0, 1, 0, -EINVAL },		/* self without an id */
+		{ SYNCFIX_WAIT_OWNER_TID, 1, 0, 0, -EAGAIN },
+		{ SYNCFIX_WAIT_OWNER_TID, INT_MAX, 0, 0, -EAGAIN },
+		{ SYNCFIX_WAIT_OWNER_TID, 0, 0, 0, -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_TID, (uint64_t)INT_MAX + 1, 0, 0, -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_TID, ~0ULL, 0, 0, -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_TID, 1, 1, 0, -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_READERS, 0, 0, 0, -EAGAIN },
+		{ SYNCFIX_WAIT_OWNER_READERS, UINT32_MAX, 0, 0, -EAGAIN },
+		{ SYNCFIX_WAIT_OWNER_READERS, (uint64_t)UINT32_MAX + 1, 0, 0,
+		  -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_ID, 0, 0, SYNCFIX_TAG_LOCKMGR, -EAGAIN },
+		{ SYNCFIX_WAIT_OWNER_ID, ~0ULL, ~0ULL, SYNCFIX_TAG_LOCKMGR,
+		  -EAGAIN },
+		{ SYNCFIX_WAIT_OWNER_LOCK, 8, 0, SYNCFIX_TAG_COND, -EAGAIN },
+		{ SYNCFIX_WAIT_OWNER_LOCK, 0, 0, SYNCFIX_TAG_COND, -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_LOCK, 6, 0, SYNCFIX_TAG_COND, -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_LOCK, 8, 1, SYNCFIX_TAG_COND, -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_TID | SYNCFIX_WAIT_OWNER_READERS, 1, 0, 0,
+		  -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_ID | SYNCFIX_WAIT_OWNER_LOCK, 8, 0, 0,
+		  -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_MASK, 8, 0, 0, -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_LOCK << 1, 0, 0, 0, -EINVAL },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++)
+		EXPECT_EQ(c[i].want, wait_owner(self->fd, c[i].flags,
+						c[i].owner, c[i].self,
+						c[i].tag)) {
+			TH_LOG("case %u: flags 0x%x owner %llu self %llu tag %u",
+			       i, c[i].flags, (unsigned long long)c[i].owner,
+			       (unsigned long long)c[i].self, c[i].tag);
+		}
+}
+
+/* Thread @tid's owner and self columns in /proc/syncfix/waiters. */
+static bool owner_of(pid_t tid, char *owner, char *selfcol)
+{
+	struct waiter_line l;
+
+	if (!waiter_line(tid, &l))
+		return false;
+	strcpy(owner, l.owner);
+	strcpy(selfcol, l.self);
+	return true;
+}
+
+struct owned {
+	int fd;
+	uint32_t word, flags;
+	uint64_t owner, self;
+	pid_t tid;
+	int ret;
+};
+
+static void *owned_main(void *arg)
+{
+	struct owned *o = arg;
+	struct syncfix_wait w = {
+		.addr = (uintptr_t)&o->word, .val = 0, .flags = o->flags,
+		.tag = SYNCFIX_TAG_MUTEX, .owner = o->owner, .self = o->self,
+	};
+
+	__atomic_store_n(&o->tid, gettid(), __ATOMIC_SEQ_CST);
+	o->ret = ioctl(o->fd, SYNCFIX_IOC_WAIT, &w) ? -errno : 0;
+	return NULL;
+}
+
+/*
+ * What the owner column shows: a live thread of the waiter's process by
+ * its tid; a thread id of another process, or of no thread, as exited
+ * (the owner of a private lock is always in the waiter's address space);
+ * readers, ids, a lock.
+ */
+TEST_F(dev, owner_column)
+{
+	struct {
+		uint32_t flags;
+		uint64_t owner, self;
+		const char *want_owner, *want_self;
+	} c[] = {
+		{ SYNCFIX_WAIT_OWNER_TID, 0, 0, "tid:", "-" },	/* our tid */
+		{ SYNCFIX_WAIT_OWNER_TID, 0, 0, "exited:", "-" }, /* a child */
+		{ SYNCFIX_WAIT_OWNER_READERS, 3, 0, "readers:3", "-" },
+		{ SYNCFIX_WAIT_OWNER_READERS, 0, 0, "readers", "-" },
+		{ SYNCFIX_WAIT_OWNER_ID, 202, 101, "id:202", "id:101" },
+		{ SYNCFIX_WAIT_OWNER_LOCK, 0x1000, 0, "lock:0x0000000000001000",
+		  "-" },
+		{ 0, 0, 0, "-", "-" },
+	};
+	char owner[32], selfcol[32], want[48];
+	struct owned o;
+	pthread_t t;
+	unsigned int i;
+	pid_t child;
+	int st;
+
+	child = fork();
+	if (!child) {
+		pause();
+		_exit(0);
+	}
+	ASSERT_LT(0, child);
+	c[0].owner = (uint64_t)gettid();
+	c[1].owner = (uint64_t)child;
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		memset(&o, 0, sizeof(o));
+		o.fd = self->fd;
+		o.flags = c[i].flags;
+		o.owner = c[i].owner;
+		o.self = c[i].self;
+		ASSERT_EQ(0, pthread_create(&t, NULL, owned_main, &o));
+		ASSERT_TRUE(waiters_reach(self->base + 1));
+		ASSERT_TRUE(owner_of(__atomic_load_n(&o.tid, __ATOMIC_SEQ_CST),
+				     owner, selfcol));
+		snprintf(want, sizeof(want), "%s", c[i].want_owner);
+		if (i < 2)
+			snprintf(want, sizeof(want), "%s%llu", c[i].want_owner,
+				 (unsigned long long)c[i].owner);
+		EXPECT_STREQ(want, owner) TH_LOG("case %u", i);
+		EXPECT_STREQ(c[i].want_self, selfcol) TH_LOG("case %u", i);
+		o.word = 1;
+		EXPECT_EQ(1, dev_wake(self->fd, &o.word, 1, 0));
+		pthread_join(t, NULL);
+		EXPECT_EQ(0, o.ret);
+		ASSERT_TRUE(waiters_drop(self->base));
+	}
+	kill(child, SIGKILL);
+	waitpid(child, &st, 0);
 }
 
 TEST_F(dev, wake_without_waiters)

@@ -263,14 +263,15 @@ struct entry {
 };
 
 /*
- * Parse the whole list strictly: the heading, then lines of exactly
- * eight fields separated by spaces, the third an escaped name.  Returns
+ * Parse the whole list strictly: the heading, then lines of exactly ten
+ * fields separated by spaces, the third an escaped name, the last two
+ * the owner and self columns ("-" here: the waiters say no owner).  Returns
  * the number of entries, or -1 with the offending line logged.
  */
 static int parse_list(struct __test_metadata *_metadata, char *buf,
 		      struct entry *e, int max)
 {
-	char *line, *save, *f[9], *fs;
+	char *line, *save, *f[11], *fs;
 	int n = 0, i;
 
 	line = strtok_r(buf, "\n", &save);
@@ -280,9 +281,10 @@ static int parse_list(struct __test_metadata *_metadata, char *buf,
 		char copy[512];
 
 		snprintf(copy, sizeof(copy), "%s", line);
-		for (i = 0; i < 9; i++)
+		for (i = 0; i < 11; i++)
 			f[i] = strtok_r(i ? NULL : line, " ", &fs);
-		if (!f[7] || f[8] || n >= max ||
+		if (!f[9] || f[10] || n >= max || strcmp(f[8], "-") ||
+		    strcmp(f[9], "-") ||
 		    unescape(f[2], e[n].comm, sizeof(e[n].comm)) ||
 		    sscanf(f[0], "%d", &e[n].pid) != 1 ||
 		    sscanf(f[1], "%d", &e[n].tid) != 1 ||

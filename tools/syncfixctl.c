@@ -3,7 +3,8 @@
  * syncfixctl - am I affected, is it fixed, and who is blocked?
  *
  *   syncfixctl [--json] status
- *   syncfixctl [--json] waiters [--watch [SECONDS]] [--count N]
+ *   syncfixctl [--json] waiters [--graph] [--watch [SECONDS]] [--count N]
+ *   syncfixctl [--json] deadlocks [--settle MS]
  *   syncfixctl --help | --version
  *
  * status: the errata verdict and mitigation of syncfix.ko when it is
@@ -12,14 +13,18 @@
  * libsyncfix-user in this very process (sf_lfence_status()), which is
  * what any program linked with the same library decides on this machine.
  *
- * waiters: /proc/syncfix/waiters, longest wait first.
+ * waiters: /proc/syncfix/waiters, longest wait first; with --graph, the
+ * chain of who waits for whom from each waiter (waitgraph.c).
+ *
+ * deadlocks: the cycles of that graph that stand for --settle MS.
  *
  * Exit status (also in syncfixctl(8)):
  *   0  fine: not affected, or affected and mitigated; waiters listed
  *   1  error (a file could not be read, an output error)
  *   2  usage error
  *   3  vulnerable and not mitigated
- *   4  waiters: the module is not loaded
+ *   4  waiters, deadlocks: the module is not loaded
+ *   5  deadlocks: at least one deadlock
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
@@ -36,6 +41,8 @@
 
 #include <linux/syncfix.h>
 #include <syncfix.h>
+
+#include "waitgraph.h"
 
 #ifndef SYNCFIX_VERSION_STRING
 #define SYNCFIX_VERSION_STRING "unknown"
@@ -54,7 +61,8 @@ static int json;
 
 static const char synopsis[] =
 "usage: syncfixctl [--json] status\n"
-"       syncfixctl [--json] waiters [--watch [SECONDS]] [--count N]\n"
+"       syncfixctl [--json] waiters [--graph] [--watch [SECONDS]] [--count N]\n"
+"       syncfixctl [--json] deadlocks [--settle MS]\n"
 "       syncfixctl --help | --version\n";
 
 static const char details[] =
@@ -64,11 +72,14 @@ static const char details[] =
 "            libsyncfix-user in this process\n"
 "  waiters   tasks blocked in /dev/syncfix (/proc/syncfix/waiters),\n"
 "            longest wait first; --watch repeats every SECONDS (default 1),\n"
-"            --count stops after N rounds\n"
+"            --count stops after N rounds; --graph follows each waiter to\n"
+"            what holds its lock, what that waits for, and so on\n"
+"  deadlocks the cycles of that graph (threads, locks, owners) that are\n"
+"            still there --settle MS later (default 200)\n"
 "  --json    one JSON object per report, for scripts\n"
 "\n"
 "exit status: 0 fine, 1 error, 2 usage, 3 vulnerable and not mitigated,\n"
-"             4 waiters: module not loaded\n";
+"             4 waiters, deadlocks: module not loaded, 5 deadlock found\n";
 
 static void usage(FILE *f)
 {
@@ -124,7 +135,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
  * characters escaped, and each byte that is not part of valid UTF-8 as
  * U+FFFD (a task name is bytes, JSON text is Unicode).
  */
-static void json_bytes(const char *s, size_t len)
+void json_bytes(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, n;
@@ -151,7 +162,7 @@ static void json_bytes(const char *s, size_t len)
 }
 
 /* Print @s as a JSON string. */
-static void json_str(const char *s)
+void json_str(const char *s)
 {
 	json_bytes(s ? s : "", s ? strlen(s) : 0);
 }
@@ -386,14 +397,6 @@ static int cmd_status(void)
 
 /* ---- waiters -------------------------------------------------------- */
 
-struct waiter {
-	int pid, tid;
-	/* comm as the module printed it (escaped), and decoded */
-	char comm_esc[80], comm[32], addr[24], tag[24], bitset[16];
-	size_t comm_len;
-	unsigned long expected;
-	double ms;
-};
 
 /*
  * Decode the escaped form of a task name (kmod/waitwake.c,
@@ -428,21 +431,23 @@ static int unescape_name(const char *s, char *out, size_t size)
 }
 
 /*
- * One line of /proc/syncfix/waiters, eight fields separated by spaces:
- *   pid tid comm addr expected tag bitset waited_ms
- * No field holds a space: the module escapes the task name.
+ * One line of /proc/syncfix/waiters, ten fields separated by spaces:
+ *   pid tid comm addr expected tag bitset waited_ms owner self
+ * (eight, without owner and self, from a module without
+ * SYNCFIX_FEAT_OWNER).  No field holds a space: the module escapes the
+ * task name, and owner and self are its own words and numbers.
  */
 static int parse_waiter(char *line, struct waiter *w)
 {
-	char *f[8], *save = NULL, *end;
-	int i, len;
+	char *f[10], *save = NULL, *end;
+	int i, n, len;
 
-	for (i = 0; i < 8; i++) {
-		f[i] = strtok_r(i ? NULL : line, " ", &save);
-		if (!f[i])
-			return -1;
+	for (n = 0; n < 10; n++) {
+		f[n] = strtok_r(n ? NULL : line, " ", &save);
+		if (!f[n])
+			break;
 	}
-	if (strtok_r(NULL, " ", &save))
+	if ((n != 8 && n != 10) || strtok_r(NULL, " ", &save))
 		return -1;
 	w->pid = (int)strtol(f[0], &end, 10);
 	if (*end)
@@ -464,7 +469,13 @@ static int parse_waiter(char *line, struct waiter *w)
 	snprintf(w->tag, sizeof(w->tag), "%s", f[5]);
 	snprintf(w->bitset, sizeof(w->bitset), "%s", f[6]);
 	w->ms = strtod(f[7], &end);
-	return *end ? -1 : 0;
+	if (*end)
+		return -1;
+	for (i = 0; i < 2; i++)
+		if (snprintf(i ? w->self : w->owner, sizeof(w->owner), "%s",
+			     n == 10 ? f[8 + i] : "-") >= (int)sizeof(w->owner))
+			return -1;
+	return wg_parse_owner(w);
 }
 
 static int by_wait_desc(const void *a, const void *b)
@@ -475,7 +486,7 @@ static int by_wait_desc(const void *a, const void *b)
 }
 
 /* Read and sort the table.  Returns the count, or -errno. */
-static int waiters_read(struct waiter **out)
+int waiters_read(struct waiter **out)
 {
 	struct waiter *w = NULL, *nw;
 	char *line = NULL;
@@ -518,7 +529,7 @@ static int waiters_read(struct waiter **out)
 	return n;
 }
 
-static void format_wait(double ms, char *buf, size_t size)
+void format_wait(double ms, char *buf, size_t size)
 {
 	double s = ms / 1000;
 
@@ -536,13 +547,17 @@ static void waiters_text(const struct waiter *w, int n)
 	char waited[32];
 	int i;
 
-	printf("%-7s %-7s %-16s %-13s %-18s %10s %12s\n", "PID", "TID",
-	       "COMMAND", "WAITS FOR", "ADDRESS", "EXPECTED", "WAITED");
+	printf("%-7s %-7s %-16s %-15s %-18s %10s %12s  %s\n", "PID", "TID",
+	       "COMMAND", "WAITS FOR", "ADDRESS", "EXPECTED", "WAITED",
+	       "HELD BY");
 	for (i = 0; i < n; i++) {
 		format_wait(w[i].ms, waited, sizeof(waited));
-		printf("%-7d %-7d %-16s %-13s %-18s %10lu %12s\n", w[i].pid,
+		printf("%-7d %-7d %-16s %-15s %-18s %10lu %12s  %s", w[i].pid,
 		       w[i].tid, w[i].comm_esc, w[i].tag, w[i].addr, w[i].expected,
-		       waited);
+		       waited, w[i].owner);
+		if (w[i].has_self)
+			printf(" (as %s)", w[i].self);
+		putchar('\n');
 	}
 	printf("%d waiter%s\n", n, n == 1 ? "" : "s");
 }
@@ -562,18 +577,26 @@ static void waiters_json(const struct waiter *w, int n)
 		json_str(w[i].addr);
 		printf(",\"expected\":%lu,\"bitset\":", w[i].expected);
 		json_str(w[i].bitset);
-		printf(",\"waited_ms\":%.3f,\"comm_escaped\":", w[i].ms);
+		printf(",\"waited_ms\":%.3f,\"owner\":", w[i].ms);
+		json_str(w[i].owner);
+		printf(",\"self\":");
+		json_str(w[i].self);
+		printf(",\"comm_escaped\":");
 		json_str(w[i].comm_esc);
 		putchar('}');
 	}
 	printf("]}\n");
 }
 
+static int graph;	/* waiters --graph */
+
 static int waiters_once(void)
 {
 	struct waiter *w = NULL;
 	int n;
 
+	if (graph)
+		return wg_graph(json);
 	n = waiters_read(&w);
 	if (n == -ENOENT) {
 		fprintf(stderr, "%s: " WAITERS " absent: syncfix.ko is not "
@@ -621,6 +644,8 @@ static int cmd_waiters(int argc, char **argv)
 					return usage_error("--watch: bad number of seconds '%s'",
 							   argv[i]);
 			}
+		} else if (!strcmp(argv[i], "--graph")) {
+			graph = 1;
 		} else if (!strcmp(argv[i], "--count") && i + 1 < argc) {
 			double c = parse_number(argv[++i], 1);
 
@@ -660,6 +685,27 @@ static int cmd_waiters(int argc, char **argv)
 	}
 }
 
+static int cmd_deadlocks(int argc, char **argv)
+{
+	double settle = 200;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--settle") && i + 1 < argc) {
+			settle = parse_number(argv[++i], 0);
+			if (settle < 0 && strcmp(argv[i], "0"))
+				return usage_error("--settle: bad number of milliseconds '%s'",
+						   argv[i]);
+			if (settle < 0)
+				settle = 0;
+		} else {
+			return usage_error("deadlocks: unknown argument '%s'",
+					   argv[i]);
+		}
+	}
+	return wg_deadlocks(json, settle);
+}
+
 int main(int argc, char **argv)
 {
 	int i;
@@ -689,7 +735,7 @@ int main(int argc, char **argv)
 			return usage_error("status takes no argument");
 		return cmd_status();
 	}
-	if (!strcmp(argv[i], "waiters")) {
+	if (!strcmp(argv[i], "waiters") || !strcmp(argv[i], "deadlocks")) {
 		int j, k = 0;
 
 		/* --json may also follow the command. */
@@ -699,6 +745,8 @@ int main(int argc, char **argv)
 			else
 				argv[i + 1 + k++] = argv[j];
 		}
+		if (argv[i][0] == 'd')
+			return cmd_deadlocks(k, argv + i + 1);
 		return cmd_waiters(k, argv + i + 1);
 	}
 	return usage_error("unknown command '%s'", argv[i]);

@@ -49,12 +49,18 @@
 
 enum { STATE_UNSET, STATE_NO, STATE_YES };
 
-/* The device: STATE_* in the low bits, its fd above them when STATE_YES. */
+/*
+ * The device: STATE_* in bits 0-1; when STATE_YES, DEV_OWNER if the module
+ * takes owners (SYNCFIX_FEAT_OWNER), and the fd from bit DEV_FD_SHIFT up.
+ */
+#define DEV_OWNER	0x4u
+#define DEV_FD_SHIFT	3
 static uint32_t sf_dev_state;
 /* The process-wide default: STATE_YES (ioctl) or STATE_NO (futex). */
 static uint32_t sf_default_state;
 
-static int dev_open(void)
+/* Open the device: its fd and whether it takes owners, or -1. */
+static int dev_open(bool *owner)
 {
 	struct syncfix_info info;
 	int fd;
@@ -71,20 +77,24 @@ static int dev_open(void)
 		close(fd);
 		return -1;
 	}
+	*owner = info.features & SYNCFIX_FEAT_OWNER;
 	return fd;
 }
 
-/* The device's fd, or -1 when it is not usable; opened once, lazily. */
-static int sf_dev(void)
+/* The device's state word (above), opened once, lazily. */
+static uint32_t sf_dev_st(void)
 {
 	uint32_t st = sf_load_acquire(&sf_dev_state);
 	uint32_t want;
+	bool owner = false;
 	int saved, fd;
 
 	if (st == STATE_UNSET) {
 		saved = errno;
-		fd = dev_open();
-		want = fd < 0 ? STATE_NO : ((uint32_t)fd << 2) | STATE_YES;
+		fd = dev_open(&owner);
+		want = fd < 0 ? STATE_NO :
+		       ((uint32_t)fd << DEV_FD_SHIFT) |
+		       (owner ? DEV_OWNER : 0) | STATE_YES;
 		/*
 		 * Threads racing on the first call agree here.  A locked
 		 * instruction: it goes through atomic.h and its lfence slot.
@@ -95,11 +105,11 @@ static int sf_dev(void)
 			close(fd);	/* another thread decided first */
 		errno = saved;
 	}
-	return (st & 3) == STATE_YES ? (int)(st >> 2) : -1;
+	return st;
 }
 
-/* The process-wide choice: the device's fd, or -1 for futex. */
-static int sf_default_dev(void)
+/* The process-wide choice: the device's state word, or STATE_NO (futex). */
+static uint32_t sf_default_st(void)
 {
 	uint32_t st = sf_load_acquire(&sf_default_state);
 	const char *env;
@@ -110,17 +120,25 @@ static int sf_default_dev(void)
 		/* Every thread computes the same value: a plain store will do. */
 		sf_store_release(&sf_default_state, st);
 	}
-	return st == STATE_YES ? sf_dev() : -1;
+	return st == STATE_YES ? sf_dev_st() : STATE_NO;
 }
 
-/* The backend of a private word waited on with @flags: fd, or -1. */
-static inline int backend_of(unsigned int flags)
+/* The backend of a private word waited on with @flags: as sf_dev_st(). */
+static inline uint32_t backend_st(unsigned int flags)
 {
 	if (flags & SF_WAIT_USE_FUTEX)
-		return -1;
+		return STATE_NO;
 	if (flags & SF_WAIT_USE_IOCTL)
-		return sf_dev();
-	return sf_default_dev();
+		return sf_dev_st();
+	return sf_default_st();
+}
+
+/* The same as an fd, or -1 for futex. */
+static inline int backend_of(unsigned int flags)
+{
+	uint32_t st = backend_st(flags);
+
+	return (st & 3) == STATE_YES ? (int)(st >> DEV_FD_SHIFT) : -1;
 }
 
 static unsigned int backend_flags(int backend)
@@ -136,7 +154,7 @@ static unsigned int backend_flags(int backend)
  */
 const char *sf_wait_backend(void)
 {
-	return sf_default_dev() >= 0 ? "ioctl" : "futex";
+	return backend_of(0) >= 0 ? "ioctl" : "futex";
 }
 
 SF_EXPORT const char *sf_backend_name(int backend)
@@ -154,11 +172,13 @@ static inline uint32_t class_bitset(unsigned int flags)
 	return b ? b : FUTEX_BITSET_MATCH_ANY;
 }
 
-/* The tag shown in /proc/syncfix/waiters. */
-static uint32_t wait_tag(unsigned int flags)
+/* The tag shown in /proc/syncfix/waiters; @owner: the module takes owners. */
+static uint32_t wait_tag(unsigned int flags, bool owner)
 {
 	unsigned int tag = (flags & SF_WAIT_TAG_MASK) >> SF_WAIT_TAG_SHIFT;
 
+	if (tag > SYNCFIX_TAG_RWLOCK_WRITE && !owner)
+		return SYNCFIX_TAG_USER;	/* a module of ABI 1 without them */
 	if (tag)
 		return tag;
 	/* rwlock.c's writer class waits for a writer's turn. */
@@ -169,17 +189,32 @@ static uint32_t wait_tag(unsigned int flags)
 	return SYNCFIX_TAG_USER;
 }
 
-static int ioctl_wait(int fd, uint32_t *addr, uint32_t expected,
+/* The SYNCFIX_WAIT_OWNER_* flag of @who's kind. */
+static const uint32_t owner_flag[] = {
+	[SF_WAITFOR_NONE]	= 0,
+	[SF_WAITFOR_TID]	= SYNCFIX_WAIT_OWNER_TID,
+	[SF_WAITFOR_READERS]	= SYNCFIX_WAIT_OWNER_READERS,
+	[SF_WAITFOR_ID]		= SYNCFIX_WAIT_OWNER_ID,
+	[SF_WAITFOR_LOCK]	= SYNCFIX_WAIT_OWNER_LOCK,
+};
+
+static int ioctl_wait(uint32_t st, uint32_t *addr, uint32_t expected,
 		      const struct timespec *abs, clockid_t clk,
-		      unsigned int flags)
+		      unsigned int flags, const struct sf_waitfor *who)
 {
+	bool owner = st & DEV_OWNER;
 	struct syncfix_wait w;
 
 	memset(&w, 0, sizeof(w));
 	w.addr = (uintptr_t)addr;
 	w.val = expected;
 	w.bitset = class_bitset(flags);
-	w.tag = wait_tag(flags);
+	w.tag = wait_tag(flags, owner);
+	if (owner && who && who->kind != SF_WAITFOR_NONE) {
+		w.flags = owner_flag[who->kind];
+		w.owner = who->owner;
+		w.self = who->kind == SF_WAITFOR_ID ? who->self : 0;
+	}
 	if (abs) {
 		int64_t ns = (int64_t)abs->tv_sec * 1000000000LL + abs->tv_nsec;
 
@@ -193,28 +228,31 @@ static int ioctl_wait(int fd, uint32_t *addr, uint32_t expected,
 			if (ns < 0)
 				ns = 0;
 		}
-		w.flags = SYNCFIX_WAIT_TIMEOUT | SYNCFIX_WAIT_ABSTIME;
+		w.flags |= SYNCFIX_WAIT_TIMEOUT | SYNCFIX_WAIT_ABSTIME;
 		w.timeout_ns = ns;
 	}
 	/* 0, EAGAIN (value changed), EINTR: the caller reloads and decides. */
-	if (ioctl(fd, SYNCFIX_IOC_WAIT, &w) && errno == ETIMEDOUT)
+	if (ioctl((int)(st >> DEV_FD_SHIFT), SYNCFIX_IOC_WAIT, &w) &&
+	    errno == ETIMEDOUT)
 		return ETIMEDOUT;
 	return 0;
 }
 
-int sf_wait(uint32_t *addr, uint32_t expected, const struct timespec *abs,
-	    clockid_t clk, unsigned int flags)
+int sf_wait_for(uint32_t *addr, uint32_t expected, const struct timespec *abs,
+		clockid_t clk, unsigned int flags, const struct sf_waitfor *who)
 {
 	int op = FUTEX_WAIT_BITSET;
-	int saved = errno, ret = 0, fd;
+	int saved = errno, ret = 0;
+	uint32_t st;
 	long r;
 
 	if (abs && abs->tv_sec < 0)
 		return ETIMEDOUT;
 	if (!(flags & SF_WAIT_SHARED)) {
-		fd = backend_of(flags);
-		if (fd >= 0) {
-			ret = ioctl_wait(fd, addr, expected, abs, clk, flags);
+		st = backend_st(flags);
+		if ((st & 3) == STATE_YES) {
+			ret = ioctl_wait(st, addr, expected, abs, clk, flags,
+					 who);
 			errno = saved;
 			return ret;
 		}
@@ -229,6 +267,12 @@ int sf_wait(uint32_t *addr, uint32_t expected, const struct timespec *abs,
 		ret = ETIMEDOUT;
 	errno = saved;
 	return ret;
+}
+
+int sf_wait(uint32_t *addr, uint32_t expected, const struct timespec *abs,
+	    clockid_t clk, unsigned int flags)
+{
+	return sf_wait_for(addr, expected, abs, clk, flags, NULL);
 }
 
 void sf_wake(uint32_t *addr, int n, unsigned int flags)

@@ -46,6 +46,33 @@
 #define SF_WAIT_TAG_MUTEX	SF_WAIT_TAG(1)
 #define SF_WAIT_TAG_RWLOCK_READ	SF_WAIT_TAG(2)
 #define SF_WAIT_TAG_RWLOCK_WRITE SF_WAIT_TAG(3)
+/* Shown only by modules with SYNCFIX_FEAT_OWNER (else as "user"): */
+#define SF_WAIT_TAG_LOCKMGR	SF_WAIT_TAG(4)
+#define SF_WAIT_TAG_COND	SF_WAIT_TAG(5)
+#define SF_WAIT_TAG_LT_END	SF_WAIT_TAG(6)
+#define SF_WAIT_TAG_LT_HELD	SF_WAIT_TAG(7)
+
+/*
+ * What holds the lock a waiter waits for, as the waiter saw it just
+ * before the wait: passed to the ioctl backend (SYNCFIX_WAIT_OWNER_*,
+ * with a module that has SYNCFIX_FEAT_OWNER), which shows it in
+ * /proc/syncfix/waiters so that syncfixctl can follow who waits for
+ * whom.  Advisory only: it never changes what the wait does, and the
+ * futex backend ignores it.
+ */
+enum sf_waitfor_kind {
+	SF_WAITFOR_NONE,
+	SF_WAITFOR_TID,		/* @owner: the holder's tid */
+	SF_WAITFOR_READERS,	/* @owner: read locks held (0: unknown) */
+	SF_WAITFOR_ID,		/* @owner: the holder's id, @self: ours */
+	SF_WAITFOR_LOCK,	/* @owner: the lock retaken after the wait */
+};
+
+struct sf_waitfor {
+	enum sf_waitfor_kind kind;
+	uint64_t owner;
+	uint64_t self;
+};
 
 /**
  * sf_wait_backend() - "ioctl" or "futex": the process-wide choice for
@@ -71,6 +98,21 @@ const char *sf_wait_backend(void);
  */
 int sf_wait(uint32_t *addr, uint32_t expected, const struct timespec *abs,
 	    clockid_t clk, unsigned int flags);
+
+/** sf_wait_for() - sf_wait() that says what holds the lock (or NULL). */
+int sf_wait_for(uint32_t *addr, uint32_t expected, const struct timespec *abs,
+		clockid_t clk, unsigned int flags, const struct sf_waitfor *who);
+
+/** sf_wait_tid() - sf_wait_for() a lock held by thread @tid (0: unknown). */
+static inline int sf_wait_tid(uint32_t *addr, uint32_t expected,
+			      const struct timespec *abs, clockid_t clk,
+			      unsigned int flags, int32_t tid)
+{
+	struct sf_waitfor who = { SF_WAITFOR_TID, (uint64_t)tid, 0 };
+
+	return sf_wait_for(addr, expected, abs, clk, flags,
+			   tid > 0 ? &who : NULL);
+}
 
 /**
  * sf_wake() - wake up to @n waiters of the classes in @flags on @addr.

@@ -1198,11 +1198,27 @@ again:
 	return ENOMEM;
 }
 
+/*
+ * What @q waits for, for /proc/syncfix/waiters: its transaction and one
+ * of its blockers (the first), read under M; nothing once it has none.
+ */
+static void req_waitfor(struct lm_request *q, struct sf_waitfor *who)
+{
+	struct sf_lockmgr *mgr = q->lt->mgr;
+
+	sf_mutex_lock(&mgr->mutex);
+	who->kind = q->nblockers ? SF_WAITFOR_ID : SF_WAITFOR_NONE;
+	who->owner = q->nblockers ? q->blockers[0] : 0;
+	who->self = q->txnid;
+	sf_mutex_unlock(&mgr->mutex);
+}
+
 SF_EXPORT int sf_lock_request_wait(struct sf_lock_request *req,
 				   clockid_t clockid,
 				   const struct timespec *abstime)
 {
 	struct lm_request *q = to_req(req);
+	struct sf_waitfor who;
 	uint32_t s;
 	int r;
 
@@ -1222,8 +1238,10 @@ SF_EXPORT int sf_lock_request_wait(struct sf_lock_request *req,
 		}
 		if (s == REQ_KILLED)
 			return req_collect(q);
+		req_waitfor(q, &who);
 		SF_SYNC_POINT("lockmgr:wait-sleep", q->lt);
-		r = sf_wait(&q->state, REQ_PENDING, abstime, clockid, 0);
+		r = sf_wait_for(&q->state, REQ_PENDING, abstime, clockid,
+				SF_WAIT_TAG_LOCKMGR, &who);
 		s = sf_load_acquire(&q->state);
 		if (r == ETIMEDOUT && s == REQ_PENDING)
 			return req_collect(q);

@@ -103,6 +103,8 @@ static int cond_wait(sf_cond_t *c, sf_mutex_t *m, clockid_t clk,
 		     const struct timespec *abs)
 {
 	unsigned int wf = sf_lock_wait_flags(c->__flags, COND_PSHARED);
+	/* Shown in /proc/syncfix/waiters: the mutex (C6) takes again. */
+	struct sf_waitfor who = { SF_WAITFOR_LOCK, (uintptr_t)&m->__state, 0 };
 	uint32_t seq = 0;
 	int r;
 
@@ -117,7 +119,8 @@ static int cond_wait(sf_cond_t *c, sf_mutex_t *m, clockid_t clk,
 	SF_SYNC_POINT("cond:unlocked", c);
 	if (SF_BROKEN(COND_STALE_SEQ))
 		seq = sf_load_relaxed(&c->__seq);	/* too late: see the top */
-	r = sf_wait(&c->__seq, seq, abs, clk, wf);		/* (C4) */
+	r = sf_wait_for(&c->__seq, seq, abs, clk, wf | SF_WAIT_TAG_COND,
+			&who);					/* (C4) */
 	sf_tsan_acquire(c);
 	sf_fetch_sub(&c->__waiters, 1);				/* (C5) */
 	sf_mutex_lock(m);					/* (C6) */

@@ -12,9 +12,14 @@
  * The other fields:
  *	__flags	SF_MUTEX_ERRORCHECK | MUTEX_PSHARED | the backend's wait flags
  *		(sf_lock_flags(), wait.h); set at init, then read-only
- *	__owner	error-checking mutexes only: tid of the owner, 0 when free.
- *		Written only by the owner (after acquiring, before releasing),
- *		so a thread that reads its own tid there really owns the mutex.
+ *	__owner	tid of the owner, 0 when free or not yet stored, for every
+ *		type (one store on each side, as glibc's __owner).  Written
+ *		only by the owner (after acquiring, before releasing), so a
+ *		thread that reads its own tid there really owns the mutex:
+ *		error-checking mutexes answer EDEADLK and EPERM from it.
+ *		A waiter passes what it read there to the wait
+ *		(sf_wait_tid(), wait.h), for /proc/syncfix/waiters; what it
+ *		reads is the owner or 0, never decides anything.
  *
  * Lock: one CAS 0 -> 1.  If that fails, spin a bounded number of times
  * while the state is 1 (an owner that runs will release soon; state 2
@@ -158,8 +163,8 @@ static int mutex_lock_slow(sf_mutex_t *m, clockid_t clk,
 	c = sf_xchg(&m->__state, 2);
 	while (c != 0) {
 		/* Waits for the value stored by (A) just above, never older. */
-		if (sf_wait(&m->__state, 2, abs, clk,
-			    wf | SF_WAIT_TAG_MUTEX) == ETIMEDOUT)
+		if (sf_wait_tid(&m->__state, 2, abs, clk, wf | SF_WAIT_TAG_MUTEX,
+				sf_load_tid(&m->__owner)) == ETIMEDOUT)
 			return ETIMEDOUT;
 		c = sf_xchg(&m->__state, 2);		/* (A) again */
 	}
@@ -168,8 +173,7 @@ static int mutex_lock_slow(sf_mutex_t *m, clockid_t clk,
 
 static inline void owner_set(sf_mutex_t *m)
 {
-	if (m->__flags & SF_MUTEX_ERRORCHECK)
-		sf_store_tid(&m->__owner, sf_tid());
+	sf_store_tid(&m->__owner, sf_tid());
 }
 
 /* The out-of-line parts, so that the fast paths need no stack frame. */
@@ -204,6 +208,7 @@ mutex_lock_fast(sf_mutex_t *m, bool tsan)
 	sf_tsan_pre_lock_if(tsan, m, 0);
 	if (sf_unlikely(!sf_cas(&m->__state, &c, 1)))
 		return mutex_lock_contended(m);
+	owner_set(m);
 	sf_tsan_post_lock_if(tsan, m, 0);
 	return 0;
 }
@@ -292,6 +297,7 @@ mutex_release(sf_mutex_t *m, uint32_t flags, bool tsan)
 	uint32_t c;
 
 	sf_tsan_pre_unlock_if(tsan, m, 0);
+	sf_store_tid(&m->__owner, 0);
 	c = sf_xchg(&m->__state, 0);			/* (B) */
 	SF_SYNC_POINT_VAL("mutex:unlock-released", m, c);
 	if (sf_unlikely(c == 2))
@@ -313,7 +319,6 @@ static __attribute__((noinline)) int mutex_unlock_errorcheck(sf_mutex_t *m,
 {
 	if (sf_load_tid(&m->__owner) != sf_tid())
 		return EPERM;
-	sf_store_tid(&m->__owner, 0);
 	return mutex_release(m, flags, SF_TSAN_PRESENT);
 }
 

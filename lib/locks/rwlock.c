@@ -223,6 +223,26 @@ static inline pid_t writer_of(const sf_rwlock_t *l)
 	return sf_load_tid(&l->__writer);
 }
 
+/*
+ * Sleep on @w (as sf_wait()), saying what holds the lock in @w: the write
+ * owner's tid, or the read locks (R may count refused readers for a
+ * moment: it is a hint, as everything sf_wait_for() is told).
+ */
+static int rw_wait(sf_rwlock_t *l, uint32_t w, const struct timespec *abs,
+		   clockid_t clk, unsigned int flags)
+{
+	struct sf_waitfor who = { SF_WAITFOR_NONE, 0, 0 };
+
+	if (w & RW_WLOCKED) {
+		who.owner = (uint64_t)writer_of(l);
+		who.kind = who.owner ? SF_WAITFOR_TID : SF_WAITFOR_NONE;
+	} else if (w & RW_READERS) {
+		who.kind = SF_WAITFOR_READERS;
+		who.owner = (w & RW_READERS) / RW_READER;
+	}
+	return sf_wait_for(&l->__word, w, abs, clk, flags, &who);
+}
+
 /* The bits that keep the calling thread's read lock out. */
 static inline uint32_t rd_block(uint32_t kind)
 {
@@ -368,8 +388,8 @@ static int rdlock_slow(sf_rwlock_t *l, uint32_t block, clockid_t clk,
 		if (SF_BROKEN(STALE_WAIT) && have_stale)
 			w = stale;
 		SF_SYNC_POINT_VAL("rwlock:rdlock-before-wait", l, w);
-		if (sf_wait(&l->__word, w, abs, clk,
-			    wf | SF_WAIT_TAG_RWLOCK_READ) == ETIMEDOUT)
+		if (rw_wait(l, w, abs, clk, wf | SF_WAIT_TAG_RWLOCK_READ) ==
+		    ETIMEDOUT)
 			return ETIMEDOUT;
 	}
 }
@@ -456,7 +476,7 @@ static int wrlock_slow(sf_rwlock_t *l, clockid_t clk,
 			w |= mark;
 		}
 		slept = true;
-		if (sf_wait(&l->__word, w, abs, clk,
+		if (rw_wait(l, w, abs, clk,
 			    wf | CLASS_WRITER | SF_WAIT_TAG_RWLOCK_WRITE) ==
 		    ETIMEDOUT) {
 			wr_timeout_leave(l, wf);

@@ -128,6 +128,8 @@ struct sf_lockthread {
 	unsigned int release_called : 1;
 	unsigned int started : 1;	/* T1 happened */
 	pthread_t thread;	/* valid from T1 to JOINED */
+	pid_t owner_tid;	/* T1's caller, set at T1 */
+	pid_t helper_tid;	/* the helper's tid, set by H1 (0 before) */
 	sf_lockthread_interrupt_fn intr_fn;
 	void *intr_arg;
 	uint64_t intr_id;
@@ -173,11 +175,16 @@ static void lt_unlock(struct sf_lockthread *lt)
 	sf_mutex_unlock(&lt->mutex);
 }
 
-/* Without @mutex: sleep until @event differs from @ev or @abs passes. */
+/*
+ * Without @mutex: sleep until @event differs from @ev or @abs passes.
+ * @tag and @tid (read under @mutex; 0 if none) say in /proc/syncfix/waiters
+ * what the sleeper waits for: the helper holding for its owner, the owner
+ * ending it, or anything else (0).
+ */
 static int lt_sleep(struct sf_lockthread *lt, uint32_t ev, clockid_t clk,
-		    const struct timespec *abs)
+		    const struct timespec *abs, unsigned int tag, pid_t tid)
 {
-	return sf_wait(&lt->event, ev, abs, clk, 0);
+	return sf_wait_tid(&lt->event, ev, abs, clk, tag, tid);
 }
 
 /* H3: hold until told to release.  Called and returns with @mutex held. */
@@ -201,7 +208,8 @@ static void lt_hold(struct sf_lockthread *lt)
 			SF_SYNC_POINT("lockthread:held-wait", lt);
 			ev = sf_load_acquire(&lt->event);
 			sf_mutex_unlock(&lt->thr_mutex);
-			lt_sleep(lt, ev, CLOCK_MONOTONIC, NULL);
+			lt_sleep(lt, ev, CLOCK_MONOTONIC, NULL,
+				 SF_WAIT_TAG_LT_HELD, lt->owner_tid);
 			sf_mutex_lock(&lt->thr_mutex);
 		}
 		sf_mutex_unlock(&lt->thr_mutex);
@@ -211,11 +219,14 @@ static void lt_hold(struct sf_lockthread *lt)
 #endif
 	lt_set_state(lt, SF_LOCKTHREAD_HELD);			/* H2 */
 	while (!lt->release_req && !lt->cancel) {		/* H3 */
+		pid_t owner = lt->owner_tid;
+
 		ev = sf_load_relaxed(&lt->event);
 		lt_unlock(lt);
 		lt_wake(lt);
 		SF_SYNC_POINT("lockthread:held-wait", lt);
-		lt_sleep(lt, ev, CLOCK_MONOTONIC, NULL);
+		lt_sleep(lt, ev, CLOCK_MONOTONIC, NULL, SF_WAIT_TAG_LT_HELD,
+			 owner);
 		lt_lock(lt);
 	}
 }
@@ -229,6 +240,7 @@ static void *lt_helper(void *p)
 	pthread_setname_np(pthread_self(), "sf-lockthread");
 	SF_SYNC_POINT("lockthread:helper-begin", lt);
 	lt_lock(lt);
+	lt->helper_tid = sf_tid();
 	if (lt->cancel) {					/* H1c */
 		lt_set_state(lt, SF_LOCKTHREAD_DONE);
 		goto out;
@@ -316,6 +328,7 @@ SF_EXPORT int sf_lockthread_start(struct sf_lockthread *lt)
 	/* T1: the helper inherits a mask with every signal blocked. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	lt->owner_tid = sf_tid();
 	r = pthread_create(&lt->thread, NULL, lt_helper, lt);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!r) {
@@ -354,10 +367,12 @@ SF_EXPORT int sf_lockthread_wait_held(struct sf_lockthread *lt,
 		return EINVAL;
 	}
 	while (lt->state < SF_LOCKTHREAD_HELD && r != ETIMEDOUT) {
+		pid_t helper = lt->helper_tid;
+
 		ev = sf_load_relaxed(&lt->event);
 		lt_unlock(lt);
 		SF_SYNC_POINT("lockthread:wait-held-wait", lt);
-		r = lt_sleep(lt, ev, clockid, abstime);
+		r = lt_sleep(lt, ev, clockid, abstime, 0, helper);
 		lt_lock(lt);
 	}
 	if (lt->state < SF_LOCKTHREAD_HELD)
@@ -394,6 +409,7 @@ static void lt_wait_end(struct sf_lockthread *lt)
 	void *arg;
 	uint64_t id;
 	uint32_t ev;
+	pid_t helper;
 	pthread_t t;
 	int r;
 
@@ -444,10 +460,11 @@ static void lt_wait_end(struct sf_lockthread *lt)
 			if (lt->state != SF_LOCKTHREAD_ACQUIRING)
 				continue;
 		}
+		helper = lt->helper_tid;
 		ev = sf_load_relaxed(&lt->event);
 		lt_unlock(lt);
 		SF_SYNC_POINT("lockthread:end-wait", lt);
-		lt_sleep(lt, ev, CLOCK_MONOTONIC, dl);
+		lt_sleep(lt, ev, CLOCK_MONOTONIC, dl, SF_WAIT_TAG_LT_END, helper);
 		lt_lock(lt);
 	}
 }
@@ -515,7 +532,7 @@ SF_EXPORT int sf_lockthread_set_interrupt(struct sf_lockthread *lt,
 		ev = sf_load_relaxed(&lt->event);
 		lt_unlock(lt);
 		SF_SYNC_POINT("lockthread:set-interrupt-wait", lt);
-		lt_sleep(lt, ev, CLOCK_MONOTONIC, NULL);
+		lt_sleep(lt, ev, CLOCK_MONOTONIC, NULL, 0, 0);
 		lt_lock(lt);
 	}
 	lt->intr_fn = fn;

@@ -44,6 +44,8 @@ enum syncfix_mitigation {
 #define SYNCFIX_FEAT_BITSET		_BITULL(1)	/* bitsets */
 #define SYNCFIX_FEAT_TIMEOUT		_BITULL(2)	/* relative, absolute */
 #define SYNCFIX_FEAT_WAITERS		_BITULL(3)	/* /proc/syncfix/waiters */
+/* SYNCFIX_WAIT_OWNER_* and the tags above 3: */
+#define SYNCFIX_FEAT_OWNER		_BITULL(4)
 
 /* Bits of struct syncfix_info's @state. */
 #define SYNCFIX_STATE_PATCHED		_BITULL(0)	/* lfence patched in */
@@ -77,15 +79,35 @@ struct syncfix_info {
 /* Flags of struct syncfix_wait's @flags. */
 #define SYNCFIX_WAIT_TIMEOUT		_BITUL(0)	/* @timeout_ns is valid */
 #define SYNCFIX_WAIT_ABSTIME		_BITUL(1)	/* ... and absolute */
+/*
+ * What holds the lock the caller waits for, as the caller saw it just
+ * before the wait (SYNCFIX_FEAT_OWNER; at most one of them): shown in
+ * /proc/syncfix/waiters, where it lets a reader follow who waits for
+ * whom.  It is a claim of the caller, never used to wake or to decide.
+ */
+#define SYNCFIX_WAIT_OWNER_TID		_BITUL(2)	/* @owner: a thread id */
+#define SYNCFIX_WAIT_OWNER_READERS	_BITUL(3)	/* @owner: reader count */
+#define SYNCFIX_WAIT_OWNER_ID		_BITUL(4)	/* @owner, @self: ids */
+#define SYNCFIX_WAIT_OWNER_LOCK		_BITUL(5)	/* @owner: a lock */
+#define SYNCFIX_WAIT_OWNER_MASK		(SYNCFIX_WAIT_OWNER_TID | \
+					 SYNCFIX_WAIT_OWNER_READERS | \
+					 SYNCFIX_WAIT_OWNER_ID | \
+					 SYNCFIX_WAIT_OWNER_LOCK)
 #define SYNCFIX_WAIT_FLAGS		(SYNCFIX_WAIT_TIMEOUT | \
-					 SYNCFIX_WAIT_ABSTIME)
+					 SYNCFIX_WAIT_ABSTIME | \
+					 SYNCFIX_WAIT_OWNER_MASK)
 
 /* Caller tags: what kind of lock a waiter waits for. */
 #define SYNCFIX_TAG_USER		0	/* anything else */
 #define SYNCFIX_TAG_MUTEX		1	/* a mutex */
 #define SYNCFIX_TAG_RWLOCK_READ		2	/* a reader of an rwlock */
 #define SYNCFIX_TAG_RWLOCK_WRITE	3	/* a writer of an rwlock */
-#define SYNCFIX_TAG_MAX			SYNCFIX_TAG_RWLOCK_WRITE
+/* With SYNCFIX_FEAT_OWNER: */
+#define SYNCFIX_TAG_LOCKMGR		4	/* a lock manager's request */
+#define SYNCFIX_TAG_COND		5	/* a condition variable */
+#define SYNCFIX_TAG_LOCKTHREAD_END	6	/* its owner, in kill/finish */
+#define SYNCFIX_TAG_LOCKTHREAD_HELD	7	/* a locking thread, holding */
+#define SYNCFIX_TAG_MAX			SYNCFIX_TAG_LOCKTHREAD_HELD
 
 /* A bitset that matches every other; 0 in @bitset means the same. */
 #define SYNCFIX_BITSET_ANY		0xffffffffU
@@ -103,9 +125,22 @@ struct syncfix_info {
  * @timeout_ns: with SYNCFIX_WAIT_TIMEOUT, the timeout in nanoseconds:
  *              relative to the call (>= 0), or with SYNCFIX_WAIT_ABSTIME
  *              an absolute deadline on CLOCK_MONOTONIC (>= 0); else zero
- * @reserved: zero
+ * @owner: what holds the lock, by the SYNCFIX_WAIT_OWNER_* flag set:
+ *         _TID: a thread id in the caller's pid namespace (1 to INT_MAX),
+ *         shown as exited when no such thread of the caller's address
+ *         space exists, at the call or later; _READERS: the number of
+ *         readers (0: unknown; at most U32_MAX); _ID: the id of the
+ *         holder in the id space of @tag in the caller's process (a lock
+ *         manager's transaction id), any value; _LOCK: the non-zero user
+ *         address of the lock the caller will take again after the wait
+ *         (a condition variable's mutex).  Zero without any of them.
+ * @self: with SYNCFIX_WAIT_OWNER_ID, the caller's own id in the same
+ *        space (its transaction id), so that a reader can find what the
+ *        holder itself waits for; else zero
  *
- * Input only.
+ * Input only.  @owner and @self were reserved, and had to be zero, in
+ * modules without SYNCFIX_FEAT_OWNER: a program that leaves them zero
+ * works with every module.
  */
 struct syncfix_wait {
 	__u64 addr;
@@ -114,7 +149,8 @@ struct syncfix_wait {
 	__u32 flags;
 	__u32 tag;
 	__s64 timeout_ns;
-	__u64 reserved[2];
+	__u64 owner;
+	__u64 self;
 };
 
 /**
@@ -158,10 +194,13 @@ struct syncfix_wake {
  * process, even when the word is in memory the two share.
  *
  * Return: 0 when woken (a caller must reload the word and decide again);
- * -EINVAL for an unaligned or zero @addr, unknown flags, a tag above
- * SYNCFIX_TAG_MAX, a negative timeout (relative, or an absolute deadline
- * before 0), a timeout without
- * SYNCFIX_WAIT_TIMEOUT, or non-zero reserved fields; -EFAULT when the
+ * -EINVAL for an unaligned or zero @addr, unknown flags, more than one
+ * SYNCFIX_WAIT_OWNER_* flag, a tag above SYNCFIX_TAG_MAX, a negative
+ * timeout (relative, or an absolute deadline before 0), a timeout without
+ * SYNCFIX_WAIT_TIMEOUT, an @owner out of its flag's range (a tid below 1
+ * or above INT_MAX, a reader count above U32_MAX, a zero or unaligned
+ * lock address), a non-zero @owner without an owner flag, or a non-zero
+ * @self without SYNCFIX_WAIT_OWNER_ID; -EFAULT when the
  * argument or the word cannot be read; -EAGAIN when the word does not
  * hold @val; -ETIMEDOUT when the timeout expired; -EINTR when a signal
  * interrupted a wait with a relative timeout, and for the other waits a
