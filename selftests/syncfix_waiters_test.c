@@ -116,7 +116,8 @@ static void *tag_waiter(void *arg)
 TEST(lists_waiter_with_tag)
 {
 	static const char * const names[] = {
-		"user", "mutex", "rwlock-read", "rwlock-write",
+		"user", "mutex", "rwlock-read", "rwlock-write", "lockmgr",
+		"cond", "lockthread-end", "lockthread-held",
 	};
 	long long base = status_counter("waiters");
 	char buf[65536];
@@ -125,6 +126,7 @@ TEST(lists_waiter_with_tag)
 	uint32_t tag;
 	struct stat st;
 
+	ASSERT_EQ(SYNCFIX_TAG_MAX + 1, (int)ARRAY_SIZE(names));
 	ASSERT_EQ(0, stat(SYNCFIX_WAITERS, &st));
 	EXPECT_EQ((unsigned int)(S_IFREG | 0444), st.st_mode & (S_IFMT | 07777));
 	fd = dev_open();

@@ -50,6 +50,9 @@
  * ThreadSanitizer: (C3) and (C6) are the mutex's own annotated unlock
  * and lock; a signal also releases, and a return from (C4) acquires, on
  * the cond's address (internal.h).
+ *
+ * (C4) says, for /proc/syncfix/waiters, that the waiter waits for a signal
+ * and will take @m again (SF_WAITFOR_LOCK): a tag, never a decision.
  */
 #define _GNU_SOURCE
 #include <errno.h>

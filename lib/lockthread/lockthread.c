@@ -85,6 +85,13 @@
  * returned, so no thread reads the object after the helper's last access
  * without the join having ordered it.
  *
+ * What the waits say (/proc/syncfix/waiters, wait.h's sf_wait_tid()): the
+ * helper in H3 waits tagged lockthread-held with its owner (T1's caller)
+ * as the holder, kill and finish in E3 tagged lockthread-end with the
+ * helper as the holder, wait_held with the helper as the holder; so a
+ * helper and an owner that wait for each other, as in the seed, show as a
+ * cycle in syncfixctl deadlocks.
+ *
  * Sync points (test-hook build): "lockthread:NAME" between every pair of
  * steps, named in the code below; the tests in lib/lockthread/tests/lockthread*.c
  * stop threads there.
