@@ -178,9 +178,11 @@ static void wg_end_text(const struct waiter *w, char *buf, size_t size)
 {
 	switch (w->kind) {
 	case WG_TID:
-		snprintf(buf, size, "held by tid %" PRIu64 ", not blocked in "
-			 "syncfix (running, or waiting for something else)",
-			 w->owner_val);
+	case WG_ID:
+		snprintf(buf, size, "held by %s %" PRIu64 ", not blocked in "
+			 "syncfix%s", w->kind == WG_TID ? "tid" : "id",
+			 w->owner_val, w->kind == WG_TID ?
+			 " (running, or waiting for something else)" : "");
 		break;
 	case WG_EXITED:
 		snprintf(buf, size, "held by tid %" PRIu64 ", which exited "
@@ -196,10 +198,6 @@ static void wg_end_text(const struct waiter *w, char *buf, size_t size)
 				 w->owner_val, w->owner_val == 1 ? "" : "s");
 		else
 			snprintf(buf, size, "held by readers");
-		break;
-	case WG_ID:
-		snprintf(buf, size, "held by id %" PRIu64 ", not blocked in "
-			 "syncfix", w->owner_val);
 		break;
 	case WG_LOCK:
 		snprintf(buf, size, "waits for a signal, then takes lock "
