@@ -57,9 +57,15 @@
  * critical section; that reopens the window above.  Hence the
  * syncfix_locked_fence() right after every bucket lock (syncfix.h).
  *
- * A dequeued waiter is recognised by its empty list node.  The waiter
- * always takes the bucket lock before it returns, so a waker that found
- * it under the lock may still touch it, and its task, until it unlocks.
+ * Leaving the queue.  A waker dequeues a waiter, wakes its task and only
+ * then sets its @woken with a store-release, all under the bucket lock;
+ * that store is the waker's last access to the waiter.  A waiter that
+ * finds @woken set (load-acquire) returns without the bucket lock, so a
+ * woken task does not run straight into the lock its waker still holds
+ * (on a busy machine the waker may be preempted there), as the futex
+ * code's lock_ptr does.  A waiter that does not find it set takes the
+ * bucket lock, under which a waker has either finished with it or not
+ * begun, and is dequeued if its node is still linked.
  */
 #include "syncfix.h"
 
@@ -97,6 +103,7 @@ struct syncfix_bucket {
  * @bitset: the waiter's bitset
  * @tag: SYNCFIX_TAG_*
  * @own: what the waiter says holds the lock (struct syncfix_owner)
+ * @woken: set by the waker, last, after it dequeued and woke the task
  * @owner_pid: with SYNCFIX_WAIT_OWNER_TID, a reference to the owner
  *             thread's pid when it was a thread of the waiter's address
  *             space at the call; NULL when it was not (shown as exited)
@@ -113,6 +120,7 @@ struct syncfix_waiter {
 	u32 bitset;
 	u32 tag;
 	struct syncfix_owner own;
+	bool woken;
 	struct pid *owner_pid;
 	kuid_t uid;
 	ktime_t start;
@@ -287,12 +295,16 @@ retry:
 		schedule();
 	__set_current_state(TASK_RUNNING);
 
-	syncfix_bucket_lock(hb);
-	woken = list_empty(&q.list);
-	if (!woken)
-		list_del_init(&q.list);
+	/* Leaving the queue: see the top of this file. */
+	woken = smp_load_acquire(&q.woken);
+	if (!woken) {
+		syncfix_bucket_lock(hb);
+		woken = list_empty(&q.list);
+		if (!woken)
+			list_del_init(&q.list);
+		syncfix_bucket_unlock(hb);
+	}
 	atomic_dec(&syncfix_stats.waiters);
-	syncfix_bucket_unlock(hb);
 
 	if (woken) {
 		ret = 0;
@@ -340,8 +352,9 @@ int syncfix_wake(u32 __user *uaddr, int count, u32 bitset)
 		if (q->mm != mm || q->uaddr != uaddr || !(q->bitset & bitset))
 			continue;
 		list_del_init(&q->list);
-		/* q and its task stay valid until the unlock, see above. */
 		wake_up_process(q->task);
+		/* The last access to q: it may return at once (see above). */
+		smp_store_release(&q->woken, true);
 		nr++;
 	}
 	syncfix_bucket_unlock(hb);
