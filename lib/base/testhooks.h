@@ -63,6 +63,9 @@
 /* lockmgr/lockmgr.c: the memory limit checked, then the counter raised. */
 #define SF_BROKEN_MEM_UNRESERVED		(1u << 14)
 
+/* locks/rwlock.c: a write unlock releases by the word it loaded. */
+#define SF_BROKEN_WRUNLOCK_LOADED		(1u << 15)
+
 /* What a hook returns when it injects nothing. */
 #define SF_HOOK_NONE	(-1L)
 

@@ -66,7 +66,8 @@
  *	(B)  a release: read release (a read unlock, or a refused reader
  *	     giving back its increment): CAS(w, w - RW_READER - WSLEEP) when
  *	     it is the last reader and WSLEEP is set, xadd(word, -RW_READER)
- *	     otherwise; write unlock: CAS
+ *	     otherwise; write unlock: CAS (in the fast path from WLOCKED
+ *	     alone to 0, which wakes nobody, else wr_unlock()'s CAS loop)
  *	(C)  reader: CAS(w, w | RWAIT) before sleeping
  *	(D)  write unlock: load of __wwaiters, before its (B), when WWAIT is set
  *	(E)  writer: CAS(w, w | WSLEEP [| WWAIT]) before sleeping
@@ -78,14 +79,19 @@
  *    thread may lock it, unlock it, destroy it and free or unmap its memory
  *    before the releasing thread runs again (POSIX allows destroying an
  *    unlocked rwlock at once).  So an unlock decides everything before or
- *    by (B): __kind and __flags (futex flags) are read before it, __writer
- *    is cleared before it, (D) is read before it, and whom to wake follows
- *    from the value (B) replaced.  After (B) the unlock only calls
+ *    by (B): __kind and __flags (futex flags) are read before it (the fast
+ *    write unlock, which wakes nobody, needs neither), __writer is cleared
+ *    before it, (D) is read before it, and whom to wake follows from the
+ *    value (B) replaced.  After (B) the unlock only calls
  *    sf_wake() on the address: the kernel tolerates a futex wake on freed
  *    or unmapped memory (EFAULT, or a wake nobody waits for).
  *    - read release: one writer iff it left R == 0, no WLOCKED, WSLEEP;
  *    - write unlock: one writer iff WSLEEP was set; readers iff RWAIT was
- *      set (which classes: see 4).
+ *      set (which classes: see 4).  Its fast path decides "nobody" from
+ *      the word it loaded, WLOCKED alone, and so releases only by a CAS
+ *      that expects exactly that value: a waiter that set WSLEEP or RWAIT
+ *      since the load makes the CAS fail, and the unlock goes on in
+ *      wr_unlock() with the word as it is (rwlock-wrunlock forces this).
  *
  * 2. Readers never wait on a stale value (glibc bug 23861).  Every iteration
  *    of the reader loop reloads __word; if the reader must wait it makes
@@ -668,6 +674,17 @@ tryrdlock_fast(sf_rwlock_t *l, bool tsan)
 		       SF_TSAN_READ | SF_TSAN_TRY);
 }
 
+/* The write lock after a failed fast CAS: wait, then as wrlock_fast(). */
+static __attribute__((noinline)) int wrlock_contended(sf_rwlock_t *l, bool tsan)
+{
+	int r = wrlock_slow(l, CLOCK_MONOTONIC, NULL);
+
+	if (r == 0)
+		sf_store_tid(&l->__writer, sf_tid());
+	sf_tsan_post_lock_if(tsan, l, r ? SF_TSAN_TRY_FAILED : 0);
+	return r;
+}
+
 static inline __attribute__((always_inline)) int
 wrlock_fast(sf_rwlock_t *l, bool tsan)
 {
@@ -679,11 +696,10 @@ wrlock_fast(sf_rwlock_t *l, bool tsan)
 		return r;
 	sf_tsan_pre_lock_if(tsan, l, 0);
 	if (sf_unlikely(!sf_cas(&l->__word, &w, RW_WLOCKED)))
-		r = wrlock_slow(l, CLOCK_MONOTONIC, NULL);
-	if (sf_likely(r == 0))
-		sf_store_tid(&l->__writer, sf_tid());
-	sf_tsan_post_lock_if(tsan, l, r ? SF_TSAN_TRY_FAILED : 0);
-	return r;
+		return wrlock_contended(l, tsan);
+	sf_store_tid(&l->__writer, sf_tid());
+	sf_tsan_post_lock_if(tsan, l, 0);
+	return 0;
 }
 
 static inline __attribute__((always_inline)) int
@@ -753,16 +769,58 @@ SF_EXPORT int sf_rwlock_timedwrlock(sf_rwlock_t *l, clockid_t clockid,
 	return r;
 }
 
-/* A write unlock: EPERM unless the caller is the writer. */
-static __attribute__((noinline)) int rwlock_wrunlock(sf_rwlock_t *l,
-						       unsigned int wf)
+/*
+ * A write unlock that the fast path below did not finish: the owner
+ * check (unless @checked: done, and __writer already cleared), then
+ * wr_unlock(), which decides whom to wake from the word it replaces.
+ */
+static __attribute__((noinline)) int rwlock_wrunlock_slow(sf_rwlock_t *l,
+							    bool tsan, bool checked)
 {
-	if (writer_of(l) != sf_tid())
-		return EPERM;
-	sf_tsan_pre_unlock(l, 0);
-	wr_unlock(l, wf);
-	sf_tsan_post_unlock(l, 0);
+	if (!checked) {
+		if (writer_of(l) != sf_tid())
+			return EPERM;
+		sf_tsan_pre_unlock_if(tsan, l, 0);
+	}
+	wr_unlock(l, wait_flags(l));	/* the flags before its (B) */
+	sf_tsan_post_unlock_if(tsan, l, 0);
 	return 0;
+}
+
+/*
+ * A write unlock: EPERM unless the caller is the writer.  When the word
+ * (@w, just loaded) is WLOCKED alone, one CAS to 0 is the release (B) and
+ * nobody is to be woken; any other bit, or a CAS that fails because a
+ * waiter has just set one, goes to wr_unlock(), which reads __flags
+ * before its own (B): the fast release needs no flags, since it wakes
+ * nobody.  The writer's tid is in its cache (wrlock stored it); an empty
+ * cache takes the slow check.
+ */
+static inline __attribute__((always_inline)) int
+rwlock_wrunlock(sf_rwlock_t *l, uint32_t w, bool tsan)
+{
+	pid_t me = sf_tid_cache;
+
+	if (sf_unlikely(w != RW_WLOCKED || !me || writer_of(l) != me))
+		return rwlock_wrunlock_slow(l, tsan, false);
+	sf_tsan_pre_unlock_if(tsan, l, 0);
+	sf_store_tid(&l->__writer, 0);
+	SF_SYNC_POINT_VAL("rwlock:wrunlock-loaded", l, w);
+	/*
+	 * Deliberately wrong, for tests only: the release decided from the
+	 * word loaded above, not from the one it replaces, so a writer that
+	 * set WSLEEP in between is left asleep.
+	 */
+	if (SF_BROKEN(WRUNLOCK_LOADED)) {
+		sf_xchg(&l->__word, 0);
+		return 0;
+	}
+	if (sf_likely(sf_cas(&l->__word, &w, 0))) {		/* (B) */
+		SF_SYNC_POINT_VAL("rwlock:wrunlock-released", l, w);
+		sf_tsan_post_unlock_if(tsan, l, 0);
+		return 0;
+	}
+	return rwlock_wrunlock_slow(l, tsan, true);
 }
 
 /*
@@ -772,13 +830,15 @@ static __attribute__((noinline)) int rwlock_wrunlock(sf_rwlock_t *l,
 static inline __attribute__((always_inline)) int
 unlock_fast(sf_rwlock_t *l, bool tsan)
 {
-	uint32_t kind = l->__kind;
-	unsigned int wf = wait_flags(l);
 	uint32_t w = sf_load_relaxed(&l->__word);
+	uint32_t kind;
+	unsigned int wf;
 	int r;
 
 	if (sf_unlikely(w & RW_WLOCKED))
-		return rwlock_wrunlock(l, wf);
+		return rwlock_wrunlock(l, w, tsan);
+	kind = l->__kind;
+	wf = wait_flags(l);
 	if (sf_unlikely(!(w & RW_READERS)))
 		return EPERM;
 	sf_tsan_pre_unlock_if(tsan, l, SF_TSAN_READ);

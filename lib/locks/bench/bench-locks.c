@@ -1,24 +1,58 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * bench-locks.c - syncfix locks against glibc's, in the same run.
+ * bench-locks.c - syncfix locks against glibc's and absl's, in the same run.
  *
- *   bench-locks [uncontended|contended|writer-wait|slots]...  (default: the first three)
+ *   bench-locks [MODE]...   (default: uncontended contended writer-wait cond)
  *
- * Targets: uncontended lock+unlock at most 1.0x glibc's time; contended
- * throughput at least 1.0x glibc's.
+ * Two peers: glibc (pthread_mutex_t, pthread_rwlock_t of the same kind,
+ * pthread_cond_t) and absl (absl::Mutex for the mutex and for every rwlock
+ * kind, its ReaderLock for reads; absl::CondVar), through the extern "C"
+ * wrappers of bench-absl.cc, with absl's deadlock detector off as in an
+ * NDEBUG build (Debian's libabsl has it on: see bench-absl.cc).  Every row prints syncfix's ratio to each
+ * peer, "/glibc" and "/absl", measured in the same process, the three
+ * taking turns so that they see the same machine noise.
  *
- * uncontended   lock+unlock in a loop, ns per pair, with a second thread
- *               alive (glibc skips atomics in single-threaded processes).
- * contended     operations per second at 2, 4 and 8 threads: mutex, and
- *               rwlock read-mostly (95% reads) and write-heavy (50%), per kind.
- * writer-wait   one writer asking every 2 ms while 3 readers keep the lock
- *               read-held in overlapping turns: max and mean writer wait.
- * slots         ns per lock+unlock only, one line, for comparing builds
- *               (without slots, slots as NOPs, slots as lfence).
+ * Targets: uncontended lock+unlock at most 0.80x the time of each peer;
+ * paced contention at least 1.20x the throughput of each; back-to-back
+ * contention at least 1.00x of each, with the fairness printed beside it.
+ *
+ * Modes:
+ * uncontended    lock+unlock in a loop, ns of the thread's CPU time per
+ *                pair (so that a preemption by another process does not
+ *                count), best of 41 short runs, with a second thread alive
+ *                (glibc skips atomics in single-threaded processes).
+ * paced          operations per second at 2, 4 and 8 threads, each
+ *                thread pausing 0-15 PAUSE instructions between two
+ *                operations: mutex, and rwlock 90/10 and 50/50 (percent
+ *                reads/writes) per kind.  Best of 3 x 0.2 s.
+ * back-to-back   the same with no pause between operations, at 4 and 8
+ *                threads (more threads than this 2-CPU machine has CPUs):
+ *                mutex and rwlock 90/10 per kind.
+ * paced-hog, back-to-back-hog
+ *                the same rows with a CPU hog beside them: one process
+ *                that spins for the whole row, as on a busy server.
+ * contended      the four above.
+ *                Every contention row prints, after the ratios, each
+ *                implementation's fairness: the fewest operations one
+ *                thread completed over the most, the lowest of the 3 runs
+ *                (1.00: all threads alike; near 0: a thread starved).
+ * writer-wait    one writer asking every 2 ms while 3 readers keep the lock
+ *                read-held in overlapping turns: max and mean writer wait.
+ * cond           sf_cond against pthread_cond and absl::CondVar: ping-pong
+ *                and broadcast to 8 waiters.
+ * slots          ns per lock+unlock only, one line, for comparing builds
+ *                (without slots, slots as NOPs, slots as lfence).
  */
 #include "bench.h"
 
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
 #include <syncfix.h>
+
+#include "bench-absl.h"
 
 static const char *const kind_name[] = { "prefer-reader", "prefer-writer",
 					 "nonrecursive" };
@@ -28,14 +62,17 @@ static const int glibc_kind[] = { PTHREAD_RWLOCK_PREFER_READER_NP,
 
 /* ---- the locks under test behind one interface ------------------------ */
 
-enum impl { GLIBC, SYNCFIX };
+enum impl { GLIBC, ABSL, SYNCFIX, NIMPL };
+static const char *const impl_name[] = { "glibc", "absl", "syncfix" };
 
+/* Each lock on a cache line of its own, so that all three sit alike. */
 struct lk {
 	enum impl impl;
-	pthread_mutex_t pm;
-	pthread_rwlock_t prw;
-	sf_mutex_t sm;
-	sf_rwlock_t srw;
+	_Alignas(64) pthread_mutex_t pm;
+	_Alignas(64) pthread_rwlock_t prw;
+	_Alignas(64) sf_mutex_t sm;
+	_Alignas(64) sf_rwlock_t srw;
+	_Alignas(64) char am[BENCH_ABSL_SIZE];	/* absl::Mutex */
 };
 
 static void lk_init(struct lk *l, enum impl impl, int kind)
@@ -53,13 +90,79 @@ static void lk_init(struct lk *l, enum impl impl, int kind)
 	sf_rwlockattr_init(&sa);
 	sf_rwlockattr_setkind(&sa, kind);
 	sf_rwlock_init(&l->srw, &sa);
+	bench_absl_mutex_init(l->am);
 }
 
-#define M_LOCK(l)   ((l)->impl == GLIBC ? pthread_mutex_lock(&(l)->pm) : sf_mutex_lock(&(l)->sm))
-#define M_UNLOCK(l) ((l)->impl == GLIBC ? pthread_mutex_unlock(&(l)->pm) : sf_mutex_unlock(&(l)->sm))
-#define R_LOCK(l)   ((l)->impl == GLIBC ? pthread_rwlock_rdlock(&(l)->prw) : sf_rwlock_rdlock(&(l)->srw))
-#define W_LOCK(l)   ((l)->impl == GLIBC ? pthread_rwlock_wrlock(&(l)->prw) : sf_rwlock_wrlock(&(l)->srw))
-#define RW_UNLOCK(l) ((l)->impl == GLIBC ? pthread_rwlock_unlock(&(l)->prw) : sf_rwlock_unlock(&(l)->srw))
+static void lk_destroy(struct lk *l)
+{
+	pthread_mutex_destroy(&l->pm);
+	pthread_rwlock_destroy(&l->prw);
+	sf_mutex_destroy(&l->sm);
+	sf_rwlock_destroy(&l->srw);
+	bench_absl_mutex_destroy(l->am);
+}
+
+/*
+ * The operations for implementation @i.  Always inline: the loops below
+ * are compiled once per implementation with @i a constant, so that no
+ * implementation pays for choosing among them.
+ */
+#define BENCH_INLINE static inline __attribute__((always_inline))
+
+BENCH_INLINE void m_lock(struct lk *l, enum impl i)
+{
+	i == GLIBC ? (void)pthread_mutex_lock(&l->pm) :
+	i == ABSL  ? bench_absl_lock(l->am) : (void)sf_mutex_lock(&l->sm);
+}
+
+BENCH_INLINE void m_unlock(struct lk *l, enum impl i)
+{
+	i == GLIBC ? (void)pthread_mutex_unlock(&l->pm) :
+	i == ABSL  ? bench_absl_unlock(l->am) : (void)sf_mutex_unlock(&l->sm);
+}
+
+BENCH_INLINE void r_lock(struct lk *l, enum impl i)
+{
+	i == GLIBC ? (void)pthread_rwlock_rdlock(&l->prw) :
+	i == ABSL  ? bench_absl_reader_lock(l->am) : (void)sf_rwlock_rdlock(&l->srw);
+}
+
+BENCH_INLINE void r_unlock(struct lk *l, enum impl i)
+{
+	i == GLIBC ? (void)pthread_rwlock_unlock(&l->prw) :
+	i == ABSL  ? bench_absl_reader_unlock(l->am) : (void)sf_rwlock_unlock(&l->srw);
+}
+
+BENCH_INLINE void w_lock(struct lk *l, enum impl i)
+{
+	i == GLIBC ? (void)pthread_rwlock_wrlock(&l->prw) :
+	i == ABSL  ? bench_absl_lock(l->am) : (void)sf_rwlock_wrlock(&l->srw);
+}
+
+BENCH_INLINE void w_unlock(struct lk *l, enum impl i)
+{
+	i == GLIBC ? (void)pthread_rwlock_unlock(&l->prw) :
+	i == ABSL  ? bench_absl_unlock(l->am) : (void)sf_rwlock_unlock(&l->srw);
+}
+
+/* Call the always-inline FN(args..., impl) with @impl as a constant. */
+#define BY_IMPL(impl, fn, ...)						\
+	((impl) == GLIBC ? fn(__VA_ARGS__, GLIBC) :			\
+	 (impl) == ABSL ? fn(__VA_ARGS__, ABSL) : fn(__VA_ARGS__, SYNCFIX))
+
+/* The median of @n values (sorts a copy). */
+static double median(const double *v, int n)
+{
+	double s[64], x;
+	int i, j;
+
+	for (i = 0; i < n; i++) {
+		for (x = v[i], j = i; j > 0 && s[j - 1] > x; j--)
+			s[j] = s[j - 1];
+		s[j] = x;
+	}
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
 
 /* ---- a second thread, alive and asleep --------------------------------- */
 
@@ -77,44 +180,77 @@ static void *idle_thread(void *p)
 	return NULL;
 }
 
+/* ---- a CPU hog: a process that spins until killed ---------------------- */
+
+static pid_t hog_start(void)
+{
+	pid_t p = fork();
+
+	if (p == 0) {
+		volatile unsigned long x = 0;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			x++;
+	}
+	if (p < 0) {
+		perror("bench-locks: fork");
+		exit(1);
+	}
+	return p;
+}
+
+static void hog_stop(pid_t p)
+{
+	kill(p, SIGKILL);
+	waitpid(p, NULL, 0);
+}
+
 /* ---- uncontended ------------------------------------------------------- */
 
 enum uop { U_MUTEX, U_READ, U_WRITE };
 
+BENCH_INLINE void uncontended_loop(struct lk *l, enum uop op, long n, enum impl i)
+{
+	long k;
+
+	switch (op) {
+	case U_MUTEX:
+		for (k = 0; k < n; k++) {
+			m_lock(l, i);
+			m_unlock(l, i);
+		}
+		break;
+	case U_READ:
+		for (k = 0; k < n; k++) {
+			r_lock(l, i);
+			r_unlock(l, i);
+		}
+		break;
+	case U_WRITE:
+		for (k = 0; k < n; k++) {
+			w_lock(l, i);
+			w_unlock(l, i);
+		}
+		break;
+	}
+}
+
 static double uncontended_ns(enum impl impl, enum uop op, int kind, long n, int reps)
 {
-	struct lk l;
+	static struct lk l;
 	double best = 1e9, t0, t;
-	long i;
 	int rep;
 
 	lk_init(&l, impl, kind);
 	for (rep = 0; rep < reps; rep++) {
-		t0 = bench_now();
-		switch (op) {
-		case U_MUTEX:
-			for (i = 0; i < n; i++) {
-				M_LOCK(&l);
-				M_UNLOCK(&l);
-			}
-			break;
-		case U_READ:
-			for (i = 0; i < n; i++) {
-				R_LOCK(&l);
-				RW_UNLOCK(&l);
-			}
-			break;
-		case U_WRITE:
-			for (i = 0; i < n; i++) {
-				W_LOCK(&l);
-				RW_UNLOCK(&l);
-			}
-			break;
-		}
-		t = (bench_now() - t0) / (double)n * 1e9;
+		t0 = bench_cpu_now();
+		BY_IMPL(impl, uncontended_loop, &l, op, n);
+		t = (bench_cpu_now() - t0) / (double)n * 1e9;
 		if (t < best)
 			best = t;
 	}
+	lk_destroy(&l);
 	return best;
 }
 
@@ -122,41 +258,51 @@ static void bench_uncontended(void)
 {
 	static const char *const opn[] = { "mutex lock+unlock", "rwlock rdlock+unlock",
 					   "rwlock wrlock+unlock" };
-	long n = 2000000;
-	int op;
+	enum { ROUNDS = 41 };
+	long n = 200000;
+	int i, op, kind, r, m;
 
-	printf("\n== uncontended (ns per lock+unlock, second thread alive; ratio = syncfix/glibc, target <= 1.00)\n");
-	printf("%-38s %9s %9s %7s\n", "", "glibc", "syncfix", "ratio");
-	int i, kind;
-
+	printf("\n== uncontended (ns of CPU time per lock+unlock, second thread alive; best of %d "
+	       "rounds x %ld;\n   ratios: median of the rounds' ratios; target: syncfix <= 0.80x "
+	       "each)\n", ROUNDS, n);
+	printf("%-38s %8s %8s %8s %7s %7s\n", "", "glibc", "absl", "syncfix",
+	       "/glibc", "/absl");
 	for (i = 0; i < 5; i++) {
+		double best[NIMPL], x[NIMPL], xg[ROUNDS], xa[ROUNDS];
 		char name[64];
-		double g = 1e9, s = 1e9, x;
-		int rep;
 
 		op = i < 3 ? i : i - 2;
 		kind = i < 3 ? 0 : 2;
-		/* Alternate the two so that both see the same machine noise. */
-		for (rep = 0; rep < 7; rep++) {
-			x = uncontended_ns(GLIBC, (enum uop)op, kind, n, 1);
-			g = x < g ? x : g;
-			x = uncontended_ns(SYNCFIX, (enum uop)op, kind, n, 1);
-			s = x < s ? x : s;
+		for (m = 0; m < NIMPL; m++)
+			best[m] = 1e9;
+		/* Taking turns, so that all see the same machine noise. */
+		for (r = 0; r < ROUNDS; r++) {
+			for (m = 0; m < NIMPL; m++) {
+				x[m] = uncontended_ns((enum impl)m, (enum uop)op, kind, n, 1);
+				best[m] = x[m] < best[m] ? x[m] : best[m];
+			}
+			xg[r] = x[SYNCFIX] / x[GLIBC];
+			xa[r] = x[SYNCFIX] / x[ABSL];
 		}
 		snprintf(name, sizeof(name), "%s%s", opn[op],
 			 kind ? " (nonrecursive)" : "");
-		printf("%-38s %9.2f %9.2f %7.2f\n", name, g, s, s / g);
+		printf("%-38s %8.2f %8.2f %8.2f %7.2f %7.2f\n", name, best[GLIBC],
+		       best[ABSL], best[SYNCFIX], median(xg, ROUNDS), median(xa, ROUNDS));
+		fflush(stdout);
 	}
 }
 
 /* ---- contended throughput ---------------------------------------------- */
 
+#define MAX_THREADS 8
+#define MAX_ROUNDS 64
+
 struct cshared {
 	struct lk l;
-	int mutex_only, write_pct;
-	volatile int stop;
-	long data[8];
-	char pad[64];
+	int mutex_only, write_pct, paced;
+	_Alignas(64) volatile int go, stop;
+	int ready;
+	_Alignas(64) long data[8];
 };
 
 struct cthread {
@@ -164,103 +310,216 @@ struct cthread {
 	long ops;
 	uint32_t seed;
 	pthread_t t;
-};
+} __attribute__((aligned(64)));
 
-static void *contended_worker(void *p)
+BENCH_INLINE void contended_loop(struct cthread *c, enum impl impl)
 {
-	struct cthread *c = p;
 	struct cshared *s = c->s;
+	uint32_t seed = c->seed;
 	long ops = 0, v;
 	int i, k;
 
 	while (!s->stop) {
 		for (k = 0; k < 64; k++) {
 			if (s->mutex_only) {
-				M_LOCK(&s->l);
+				m_lock(&s->l, impl);
 				s->data[0]++;
-				M_UNLOCK(&s->l);
-			} else if ((int)(bench_rnd(&c->seed) % 100) < s->write_pct) {
-				W_LOCK(&s->l);
+				m_unlock(&s->l, impl);
+			} else if ((int)(bench_rnd(&seed) % 100) < s->write_pct) {
+				w_lock(&s->l, impl);
 				for (i = 0; i < 8; i++)
 					s->data[i]++;
-				RW_UNLOCK(&s->l);
+				w_unlock(&s->l, impl);
 			} else {
-				R_LOCK(&s->l);
+				r_lock(&s->l, impl);
 				for (v = 0, i = 0; i < 8; i++)
 					v += s->data[i];
 				bench_keep(v);
-				RW_UNLOCK(&s->l);
+				r_unlock(&s->l, impl);
 			}
-			for (i = (int)(bench_rnd(&c->seed) % 16); i > 0; i--)
-				bench_relax();
+			if (s->paced)
+				for (i = (int)(bench_rnd(&seed) % 16); i > 0; i--)
+					bench_relax();
 		}
 		ops += 64;
 	}
 	c->ops = ops;
+}
+
+static void *contended_worker(void *p)
+{
+	struct cthread *c = p;
+	struct cshared *s = c->s;
+
+	__atomic_add_fetch(&s->ready, 1, __ATOMIC_SEQ_CST);
+	while (!s->go)
+		sched_yield();
+	BY_IMPL(s->l.impl, contended_loop, c);
 	return NULL;
 }
 
-static double throughput(enum impl impl, int kind, int mutex_only, int write_pct,
-			 int nthreads, double secs)
+/*
+ * One run of @secs: throughput (operations per second) and fairness (the
+ * fewest operations of one thread over the most).
+ */
+static void contended_run(enum impl impl, int kind, int mutex_only, int write_pct,
+			  int paced, int nthreads, double secs, double *rate,
+			  double *fair)
 {
-	struct cshared *s = aligned_alloc(64, sizeof(*s));
-	struct cthread c[8];
-	double best = 0, t0, el;
-	long ops;
-	int i, rep;
+	static struct cshared *s;
+	static struct cthread c[MAX_THREADS];
+	long ops, lo, hi;
+	double t0;
+	int i;
 
-	for (rep = 0; rep < 3; rep++) {
-		memset(s, 0, sizeof(*s));
-		lk_init(&s->l, impl, kind);
-		s->mutex_only = mutex_only;
-		s->write_pct = write_pct;
-		for (i = 0; i < nthreads; i++) {
-			c[i].s = s;
-			c[i].seed = (uint32_t)(i + 1) * 2654435761u;
-			pthread_create(&c[i].t, NULL, contended_worker, &c[i]);
-		}
-		t0 = bench_now();
-		usleep((useconds_t)(secs * 1e6));
-		s->stop = 1;
-		for (ops = 0, i = 0; i < nthreads; i++) {
-			pthread_join(c[i].t, NULL);
-			ops += c[i].ops;
-		}
-		el = bench_now() - t0;
-		if (ops / el > best)
-			best = ops / el;
+	if (!s)
+		s = aligned_alloc(64, sizeof(*s));
+	memset(s, 0, sizeof(*s));
+	lk_init(&s->l, impl, kind);
+	s->mutex_only = mutex_only;
+	s->write_pct = write_pct;
+	s->paced = paced;
+	for (i = 0; i < nthreads; i++) {
+		c[i].s = s;
+		c[i].ops = 0;
+		c[i].seed = (uint32_t)(i + 1) * 2654435761u;
+		pthread_create(&c[i].t, NULL, contended_worker, &c[i]);
 	}
-	free(s);
-	return best;
+	while (__atomic_load_n(&s->ready, __ATOMIC_SEQ_CST) < nthreads)
+		sched_yield();
+	t0 = bench_now();
+	s->go = 1;
+	usleep((useconds_t)(secs * 1e6));
+	s->stop = 1;
+	lo = -1;
+	hi = 0;
+	for (ops = 0, i = 0; i < nthreads; i++) {
+		pthread_join(c[i].t, NULL);
+		ops += c[i].ops;
+		lo = lo < 0 || c[i].ops < lo ? c[i].ops : lo;
+		hi = c[i].ops > hi ? c[i].ops : hi;
+	}
+	*rate = (double)ops / (bench_now() - t0);
+	*fair = hi ? (double)lo / (double)hi : 0;
+	lk_destroy(&s->l);
 }
 
-static void bench_contended(void)
+/* SF_BENCH_ROUNDS=N: rounds per contention row (default 5). */
+static int contended_rounds(void)
+{
+	const char *e = getenv("SF_BENCH_ROUNDS");
+	int n = e ? atoi(e) : 5;
+
+	return n > 0 && n <= MAX_ROUNDS ? n : 5;
+}
+
+/* SF_BENCH_SECS=S: seconds per contention run (default 0.2). */
+static double contended_secs(void)
+{
+	const char *e = getenv("SF_BENCH_SECS");
+	double s = e ? atof(e) : 0.2;
+
+	return s > 0 ? s : 0.2;
+}
+
+/* SF_BENCH_ONLY=TEXT: only the contention rows whose name contains TEXT. */
+static bool row_selected(const char *name)
+{
+	const char *e = getenv("SF_BENCH_ONLY");
+
+	return !e || strstr(name, e);
+}
+
+/*
+ * One row: rounds in which the three implementations run one after
+ * another (each round starting with the next one, so that none always
+ * follows the same), then the median over the rounds of each one's
+ * throughput and fairness, and of syncfix's ratios within a round.
+ */
+static void contended_row(const char *name, int kind, int mutex_only,
+			  int write_pct, int paced, int nthreads)
+{
+	double rate[NIMPL][MAX_ROUNDS], fair[NIMPL][MAX_ROUNDS];
+	double xg[MAX_ROUNDS], xa[MAX_ROUNDS];
+	int r, k, m, rounds = contended_rounds();
+	double secs = contended_secs();
+
+	if (!row_selected(name))
+		return;
+	for (r = 0; r < rounds; r++) {
+		for (k = 0; k < NIMPL; k++) {
+			m = (r + k) % NIMPL;
+			contended_run((enum impl)m, kind, mutex_only, write_pct,
+				      paced, nthreads, secs, &rate[m][r], &fair[m][r]);
+		}
+		xg[r] = rate[SYNCFIX][r] / rate[GLIBC][r];
+		xa[r] = rate[SYNCFIX][r] / rate[ABSL][r];
+		if (getenv("SF_BENCH_RAW"))
+			fprintf(stderr, "%s %d round %d: %.2f %.2f %.2f Mops/s, fair %.2f %.2f %.2f\n",
+				name, nthreads, r, rate[GLIBC][r] / 1e6, rate[ABSL][r] / 1e6,
+				rate[SYNCFIX][r] / 1e6, fair[GLIBC][r], fair[ABSL][r],
+				fair[SYNCFIX][r]);
+	}
+	printf("%-30s %3d %8.2f %8.2f %8.2f %7.2f %7.2f  %5.2f %5.2f %5.2f\n",
+	       name, nthreads, median(rate[GLIBC], rounds) / 1e6,
+	       median(rate[ABSL], rounds) / 1e6, median(rate[SYNCFIX], rounds) / 1e6,
+	       median(xg, rounds), median(xa, rounds), median(fair[GLIBC], rounds),
+	       median(fair[ABSL], rounds), median(fair[SYNCFIX], rounds));
+	fflush(stdout);
+}
+
+static void contended_header(const char *what, int paced, int hog)
+{
+	printf("\n== %s contention%s (Mops/s; median of %d rounds x %.2g s each;\n"
+	       "   fairness = fewest/most ops of one thread; target: syncfix >= %.2fx each)\n",
+	       what, hog ? " with a CPU hog (one spinning process)" : "",
+	       contended_rounds(), contended_secs(), paced ? 1.2 : 1.0);
+	printf("%-30s %3s %8s %8s %8s %7s %7s  %-17s\n", "", "thr", "glibc", "absl",
+	       "syncfix", "/glibc", "/absl", "fair: g     a     s");
+}
+
+/* Paced: 0-15 PAUSEs between operations; 2, 4 and 8 threads. */
+static void bench_paced(int hog)
 {
 	static const int threads[] = { 2, 4, 8 };
+	pid_t h = hog ? hog_start() : 0;
 	int t, k, mix;
 
-	printf("\n== contended throughput (Mops/s, best of 3 x 0.2 s; ratio = syncfix/glibc, target >= 1.00)\n");
-	printf("%-38s %8s %8s %8s %7s\n", "", "threads", "glibc", "syncfix", "ratio");
-	for (t = 0; t < 3; t++) {
-		double g = throughput(GLIBC, 0, 1, 0, threads[t], 0.2);
-		double s = throughput(SYNCFIX, 0, 1, 0, threads[t], 0.2);
-
-		printf("%-38s %8d %8.2f %8.2f %7.2f\n", "mutex", threads[t],
-		       g / 1e6, s / 1e6, s / g);
-	}
+	contended_header("paced", 1, hog);
+	for (t = 0; t < 3; t++)
+		contended_row("mutex", 0, 1, 0, 1, threads[t]);
 	for (k = 0; k < 3; k++)
 		for (mix = 0; mix < 2; mix++)
 			for (t = 0; t < 3; t++) {
-				int wp = mix ? 50 : 5;
-				double g = throughput(GLIBC, k, 0, wp, threads[t], 0.2);
-				double s = throughput(SYNCFIX, k, 0, wp, threads[t], 0.2);
 				char name[64];
 
 				snprintf(name, sizeof(name), "rwlock %s %s", kind_name[k],
-					 mix ? "50/50" : "95/5");
-				printf("%-38s %8d %8.2f %8.2f %7.2f\n", name, threads[t],
-				       g / 1e6, s / 1e6, s / g);
+					 mix ? "50/50" : "90/10");
+				contended_row(name, k, 0, mix ? 50 : 10, 1, threads[t]);
 			}
+	if (hog)
+		hog_stop(h);
+}
+
+/* Back-to-back: no pause between operations; 4 and 8 threads on 2 CPUs. */
+static void bench_back_to_back(int hog)
+{
+	static const int threads[] = { 4, 8 };
+	pid_t h = hog ? hog_start() : 0;
+	int t, k;
+
+	contended_header("back-to-back", 0, hog);
+	for (t = 0; t < 2; t++)
+		contended_row("mutex", 0, 1, 0, 0, threads[t]);
+	for (k = 0; k < 3; k++)
+		for (t = 0; t < 2; t++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "rwlock %s 90/10", kind_name[k]);
+			contended_row(name, k, 0, 10, 0, threads[t]);
+		}
+	if (hog)
+		hog_stop(h);
 }
 
 /* ---- writer wait under a reader stream ---------------------------------- */
@@ -276,14 +535,15 @@ struct wshared {
 static void *stream_reader(void *p)
 {
 	struct wshared *s = p;
+	enum impl i = s->l.impl;
 	double t;
 
 	while (!s->writer_done && bench_now() < s->readers_end) {
-		R_LOCK(&s->l);
+		BY_IMPL(i, r_lock, &s->l);
 		t = bench_now() + 50e-6;	/* hold 50 us */
 		while (bench_now() < t)
 			bench_relax();
-		RW_UNLOCK(&s->l);
+		BY_IMPL(i, r_unlock, &s->l);
 	}
 	return NULL;
 }
@@ -291,14 +551,15 @@ static void *stream_reader(void *p)
 static void *stream_writer(void *p)
 {
 	struct wshared *s = p;
+	enum impl i = s->l.impl;
 	double t0, w;
 
 	while (!s->stop) {
 		usleep(2000);
 		t0 = bench_now();
-		W_LOCK(&s->l);
+		BY_IMPL(i, w_lock, &s->l);
 		w = bench_now() - t0;
-		RW_UNLOCK(&s->l);
+		BY_IMPL(i, w_unlock, &s->l);
 		if (w > s->max_wait)
 			s->max_wait = w;
 		s->sum_wait += w;
@@ -311,10 +572,11 @@ static void *stream_writer(void *p)
 static void writer_wait(enum impl impl, int kind, double secs, double *maxw,
 			double *meanw, long *n)
 {
-	struct wshared *s = calloc(1, sizeof(*s));
+	struct wshared *s = aligned_alloc(64, sizeof(*s));
 	pthread_t r[3], w;
 	int i;
 
+	memset(s, 0, sizeof(*s));
 	lk_init(&s->l, impl, kind);
 	s->readers_end = bench_now() + secs + 1.0;
 	for (i = 0; i < 3; i++)
@@ -328,7 +590,19 @@ static void writer_wait(enum impl impl, int kind, double secs, double *maxw,
 	*maxw = s->max_wait;
 	*meanw = s->nwrites ? s->sum_wait / (double)s->nwrites : 0;
 	*n = s->nwrites;
+	lk_destroy(&s->l);
 	free(s);
+}
+
+static void writer_wait_row(const char *kind, enum impl impl, int k)
+{
+	double mx, mean;
+	long n;
+
+	writer_wait(impl, k, 1.0, &mx, &mean, &n);
+	printf("%-16s %-8s %8ld %12.3f %12.3f\n", kind, impl_name[impl], n,
+	       mx * 1e3, mean * 1e3);
+	fflush(stdout);
 }
 
 static void bench_writer_wait(void)
@@ -340,16 +614,10 @@ static void bench_writer_wait(void)
 	printf("%-16s %-8s %8s %12s %12s\n", "kind", "impl", "writes", "max wait ms",
 	       "mean wait ms");
 	for (k = 0; k < 3; k++) {
-		double mx, mean;
-		long n;
-
-		writer_wait(GLIBC, k, 1.0, &mx, &mean, &n);
-		printf("%-16s %-8s %8ld %12.3f %12.3f\n", kind_name[k], "glibc", n,
-		       mx * 1e3, mean * 1e3);
-		writer_wait(SYNCFIX, k, 1.0, &mx, &mean, &n);
-		printf("%-16s %-8s %8ld %12.3f %12.3f\n", kind_name[k], "syncfix", n,
-		       mx * 1e3, mean * 1e3);
+		writer_wait_row(kind_name[k], GLIBC, k);
+		writer_wait_row(kind_name[k], SYNCFIX, k);
 	}
+	writer_wait_row("(no kinds)", ABSL, 0);
 	printf("(readers stop 1 s after the run: a max wait near that means the writer starved;\n"
 	       " prefer-reader admits readers while a writer waits; syncfix prefer-writer does not)\n");
 }
@@ -373,44 +641,69 @@ static void bench_slots(void)
  * Condition variables: a ping-pong between two threads (each handoff a
  * signal and a wait, the waiter asleep), and a broadcast that wakes 8
  * waiters, each then back to waiting: handoffs or wakeups per second,
- * sf_cond with sf_mutex against pthread_cond with pthread_mutex.
+ * sf_cond with sf_mutex against pthread_cond with pthread_mutex and
+ * absl::CondVar with absl::Mutex.
  */
 struct cv {
-	int sf;
+	enum impl impl;
 	sf_mutex_t m;
 	sf_cond_t c;
 	pthread_mutex_t pm;
 	pthread_cond_t pc;
+	_Alignas(64) char am[BENCH_ABSL_SIZE];	/* absl::Mutex */
+	_Alignas(64) char ac[BENCH_ABSL_SIZE];	/* absl::CondVar */
 	long turn, round, stop, woken;
 };
 
-/* Lock (@lock) or unlock the mutex of the implementation measured. */
-static void cv_mutex(struct cv *v, int lock)
+static void cv_lock(struct cv *v)
 {
-	if (v->sf)
-		(void)(lock ? sf_mutex_lock(&v->m) : sf_mutex_unlock(&v->m));
-	else
-		(void)(lock ? pthread_mutex_lock(&v->pm) :
-			      pthread_mutex_unlock(&v->pm));
+	v->impl == GLIBC ? (void)pthread_mutex_lock(&v->pm) :
+	v->impl == ABSL  ? bench_absl_lock(v->am) : (void)sf_mutex_lock(&v->m);
 }
 
-#define cv_lock(v)	cv_mutex((v), 1)
-#define cv_unlock(v)	cv_mutex((v), 0)
+static void cv_unlock(struct cv *v)
+{
+	v->impl == GLIBC ? (void)pthread_mutex_unlock(&v->pm) :
+	v->impl == ABSL  ? bench_absl_unlock(v->am) : (void)sf_mutex_unlock(&v->m);
+}
 
 static void cv_wait(struct cv *v)
 {
-	if (v->sf)
-		sf_cond_wait(&v->c, &v->m);
-	else
-		pthread_cond_wait(&v->pc, &v->pm);
+	v->impl == GLIBC ? (void)pthread_cond_wait(&v->pc, &v->pm) :
+	v->impl == ABSL  ? bench_absl_cv_wait(v->ac, v->am) :
+			   (void)sf_cond_wait(&v->c, &v->m);
 }
 
 static void cv_wake(struct cv *v, int all)
 {
-	if (v->sf)
-		all ? sf_cond_broadcast(&v->c) : sf_cond_signal(&v->c);
-	else
+	if (v->impl == GLIBC)
 		all ? pthread_cond_broadcast(&v->pc) : pthread_cond_signal(&v->pc);
+	else if (v->impl == ABSL)
+		all ? bench_absl_cv_signal_all(v->ac) : bench_absl_cv_signal(v->ac);
+	else
+		all ? sf_cond_broadcast(&v->c) : sf_cond_signal(&v->c);
+}
+
+static void cv_init(struct cv *v, enum impl impl)
+{
+	memset(v, 0, sizeof(*v));
+	v->impl = impl;
+	pthread_mutex_init(&v->pm, NULL);
+	pthread_cond_init(&v->pc, NULL);
+	sf_mutex_init(&v->m, NULL);
+	sf_cond_init(&v->c, NULL);
+	bench_absl_mutex_init(v->am);
+	bench_absl_cv_init(v->ac);
+}
+
+static void cv_destroy(struct cv *v)
+{
+	pthread_mutex_destroy(&v->pm);
+	pthread_cond_destroy(&v->pc);
+	sf_mutex_destroy(&v->m);
+	sf_cond_destroy(&v->c);
+	bench_absl_cv_destroy(v->ac);
+	bench_absl_mutex_destroy(v->am);
 }
 
 struct cv_arg {
@@ -434,23 +727,22 @@ static void *cv_player(void *p)
 	return NULL;
 }
 
-static double cv_pingpong(int sf, long n)
+static double cv_pingpong(enum impl impl, long n)
 {
 	static struct cv v;
 	struct cv_arg a[2] = { { &v, 0, n }, { &v, 1, n } };
 	pthread_t t[2];
-	double t0;
+	double t0, r;
 
-	memset(&v, 0, sizeof(v));
-	v.sf = sf;
-	pthread_mutex_init(&v.pm, NULL);
-	pthread_cond_init(&v.pc, NULL);
+	cv_init(&v, impl);
 	t0 = bench_now();
 	for (int i = 0; i < 2; i++)
 		pthread_create(&t[i], NULL, cv_player, &a[i]);
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
-	return (double)(2 * n) / (bench_now() - t0);
+	r = (double)(2 * n) / (bench_now() - t0);
+	cv_destroy(&v);
+	return r;
 }
 
 static void *cv_listener(void *p)
@@ -469,17 +761,14 @@ static void *cv_listener(void *p)
 	return NULL;
 }
 
-static double cv_broadcast(int sf, double secs)
+static double cv_broadcast(enum impl impl, double secs)
 {
 	static struct cv v;
 	pthread_t t[8];
 	double t0, dt;
 	long woken;
 
-	memset(&v, 0, sizeof(v));
-	v.sf = sf;
-	pthread_mutex_init(&v.pm, NULL);
-	pthread_cond_init(&v.pc, NULL);
+	cv_init(&v, impl);
 	for (int i = 0; i < 8; i++)
 		pthread_create(&t[i], NULL, cv_listener, &v);
 	t0 = bench_now();
@@ -498,58 +787,82 @@ static double cv_broadcast(int sf, double secs)
 	dt = bench_now() - t0;
 	for (int i = 0; i < 8; i++)
 		pthread_join(t[i], NULL);
+	cv_destroy(&v);
 	return (double)woken / dt;
 }
 
-/* One row: @what's rate for glibc and syncfix, best of 3 taking turns. */
-static void cv_row(const char *what, double (*rate)(int sf))
+/* One row: @what's rate per implementation, best of 3 taking turns. */
+static void cv_row(const char *what, double (*rate)(enum impl impl))
 {
-	double best[2] = { 0, 0 };
+	double best[NIMPL] = { 0 };
 
-	for (int k = 0; k < 6; k++) {
-		double r = rate(k & 1);
+	for (int k = 0; k < 3 * NIMPL; k++) {
+		double r = rate((enum impl)(k % NIMPL));
 
-		if (r > best[k & 1])
-			best[k & 1] = r;
+		if (r > best[k % NIMPL])
+			best[k % NIMPL] = r;
 	}
-	printf("%-42s %9.0f %9.0f %7.2f\n", what, best[0], best[1],
-	       best[1] / best[0]);
+	printf("%-38s %9.0f %9.0f %9.0f %7.2f %7.2f\n", what, best[GLIBC],
+	       best[ABSL], best[SYNCFIX], best[SYNCFIX] / best[GLIBC],
+	       best[SYNCFIX] / best[ABSL]);
 }
 
-static double cv_pingpong_rate(int sf)
+static double cv_pingpong_rate(enum impl impl)
 {
-	return cv_pingpong(sf, 50000);
+	return cv_pingpong(impl, 50000);
 }
 
-static double cv_broadcast_rate(int sf)
+static double cv_broadcast_rate(enum impl impl)
 {
-	return cv_broadcast(sf, 0.5);
+	return cv_broadcast(impl, 0.5);
 }
 
 static void bench_cond(void)
 {
-	printf("\n== condition variable (ratio = syncfix/glibc, best of 3)\n");
-	printf("%-42s %9s %9s %7s\n", "", "glibc", "syncfix", "ratio");
+	printf("\n== condition variable (higher is better, best of 3)\n");
+	printf("%-38s %9s %9s %9s %7s %7s\n", "", "glibc", "absl", "syncfix",
+	       "/glibc", "/absl");
 	cv_row("ping-pong handoffs/s (2 threads)", cv_pingpong_rate);
 	cv_row("broadcast to 8 waiters: wakeups/s", cv_broadcast_rate);
 }
 
 int main(int argc, char **argv)
 {
+	static const char *const modes[] = {
+		"uncontended", "contended", "paced", "back-to-back", "paced-hog",
+		"back-to-back-hog", "writer-wait", "cond", "slots", NULL };
 	pthread_t idle;
-	int i;
+	int i, k;
 
+	for (i = 1; i < argc; i++) {
+		for (k = 0; modes[k] && strcmp(argv[i], modes[k]); k++)
+			;
+		if (!modes[k]) {
+			fprintf(stderr, "usage: bench-locks [uncontended|contended|paced|"
+				"back-to-back|paced-hog|back-to-back-hog|writer-wait|cond|"
+				"slots]...\n");
+			return 2;
+		}
+	}
+	bench_absl_setup();
 	pthread_create(&idle, NULL, idle_thread, NULL);
 	for (i = 1; i < argc || i == 1; i++) {
 		const char *m = i < argc ? argv[i] : NULL;
+		bool all = !m, cont = m && !strcmp(m, "contended");
 
-		if (!m || !strcmp(m, "uncontended"))
+		if (all || !strcmp(m, "uncontended"))
 			bench_uncontended();
-		if (!m || !strcmp(m, "contended"))
-			bench_contended();
-		if (!m || !strcmp(m, "writer-wait"))
+		if (all || cont || !strcmp(m, "paced"))
+			bench_paced(0);
+		if (all || cont || !strcmp(m, "back-to-back"))
+			bench_back_to_back(0);
+		if (all || cont || !strcmp(m, "paced-hog"))
+			bench_paced(1);
+		if (all || cont || !strcmp(m, "back-to-back-hog"))
+			bench_back_to_back(1);
+		if (all || !strcmp(m, "writer-wait"))
 			bench_writer_wait();
-		if (!m || !strcmp(m, "cond"))
+		if (all || !strcmp(m, "cond"))
 			bench_cond();
 		if (m && !strcmp(m, "slots"))
 			bench_slots();
