@@ -8,7 +8,7 @@
 #   make demo       boot the VM on an affected and a modern CPU, show errata
 #   make check      every test: lint, library (plain, TSAN, ASAN+UBSAN), VM
 #   make check-debug only the debug-kernel run (lockdep, KASAN, UBSAN)
-#   make bench      library benchmarks against glibc (ratios), then bench-vm
+#   make bench      library benchmarks against glibc and absl (ratios), then bench-vm
 #   make bench-vm   futex against the /dev/syncfix ioctl, inside the VM
 #   make load       insmod the built module into the running kernel
 #   make unload     rmmod it
@@ -173,7 +173,7 @@ demo: deps
 	@echo; echo "=== syncfix demo: this machine (no module) ==="
 	@$(TOP)/build/lib/plain/examples/hello
 
-bench: lib
+bench: deps lib
 	$(MAKE) -C lib bench
 	$(MAKE) bench-vm
 

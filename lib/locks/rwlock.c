@@ -813,6 +813,7 @@ rwlock_wrunlock(sf_rwlock_t *l, uint32_t w, bool tsan)
 	 */
 	if (SF_BROKEN(WRUNLOCK_LOADED)) {
 		sf_xchg(&l->__word, 0);
+		sf_tsan_post_unlock_if(tsan, l, 0);
 		return 0;
 	}
 	if (sf_likely(sf_cas(&l->__word, &w, 0))) {		/* (B) */

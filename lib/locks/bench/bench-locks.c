@@ -24,7 +24,7 @@
  * paced          operations per second at 2, 4 and 8 threads, each
  *                thread pausing 0-15 PAUSE instructions between two
  *                operations: mutex, and rwlock 90/10 and 50/50 (percent
- *                reads/writes) per kind.  Best of 3 x 0.2 s.
+ *                reads/writes) per kind.
  * back-to-back   the same with no pause between operations, at 4 and 8
  *                threads (more threads than this 2-CPU machine has CPUs):
  *                mutex and rwlock 90/10 per kind.
@@ -34,14 +34,27 @@
  * contended      the four above.
  *                Every contention row prints, after the ratios, each
  *                implementation's fairness: the fewest operations one
- *                thread completed over the most, the lowest of the 3 runs
- *                (1.00: all threads alike; near 0: a thread starved).
+ *                thread completed over the most (1.00: all threads alike;
+ *                near 0: a thread starved).
  * writer-wait    one writer asking every 2 ms while 3 readers keep the lock
  *                read-held in overlapping turns: max and mean writer wait.
  * cond           sf_cond against pthread_cond and absl::CondVar: ping-pong
  *                and broadcast to 8 waiters.
  * slots          ns per lock+unlock only, one line, for comparing builds
  *                (without slots, slots as NOPs, slots as lfence).
+ *
+ * Statistics.  On a shared 2-CPU machine one 0.2 s contention run of the
+ * same lock can give 5 or 80 Mops/s, depending on which threads the
+ * scheduler runs together and on other processes.  So a contention row is
+ * 5 rounds, each running glibc, absl and syncfix one after another (the
+ * first of the round rotating), and prints the median throughput and
+ * fairness of each, and the median of syncfix's ratios within a round; an
+ * uncontended row prints the best time of each and the median of the
+ * rounds' ratios.  Environment, for looking closer:
+ *   SF_BENCH_ROUNDS=N   rounds per contention row (default 5, at most 64)
+ *   SF_BENCH_SECS=S     seconds per contention run (default 0.2)
+ *   SF_BENCH_ONLY=TEXT  only the contention rows whose name contains TEXT
+ *   SF_BENCH_RAW=1      every run's figures on stderr
  */
 #include "bench.h"
 
@@ -109,41 +122,20 @@ static void lk_destroy(struct lk *l)
  */
 #define BENCH_INLINE static inline __attribute__((always_inline))
 
-BENCH_INLINE void m_lock(struct lk *l, enum impl i)
-{
-	i == GLIBC ? (void)pthread_mutex_lock(&l->pm) :
-	i == ABSL  ? bench_absl_lock(l->am) : (void)sf_mutex_lock(&l->sm);
+#define LK_OP(name, glibc_call, absl_fn, sf_call)			\
+BENCH_INLINE void name(struct lk *l, enum impl i)			\
+{									\
+	i == GLIBC ? (void)(glibc_call) :				\
+	i == ABSL  ? absl_fn(l->am) : (void)(sf_call);			\
 }
-
-BENCH_INLINE void m_unlock(struct lk *l, enum impl i)
-{
-	i == GLIBC ? (void)pthread_mutex_unlock(&l->pm) :
-	i == ABSL  ? bench_absl_unlock(l->am) : (void)sf_mutex_unlock(&l->sm);
-}
-
-BENCH_INLINE void r_lock(struct lk *l, enum impl i)
-{
-	i == GLIBC ? (void)pthread_rwlock_rdlock(&l->prw) :
-	i == ABSL  ? bench_absl_reader_lock(l->am) : (void)sf_rwlock_rdlock(&l->srw);
-}
-
-BENCH_INLINE void r_unlock(struct lk *l, enum impl i)
-{
-	i == GLIBC ? (void)pthread_rwlock_unlock(&l->prw) :
-	i == ABSL  ? bench_absl_reader_unlock(l->am) : (void)sf_rwlock_unlock(&l->srw);
-}
-
-BENCH_INLINE void w_lock(struct lk *l, enum impl i)
-{
-	i == GLIBC ? (void)pthread_rwlock_wrlock(&l->prw) :
-	i == ABSL  ? bench_absl_lock(l->am) : (void)sf_rwlock_wrlock(&l->srw);
-}
-
-BENCH_INLINE void w_unlock(struct lk *l, enum impl i)
-{
-	i == GLIBC ? (void)pthread_rwlock_unlock(&l->prw) :
-	i == ABSL  ? bench_absl_unlock(l->am) : (void)sf_rwlock_unlock(&l->srw);
-}
+LK_OP(m_lock, pthread_mutex_lock(&l->pm), bench_absl_lock, sf_mutex_lock(&l->sm))
+LK_OP(m_unlock, pthread_mutex_unlock(&l->pm), bench_absl_unlock, sf_mutex_unlock(&l->sm))
+LK_OP(r_lock, pthread_rwlock_rdlock(&l->prw), bench_absl_reader_lock,
+      sf_rwlock_rdlock(&l->srw))
+LK_OP(r_unlock, pthread_rwlock_unlock(&l->prw), bench_absl_reader_unlock,
+      sf_rwlock_unlock(&l->srw))
+LK_OP(w_lock, pthread_rwlock_wrlock(&l->prw), bench_absl_lock, sf_rwlock_wrlock(&l->srw))
+LK_OP(w_unlock, pthread_rwlock_unlock(&l->prw), bench_absl_unlock, sf_rwlock_unlock(&l->srw))
 
 /* Call the always-inline FN(args..., impl) with @impl as a constant. */
 #define BY_IMPL(impl, fn, ...)						\
@@ -645,40 +637,35 @@ static void bench_slots(void)
  * absl::CondVar with absl::Mutex.
  */
 struct cv {
-	enum impl impl;
-	sf_mutex_t m;
-	sf_cond_t c;
-	pthread_mutex_t pm;
+	struct lk l;		/* its mutexes */
 	pthread_cond_t pc;
-	_Alignas(64) char am[BENCH_ABSL_SIZE];	/* absl::Mutex */
+	sf_cond_t c;
 	_Alignas(64) char ac[BENCH_ABSL_SIZE];	/* absl::CondVar */
 	long turn, round, stop, woken;
 };
 
 static void cv_lock(struct cv *v)
 {
-	v->impl == GLIBC ? (void)pthread_mutex_lock(&v->pm) :
-	v->impl == ABSL  ? bench_absl_lock(v->am) : (void)sf_mutex_lock(&v->m);
+	BY_IMPL(v->l.impl, m_lock, &v->l);
 }
 
 static void cv_unlock(struct cv *v)
 {
-	v->impl == GLIBC ? (void)pthread_mutex_unlock(&v->pm) :
-	v->impl == ABSL  ? bench_absl_unlock(v->am) : (void)sf_mutex_unlock(&v->m);
+	BY_IMPL(v->l.impl, m_unlock, &v->l);
 }
 
 static void cv_wait(struct cv *v)
 {
-	v->impl == GLIBC ? (void)pthread_cond_wait(&v->pc, &v->pm) :
-	v->impl == ABSL  ? bench_absl_cv_wait(v->ac, v->am) :
-			   (void)sf_cond_wait(&v->c, &v->m);
+	v->l.impl == GLIBC ? (void)pthread_cond_wait(&v->pc, &v->l.pm) :
+	v->l.impl == ABSL  ? bench_absl_cv_wait(v->ac, v->l.am) :
+			     (void)sf_cond_wait(&v->c, &v->l.sm);
 }
 
 static void cv_wake(struct cv *v, int all)
 {
-	if (v->impl == GLIBC)
+	if (v->l.impl == GLIBC)
 		all ? pthread_cond_broadcast(&v->pc) : pthread_cond_signal(&v->pc);
-	else if (v->impl == ABSL)
+	else if (v->l.impl == ABSL)
 		all ? bench_absl_cv_signal_all(v->ac) : bench_absl_cv_signal(v->ac);
 	else
 		all ? sf_cond_broadcast(&v->c) : sf_cond_signal(&v->c);
@@ -687,23 +674,18 @@ static void cv_wake(struct cv *v, int all)
 static void cv_init(struct cv *v, enum impl impl)
 {
 	memset(v, 0, sizeof(*v));
-	v->impl = impl;
-	pthread_mutex_init(&v->pm, NULL);
+	lk_init(&v->l, impl, 0);
 	pthread_cond_init(&v->pc, NULL);
-	sf_mutex_init(&v->m, NULL);
 	sf_cond_init(&v->c, NULL);
-	bench_absl_mutex_init(v->am);
 	bench_absl_cv_init(v->ac);
 }
 
 static void cv_destroy(struct cv *v)
 {
-	pthread_mutex_destroy(&v->pm);
 	pthread_cond_destroy(&v->pc);
-	sf_mutex_destroy(&v->m);
 	sf_cond_destroy(&v->c);
 	bench_absl_cv_destroy(v->ac);
-	bench_absl_mutex_destroy(v->am);
+	lk_destroy(&v->l);
 }
 
 struct cv_arg {

@@ -2,8 +2,12 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # run-locks.sh BUILD_DIR - run the lock benchmarks built by "make -C lib bench".
-# Ratios are against glibc measured in the same process; the slot figures
-# compare three builds run one after another (best of 3 runs each).
+# Ratios are syncfix's against glibc and against absl (absl::Mutex,
+# absl::CondVar), measured in the same process: uncontended, paced and
+# back-to-back contention, each contention row also with a CPU hog
+# beside it, writer wait, condition variables (bench-locks.c says what
+# each row means); the slot figures compare three builds run one after
+# another (best of 3 runs each).
 
 b=$1
 set -e
