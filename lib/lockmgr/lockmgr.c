@@ -156,6 +156,11 @@
  *	the request then waits for its lock or its timeout
  *	(SF_BROKEN(KILL_BEFORE_WAIT) leaves S3b out).
  *
+ * NOWAIT (SF_LOCK_NOWAIT) ends at S1: a request that conflicts there is
+ * refused with EBUSY under L and never reaches S3, so it is no wait, no
+ * edge and no search.  The conflict it saw was real under L, so the
+ * refusal is ordered after the conflicting grant and before its release.
+ *
  * No fairness is promised: a new request that conflicts with no granted
  * lock is granted at S1 even while others wait for overlapping ranges (as
  * in PerconaFT), and a pass tries waiting requests in arrival order.
@@ -245,6 +250,7 @@ struct sf_locktree {
 	sf_mutex_t locks_mutex;			/* L */
 	struct lt_ranges rs;			/* L */
 	uint64_t grants, nolocks, escalations, escalated; /* L */
+	uint64_t nowait_busy;			/* L */
 };
 
 static inline struct lm_request *to_req(struct sf_lock_request *r)
@@ -910,6 +916,7 @@ SF_EXPORT int sf_lockmgr_stats(struct sf_lockmgr *mgr,
 		st->out_of_locks += lt->nolocks;
 		st->escalations += lt->escalations;
 		st->escalated_locks += lt->escalated;
+		st->nowait_busy += lt->nowait_busy;
 		st->locks += lt->rs.nlocks;
 		st->lock_memory += lt->rs.mem;
 		st->retry_passes += lt->passes;
@@ -1136,8 +1143,9 @@ SF_EXPORT int sf_lock_request_start(struct sf_lock_request *req,
 {
 	struct lm_request *q = to_req(req);
 	struct txnset conf;
-	int r, t, escalated = 0;
+	int r, t, escalated = 0, nowait = mode & SF_LOCK_NOWAIT;
 
+	mode &= ~SF_LOCK_NOWAIT;
 	if (!req || !lt || !left || !key_valid(left) ||
 	    (right && !key_valid(right)) ||
 	    (mode != SF_LOCK_READ && mode != SF_LOCK_WRITE))
@@ -1171,6 +1179,13 @@ again:
 	/* S1: the common case, under L alone. */
 	sf_mutex_lock(&lt->locks_mutex);
 	t = try_locked(lt, q, &conf, 0);
+	if (t == TRY_CONFLICT && nowait) {
+		/* NOWAIT: refused here, never pending (no wait, no search). */
+		lt->nowait_busy++;
+		sf_mutex_unlock(&lt->locks_mutex);
+		txnset_fini(&conf);
+		return EBUSY;
+	}
 	sf_mutex_unlock(&lt->locks_mutex);
 	if (t == TRY_CONFLICT) {
 		/* S2: here a release may run its retry pass (R1). */

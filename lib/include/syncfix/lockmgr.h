@@ -27,10 +27,11 @@
  *			it; the requester is the victim and holds nothing new
  *	ECANCELED	killed by sf_lockmgr_kill() or sf_lockmgr_kill_client()
  *			("killed")
- *	EBUSY		the request would wait while another request of the
- *			same transaction waits, in any tree of the manager
- *			(one waiting request per transaction; nothing was
- *			changed)
+ *	EBUSY		the request would wait, and may not: it is
+ *			SF_LOCK_NOWAIT, or another request of the same
+ *			transaction waits, in any tree of the manager (one
+ *			waiting request per transaction); nothing was
+ *			changed
  *	ENOLCK		out of lock memory, even after escalation
  *	ENOMEM		the library could not allocate memory
  *	EINVAL		bad argument (nothing was changed)
@@ -49,6 +50,12 @@ extern "C" {
 /* Lock modes. */
 #define SF_LOCK_READ		1	/* shared */
 #define SF_LOCK_WRITE		2	/* exclusive */
+/*
+ * Or'ed into the mode of a request: never wait.  A request that conflicts
+ * with a granted lock is refused at once with EBUSY: it is not counted as
+ * a wait, searches no deadlock and leaves nothing behind.
+ */
+#define SF_LOCK_NOWAIT		0x100
 
 /* struct sf_lockkey.inf */
 #define SF_LOCKKEY_NEG_INF	(-1)	/* below every key */
@@ -130,7 +137,8 @@ struct sf_lockmgr_stats {
 	uint64_t pending;	/* requests waiting now */
 	uint64_t trees;		/* lock trees now */
 	uint64_t killed_clients; /* clients killed now (sf_lockmgr_kill_client) */
-	uint64_t reserved[8];	/* zero; room for later counters */
+	uint64_t nowait_busy;	/* SF_LOCK_NOWAIT requests refused (EBUSY) */
+	uint64_t reserved[7];	/* zero; room for later counters */
 };
 
 /*
@@ -210,16 +218,18 @@ int sf_locktree_destroy(struct sf_locktree *lt);
 
 /*
  * sf_lock_request_start() - ask for [@left, @right] in @mode for @txnid.
+ * @mode:      SF_LOCK_READ or SF_LOCK_WRITE, optionally | SF_LOCK_NOWAIT
  * @right:     NULL for a point lock (@right = @left)
  * @client_id: the id sf_lockmgr_kill() finds the request by;
  *             SF_LOCK_CLIENT_TXNID: @txnid
  *
  * Return: 0 granted, EINPROGRESS (call sf_lock_request_wait), EDEADLK,
  * ECANCELED (@client_id is killed by sf_lockmgr_kill_client), ENOLCK,
- * ENOMEM; EBUSY: the request would wait, but another request of @txnid
- * waits already, in this tree or another of the manager (a transaction
- * may have one waiting request at a time; nothing is changed, and @req
- * is not waiting); EINVAL for @req, @lt or @left NULL, a bad mode or key,
+ * ENOMEM; EBUSY: the request would wait, but it is SF_LOCK_NOWAIT (never
+ * EINPROGRESS or EDEADLK then), or another request of @txnid waits
+ * already, in this tree or another of the manager (a transaction may have
+ * one waiting request at a time); nothing is changed, and @req is not
+ * waiting; EINVAL for @req, @lt or @left NULL, a bad mode or key,
  * or @left > @right.
  */
 int sf_lock_request_start(struct sf_lock_request *req, struct sf_locktree *lt,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: lock manager semantics: conflict matrix (read/write, overlapping, adjacent, nested, infinite ranges), custom comparator, self-compatibility and upgrade, timeouts, kill, deadlocks of 2 and 3 transactions, one waiting request per transaction (EBUSY), escalation under a small memory limit, the 64 GiB limit boundary, release of all locks, bad arguments */
+/* Description: lock manager semantics: conflict matrix (read/write, overlapping, adjacent, nested, infinite ranges), custom comparator, self-compatibility and upgrade, timeouts, kill, deadlocks of 2 and 3 transactions, one waiting request per transaction (EBUSY), NOWAIT requests (EBUSY at once, no wait or deadlock search), escalation under a small memory limit, the 64 GiB limit boundary, release of all locks, bad arguments */
 #include "test.h"
 
 #include <syncfix.h>
@@ -656,6 +656,87 @@ static void case_one_waiting(void)
 	finish();
 }
 
+/* ---- NOWAIT --------------------------------------------------------------- */
+
+/*
+ * SF_LOCK_NOWAIT: a conflicting request is refused at once with EBUSY,
+ * counted only as nowait_busy: no wait, no timeout, no deadlock search
+ * (where waiting would close a cycle it is still EBUSY, not EDEADLK), and
+ * nothing left pending.  A free or own range is granted as usual.
+ */
+static void case_nowait(void)
+{
+	struct sf_lock_request r2;
+	struct sf_lockkey a = key("a"), b = key("b"), c = key("c");
+	struct sf_lockmgr_stats st0, st1;
+	struct timespec past = { 0, 0 };
+	double t0, dt;
+
+	phase("nowait");
+	fresh(0);
+	ok(try_acq(1, W, "a", "a"), "T1 writes a");
+	st0 = stats();
+	t0 = now_mono();
+	ok_err(sf_lock_acquire(lt, 2, ANY, W | SF_LOCK_NOWAIT, &a, NULL,
+			       CLOCK_MONOTONIC, NULL), EBUSY,
+	       "T2's NOWAIT write of a, no deadline: EBUSY");
+	ok_err(sf_lock_request_start(&r2, lt, 2, ANY, R | SF_LOCK_NOWAIT, &a,
+				     NULL), EBUSY,
+	       "T2's NOWAIT read of a (two-step form): EBUSY, not EINPROGRESS");
+	dt = now_mono() - t0;
+	ok(dt < 0.5, "both refused at once (%.3f s)", dt);
+	ok_err(sf_lock_request_wait(&r2, CLOCK_MONOTONIC, &past), EINVAL,
+	       "the refused request does not wait");
+	st1 = stats();
+	ok(st1.nowait_busy == st0.nowait_busy + 2 && st1.waits == st0.waits &&
+	   st1.timeouts == st0.timeouts && st1.deadlocks == st0.deadlocks &&
+	   st1.pending == 0 && st1.locks == 1 && st1.retry_asks == 0,
+	   "counted as 2 NOWAIT refusals only (busy %llu, waits %llu, timeouts "
+	   "%llu, deadlocks %llu, pending %llu, locks %llu)",
+	   (unsigned long long)st1.nowait_busy, (unsigned long long)st1.waits,
+	   (unsigned long long)st1.timeouts, (unsigned long long)st1.deadlocks,
+	   (unsigned long long)st1.pending, (unsigned long long)st1.locks);
+	ok_err(sf_lock_acquire(lt, 2, ANY, W | SF_LOCK_NOWAIT, &b, NULL,
+			       CLOCK_MONOTONIC, NULL), 0,
+	       "a NOWAIT write of a free key is granted");
+	ok_err(sf_lock_acquire(lt, 1, ANY, W | SF_LOCK_NOWAIT, &a, NULL,
+			       CLOCK_MONOTONIC, NULL), 0,
+	       "and one of a key the transaction holds itself");
+	/* T2 waits for a (held by T1); T1 asking for b would close a cycle. */
+	ok_err(sf_lock_request_start(&r2, lt, 2, ANY, W, &a, NULL), EINPROGRESS,
+	       "T2 (holding b) waits for a");
+	st0 = stats();
+	ok_err(sf_lock_acquire(lt, 1, ANY, R | SF_LOCK_NOWAIT, &b, NULL,
+			       CLOCK_MONOTONIC, NULL), EBUSY,
+	       "T1's NOWAIT read of b, which would close a cycle: EBUSY, "
+	       "not EDEADLK");
+	ok_err(sf_lock_acquire(lt, 2, ANY, W | SF_LOCK_NOWAIT, &a, NULL,
+			       CLOCK_MONOTONIC, NULL), EBUSY,
+	       "a NOWAIT request of T2, which waits already: EBUSY");
+	st1 = stats();
+	ok(st1.deadlocks == st0.deadlocks && st1.waits == st0.waits &&
+	   st1.pending == 1 && st1.nowait_busy == st0.nowait_busy + 2,
+	   "no deadlock counted, T2's wait untouched (deadlocks %llu, "
+	   "pending %llu)", (unsigned long long)st1.deadlocks,
+	   (unsigned long long)st1.pending);
+	sf_lock_release_all(lt, 1);
+	ok_err(sf_lock_request_wait(&r2, CLOCK_MONOTONIC, NULL), 0,
+	       "T1 releases: T2 gets a");
+	ok_err(sf_lockmgr_kill_client(mgr, 7), 0, "kill client 7");
+	ok_err(sf_lock_acquire(lt, 3, 7, R | SF_LOCK_NOWAIT, &c, NULL,
+			       CLOCK_MONOTONIC, NULL), ECANCELED,
+	       "a NOWAIT request of a killed client: ECANCELED");
+	sf_lockmgr_clear_kill(mgr, 7);
+	ok_err(sf_lock_acquire(lt, 3, ANY, SF_LOCK_NOWAIT, &c, NULL,
+			       CLOCK_MONOTONIC, NULL), EINVAL,
+	       "SF_LOCK_NOWAIT without a mode: EINVAL");
+	ok_err(sf_lock_acquire(lt, 3, ANY, 3 | SF_LOCK_NOWAIT, &c, NULL,
+			       CLOCK_MONOTONIC, NULL), EINVAL,
+	       "a bad mode with SF_LOCK_NOWAIT: EINVAL");
+	sf_lock_release_all(lt, 2);
+	finish();
+}
+
 /* ---- escalation --------------------------------------------------------------- */
 
 static int acq_num(uint64_t txn, int mode, unsigned n)
@@ -890,6 +971,7 @@ int main(void)
 	case_kill_client();
 	case_deadlock();
 	case_one_waiting();
+	case_nowait();
 	case_escalation();
 	case_escalation_deadlock();
 	case_limit();
