@@ -28,6 +28,7 @@ struct lt_lock {
 	struct lt_lock *max;		/* greatest right key in this subtree */
 	struct sf_list tnode;		/* in the owner's lt_txn.locks */
 	uint64_t txnid;
+	uint64_t seq;			/* order of grant in the tree (savepoints) */
 	uint32_t prio;
 	int mode;
 	size_t mem;			/* bytes charged to the limit */
@@ -45,6 +46,7 @@ struct lt_ranges {
 	struct lt_lock *root;
 	struct lt_txn **buckets;
 	size_t nbuckets, ntxns, nlocks, mem;
+	uint64_t seq;			/* of the last lock added */
 	uint32_t rng;
 	sf_lockkey_cmp_t cmp;		/* NULL: bytewise, shorter first */
 	void *cmp_arg;
@@ -92,6 +94,30 @@ int lt_txn_holds(const struct lt_ranges *rs, uint64_t txnid);
 
 /* lt_release_txn() - free every lock of @txnid.  Return: locks freed. */
 size_t lt_release_txn(struct lt_ranges *rs, uint64_t txnid);
+
+/*
+ * lt_release_range() - free the locks of @txnid that lie within [@left,
+ * @right] (a lock that reaches outside it is kept).  Return: locks freed.
+ */
+size_t lt_release_range(struct lt_ranges *rs, uint64_t txnid,
+			const struct sf_lockkey *left,
+			const struct sf_lockkey *right);
+
+/*
+ * lt_release_after() - free the locks of @txnid added after the lock
+ * sequence number @seq (rs->seq when the savepoint was taken).  A lock
+ * merged by escalation has the smallest number of the locks it replaced.
+ * Return: locks freed.
+ */
+size_t lt_release_after(struct lt_ranges *rs, uint64_t txnid, uint64_t seq);
+
+/*
+ * lt_txn_conflicts() - does @txnid hold a lock overlapping [@left, @right]
+ * that conflicts with @mode?
+ */
+int lt_txn_conflicts(const struct lt_ranges *rs, uint64_t txnid, int mode,
+		     const struct sf_lockkey *left,
+		     const struct sf_lockkey *right);
 
 /*
  * lt_escalate() - merge each transaction's locks that are adjacent in key

@@ -343,6 +343,7 @@ int lt_add(struct lt_ranges *rs, uint64_t txnid, int mode,
 	lk->txnid = txnid;
 	lk->mode = mode;
 	lk->mem = size;
+	lk->seq = ++rs->seq;
 	lk->prio = next_prio(rs);
 	copy_key(&lk->left, left, &buf);
 	if (right == left)
@@ -360,6 +361,80 @@ static void lock_unlink(struct lt_ranges *rs, struct lt_lock *lk)
 	sf_list_del(&lk->tnode);
 	rs->nlocks--;
 	rs->mem -= lk->mem;
+}
+
+/* Free the lt_txn of @slot once it holds no lock. */
+static void txn_drop_if_empty(struct lt_ranges *rs, struct lt_txn **slot)
+{
+	struct lt_txn *t = *slot;
+
+	if (!sf_list_empty(&t->locks))
+		return;
+	*slot = t->next;
+	free(t);
+	rs->ntxns--;
+}
+
+size_t lt_release_range(struct lt_ranges *rs, uint64_t txnid,
+			const struct sf_lockkey *left,
+			const struct sf_lockkey *right)
+{
+	struct lt_txn **slot = txn_slot(rs, txnid), *t = *slot;
+	struct lt_lock *lk, *next;
+	size_t n = 0;
+
+	if (!t)
+		return 0;
+	sf_list_for_each_safe(lk, next, &t->locks, struct lt_lock, tnode) {
+		if (keycmp(rs, left, &lk->left) > 0 ||
+		    keycmp(rs, &lk->right, right) > 0)
+			continue;
+		lock_unlink(rs, lk);
+		free(lk);
+		n++;
+	}
+	txn_drop_if_empty(rs, slot);
+	return n;
+}
+
+size_t lt_release_after(struct lt_ranges *rs, uint64_t txnid, uint64_t seq)
+{
+	struct lt_txn **slot = txn_slot(rs, txnid), *t = *slot;
+	struct lt_lock *lk, *next;
+	size_t n = 0;
+
+	if (!t)
+		return 0;
+	sf_list_for_each_safe(lk, next, &t->locks, struct lt_lock, tnode) {
+		if (lk->seq <= seq)
+			continue;
+		lock_unlink(rs, lk);
+		free(lk);
+		n++;
+	}
+	txn_drop_if_empty(rs, slot);
+	return n;
+}
+
+struct txn_conflict {
+	uint64_t txnid;
+	int mode;
+};
+
+static int txn_conflict_fn(struct lt_lock *lk, void *arg)
+{
+	const struct txn_conflict *c = arg;
+
+	return lk->txnid == c->txnid && lt_modes_conflict(lk->mode, c->mode);
+}
+
+int lt_txn_conflicts(const struct lt_ranges *rs, uint64_t txnid, int mode,
+		     const struct sf_lockkey *left,
+		     const struct sf_lockkey *right)
+{
+	struct txn_conflict c = { txnid, mode };
+
+	return lt_overlaps(rs, left, right, txn_conflict_fn, &c);
 }
 
 size_t lt_release_txn(struct lt_ranges *rs, uint64_t txnid)
@@ -424,6 +499,11 @@ static size_t merge_run(struct lt_ranges *rs, struct lt_lock **run, size_t n,
 	lk->txnid = first->txnid;
 	lk->mode = first->mode;
 	lk->mem = size;
+	/* the oldest of the run: a savepoint before it keeps the merge */
+	lk->seq = first->seq;
+	for (i = 1; i < n; i++)
+		if (run[i]->seq < lk->seq)
+			lk->seq = run[i]->seq;
 	lk->prio = next_prio(rs);
 	copy_key(&lk->left, &l, &buf);
 	copy_key(&lk->right, &r, &buf);

@@ -21,14 +21,21 @@
  * Locks and their order (never taken in another order):
  *
  *	T  mgr->trees_mutex	the list of trees
- *	P  lt->pending_mutex	the tree's pending list, its retry sequence
- *				(retry_done) and pass counters; held for a
- *				whole retry pass
+ *	P  lt->pending_mutex	the tree's retry sequence (retry_done) and
+ *				pass counters; held for a whole retry pass
  *	L  lt->locks_mutex	the tree's range set (lt->rs), grant counters
- *	M  mgr->mutex		the registry of all waiting requests, their
- *				blockers (wait-for edges), the transitions of
- *				a request's state out of REQ_PENDING, the
- *				manager's counters
+ *	M  mgr->mutex		the registry of all waiting requests, the
+ *				transitions of a request's state out of
+ *				REQ_PENDING and REQ_RETRY, the manager's
+ *				counters
+ *
+ * Written under two, read under either: the tree's pending list and
+ * ->npending (P and L), so that a grant or a release under L alone sees
+ * exactly the requests that wait in its tree; a waiting request's
+ * blockers (L and M), so that the tree's grants and releases read them
+ * under L and the deadlock search, across trees, under M.  A retry pass
+ * holds P and L of its tree and takes M only for a change, so it does not
+ * stop the other trees.
  *
  * Request state (struct lm_request.state, the word a waiter sleeps on):
  *
@@ -40,43 +47,57 @@
  *			already out of both lists
  *	REQ_KILLED   3	cancelled by sf_lockmgr_kill; still in both lists,
  *			the waiter takes it out
+ *	REQ_RETRY    4	woken by a retry pass to try for itself (R6);
+ *			still in both lists, the waiter takes it out
  *
  *	IDLE -> PENDING		start (S3), when the request conflicts; if S4
  *				grants it, S5a refuses it or S5 finds a
- *				deadlock it goes back to IDLE in the same P+M
- *				section, unseen
- *	PENDING -> DONE		a retry pass or an escalation: taken out of
- *				both lists under P and M, DONE stored later
- *				but before P is released (the last access)
- *	PENDING -> KILLED	kill or kill_client (under M)
- *	PENDING -> IDLE		the waiter, on timeout (under P, M)
+ *				deadlock it goes back to IDLE in the same
+ *				P+L+M section, unseen
+ *	PENDING -> RETRY	a retry pass found nothing in its way (under
+ *				P, L, M)
+ *	RETRY -> IDLE		the waiter's own try granted it (P, L, M)
+ *	RETRY -> PENDING	the waiter's own try lost (P, L, M): marked
+ *				->handoff
+ *	PENDING -> DONE		a retry pass (a hand-off) or an escalation:
+ *				taken out of both lists under P, L and M, DONE
+ *				stored later but before P is released (the
+ *				last access)
+ *	PENDING/RETRY -> KILLED	kill or kill_client (under M)
+ *	PENDING/RETRY -> IDLE	the waiter, on timeout (under P, L, M)
  *	KILLED/DONE -> IDLE	the waiter collects the result
  *
- * Every move out of PENDING is decided under M, after seeing PENDING
- * there; kill only finds requests still in the registry, and the timeout
- * path takes P, under which DONE is already stored; so exactly one of
- * grant, kill and timeout wins.  A waiter reads the word with acquire;
+ * Every move out of PENDING and RETRY is decided under M, after seeing
+ * that state there; kill only finds requests still in the registry, and
+ * the timeout path takes P, under which DONE is already stored; so
+ * exactly one of grant, kill and timeout wins.  A request is granted
+ * while it waits only by a hand-off (R6) or by its own waiter.  A waiter reads the word with acquire;
  * DONE and ->result are published by a release store.
  *
  * Ordering argument (labels used in the code and the tests):
  *
  * (R1) Release before wait.  A request is tried once under L alone (S1).
- *	If it conflicts, it is linked into the pending list and
- *	->npending is raised under P (S3), then tried once more under P and
- *	L (S4) before anyone waits.  A release removes its locks under L
- *	(X1) and then reads ->npending (X2), running a retry pass when it is
- *	not zero.  L orders S4 and X1:
- *	  - X1 before S4: S4 sees the lock gone and grants (or records the
+ *	If it conflicts, it is linked into the pending list (S3) and tried
+ *	once more (S4), and its blockers are recorded (S5), in one section
+ *	under P, L and M, before anyone waits.  A release removes its locks
+ *	under L (X1) and, in the same section, takes its transaction out of
+ *	the blockers of the tree's waiting requests (X2, R4); if that left
+ *	one with no blocker it runs a retry pass (X3).  L orders the S3-S5
+ *	section and X1:
+ *	  - X1 first: S4 sees the lock gone and grants (or records the
  *	    remaining blockers); nothing is lost.
- *	  - S4 before X1: S3 happens before S4 (program order), S4 before
- *	    X1 (L), X1 before X2, so X2 reads npending >= 1 and the release
- *	    runs a retry pass, which takes P after S3-S4's P section and so
- *	    finds the request in the list.
+ *	  - S3-S5 first: X2 finds the request in the list with the
+ *	    releasing transaction among its blockers, exactly (S5 recorded
+ *	    what S4 saw, under the same L); if nothing else blocks it, X3
+ *	    runs a pass, which takes P after the S3-S5 section and so finds
+ *	    the request in the list.
  *	Without S4 (SF_BROKEN(RELEASE_BEFORE_WAIT)) the first case
- *	loses the grant: the seed's first race.
+ *	loses the grant: the seed's first race.  With the blockers recorded
+ *	after the section (SF_BROKEN(EDGES_LATE)) the second one does: X2
+ *	finds the request blocked by nobody it knows of and runs no pass.
  *
  * (R2) Retry while retry.  Retries are grouped by sequence numbers:
- *	every release that finds waiters takes a ticket
+ *	every release that X2 found to unblock a waiter takes a ticket
  *	my = ++lt->retry_want (an atomic read-modify-write, after X1), then
  *	takes P and runs a pass unless retry_done >= my.  A pass reads
  *	w = retry_want under P before it tries any request, tries every
@@ -87,9 +108,9 @@
  *	that covers it.  A release whose ticket is already covered returns
  *	at once; the one that runs the pass serves every ticket taken before
  *	it read w (one thread running the pass for all that asked).  In the
- *	seed's case B's release takes a ticket after A's pass read w, so
- *	when A's pass ends B finds retry_done < my and runs a pass that
- *	grants C.  The broken protocol (SF_BROKEN(RETRY_WHILE_RETRY))
+ *	seed's case (lockmgr-races "rwr": A's pass found C still blocked by
+ *	B) B's release takes a ticket after A's pass read w, so when A's
+ *	pass ends B finds retry_done < my and runs a pass that retries C.  The broken protocol (SF_BROKEN(RETRY_WHILE_RETRY))
  *	is the old PerconaFT flag: a pass clears "retry needed" when it
  *	starts and a release that finds it clear skips the retry.
  *
@@ -101,12 +122,22 @@
  *	the request's memory is gone: sf_wake only passes the address to the
  *	kernel.
  *
- * (R4) Wait-for graph.  The blockers of a pending request (the
+ * (R4) Wait-for graph.  The blockers of a waiting request (the
  *	transactions holding a conflicting lock in its tree) are kept
- *	exact under M: set at S4 and at every pass, a grant adds its
- *	transaction to each pending request it conflicts with, a release
- *	removes its transaction from the pending requests of its tree, an
- *	escalation recomputes them all.  A request that must wait searches
+ *	exact, written under L and M: set at S5, at every pass that finds
+ *	the request blocked and by a waiter whose own try lost (R6), empty
+ *	when a pass wakes it (nothing is in its way then); a grant adds its
+ *	transaction to each waiting request of the tree it conflicts with
+ *	(under L it sees all of them); a release takes its transaction out
+ *	of each one it no longer blocks (X2: after a partial release, one
+ *	that still conflicts with a lock of the transaction keeps it); an
+ *	escalation recomputes them all.  So a waiting request is grantable
+ *	only when its blockers are empty, and only a release can empty
+ *	them: X2 asks for a pass exactly then, and a release that frees
+ *	nothing a waiter needs, or that leaves it blocked by another
+ *	transaction, runs none ("retry_asks" counts those that did).  A set
+ *	that a failed allocation left short is marked ->overflow, and every
+ *	release in its tree then runs a pass, which records it again.  A request that must wait searches
  *	the graph from its blockers (under M) and fails with EDEADLK if it
  *	reaches its own transaction, before it sleeps.  Edges appear only
  *	(a) when a request starts waiting, which searches; (b) when a
@@ -156,23 +187,50 @@
  *	the request then waits for its lock or its timeout
  *	(SF_BROKEN(KILL_BEFORE_WAIT) leaves S3b out).
  *
+ * (R6) Hand-off after a lost race only.  A pass does not grant a waiting
+ *	request whose way is clear: it stores REQ_RETRY and wakes it, and
+ *	the waiter tries for itself under P, L and M.  A thread that is
+ *	running may take the lock first (S1), instead of finding it granted
+ *	to a sleeper and queueing behind it for the sleeper's wake-up (the
+ *	convoy that made 4 threads on 2 CPUs wait in most transactions).  A
+ *	waiter whose own try lost records the new blockers and goes back to
+ *	PENDING marked ->handoff; the next pass that finds it clear grants
+ *	it there (PENDING -> DONE, as before), so no request loses more
+ *	than one race, whatever runs.  No grant is lost in between: the
+ *	woken request stays in the pending list with exact blockers (empty
+ *	until a grant adds one), and its try and every release are ordered
+ *	by L; a try that lost recorded the lock's owner, whose release
+ *	empties the blockers and runs a pass (R1, R2).  A woken request that
+ *	times out or is killed instead holds nothing, so no one waits for
+ *	it.  SF_BROKEN(ALWAYS_HANDOFF) grants every clear request in the
+ *	pass (the old protocol; bench-lockmgr-hooks shows what it costs).
+ *
  * NOWAIT (SF_LOCK_NOWAIT) ends at S1: a request that conflicts there is
  * refused with EBUSY under L and never reaches S3, so it is no wait, no
  * edge and no search.  The conflict it saw was real under L, so the
  * refusal is ordered after the conflicting grant and before its release.
+ *
+ * Releases (X1-X3) of all of a transaction's locks in a tree, of those
+ * within one range (sf_lock_release) or of those granted after a
+ * savepoint (sf_lock_rollback_to: each lock carries the tree's grant
+ * number, lt_lock.seq; a savepoint is the number of the last grant, read
+ * under L; an escalation gives a merged lock the smallest number of its
+ * parts, so a rollback keeps it) share one path.
  *
  * No fairness is promised: a new request that conflicts with no granted
  * lock is granted at S1 even while others wait for overlapping ranges (as
  * in PerconaFT), and a pass tries waiting requests in arrival order.
  *
  * Sync points (test-hook build): lockmgr:start-conflict (after S1 failed,
- * before S3), lockmgr:start-inserted (after S3, before S4),
- * lockmgr:wait-sleep (a waiter about to sleep), lockmgr:release-removed
- * (after X1-X2), lockmgr:limit-checked (a grant has reserved its lock
+ * before S3), lockmgr:start-inserted (after S3, before S4; L held),
+ * lockmgr:start-waits (after the S3-S5 section, before start returns
+ * EINPROGRESS), lockmgr:wait-sleep (a waiter about to sleep),
+ * lockmgr:wait-retry (a waiter woken to try for itself, before P, R6),
+ * lockmgr:release-removed (after X1-X2), lockmgr:limit-checked (a grant has reserved its lock
  * memory or found no room, R5, before the lock is added; L held),
  * lockmgr:retry-asked (a release took its ticket, before P),
- * lockmgr:retry-pass-publish (a pass has decided its grants under M,
- * before it stores DONE), lockmgr:retry-pass-end (a pass is over, before
+ * lockmgr:retry-pass-publish (a pass has decided its grants and wakes,
+ * before it wakes or stores DONE), lockmgr:retry-pass-end (a pass is over, before
  * retry_done and P are released), lockmgr:wait-collect (a timed-out or
  * killed waiter, before it takes P).
  */
@@ -188,7 +246,7 @@
 #include "lockmgr-int.h"
 #include "wait.h"
 
-enum { REQ_IDLE, REQ_PENDING, REQ_DONE, REQ_KILLED };
+enum { REQ_IDLE, REQ_PENDING, REQ_DONE, REQ_KILLED, REQ_RETRY };
 
 /* Lock memory is counted in 16-byte units in a 32-bit word (R5). */
 #define MEM_UNIT_SHIFT	4
@@ -208,8 +266,11 @@ struct lm_request {
 	struct sf_list pnode;		/* P: in lt->pending */
 	struct sf_list rnode;		/* M: in mgr->reg */
 	struct lm_request *dnext;	/* completed, to be published */
+	struct lm_request *wnext;	/* woken by a pass, to be woken */
 	int retired;			/* out of both lists (P, M) */
-	uint64_t *blockers;		/* M: wait-for edges */
+	int handoff;			/* P+L+M: lost a race once (R6) */
+	int overflow;			/* L+M: blockers incomplete (no memory) */
+	uint64_t *blockers;		/* L+M: wait-for edges (R4) */
 	uint32_t nblockers, capblockers;
 	uint64_t start_ns;
 	uint64_t inl[INLINE_BLOCKERS];
@@ -247,10 +308,11 @@ struct sf_locktree {
 #endif
 	uint32_t retry_asks;			/* atomic */
 	uint64_t passes, served, served_max;	/* P */
+	uint64_t woken, lost;			/* P */
 	sf_mutex_t locks_mutex;			/* L */
 	struct lt_ranges rs;			/* L */
 	uint64_t grants, nolocks, escalations, escalated; /* L */
-	uint64_t nowait_busy;			/* L */
+	uint64_t nowait_busy, releases;		/* L */
 };
 
 static inline struct lm_request *to_req(struct sf_lock_request *r)
@@ -327,17 +389,17 @@ static int txnset_has(const uint64_t *v, uint32_t n, uint64_t x)
  * Append @x unless present.  On allocation failure the set stays short:
  * a missing edge can only delay a deadlock report to the timeout.
  */
-static void set_add(uint64_t **v, uint32_t *n, uint32_t *cap, uint64_t *inl,
-		    uint64_t x)
+static int set_add(uint64_t **v, uint32_t *n, uint32_t *cap, uint64_t *inl,
+		   uint64_t x)
 {
 	if (txnset_has(*v, *n, x))
-		return;
+		return 0;
 	if (*n == *cap) {
 		uint32_t nc = *cap * 2;
 		uint64_t *nv = malloc(nc * sizeof(*nv));
 
 		if (!nv)
-			return;
+			return -1;
 		memcpy(nv, *v, *n * sizeof(*nv));
 		if (*v != inl)
 			free(*v);
@@ -345,23 +407,52 @@ static void set_add(uint64_t **v, uint32_t *n, uint32_t *cap, uint64_t *inl,
 		*cap = nc;
 	}
 	(*v)[(*n)++] = x;
+	return 0;
 }
 
 static void txnset_add(struct txnset *s, uint64_t x)
 {
-	set_add(&s->v, &s->n, &s->cap, s->inl, x);
+	(void)set_add(&s->v, &s->n, &s->cap, s->inl, x);
 }
 
+/*
+ * The blockers of a waiting request are written under L and M and read
+ * under either (R4).  A set left short by a failed allocation is marked
+ * overflow: every release in the tree then runs a pass (R2), which
+ * computes it again.
+ */
 static void req_add_blocker(struct lm_request *q, uint64_t x)
 {
-	set_add(&q->blockers, &q->nblockers, &q->capblockers, q->inl, x);
+	if (set_add(&q->blockers, &q->nblockers, &q->capblockers, q->inl, x))
+		q->overflow = 1;
 }
 
 static void req_set_blockers(struct lm_request *q, const struct txnset *s)
 {
 	q->nblockers = 0;
+	q->overflow = 0;
 	for (uint32_t i = 0; i < s->n; i++)
 		req_add_blocker(q, s->v[i]);
+}
+
+/* Are @q's blockers exactly @s?  (L or M) */
+static int req_same_blockers(const struct lm_request *q,
+			     const struct txnset *s)
+{
+	if (q->overflow || q->nblockers != s->n)
+		return 0;
+	for (uint32_t i = 0; i < s->n; i++)
+		if (!txnset_has(q->blockers, q->nblockers, s->v[i]))
+			return 0;
+	return 1;
+}
+
+/* Does @q wait (in the lists, neither granted, failed nor killed)? */
+static int req_waiting(const struct lm_request *q)
+{
+	uint32_t s = sf_load_relaxed(&q->state);
+
+	return s == REQ_PENDING || s == REQ_RETRY;
 }
 
 static void req_free_blockers(struct lm_request *q)
@@ -399,8 +490,7 @@ static int txn_waits(const struct sf_lockmgr *mgr, const struct lm_request *q)
 	const struct lm_request *p;
 
 	sf_list_for_each(p, &mgr->reg, struct lm_request, rnode)
-		if (p != q && p->txnid == q->txnid &&
-		    sf_load_relaxed(&p->state) == REQ_PENDING)
+		if (p != q && p->txnid == q->txnid && req_waiting(p))
 			return 1;
 	return 0;
 }
@@ -432,9 +522,7 @@ static int closes_cycle(struct sf_lockmgr *mgr, struct lm_request *q)
 		struct lm_request *p;
 
 		sf_list_for_each(p, &mgr->reg, struct lm_request, rnode) {
-			if (p->txnid != t ||
-			    sf_load_relaxed(&p->state) !=
-			    REQ_PENDING)
+			if (p->txnid != t || !req_waiting(p))
 				continue;
 			for (uint32_t i = 0; i < p->nblockers; i++)
 				txnset_add(&todo, p->blockers[i]);
@@ -501,22 +589,32 @@ static int overlaps(const struct lt_ranges *rs, const struct sf_lockkey *al,
 }
 
 /*
- * A lock was just granted to @txnid on [@left, @right] in @lt: it now
- * blocks every waiting request of the tree it conflicts with.  (R4)
- * M held.
+ * A lock was just granted to @granted's transaction in @lt: it now blocks
+ * every waiting request of the tree it conflicts with (R4).  L held (the
+ * pending list and the blockers are read under it); M held iff @m_held,
+ * else taken here only when an edge is added.
  */
 static void add_edges_for_grant(struct sf_locktree *lt,
-				const struct lm_request *granted)
+				const struct lm_request *granted, int m_held)
 {
 	struct lm_request *p;
+	int locked = m_held;
 
-	sf_list_for_each(p, &lt->mgr->reg, struct lm_request, rnode)
-		if (p->lt == lt && p != granted &&
-		    p->txnid != granted->txnid &&
-		    lt_modes_conflict(p->mode, granted->mode) &&
-		    overlaps(&lt->rs, &p->left, &p->right, &granted->left,
-			     &granted->right))
-			req_add_blocker(p, granted->txnid);
+	sf_list_for_each(p, &lt->pending, struct lm_request, pnode) {
+		if (p == granted || p->txnid == granted->txnid ||
+		    !lt_modes_conflict(p->mode, granted->mode) ||
+		    txnset_has(p->blockers, p->nblockers, granted->txnid) ||
+		    !overlaps(&lt->rs, &p->left, &p->right, &granted->left,
+			      &granted->right))
+			continue;
+		if (!locked) {
+			sf_mutex_lock(&lt->mgr->mutex);
+			locked = 1;
+		}
+		req_add_blocker(p, granted->txnid);
+	}
+	if (locked && !m_held)
+		sf_mutex_unlock(&lt->mgr->mutex);
 }
 
 /*
@@ -551,17 +649,12 @@ static int try_locked(struct sf_locktree *lt, struct lm_request *q,
 		return TRY_NOMEM;
 	}
 	lt->grants++;
-	if (sf_load_relaxed(&lt->npending)) {
-		if (!m_held)
-			sf_mutex_lock(&mgr->mutex);
-		add_edges_for_grant(lt, q);
-		if (!m_held)
-			sf_mutex_unlock(&mgr->mutex);
-	}
+	if (sf_load_relaxed(&lt->npending))
+		add_edges_for_grant(lt, q, m_held);
 	return TRY_GRANTED;
 }
 
-/* ---- pending list (P held) ------------------------------------------------ */
+/* ---- pending list (written under P and L, read under either) --------------- */
 
 static void pending_link(struct sf_locktree *lt, struct lm_request *q)
 {
@@ -645,14 +738,13 @@ static void escalate_tree(struct sf_locktree *lt, int m_held,
 	if (!m_held)
 		sf_mutex_lock(&mgr->mutex);
 	sf_list_for_each(p, &lt->pending, struct lm_request, pnode) {
-		if (sf_load_relaxed(&p->state) != REQ_PENDING)
+		if (!req_waiting(p))
 			continue;
 		conflicts_of(lt, p, &conf);
 		req_set_blockers(p, &conf);
 	}
 	sf_list_for_each_safe(p, next, &lt->pending, struct lm_request, pnode) {
-		if (sf_load_relaxed(&p->state) != REQ_PENDING ||
-		    !closes_cycle(mgr, p))
+		if (!req_waiting(p) || !closes_cycle(mgr, p))
 			continue;
 		p->result = EDEADLK;
 		req_retire(lt, p);
@@ -682,79 +774,133 @@ static void escalate_all(struct sf_lockmgr *mgr)
 	sf_mutex_unlock(&mgr->trees_mutex);
 }
 
-/* ---- retry pass (R2) ------------------------------------------------------ */
+/* ---- retry pass (R2, R6) -------------------------------------------------- */
+
+struct pass {
+	struct txnset conf;
+	struct lm_request *done;	/* retired: DONE to be published */
+	struct lm_request *woken;	/* REQ_RETRY: to be woken */
+	uint64_t served;
+	int escalated;			/* the tree escalated in this pass */
+};
 
 /*
- * Try one pending request in a pass; P, L and M held.  Over the memory
- * limit, the tree is escalated once per pass (*@escalated), which may
- * retire other requests: the caller then starts again from the head.
- * Return: requests served.
+ * Grant a waiting request in a pass (a hand-off, R6); P and L held, M
+ * taken here.  Over the memory limit, the tree is escalated once per pass,
+ * which may retire other requests: the caller then starts again from the
+ * head (return 1).
  */
-static int pass_try(struct sf_locktree *lt, struct lm_request *q,
-		    struct txnset *conf, struct lm_request **done,
-		    int *escalated)
+static int pass_grant(struct sf_locktree *lt, struct lm_request *q,
+		      struct pass *ps)
 {
-	int r, n = 0;
+	struct sf_lockmgr *mgr = lt->mgr;
+	int r, restart = 0;
 
+	sf_mutex_lock(&mgr->mutex);
 	if (sf_load_relaxed(&q->state) != REQ_PENDING)
-		return 0;		/* killed: its waiter takes it out */
-	r = try_locked(lt, q, conf, 1);
-	if (r == TRY_OVER_LIMIT && !*escalated) {
-		struct lm_request *before = *done;
+		goto out;		/* killed since: its waiter takes it out */
+	r = try_locked(lt, q, &ps->conf, 1);
+	if (r == TRY_OVER_LIMIT && !ps->escalated) {
+		struct lm_request *before = ps->done;
 
-		*escalated = 1;
-		escalate_tree(lt, 1, done);
-		for (struct lm_request *v = *done; v != before; v = v->dnext)
-			n++;		/* deadlock victims */
+		ps->escalated = 1;
+		restart = 1;
+		escalate_tree(lt, 1, &ps->done);
+		for (struct lm_request *v = ps->done; v != before; v = v->dnext)
+			ps->served++;	/* deadlock victims */
 		if (q->retired)
-			return n;
-		r = try_locked(lt, q, conf, 1);
+			goto out;
+		r = try_locked(lt, q, &ps->conf, 1);
 	}
 	if (r == TRY_CONFLICT) {
-		req_set_blockers(q, conf);
-		return n;
+		req_set_blockers(q, &ps->conf);
+		goto out;
 	}
 	q->result = r == TRY_GRANTED ? 0 : r == TRY_OVER_LIMIT ? ENOLCK : ENOMEM;
 	if (r == TRY_OVER_LIMIT)
 		lt->nolocks++;
 	req_retire(lt, q);
-	/* Published after M is released: chain it for the caller. */
-	q->dnext = *done;
-	*done = q;
-	return n + 1;
+	/* Published after L is released: chain it for the caller. */
+	q->dnext = ps->done;
+	ps->done = q;
+	ps->served++;
+out:
+	sf_mutex_unlock(&mgr->mutex);
+	return restart;
+}
+
+/*
+ * Try one waiting request in a pass; P and L held, M taken only for a
+ * change (R4: the blockers are read under L).  A request that conflicts
+ * gets its blockers set again; one that does not is woken to try for
+ * itself (REQ_RETRY), unless its waiter lost such a race before
+ * (->handoff) or SF_BROKEN(ALWAYS_HANDOFF): then it is granted here.
+ * Return: 1 if the pass must start again from the head.
+ */
+static int pass_try(struct sf_locktree *lt, struct lm_request *q,
+		    struct pass *ps)
+{
+	struct sf_lockmgr *mgr = lt->mgr;
+	int covered;
+
+	if (sf_load_relaxed(&q->state) != REQ_PENDING)
+		return 0;	/* woken already, or killed */
+	covered = conflicts_of(lt, q, &ps->conf);
+	if (ps->conf.n && !covered) {
+		if (!req_same_blockers(q, &ps->conf)) {
+			sf_mutex_lock(&mgr->mutex);
+			req_set_blockers(q, &ps->conf);
+			sf_mutex_unlock(&mgr->mutex);
+		}
+		return 0;
+	}
+	if (q->handoff || SF_BROKEN(ALWAYS_HANDOFF))
+		return pass_grant(lt, q, ps);
+	sf_mutex_lock(&mgr->mutex);
+	if (sf_load_relaxed(&q->state) == REQ_PENDING) {
+		q->nblockers = 0;	/* nothing conflicts (R4) */
+		q->overflow = 0;
+		sf_store_relaxed(&q->state, REQ_RETRY);
+		q->wnext = ps->woken;
+		ps->woken = q;
+		lt->woken++;
+	}
+	sf_mutex_unlock(&mgr->mutex);
+	return 0;
 }
 
 /* One pass over the pending list; P held. */
 static void retry_pass(struct sf_locktree *lt)
 {
-	struct sf_lockmgr *mgr = lt->mgr;
-	struct lm_request *q, *next, *done = NULL;
-	struct txnset conf;
-	uint64_t served = 0;
-	int escalated = 0, esc;
+	struct lm_request *q, *next, *w;
+	struct pass ps = { .done = NULL, .woken = NULL };
 
-	txnset_init(&conf);
+	txnset_init(&ps.conf);
 	sf_mutex_lock(&lt->locks_mutex);
-	sf_mutex_lock(&mgr->mutex);
 	for (q = sf_list_first(&lt->pending, struct lm_request, pnode);
 	     &q->pnode != &lt->pending; q = next) {
 		/* q's successor stays linked unless an escalation ran. */
 		next = sf_list_entry(q->pnode.next, struct lm_request, pnode);
-		esc = escalated;
-		served += (uint64_t)pass_try(lt, q, &conf, &done, &escalated);
-		if (esc != escalated)
+		if (pass_try(lt, q, &ps))
 			next = sf_list_first(&lt->pending, struct lm_request,
 					     pnode);
 	}
-	sf_mutex_unlock(&mgr->mutex);
 	sf_mutex_unlock(&lt->locks_mutex);
-	txnset_fini(&conf);
+	txnset_fini(&ps.conf);
 	SF_SYNC_POINT("lockmgr:retry-pass-publish", lt);
-	publish(done);
+	/*
+	 * Woken first: a woken request needs P to leave the lists, so it is
+	 * still there; then the retired ones, whose DONE is the last access.
+	 */
+	for (q = ps.woken; q; q = w) {
+		w = q->wnext;
+		sf_wake(&q->state, 1, 0);
+	}
+	publish(ps.done);
 	lt->passes++;
-	lt->served += served;
-	if (served > lt->served_max)
-		lt->served_max = served;
+	lt->served += ps.served;
+	if (ps.served > lt->served_max)
+		lt->served_max = ps.served;
 }
 
 /* After a release that found waiters: see to it that a pass covers it. */
@@ -917,6 +1063,9 @@ SF_EXPORT int sf_lockmgr_stats(struct sf_lockmgr *mgr,
 		st->escalations += lt->escalations;
 		st->escalated_locks += lt->escalated;
 		st->nowait_busy += lt->nowait_busy;
+		st->releases += lt->releases;
+		st->retry_woken += lt->woken;
+		st->retry_lost += lt->lost;
 		st->locks += lt->rs.nlocks;
 		st->lock_memory += lt->rs.mem;
 		st->retry_passes += lt->passes;
@@ -1032,7 +1181,7 @@ static int key_valid(const struct sf_lockkey *k)
 
 /*
  * The caller's timed-out, killed or finished request: collect its result
- * and take it out of the lists if it is still there.  (P, M)
+ * and take it out of the lists if it is still there.  (P, L, M)
  */
 static int req_collect(struct lm_request *q)
 {
@@ -1043,6 +1192,7 @@ static int req_collect(struct lm_request *q)
 
 	SF_SYNC_POINT("lockmgr:wait-collect", lt);
 	sf_mutex_lock(&lt->pending_mutex);
+	sf_mutex_lock(&lt->locks_mutex);
 	sf_mutex_lock(&mgr->mutex);
 	s = sf_load_acquire(&q->state);
 	if (s == REQ_DONE) {
@@ -1057,7 +1207,49 @@ static int req_collect(struct lm_request *q)
 	}
 	sf_store_relaxed(&q->state, REQ_IDLE);
 	sf_mutex_unlock(&mgr->mutex);
+	sf_mutex_unlock(&lt->locks_mutex);
 	sf_mutex_unlock(&lt->pending_mutex);
+	return r;
+}
+
+/*
+ * (R6) The caller's request was woken to try for itself (REQ_RETRY): try
+ * it under P, L and M.  Return: 0 granted; -1 it waits again (state back
+ * to PENDING with its blockers, marked for a hand-off by the next pass);
+ * -2 the same, but over the memory limit or out of memory, where the
+ * caller runs a pass (which escalates, or fails it with ENOLCK or
+ * ENOMEM); -3 no longer RETRY (killed, or failed by an escalation).
+ */
+static int req_retry(struct lm_request *q)
+{
+	struct sf_locktree *lt = q->lt;
+	struct sf_lockmgr *mgr = lt->mgr;
+	struct txnset conf;
+	int t, r;
+
+	txnset_init(&conf);
+	sf_mutex_lock(&lt->pending_mutex);
+	sf_mutex_lock(&lt->locks_mutex);
+	sf_mutex_lock(&mgr->mutex);
+	if (sf_load_relaxed(&q->state) != REQ_RETRY) {
+		r = -3;
+	} else if ((t = try_locked(lt, q, &conf, 1)) == TRY_GRANTED) {
+		req_retire(lt, q);
+		sf_store_relaxed(&q->state, REQ_IDLE);
+		r = 0;
+	} else {
+		/* Lost: a running thread took it, or no room.  (R6) */
+		if (t == TRY_CONFLICT)
+			req_set_blockers(q, &conf);
+		q->handoff = 1;
+		lt->lost++;
+		sf_store_relaxed(&q->state, REQ_PENDING);
+		r = t == TRY_CONFLICT ? -1 : -2;
+	}
+	sf_mutex_unlock(&mgr->mutex);
+	sf_mutex_unlock(&lt->locks_mutex);
+	sf_mutex_unlock(&lt->pending_mutex);
+	txnset_fini(&conf);
 	return r;
 }
 
@@ -1076,6 +1268,8 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 	int r = TRY_CONFLICT;
 
 	sf_mutex_lock(&lt->pending_mutex);
+	sf_mutex_lock(&lt->locks_mutex);
+	sf_mutex_lock(&mgr->mutex);
 	/* S3 */
 	pending_link(lt, q);
 	sf_store_relaxed(&q->state, REQ_PENDING);
@@ -1087,8 +1281,6 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 	if (SF_BROKEN(RETRY_WHILE_RETRY))
 		sf_store_release(&lt->retry_needed, 1);
 #endif
-	sf_mutex_lock(&lt->locks_mutex);
-	sf_mutex_lock(&mgr->mutex);
 	reg_link(mgr, q);
 	/* S3b (K1): killed since S0?  Refused, never waits. */
 	if (!SF_BROKEN(KILL_BEFORE_WAIT) && mgr->nkilled &&
@@ -1116,8 +1308,13 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 		reg_unlink(q);
 		sf_store_relaxed(&q->state, REQ_IDLE);
 		r = EBUSY;
+	} else if (SF_BROKEN(EDGES_LATE)) {
+		/* The blockers recorded after L, below: a release in between
+		 * sees none and runs no pass. */
+		mgr->waits++;
+		r = EINPROGRESS;
 	} else {
-		/* S5 (R4) */
+		/* S5 (R4): the edges under L, with the try that found them. */
 		req_set_blockers(q, conf);
 		if (closes_cycle(mgr, q)) {
 			req_retire(lt, q);
@@ -1132,6 +1329,14 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 	sf_mutex_unlock(&mgr->mutex);
 	sf_mutex_unlock(&lt->locks_mutex);
 	sf_mutex_unlock(&lt->pending_mutex);
+	if (r == EINPROGRESS) {
+		SF_SYNC_POINT("lockmgr:start-waits", lt);
+		if (SF_BROKEN(EDGES_LATE)) {
+			sf_mutex_lock(&mgr->mutex);
+			req_set_blockers(q, conf);
+			sf_mutex_unlock(&mgr->mutex);
+		}
+	}
 	return r;
 }
 
@@ -1237,6 +1442,17 @@ SF_EXPORT int sf_lock_request_wait(struct sf_lock_request *req,
 		}
 		if (s == REQ_KILLED)
 			return req_collect(q);
+		if (s == REQ_RETRY) {
+			/* (R6) woken to try for itself */
+			SF_SYNC_POINT("lockmgr:wait-retry", q->lt);
+			r = req_retry(q);
+			if (!r)
+				return 0;
+			if (r == -2)
+				retry_all(q->lt);
+			s = sf_load_acquire(&q->state);
+			continue;
+		}
 		SF_SYNC_POINT("lockmgr:wait-sleep", q->lt);
 		r = sf_wait(&q->state, REQ_PENDING, abstime, clockid, 0);
 		s = sf_load_acquire(&q->state);
@@ -1263,42 +1479,145 @@ SF_EXPORT int sf_lock_acquire(struct sf_locktree *lt, uint64_t txnid,
 	return r;
 }
 
-SF_EXPORT int sf_lock_release_all(struct sf_locktree *lt, uint64_t txnid)
-{
-	struct sf_lockmgr *mgr;
-	uint32_t before, waiters;
-	size_t n;
+/* ---- releases (X1-X3) ------------------------------------------------------ */
 
-	if (!lt)
-		return EINVAL;
-	mgr = lt->mgr;
+enum { REL_ALL, REL_RANGE, REL_AFTER };
+
+/*
+ * X2 (R4, R2): @txnid has just released locks in @lt (X1, L held).  Take
+ * it out of the blockers of each waiting request of the tree it no longer
+ * blocks (after a partial release, one it still conflicts with keeps it),
+ * taking M only for such a change.  Return: 1 if a request is left with no
+ * blocker (it may be grantable: a retry pass must follow, X3), or if a
+ * request's blockers are incomplete; 0 if every waiting request is still
+ * blocked by another transaction, so that no pass could grant anything.
+ */
+static int release_edges(struct sf_locktree *lt, uint64_t txnid, int partial)
+{
+	struct lm_request *p;
+	int need = 0, locked = 0;
+
+	sf_list_for_each(p, &lt->pending, struct lm_request, pnode) {
+		uint32_t i;
+
+		if (p->overflow) {
+			need = 1;
+			continue;
+		}
+		for (i = 0; i < p->nblockers && p->blockers[i] != txnid; i++)
+			;
+		if (i == p->nblockers ||
+		    (partial && lt_txn_conflicts(&lt->rs, txnid, p->mode,
+						 &p->left, &p->right)))
+			continue;
+		if (!locked) {
+			sf_mutex_lock(&lt->mgr->mutex);
+			locked = 1;
+		}
+		p->blockers[i] = p->blockers[--p->nblockers];
+		if (!p->nblockers)
+			need = 1;
+	}
+	if (locked)
+		sf_mutex_unlock(&lt->mgr->mutex);
+	return need;
+}
+
+/*
+ * X1-X3: release @txnid's locks in @lt chosen by @how (all; those within
+ * [@left, @right]; those added after lock number @seq), then run the
+ * retry pass that X2 asks for.  Return: locks released.
+ */
+static size_t release(struct sf_locktree *lt, uint64_t txnid, int how,
+		      const struct sf_lockkey *left,
+		      const struct sf_lockkey *right, uint64_t seq)
+{
+	struct sf_lockmgr *mgr = lt->mgr;
+	uint32_t before;
+	size_t n;
+	int need = 0;
+
 	/* X1 */
 	sf_mutex_lock(&lt->locks_mutex);
 	before = tree_units(&lt->rs);
-	n = lt_release_txn(&lt->rs, txnid);
-	/* X2 (R1) */
-	waiters = sf_load_relaxed(&lt->npending);
+	n = how == REL_ALL ? lt_release_txn(&lt->rs, txnid) :
+	    how == REL_RANGE ? lt_release_range(&lt->rs, txnid, left, right) :
+	    lt_release_after(&lt->rs, txnid, seq);
 	if (n) {
+		lt->releases++;
 		sf_fetch_sub(&mgr->mem_units, before - tree_units(&lt->rs));
-		if (waiters) {
-			/* (R4): txnid holds nothing here any more. */
-			struct lm_request *p;
-
-			sf_mutex_lock(&mgr->mutex);
-			sf_list_for_each(p, &mgr->reg, struct lm_request, rnode) {
-				if (p->lt != lt)
-					continue;
-				for (uint32_t i = 0; i < p->nblockers; i++)
-					if (p->blockers[i] == txnid)
-						p->blockers[i] =
-						    p->blockers[--p->nblockers];
-			}
-			sf_mutex_unlock(&mgr->mutex);
-		}
+		/* X2 (R1, R4) */
+		if (sf_load_relaxed(&lt->npending))
+			need = release_edges(lt, txnid, how != REL_ALL);
 	}
 	sf_mutex_unlock(&lt->locks_mutex);
 	SF_SYNC_POINT("lockmgr:release-removed", lt);
-	if (n && waiters)
+	/* X3 (R2) */
+	if (need)
 		retry_all(lt);
+	return n;
+}
+
+SF_EXPORT int sf_lock_release_all(struct sf_locktree *lt, uint64_t txnid)
+{
+	if (!lt)
+		return EINVAL;
+	release(lt, txnid, REL_ALL, NULL, NULL, 0);
+	return 0;
+}
+
+SF_EXPORT int sf_lock_release(struct sf_locktree *lt, uint64_t txnid,
+			      const struct sf_lockkey *left,
+			      const struct sf_lockkey *right)
+{
+	if (!lt || !left || !key_valid(left) || (right && !key_valid(right)))
+		return EINVAL;
+	if (!right)
+		right = left;
+	if (lt_keycmp(&lt->rs, left, right) > 0)
+		return EINVAL;
+	return release(lt, txnid, REL_RANGE, left, right, 0) ? 0 : ENOENT;
+}
+
+/* The private layout of struct sf_lock_savepoint. */
+struct lm_savepoint {
+	const struct sf_locktree *lt;
+	uint64_t txnid;
+	uint64_t seq;
+	uint64_t magic;
+};
+
+#define SAVEPOINT_MAGIC	0x73667370746c6b31ull	/* "sfsptlk1" */
+
+_Static_assert(sizeof(struct lm_savepoint) <= sizeof(struct sf_lock_savepoint),
+	       "struct sf_lock_savepoint too small");
+
+SF_EXPORT int sf_lock_savepoint(struct sf_locktree *lt, uint64_t txnid,
+				struct sf_lock_savepoint *sp)
+{
+	struct lm_savepoint *s = (struct lm_savepoint *)(void *)sp;
+
+	if (!lt || !sp)
+		return EINVAL;
+	memset(sp, 0, sizeof(*sp));
+	s->lt = lt;
+	s->txnid = txnid;
+	s->magic = SAVEPOINT_MAGIC;
+	/* L orders it with every grant: those after it have larger numbers. */
+	sf_mutex_lock(&lt->locks_mutex);
+	s->seq = lt->rs.seq;
+	sf_mutex_unlock(&lt->locks_mutex);
+	return 0;
+}
+
+SF_EXPORT int sf_lock_rollback_to(struct sf_locktree *lt, uint64_t txnid,
+				  const struct sf_lock_savepoint *sp)
+{
+	const struct lm_savepoint *s = (const struct lm_savepoint *)(const void *)sp;
+
+	if (!lt || !sp || s->magic != SAVEPOINT_MAGIC || s->lt != lt ||
+	    s->txnid != txnid)
+		return EINVAL;
+	release(lt, txnid, REL_AFTER, NULL, NULL, s->seq);
 	return 0;
 }

@@ -11,10 +11,13 @@
  * transaction never conflicts with itself, so it can upgrade its own read
  * range to write when no other transaction holds an overlapping lock.
  *
- * Every release retries the waiting requests of its tree: no release
- * leaves a grantable request waiting (the "release before wait" and
- * "retry while retry" races of the TokuDB lock manager cannot happen; the
- * argument is at the top of the library's lockmgr.c).
+ * Every release that leaves a waiting request of its tree with no
+ * conflicting lock retries it: no release leaves a grantable request
+ * waiting (the "release before wait" and "retry while retry" races of the
+ * TokuDB lock manager cannot happen; the argument is at the top of the
+ * library's lockmgr.c).  A waiter whose lock became free is woken to take
+ * it itself, so a running thread may take it first; a waiter that lost
+ * such a race once is handed the lock by the next release.
  *
  * Functions return 0 or a positive errno value; errno is not changed.
  * Results of a lock request:
@@ -138,7 +141,11 @@ struct sf_lockmgr_stats {
 	uint64_t trees;		/* lock trees now */
 	uint64_t killed_clients; /* clients killed now (sf_lockmgr_kill_client) */
 	uint64_t nowait_busy;	/* SF_LOCK_NOWAIT requests refused (EBUSY) */
-	uint64_t reserved[7];	/* zero; room for later counters */
+	uint64_t releases;	/* release calls that released a lock */
+	uint64_t retry_woken;	/* waiters a pass woke to try for themselves */
+	uint64_t retry_lost;	/* of those, found the lock taken again (the
+				 * next pass hands it to them) */
+	uint64_t reserved[4];	/* zero; room for later counters */
 };
 
 /*
@@ -261,12 +268,59 @@ int sf_lock_acquire(struct sf_locktree *lt, uint64_t txnid, uint64_t client_id,
 		    const struct timespec *abstime);
 
 /*
- * sf_lock_release_all() - release every lock @txnid holds in @lt and retry
- * the tree's waiting requests (or make sure a retry pass that started
- * after this release runs before the call returns).  Releasing nothing is
- * not an error.  Return: 0; EINVAL (@lt NULL).
+ * sf_lock_release_all() - release every lock @txnid holds in @lt.  A
+ * waiting request of the tree that this leaves with no conflicting lock
+ * is retried before the call returns (by this thread or by a retry pass
+ * that started after the release); no release leaves a grantable request
+ * waiting.  Releasing nothing is not an error.  Return: 0; EINVAL (@lt
+ * NULL).
  */
 int sf_lock_release_all(struct sf_locktree *lt, uint64_t txnid);
+
+/*
+ * sf_lock_release() - release the locks of @txnid in @lt that lie within
+ * [@left, @right] (@right NULL: the point @left), and retry the waiting
+ * requests that this unblocks, as sf_lock_release_all() does.  A lock
+ * that reaches outside the range is kept whole: a range is never split,
+ * and after an escalation merged the lock of a key into a larger one,
+ * releasing that key alone releases nothing.  Return: 0; ENOENT (@txnid
+ * held no lock within the range: nothing changed); EINVAL (@lt or @left
+ * NULL, a bad key, or @left > @right).
+ */
+int sf_lock_release(struct sf_locktree *lt, uint64_t txnid,
+		    const struct sf_lockkey *left,
+		    const struct sf_lockkey *right);
+
+/*
+ * A savepoint of one transaction in one tree.  Caller-allocated; the
+ * fields are private.  It may be copied, and rolled back to any number of
+ * times.
+ */
+struct sf_lock_savepoint {
+	uint64_t __opaque[4];
+};
+
+/*
+ * sf_lock_savepoint() - remember which locks @txnid holds in @lt now.
+ * Return: 0; EINVAL (@lt or @sp NULL).
+ */
+int sf_lock_savepoint(struct sf_locktree *lt, uint64_t txnid,
+		      struct sf_lock_savepoint *sp);
+
+/*
+ * sf_lock_rollback_to() - release every lock that @txnid was granted in
+ * @lt after @sp was taken, and retry the waiting requests that this
+ * unblocks, as sf_lock_release_all() does.  Locks held at the savepoint
+ * stay, and so does a lock an escalation merged from locks taken before
+ * and after it (holding more than asked is always safe).  A lock that
+ * upgraded a read range to write after the savepoint is released, the
+ * read range stays.  A transaction that works in several trees takes one
+ * savepoint per tree.  Return: 0 (also when nothing was released);
+ * EINVAL (@lt or @sp NULL, or @sp not taken by sf_lock_savepoint() for
+ * @txnid in @lt).
+ */
+int sf_lock_rollback_to(struct sf_locktree *lt, uint64_t txnid,
+			const struct sf_lock_savepoint *sp);
 
 #ifdef __cplusplus
 }

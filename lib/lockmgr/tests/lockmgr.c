@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: lock manager semantics: conflict matrix (read/write, overlapping, adjacent, nested, infinite ranges), custom comparator, self-compatibility and upgrade, timeouts, kill, deadlocks of 2 and 3 transactions, one waiting request per transaction (EBUSY), NOWAIT requests (EBUSY at once, no wait or deadlock search), escalation under a small memory limit, the 64 GiB limit boundary, release of all locks, bad arguments */
+/* Description: lock manager semantics: conflict matrix (read/write, overlapping, adjacent, nested, infinite ranges), custom comparator, self-compatibility and upgrade, timeouts, kill, deadlocks of 2 and 3 transactions, one waiting request per transaction (EBUSY), NOWAIT requests (EBUSY at once, no wait or deadlock search), escalation under a small memory limit, the 64 GiB limit boundary, release of all locks, release of one range and savepoints (waiters unblocked are granted, a release that unblocks none runs no retry pass), bad arguments */
 #include "test.h"
 
 #include <syncfix.h>
@@ -925,6 +925,154 @@ static void case_release(void)
 	finish();
 }
 
+/* ---- release of one range, savepoints -------------------------------------- */
+
+static int rel(uint64_t txn, const char *l, const char *r)
+{
+	struct sf_lockkey kl = key(l), kr = key(r);
+
+	return sf_lock_release(lt, txn, &kl, &kr);
+}
+
+/* Does anyone but @txn hold something conflicting with @mode on [l, r]? */
+static int busy(int mode, const char *l, const char *r)
+{
+	struct sf_lockkey kl = key(l), kr = key(r);
+	int e = sf_lock_acquire(lt, 77, ANY, mode | SF_LOCK_NOWAIT, &kl, &kr,
+				CLOCK_MONOTONIC, NULL);
+
+	sf_lock_release_all(lt, 77);
+	return e == EBUSY;
+}
+
+/*
+ * sf_lock_release(): the locks of the transaction within the range go,
+ * one that reaches outside stays; a waiter it unblocks is granted; one
+ * still blocked by another lock keeps waiting, and a release that
+ * unblocks no waiter runs no retry pass (X2), also in another tree.
+ */
+static void case_release_one(void)
+{
+	struct waiter w2 = { .txn = 2, .client = ANY, .mode = R, .l = "c",
+			     .r = "c", .ms = 5000 };
+	struct waiter w3 = { .txn = 3, .client = ANY, .mode = W, .l = "l",
+			     .r = "z", .ms = 5000 };
+	struct sf_lockkey a = key("a"), b = key("b");
+	struct sf_locktree *t2;
+	uint64_t passes;
+
+	phase("release one");
+	fresh(0);
+	ok(try_acq(1, W, "b", "d") && try_acq(1, W, "m", "m") &&
+	   try_acq(1, R, "y", "y") && try_acq(1, W, "q", "q"),
+	   "T1 holds [b,d], m, y (read) and q");
+	ok_err(sf_locktree_create(mgr, &t2, NULL, NULL), 0, "a second tree");
+	ok_err(sf_lock_acquire(t2, 1, ANY, W, &a, NULL, CLOCK_MONOTONIC, NULL),
+	       0, "T1 holds a in the second tree");
+	start_waiter(&w2);
+	start_waiter(&w3);
+	ok(stats().pending == 2, "T2 waits for c, T3 for [l,z]");
+	passes = stats().retry_passes;
+	ok_err(rel(1, "c", "c"), ENOENT, "releasing c alone: ENOENT, [b,d] "
+	       "reaches outside it");
+	ok_err(rel(1, "q", "q"), 0, "T1 releases q");
+	ok_err(sf_lock_release_all(t2, 1), 0, "and everything in the second "
+	       "tree");
+	sleep_ms(20);
+	ok(stats().pending == 2 && stats().retry_passes == passes,
+	   "neither unblocks a waiter: both still wait, no retry pass ran "
+	   "(%llu passes)", (unsigned long long)(stats().retry_passes - passes));
+	ok_err(rel(1, "m", "m"), 0, "T1 releases m");
+	sleep_ms(20);
+	ok(stats().pending == 2 && stats().retry_passes == passes,
+	   "T3 is still blocked by T1's read of y: no pass");
+	ok_err(rel(1, "m", "m"), ENOENT, "m again: ENOENT");
+	ok_err(rel(1, "a", "e"), 0, "T1 releases [a,e], which holds [b,d]");
+	pthread_join(w2.t, NULL);
+	ok(w2.result == 0 && w2.elapsed < 1.0, "T2 gets c at once (%d)",
+	   w2.result);
+	ok_err(rel(1, "-", "+"), 0, "T1 releases everything left (y)");
+	pthread_join(w3.t, NULL);
+	ok(w3.result == 0 && w3.elapsed < 1.0, "T3 gets [l,z] at once (%d)",
+	   w3.result);
+	ok(stats().retry_passes == passes + 2, "two passes, one per "
+	   "unblocked waiter (%llu)",
+	   (unsigned long long)(stats().retry_passes - passes));
+	ok(!busy(W, "b", "b") && !busy(W, "e", "e") && busy(W, "c", "c") &&
+	   busy(R, "l", "z"), "only the waiters' locks are left");
+	ok_err(sf_lock_release(lt, 1, &b, &a), EINVAL, "left > right: EINVAL");
+	ok_err(sf_lock_release(NULL, 1, &a, NULL), EINVAL, "no tree: EINVAL");
+	ok_err(sf_lock_release(lt, 1, NULL, NULL), EINVAL, "no key: EINVAL");
+	ok_err(sf_lock_release(lt, 1, &(struct sf_lockkey){ NULL, 1, 0 },
+			       NULL), EINVAL, "a bad key: EINVAL");
+	sf_lock_release_all(lt, 2);
+	sf_lock_release_all(lt, 3);
+	ok_err(sf_locktree_destroy(t2), 0, "second tree destroyed");
+	finish();
+}
+
+/*
+ * Savepoints: what was granted after the savepoint goes, what was held at
+ * it stays (an upgrade after it goes back to the read lock); a waiter
+ * unblocked is granted; a savepoint is reusable and tied to its
+ * transaction and tree; a lock an escalation merged across the savepoint
+ * is kept.
+ */
+static void case_savepoint(void)
+{
+	struct waiter w = { .txn = 2, .client = ANY, .mode = R, .l = "b",
+			    .r = "b", .ms = 5000 };
+	struct sf_lock_savepoint sp, garbage;
+	struct sf_locktree *t2;
+	unsigned i, bad = 0;
+
+	phase("savepoint");
+	fresh(0);
+	ok(try_acq(1, R, "a", "a"), "T1 reads a");
+	ok_err(sf_lock_savepoint(lt, 1, &sp), 0, "T1 takes a savepoint");
+	ok(try_acq(1, W, "b", "b") && try_acq(1, W, "c", "c") &&
+	   try_acq(1, W, "a", "a"), "then writes b, c and upgrades a");
+	start_waiter(&w);
+	ok_err(sf_lock_rollback_to(lt, 1, &sp), 0, "T1 rolls back to it");
+	pthread_join(w.t, NULL);
+	ok(w.result == 0 && w.elapsed < 1.0, "T2, waiting for b, gets it at "
+	   "once (%d)", w.result);
+	ok(!busy(W, "c", "c") && busy(W, "a", "a") && !busy(R, "a", "a"),
+	   "c is free; a is held for reading again, not writing");
+	ok(try_acq(1, W, "d", "d"), "T1 writes d");
+	ok_err(sf_lock_rollback_to(lt, 1, &sp), 0, "the same savepoint again");
+	ok(!busy(W, "d", "d") && busy(W, "a", "a"), "d released, a kept");
+	ok_err(sf_lock_rollback_to(lt, 3, &sp), EINVAL, "another "
+	       "transaction's savepoint: EINVAL");
+	ok_err(sf_locktree_create(mgr, &t2, NULL, NULL), 0, "a second tree");
+	ok_err(sf_lock_rollback_to(t2, 1, &sp), EINVAL, "another tree's: "
+	       "EINVAL");
+	ok_err(sf_locktree_destroy(t2), 0, "second tree destroyed");
+	memset(&garbage, 0, sizeof(garbage));
+	ok_err(sf_lock_rollback_to(lt, 1, &garbage), EINVAL, "one never "
+	       "taken: EINVAL");
+	ok_err(sf_lock_savepoint(lt, 1, NULL), EINVAL, "no savepoint: EINVAL");
+	ok_err(sf_lock_savepoint(NULL, 1, &sp), EINVAL, "no tree: EINVAL");
+	sf_lock_release_all(lt, 1);
+	sf_lock_release_all(lt, 2);
+	finish();
+
+	/* Escalation merges k000000 (before) with the rest (after): kept. */
+	fresh(32 << 10);
+	ok_err(acq_num(1, W, 0), 0, "T1 writes k000000");
+	sf_lock_savepoint(lt, 1, &sp);
+	for (i = 1; i < 1000; i++)
+		bad += acq_num(1, W, i * 2) != 0;
+	ok(!bad && stats().escalated_locks > 0, "then 999 more keys, merged "
+	   "by escalation (%llu locks left)", (unsigned long long)stats().locks);
+	ok_err(sf_lock_rollback_to(lt, 1, &sp), 0, "T1 rolls back");
+	ok_err(acq_num(2, R, 0), ETIMEDOUT, "the merged lock that holds "
+	   "k000000 stays");
+	sf_lock_release_all(lt, 1);
+	sf_lock_release_all(lt, 2);
+	finish();
+}
+
 /* ---- bad arguments ------------------------------------------------------------ */
 
 static void case_einval(void)
@@ -976,6 +1124,8 @@ int main(void)
 	case_escalation_deadlock();
 	case_limit();
 	case_release();
+	case_release_one();
+	case_savepoint();
 	case_einval();
 	return done_testing();
 }
