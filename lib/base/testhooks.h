@@ -66,6 +66,8 @@
  * grantable waiter granted by the pass while it sleeps (the old hand-off). */
 #define SF_BROKEN_EDGES_LATE			(1u << 15)
 #define SF_BROKEN_ALWAYS_HANDOFF		(1u << 16)
+/* lockmgr/lockmgr.c: a listing copied in two sections of the tree's L. */
+#define SF_BROKEN_LISTING_TORN			(1u << 17)
 
 /* What a hook returns when it injects nothing. */
 #define SF_HOOK_NONE	(-1L)

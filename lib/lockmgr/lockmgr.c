@@ -200,7 +200,10 @@
  *	woken request stays in the pending list with exact blockers (empty
  *	until a grant adds one), and its try and every release are ordered
  *	by L; a try that lost recorded the lock's owner, whose release
- *	empties the blockers and runs a pass (R1, R2).  A woken request that
+ *	empties the blockers and runs a pass (R1, R2).  A release that
+ *	empties the blockers of a request still woken (RETRY) runs no pass
+ *	for it: the try that ends RETRY holds L, so it comes after that
+ *	release and sees its locks gone.  A woken request that
  *	times out or is killed instead holds nothing, so no one waits for
  *	it.  SF_BROKEN(ALWAYS_HANDOFF) grants every clear request in the
  *	pass (the old protocol; bench-lockmgr-hooks shows what it costs).
@@ -216,6 +219,16 @@
  * number, lt_lock.seq; a savepoint is the number of the last grant, read
  * under L; an escalation gives a merged lock the smallest number of its
  * parts, so a rollback keeps it) share one path.
+ *
+ * Listings (sf_locktree_iterate, sf_lockmgr_iterate_waits) copy one tree
+ * at a time in one L section: the range set, or the pending list with
+ * each request's blockers and key bytes (valid while the request is in
+ * the list: the caller keeps them until its result is known).  L is what
+ * every grant and release of the tree holds, so a copy is one instant of
+ * the tree, never a torn one (SF_BROKEN(LISTING_TORN) copies in two L
+ * sections).  The wait listing holds T meanwhile so that no tree goes
+ * away under it (T only orders tree creation and destruction); callbacks
+ * run after the copy with nothing held.
  *
  * No fairness is promised: a new request that conflicts with no granted
  * lock is granted at S1 even while others wait for overlapping ranges (as
@@ -236,6 +249,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -289,6 +303,7 @@ struct sf_lockmgr {
 	struct sf_list reg;			/* M: every request started */
 	uint32_t mem_units;			/* atomic (R5) */
 	uint32_t max_units;			/* atomic */
+	uint64_t max_bytes;			/* atomic: as set */
 	uint64_t waits, wait_ns, timeouts, deadlocks, kills; /* M */
 	uint64_t *killed;			/* M: killed clients (K1) */
 	uint32_t nkilled;			/* written under M; atomic */
@@ -309,6 +324,7 @@ struct sf_locktree {
 	uint32_t retry_asks;			/* atomic */
 	uint64_t passes, served, served_max;	/* P */
 	uint64_t woken, lost;			/* P */
+	uint64_t waits;				/* L */
 	sf_mutex_t locks_mutex;			/* L */
 	struct lt_ranges rs;			/* L */
 	uint64_t grants, nolocks, escalations, escalated; /* L */
@@ -959,6 +975,7 @@ SF_EXPORT int sf_lockmgr_create(struct sf_lockmgr **mgrp,
 	sf_mutex_init(&mgr->mutex, NULL);
 	sf_list_init(&mgr->reg);
 	mgr->max_units = limit_units(limit);
+	mgr->max_bytes = limit ? limit : SF_LOCKMGR_DEFAULT_MEMORY;
 	*mgrp = mgr;
 	return 0;
 }
@@ -986,6 +1003,8 @@ SF_EXPORT int sf_lockmgr_set_max_memory(struct sf_lockmgr *mgr, size_t bytes)
 	if (!mgr || (uint64_t)bytes > MEM_MAX_BYTES)
 		return EINVAL;
 	sf_store_relaxed(&mgr->max_units, limit_units(bytes));
+	sf_store64_relaxed(&mgr->max_bytes,
+			 bytes ? (uint64_t)bytes : SF_LOCKMGR_DEFAULT_MEMORY);
 	return 0;
 }
 
@@ -1312,6 +1331,7 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 		/* The blockers recorded after L, below: a release in between
 		 * sees none and runs no pass. */
 		mgr->waits++;
+		lt->waits++;
 		r = EINPROGRESS;
 	} else {
 		/* S5 (R4): the edges under L, with the try that found them. */
@@ -1323,6 +1343,7 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 			r = EDEADLK;
 		} else {
 			mgr->waits++;
+			lt->waits++;
 			r = EINPROGRESS;
 		}
 	}
@@ -1487,10 +1508,11 @@ enum { REL_ALL, REL_RANGE, REL_AFTER };
  * X2 (R4, R2): @txnid has just released locks in @lt (X1, L held).  Take
  * it out of the blockers of each waiting request of the tree it no longer
  * blocks (after a partial release, one it still conflicts with keeps it),
- * taking M only for such a change.  Return: 1 if a request is left with no
- * blocker (it may be grantable: a retry pass must follow, X3), or if a
- * request's blockers are incomplete; 0 if every waiting request is still
- * blocked by another transaction, so that no pass could grant anything.
+ * taking M only for such a change.  Return: 1 if a sleeping request
+ * (PENDING) is left with no blocker (it may be grantable: a retry pass
+ * must follow, X3), or if a request's blockers are incomplete; 0 if every
+ * sleeping request is still blocked by another transaction, so that no
+ * pass could grant anything (a woken one, RETRY, tries for itself: R6).
  */
 static int release_edges(struct sf_locktree *lt, uint64_t txnid, int partial)
 {
@@ -1515,7 +1537,10 @@ static int release_edges(struct sf_locktree *lt, uint64_t txnid, int partial)
 			locked = 1;
 		}
 		p->blockers[i] = p->blockers[--p->nblockers];
-		if (!p->nblockers)
+		/* A woken request (RETRY) tries for itself, after X1 or
+		 * recording the blockers that X2 here then sees (R6). */
+		if (!p->nblockers &&
+		    sf_load_relaxed(&p->state) == REQ_PENDING)
 			need = 1;
 	}
 	if (locked)
@@ -1620,4 +1645,245 @@ SF_EXPORT int sf_lock_rollback_to(struct sf_locktree *lt, uint64_t txnid,
 		return EINVAL;
 	release(lt, txnid, REL_AFTER, NULL, NULL, s->seq);
 	return 0;
+}
+
+/* ---- limit, per-tree statistics, listings ---------------------------------- */
+
+SF_EXPORT int sf_lockmgr_get_max_memory(struct sf_lockmgr *mgr, size_t *bytes)
+{
+	if (!mgr || !bytes)
+		return EINVAL;
+	*bytes = (size_t)sf_load64_relaxed(&mgr->max_bytes);
+	return 0;
+}
+
+SF_EXPORT int sf_locktree_stats(struct sf_locktree *lt,
+				struct sf_locktree_stats *st)
+{
+	if (!lt || !st)
+		return EINVAL;
+	memset(st, 0, sizeof(*st));
+	sf_mutex_lock(&lt->pending_mutex);
+	sf_mutex_lock(&lt->locks_mutex);
+	st->locks = lt->rs.nlocks;
+	st->lock_memory = lt->rs.mem;
+	st->txns = lt->rs.ntxns;
+	st->pending = sf_load_relaxed(&lt->npending);
+	st->grants = lt->grants;
+	st->waits = lt->waits;
+	st->nowait_busy = lt->nowait_busy;
+	st->out_of_locks = lt->nolocks;
+	st->escalations = lt->escalations;
+	st->escalated_locks = lt->escalated;
+	st->releases = lt->releases;
+	st->retry_asks = sf_load_relaxed(&lt->retry_asks);
+	st->retry_passes = lt->passes;
+	st->retry_woken = lt->woken;
+	st->retry_lost = lt->lost;
+	sf_mutex_unlock(&lt->locks_mutex);
+	sf_mutex_unlock(&lt->pending_mutex);
+	return 0;
+}
+
+/*
+ * A snapshot is one allocation: the entries, then the bytes they point
+ * to (keys, blockers), sized under L before anything is copied, so that
+ * nothing moves once copied.
+ */
+struct snap {
+	char *buf, *end, *free;
+};
+
+static void *snap_take(struct snap *sn, size_t n, size_t align)
+{
+	uintptr_t p = ((uintptr_t)sn->free + align - 1) & ~(uintptr_t)(align - 1);
+
+	if (p + n > (uintptr_t)sn->end)
+		return NULL;	/* cannot happen: sized before */
+	sn->free = (char *)(p + n);
+	return (void *)p;
+}
+
+/* A copy of key @k in the snapshot (the bytes of a finite one). */
+static struct sf_lockkey snap_key(struct snap *sn, const struct sf_lockkey *k)
+{
+	struct sf_lockkey c = *k;
+
+	c.data = NULL;		/* never a pointer into the tree */
+	if (k->inf)
+		c.size = 0;
+	else if (k->size && (c.data = snap_take(sn, k->size, 1)))
+		memcpy((char *)c.data, k->data, k->size);
+	else
+		c.size = 0;
+	return c;
+}
+
+static size_t key_bytes(const struct sf_lockkey *k)
+{
+	return k->inf ? 0 : k->size;
+}
+
+struct lock_snap {
+	struct snap sn;
+	struct sf_lock_info *v;
+	size_t n, cap;
+	struct sf_locktree *lt;
+	int only;		/* SF_BROKEN(LISTING_TORN): one mode a section */
+};
+
+static int lock_snap_fn(struct lt_lock *lk, void *arg)
+{
+	struct lock_snap *ls = arg;
+	struct sf_lock_info *li;
+
+	if (ls->only && lk->mode != ls->only)
+		return 0;
+	if (ls->n == ls->cap)
+		return 1;	/* cannot happen: nlocks entries */
+	li = &ls->v[ls->n++];
+	memset(li, 0, sizeof(*li));
+	li->tree = ls->lt;
+	li->txnid = lk->txnid;
+	li->mode = lk->mode;
+	li->left = snap_key(&ls->sn, &lk->left);
+	/* a point lock stores its key once (lt_add) */
+	li->right = lk->right.data == lk->left.data && !lk->left.inf ?
+		    li->left : snap_key(&ls->sn, &lk->right);
+	return 0;
+}
+
+SF_EXPORT int sf_locktree_iterate(struct sf_locktree *lt, sf_lock_iter_fn fn,
+				  void *arg)
+{
+	static const struct sf_lockkey lo = SF_LOCKKEY_MIN_INIT;
+	static const struct sf_lockkey hi = SF_LOCKKEY_MAX_INIT;
+	struct lock_snap ls = { .lt = lt };
+	size_t bytes;
+	int torn = SF_BROKEN(LISTING_TORN);
+
+	if (!lt || !fn)
+		return EINVAL;
+	sf_mutex_lock(&lt->locks_mutex);
+	/* rs.mem counts every lock's node and key bytes: room enough */
+	ls.cap = lt->rs.nlocks;
+	bytes = ls.cap * sizeof(*ls.v) + lt->rs.mem + 16;
+	if (torn) {
+		/* room for what the second section may find */
+		ls.cap = 2 * ls.cap + 64;
+		bytes = ls.cap * sizeof(*ls.v) + 2 * lt->rs.mem + 65536;
+		ls.only = SF_LOCK_READ;
+	}
+	ls.sn.buf = malloc(bytes);
+	if (!ls.sn.buf) {
+		sf_mutex_unlock(&lt->locks_mutex);
+		return ENOMEM;
+	}
+	ls.sn.end = ls.sn.buf + bytes;
+	ls.sn.free = ls.sn.buf;
+	ls.v = snap_take(&ls.sn, ls.cap * sizeof(*ls.v), _Alignof(struct sf_lock_info));
+	lt_overlaps(&lt->rs, &lo, &hi, lock_snap_fn, &ls);
+	if (torn) {
+		/* the broken protocol: the write locks in a second section */
+		sf_mutex_unlock(&lt->locks_mutex);
+		sched_yield();
+		sf_mutex_lock(&lt->locks_mutex);
+		ls.only = SF_LOCK_WRITE;
+		lt_overlaps(&lt->rs, &lo, &hi, lock_snap_fn, &ls);
+	}
+	sf_mutex_unlock(&lt->locks_mutex);
+	for (size_t i = 0; i < ls.n; i++)
+		if (fn(&ls.v[i], arg))
+			break;
+	free(ls.sn.buf);
+	return 0;
+}
+
+/* One tree's waiting requests, copied under its L. */
+struct wait_snap {
+	struct wait_snap *next;
+	struct snap sn;
+	struct sf_lock_wait_info *v;
+	size_t n;
+};
+
+static struct wait_snap *wait_snap_tree(struct sf_locktree *lt)
+{
+	struct wait_snap *ws;
+	struct lm_request *q;
+	size_t n = 0, bytes = sizeof(*ws) + 16;
+
+	sf_mutex_lock(&lt->locks_mutex);
+	sf_list_for_each(q, &lt->pending, struct lm_request, pnode) {
+		if (!req_waiting(q))
+			continue;
+		n++;
+		bytes += sizeof(struct sf_lock_wait_info) + 8 +
+			 q->nblockers * sizeof(uint64_t) + key_bytes(&q->left) +
+			 (q->point ? 0 : key_bytes(&q->right));
+	}
+	ws = malloc(bytes);
+	if (ws) {
+		ws->next = NULL;
+		ws->n = 0;
+		ws->sn.buf = (char *)(ws + 1);
+		ws->sn.end = (char *)ws + bytes;
+		ws->sn.free = ws->sn.buf;
+		ws->v = snap_take(&ws->sn, n * sizeof(*ws->v),
+				  _Alignof(struct sf_lock_wait_info));
+		sf_list_for_each(q, &lt->pending, struct lm_request, pnode) {
+			struct sf_lock_wait_info *wi;
+			uint64_t *b;
+
+			if (!req_waiting(q))
+				continue;
+			wi = &ws->v[ws->n++];
+			memset(wi, 0, sizeof(*wi));
+			wi->tree = lt;
+			wi->txnid = q->txnid;
+			wi->client_id = q->client_id;
+			wi->mode = q->mode;
+			wi->left = snap_key(&ws->sn, &q->left);
+			wi->right = q->point ? wi->left :
+				    snap_key(&ws->sn, &q->right);
+			b = snap_take(&ws->sn, q->nblockers * sizeof(*b),
+				      _Alignof(uint64_t));
+			if (b && q->nblockers)
+				memcpy(b, q->blockers, q->nblockers * sizeof(*b));
+			wi->blockers = b;
+			wi->nblockers = b ? q->nblockers : 0;
+			wi->wait_start_ns = q->start_ns;
+		}
+	}
+	sf_mutex_unlock(&lt->locks_mutex);
+	return ws;
+}
+
+SF_EXPORT int sf_lockmgr_iterate_waits(struct sf_lockmgr *mgr,
+				       sf_lock_wait_iter_fn fn, void *arg)
+{
+	struct wait_snap *head = NULL, **tail = &head, *ws, *next;
+	int r = 0, stop = 0;
+
+	if (!mgr || !fn)
+		return EINVAL;
+	/* T keeps the trees; each is stopped only for its own copy (L). */
+	sf_mutex_lock(&mgr->trees_mutex);
+	for (struct sf_locktree *lt = mgr->trees; lt; lt = lt->next) {
+		ws = wait_snap_tree(lt);
+		if (!ws) {
+			r = ENOMEM;
+			break;
+		}
+		*tail = ws;
+		tail = &ws->next;
+	}
+	sf_mutex_unlock(&mgr->trees_mutex);
+	for (ws = head; ws; ws = next) {
+		next = ws->next;
+		for (size_t i = 0; i < ws->n && !stop; i++)
+			stop = fn(&ws->v[i], arg);
+		free(ws);
+	}
+	return r;
 }

@@ -173,6 +173,94 @@ int sf_lockmgr_set_max_memory(struct sf_lockmgr *mgr, size_t bytes);
 int sf_lockmgr_stats(struct sf_lockmgr *mgr, struct sf_lockmgr_stats *st);
 
 /*
+ * sf_lockmgr_get_max_memory() - the memory limit in force, in bytes, as
+ * given to sf_lockmgr_create() or sf_lockmgr_set_max_memory() (0 there
+ * reads as SF_LOCKMGR_DEFAULT_MEMORY).  Return: 0; EINVAL (@mgr or @bytes
+ * NULL).
+ */
+int sf_lockmgr_get_max_memory(struct sf_lockmgr *mgr, size_t *bytes);
+
+/* One tree's counters, read in one section under the tree's mutexes. */
+struct sf_locktree_stats {
+	uint64_t locks;		/* locks held now */
+	uint64_t lock_memory;	/* bytes they use now */
+	uint64_t txns;		/* transactions holding a lock now */
+	uint64_t pending;	/* requests waiting now */
+	uint64_t grants;	/* requests granted */
+	uint64_t waits;		/* requests that had to wait */
+	uint64_t nowait_busy;	/* SF_LOCK_NOWAIT requests refused */
+	uint64_t out_of_locks;	/* ENOLCK results */
+	uint64_t escalations;	/* escalation runs over the tree */
+	uint64_t escalated_locks; /* locks merged away */
+	uint64_t releases;	/* release calls that released a lock */
+	uint64_t retry_asks;	/* releases that asked for a retry pass */
+	uint64_t retry_passes;	/* passes run */
+	uint64_t retry_woken;	/* waiters woken to take their lock */
+	uint64_t retry_lost;	/* of those, found it taken again */
+	uint64_t reserved[9];	/* zero; room for later counters */
+};
+
+/* Return: 0; EINVAL (@lt or @st NULL). */
+int sf_locktree_stats(struct sf_locktree *lt, struct sf_locktree_stats *st);
+
+/*
+ * Listings, for lock and lock-wait views (information_schema and the
+ * like).  Each is a snapshot of one tree taken in one section under that
+ * tree's mutex, so it is consistent: every lock or waiting request it
+ * shows was held or waiting at one instant, as a whole, with the
+ * transactions that blocked it then.  The other trees go on meanwhile
+ * (no two trees are stopped at once, and the snapshot of a tree is a copy
+ * of its entries, nothing more).  The callbacks run after the snapshot,
+ * outside every internal lock: they may call the lock manager, and take
+ * as long as they like.  The pointers in an entry (key bytes, blockers)
+ * are valid during the call only; the tree pointer names the tree (it
+ * may have been destroyed by then, by another thread, once its waits
+ * ended).  A callback that returns nonzero stops the listing.
+ */
+struct sf_lock_info {
+	struct sf_locktree *tree;
+	uint64_t txnid;
+	int mode;			/* SF_LOCK_READ or SF_LOCK_WRITE */
+	struct sf_lockkey left, right;	/* a point lock has left == right */
+	uint64_t reserved[4];
+};
+
+struct sf_lock_wait_info {
+	struct sf_locktree *tree;
+	uint64_t txnid, client_id;
+	int mode;
+	struct sf_lockkey left, right;
+	const uint64_t *blockers;	/* transactions holding a conflicting
+					 * lock (none: woken to take it) */
+	uint32_t nblockers;
+	uint64_t wait_start_ns;		/* when it started waiting,
+					 * CLOCK_MONOTONIC in ns */
+	uint64_t reserved[4];
+};
+
+typedef int (*sf_lock_iter_fn)(const struct sf_lock_info *li, void *arg);
+typedef int (*sf_lock_wait_iter_fn)(const struct sf_lock_wait_info *wi,
+				    void *arg);
+
+/*
+ * sf_locktree_iterate() - call @fn for each lock held in @lt, in key
+ * order (by left key).  Return: 0 (also when @fn stopped it); ENOMEM (no
+ * memory for the snapshot: nothing was listed); EINVAL (@lt or @fn NULL).
+ */
+int sf_locktree_iterate(struct sf_locktree *lt, sf_lock_iter_fn fn,
+			void *arg);
+
+/*
+ * sf_lockmgr_iterate_waits() - call @fn for each waiting request in every
+ * tree of @mgr, tree by tree (each tree a snapshot as above), in each
+ * tree in the order the requests started waiting.  Return: 0 (also when
+ * @fn stopped it); ENOMEM (a tree's snapshot could not be taken: the
+ * trees listed before it were listed); EINVAL (@mgr or @fn NULL).
+ */
+int sf_lockmgr_iterate_waits(struct sf_lockmgr *mgr, sf_lock_wait_iter_fn fn,
+			     void *arg);
+
+/*
  * sf_lockmgr_kill() - cancel the waiting request(s) of @client_id (the
  * transaction id unless the request named another client id), in any tree
  * of @mgr.  The waiter's sf_lock_request_wait() returns ECANCELED at once

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: the lock manager race tests catch the races: lockmgr-races run without the retry after insertion (SF_TEST_BROKEN=release-before-wait), with the old retry flag (retry-while-retry), with a killed client's request allowed to wait (kill-before-wait) and with a new waiter's blockers recorded after its section under L (edges-late) must each fail its cases by hanging until the lock timeout, whether the lock is given up by release_all, by the release of one range or by a rollback to a savepoint */
+/* Description: the lock manager race tests catch the races: lockmgr-races run without the retry after insertion (SF_TEST_BROKEN=release-before-wait), with the old retry flag (retry-while-retry), with a killed client's request allowed to wait (kill-before-wait) and with a new waiter's blockers recorded after its section under L (edges-late) must each fail its cases by hanging until the lock timeout, whether the lock is given up by release_all, by the release of one range or by a rollback to a savepoint; lockmgr-listing with a listing copied in two sections (listing-torn) must see torn listings */
 /*
  * Each broken protocol differs from the real lock manager in one place,
  * marked with its SF_BROKEN() switch in lockmgr.c.  The matching case of
@@ -63,6 +63,12 @@ int main(void)
 	run_case("late", "late", 1);
 	run_case("late", "rbw-one", 0);
 	run_case("late", "rwr-one", 0);
+	/* Listings: a snapshot in two sections of L shows torn sets. */
+	phase("listing");
+	ok(self_fails_broken("lockmgr-listing", (char *[]){ "load", NULL },
+			     "listing-torn", "never a torn set"),
+	   "listing-torn: lockmgr-listing's load case fails (a thread's locks "
+	   "from two transactions, or not the first ones)");
 	/* R5: not a hang, an eleventh lock under a limit of ten. */
 	phase("mem");
 	ok(self_fails_broken("lockmgr-races", (char *[]){ "mem", NULL },
