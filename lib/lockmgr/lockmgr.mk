@@ -31,3 +31,20 @@ $(BB)/bench-lockmgr-hooks: $(L)/lockmgr/bench/bench-lockmgr.c $(BENCH_H) $(LIB_H
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(BENCH_CFLAGS) -o $@ $< $(A_hooks) $(LDLIBS)
 
+# The PerconaFT peer for the benchmark: bench-lockmgr.c with
+# SF_BENCH_PEER, and perconaft-shim.cc, which reaches PerconaFT's locktree
+# through RocksDB's range-lock manager (Debian's librocksdb-dev, see
+# scripts/install-deps.sh).  Built only where g++ and the RocksDB headers
+# are installed; run-lockmgr.sh says so when it is missing.
+PEER_CXX := $(shell command -v g++ 2>/dev/null)
+PEER_HDR := $(wildcard /usr/include/rocksdb/utilities/transaction_db.h)
+ifneq ($(and $(PEER_CXX),$(PEER_HDR)),)
+BENCH_HELPERS += bench-lockmgr-peer
+$(BB)/perconaft-shim.o: $(L)/lockmgr/bench/perconaft-shim.cc $(L)/lockmgr/bench/perconaft-shim.h
+	@mkdir -p $(@D)
+	$(PEER_CXX) -std=c++17 -O2 -g -Wall -Wextra $(SANFLAGS) -c $< -o $@
+$(BB)/bench-lockmgr-peer: $(L)/lockmgr/bench/bench-lockmgr.c $(BB)/perconaft-shim.o $(BENCH_H) $(LIB_HDRS) $(SO) $(SOLINKS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -I$(L)/lockmgr/bench $(BENCH_CFLAGS) -DSF_BENCH_PEER -c $< -o $(BB)/bench-lockmgr-peer.o
+	$(PEER_CXX) $(SANFLAGS) -o $@ $(BB)/bench-lockmgr-peer.o $(BB)/perconaft-shim.o -L$(B) -lsyncfix-user $(RPATH) -lrocksdb -ldl $(LDLIBS)
+endif
