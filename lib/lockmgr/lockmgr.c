@@ -220,6 +220,15 @@
  * under L; an escalation gives a merged lock the smallest number of its
  * parts, so a rollback keeps it) share one path.
  *
+ * (B1) Blocker reports.  Every place that changes a waiting request's
+ *	blockers (S5, a grant, X2, a pass, a lost try, an escalation) holds
+ *	L and records the new set (rep_add) in the collector of the API call
+ *	it runs in (tl_rep, set by rep_begin when a callback is set); the
+ *	call delivers them (rep_end) after it released every internal lock,
+ *	just before it returns, so the callback may call the manager.  Each
+ *	set was exact under L when recorded; calls of different threads
+ *	deliver in any order.
+ *
  * Listings (sf_locktree_iterate, sf_lockmgr_iterate_waits) copy one tree
  * at a time in one L section: the range set, or the pending list with
  * each request's blockers and key bytes (valid while the request is in
@@ -305,6 +314,7 @@ struct sf_lockmgr {
 	uint32_t max_units;			/* atomic */
 	uint64_t max_bytes;			/* atomic: as set */
 	uint64_t waits, wait_ns, timeouts, deadlocks, kills; /* M */
+	struct lm_cb *cb;			/* published: blocker callback */
 	uint64_t *killed;			/* M: killed clients (K1) */
 	uint32_t nkilled;			/* written under M; atomic */
 	uint32_t capkilled;			/* M */
@@ -491,6 +501,91 @@ static void reg_unlink(struct lm_request *q)
 	req_free_blockers(q);
 }
 
+/* ---- blocker reports (B1) ------------------------------------------------- */
+
+/* A blocker callback as set; never freed before the manager. */
+struct lm_cb {
+	sf_lock_blocker_fn fn;
+	void *arg;
+	struct lm_cb *older;
+};
+
+/*
+ * The reports one API call collects under the internal locks and delivers
+ * after it released them all (B1).  A record is: tree, requester, client,
+ * n, then n blockers.  Reached through tl_rep, set for the call's
+ * duration when a callback is set, so that the places that change
+ * blockers need no extra argument.
+ */
+struct reports {
+	const struct lm_cb *cb;
+	uint64_t *v;
+	size_t n, cap;
+	uint64_t inl[32];
+};
+
+static __thread struct reports *tl_rep;
+
+static struct reports *rep_begin(struct sf_lockmgr *mgr, struct reports *r)
+{
+	struct reports *saved = tl_rep;
+
+	r->cb = sf_load_ptr_acquire(&mgr->cb);
+	r->v = r->inl;
+	r->n = 0;
+	r->cap = sizeof(r->inl) / sizeof(r->inl[0]);
+	tl_rep = r->cb && r->cb->fn ? r : NULL;
+	return saved;
+}
+
+/*
+ * Record @q's blockers, as they are now (L held: they are exact).  No
+ * report of an empty set: the request is then being retried.  Without
+ * memory the report is dropped.
+ */
+static void rep_add(const struct lm_request *q)
+{
+	struct reports *r = tl_rep;
+	size_t need;
+
+	if (!r || !q->nblockers)
+		return;
+	need = 4 + (size_t)q->nblockers;
+	if (r->n + need > r->cap) {
+		size_t nc = (r->cap + need) * 2;
+		uint64_t *nv = malloc(nc * sizeof(*nv));
+
+		if (!nv)
+			return;
+		memcpy(nv, r->v, r->n * sizeof(*nv));
+		if (r->v != r->inl)
+			free(r->v);
+		r->v = nv;
+		r->cap = nc;
+	}
+	r->v[r->n++] = (uint64_t)(uintptr_t)q->lt;
+	r->v[r->n++] = q->txnid;
+	r->v[r->n++] = q->client_id;
+	r->v[r->n++] = q->nblockers;
+	memcpy(&r->v[r->n], q->blockers, q->nblockers * sizeof(uint64_t));
+	r->n += q->nblockers;
+}
+
+/* Deliver the reports; nothing held.  (B1) */
+static void rep_end(struct reports *r, struct reports *saved)
+{
+	tl_rep = saved;
+	for (size_t i = 0; i + 4 <= r->n;) {
+		uint32_t nb = (uint32_t)r->v[i + 3];
+
+		r->cb->fn(r->cb->arg, (struct sf_locktree *)(uintptr_t)r->v[i],
+			  r->v[i + 1], r->v[i + 2], &r->v[i + 4], nb);
+		i += 4 + nb;
+	}
+	if (r->v != r->inl)
+		free(r->v);
+}
+
 /* (K1) The index of @client in mgr->killed, or -1.  (M) */
 static long killed_index(const struct sf_lockmgr *mgr, uint64_t client)
 {
@@ -628,6 +723,7 @@ static void add_edges_for_grant(struct sf_locktree *lt,
 			locked = 1;
 		}
 		req_add_blocker(p, granted->txnid);
+		rep_add(p);
 	}
 	if (locked && !m_held)
 		sf_mutex_unlock(&lt->mgr->mutex);
@@ -757,7 +853,10 @@ static void escalate_tree(struct sf_locktree *lt, int m_held,
 		if (!req_waiting(p))
 			continue;
 		conflicts_of(lt, p, &conf);
-		req_set_blockers(p, &conf);
+		if (!req_same_blockers(p, &conf)) {
+			req_set_blockers(p, &conf);
+			rep_add(p);
+		}
 	}
 	sf_list_for_each_safe(p, next, &lt->pending, struct lm_request, pnode) {
 		if (!req_waiting(p) || !closes_cycle(mgr, p))
@@ -829,7 +928,10 @@ static int pass_grant(struct sf_locktree *lt, struct lm_request *q,
 		r = try_locked(lt, q, &ps->conf, 1);
 	}
 	if (r == TRY_CONFLICT) {
-		req_set_blockers(q, &ps->conf);
+		if (!req_same_blockers(q, &ps->conf)) {
+			req_set_blockers(q, &ps->conf);
+			rep_add(q);
+		}
 		goto out;
 	}
 	q->result = r == TRY_GRANTED ? 0 : r == TRY_OVER_LIMIT ? ENOLCK : ENOMEM;
@@ -867,6 +969,7 @@ static int pass_try(struct sf_locktree *lt, struct lm_request *q,
 			sf_mutex_lock(&mgr->mutex);
 			req_set_blockers(q, &ps->conf);
 			sf_mutex_unlock(&mgr->mutex);
+			rep_add(q);
 		}
 		return 0;
 	}
@@ -993,8 +1096,31 @@ SF_EXPORT int sf_lockmgr_destroy(struct sf_lockmgr *mgr)
 		return EBUSY;
 	sf_mutex_destroy(&mgr->trees_mutex);
 	sf_mutex_destroy(&mgr->mutex);
+	for (struct lm_cb *cb = mgr->cb, *o; cb; cb = o) {
+		o = cb->older;
+		free(cb);
+	}
 	free(mgr->killed);
 	free(mgr);
+	return 0;
+}
+
+SF_EXPORT int sf_lockmgr_set_blocker_callback(struct sf_lockmgr *mgr,
+					      sf_lock_blocker_fn fn, void *arg)
+{
+	struct lm_cb *cb;
+
+	if (!mgr)
+		return EINVAL;
+	cb = malloc(sizeof(*cb));
+	if (!cb)
+		return ENOMEM;
+	cb->fn = fn;
+	cb->arg = arg;
+	sf_mutex_lock(&mgr->mutex);
+	cb->older = mgr->cb;
+	sf_store_ptr_release(&mgr->cb, cb);
+	sf_mutex_unlock(&mgr->mutex);
 	return 0;
 }
 
@@ -1258,8 +1384,10 @@ static int req_retry(struct lm_request *q)
 		r = 0;
 	} else {
 		/* Lost: a running thread took it, or no room.  (R6) */
-		if (t == TRY_CONFLICT)
+		if (t == TRY_CONFLICT) {
 			req_set_blockers(q, &conf);
+			rep_add(q);
+		}
 		q->handoff = 1;
 		lt->lost++;
 		sf_store_relaxed(&q->state, REQ_PENDING);
@@ -1344,6 +1472,7 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 		} else {
 			mgr->waits++;
 			lt->waits++;
+			rep_add(q);
 			r = EINPROGRESS;
 		}
 	}
@@ -1361,11 +1490,10 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 	return r;
 }
 
-SF_EXPORT int sf_lock_request_start(struct sf_lock_request *req,
-				    struct sf_locktree *lt, uint64_t txnid,
-				    uint64_t client_id, int mode,
-				    const struct sf_lockkey *left,
-				    const struct sf_lockkey *right)
+static int request_start(struct sf_lock_request *req, struct sf_locktree *lt,
+			 uint64_t txnid, uint64_t client_id, int mode,
+			 const struct sf_lockkey *left,
+			 const struct sf_lockkey *right)
 {
 	struct lm_request *q = to_req(req);
 	struct txnset conf;
@@ -1439,21 +1567,28 @@ again:
 	return ENOMEM;
 }
 
-SF_EXPORT int sf_lock_request_wait(struct sf_lock_request *req,
-				   clockid_t clockid,
-				   const struct timespec *abstime)
+SF_EXPORT int sf_lock_request_start(struct sf_lock_request *req,
+				    struct sf_locktree *lt, uint64_t txnid,
+				    uint64_t client_id, int mode,
+				    const struct sf_lockkey *left,
+				    const struct sf_lockkey *right)
 {
-	struct lm_request *q = to_req(req);
-	uint32_t s;
+	struct reports rep, *saved;
 	int r;
 
-	if (!req)
+	if (!lt)
 		return EINVAL;
-	if (abstime && (!sf_clock_valid(clockid) || !sf_timespec_valid(abstime)))
-		return EINVAL;
-	s = sf_load_acquire(&q->state);
-	if (s == REQ_IDLE)
-		return EINVAL;
+	saved = rep_begin(lt->mgr, &rep);
+	r = request_start(req, lt, txnid, client_id, mode, left, right);
+	rep_end(&rep, saved);
+	return r;
+}
+
+static int request_wait(struct lm_request *q, clockid_t clockid,
+			const struct timespec *abstime, uint32_t s)
+{
+	int r;
+
 	for (;;) {
 		if (s == REQ_DONE) {
 			/* Out of both lists already; the pass may still hold P. */
@@ -1480,6 +1615,31 @@ SF_EXPORT int sf_lock_request_wait(struct sf_lock_request *req,
 		if (r == ETIMEDOUT && s == REQ_PENDING)
 			return req_collect(q);
 	}
+}
+
+SF_EXPORT int sf_lock_request_wait(struct sf_lock_request *req,
+				   clockid_t clockid,
+				   const struct timespec *abstime)
+{
+	struct lm_request *q = to_req(req);
+	struct sf_lockmgr *mgr;
+	struct reports rep, *saved;
+	uint32_t s;
+	int r;
+
+	if (!req)
+		return EINVAL;
+	if (abstime && (!sf_clock_valid(clockid) || !sf_timespec_valid(abstime)))
+		return EINVAL;
+	s = sf_load_acquire(&q->state);
+	if (s == REQ_IDLE)
+		return EINVAL;
+	/* q may be gone when the wait returns: the manager read first */
+	mgr = q->lt->mgr;
+	saved = rep_begin(mgr, &rep);
+	r = request_wait(q, clockid, abstime, s);
+	rep_end(&rep, saved);
+	return r;
 }
 
 SF_EXPORT int sf_lock_acquire(struct sf_locktree *lt, uint64_t txnid,
@@ -1537,6 +1697,7 @@ static int release_edges(struct sf_locktree *lt, uint64_t txnid, int partial)
 			locked = 1;
 		}
 		p->blockers[i] = p->blockers[--p->nblockers];
+		rep_add(p);
 		/* A woken request (RETRY) tries for itself, after X1 or
 		 * recording the blockers that X2 here then sees (R6). */
 		if (!p->nblockers &&
@@ -1558,6 +1719,7 @@ static size_t release(struct sf_locktree *lt, uint64_t txnid, int how,
 		      const struct sf_lockkey *right, uint64_t seq)
 {
 	struct sf_lockmgr *mgr = lt->mgr;
+	struct reports rep, *saved = rep_begin(mgr, &rep);
 	uint32_t before;
 	size_t n;
 	int need = 0;
@@ -1580,6 +1742,7 @@ static size_t release(struct sf_locktree *lt, uint64_t txnid, int how,
 	/* X3 (R2) */
 	if (need)
 		retry_all(lt);
+	rep_end(&rep, saved);
 	return n;
 }
 

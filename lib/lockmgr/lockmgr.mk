@@ -12,9 +12,11 @@
 #   lockmgr-stress   random ranges from many threads against a model
 #   lockmgr-listing  listings of locks and waits (also under load),
 #                    per-tree stats, the limit getter
+#   lockmgr-blockers the blocker callback, and the replication scenario
 
 LIB_SRCS += lockmgr.c lockmgr-ranges.c
-TESTS += lockmgr lockmgr-races lockmgr-broken lockmgr-stress lockmgr-listing
+TESTS += lockmgr lockmgr-races lockmgr-broken lockmgr-stress lockmgr-listing \
+	lockmgr-blockers
 VM_TESTS += lockmgr lockmgr-races
 HOOK_TESTS += lockmgr-races lockmgr-listing
 BENCH_PROGS += bench-lockmgr

@@ -173,6 +173,36 @@ int sf_lockmgr_set_max_memory(struct sf_lockmgr *mgr, size_t bytes);
 int sf_lockmgr_stats(struct sf_lockmgr *mgr, struct sf_lockmgr_stats *st);
 
 /*
+ * Blocker reports, for engines that act on who waits for whom (MariaDB's
+ * optimistic parallel replication: thd_rpl_deadlock_check() kills a later
+ * transaction that blocks an earlier one, instead of letting the earlier
+ * one wait for its lock timeout).  The callback gets a waiting request
+ * (@requester, with its @client_id, in @lt) and the @nblockers
+ * transactions that hold a conflicting lock, @blockers (the (requester,
+ * blocker) pairs): when the request starts waiting, and whenever that set
+ * changes while it waits (a new conflicting grant, a release, an
+ * escalation, a waiter that lost its lock to a running thread), never
+ * with an empty set.  It is called in the thread whose call changed the
+ * set, after that call released every internal lock and before it
+ * returns: it may call the lock manager (sf_lockmgr_kill_client(), say).
+ * Reports of different threads may arrive in any order; each set was
+ * exact at one instant.  @blockers is valid during the call only.
+ */
+typedef void (*sf_lock_blocker_fn)(void *arg, struct sf_locktree *lt,
+				   uint64_t requester, uint64_t client_id,
+				   const uint64_t *blockers, uint32_t nblockers);
+
+/*
+ * sf_lockmgr_set_blocker_callback() - report blockers to @fn(@arg, ...)
+ * from now on (@fn NULL: no more reports; calls already begun may still
+ * report to the one before).  Each setting costs a few bytes until the
+ * manager is destroyed.  Return: 0; ENOMEM (nothing changed); EINVAL
+ * (@mgr NULL).
+ */
+int sf_lockmgr_set_blocker_callback(struct sf_lockmgr *mgr,
+				    sf_lock_blocker_fn fn, void *arg);
+
+/*
  * sf_lockmgr_get_max_memory() - the memory limit in force, in bytes, as
  * given to sf_lockmgr_create() or sf_lockmgr_set_max_memory() (0 there
  * reads as SF_LOCKMGR_DEFAULT_MEMORY).  Return: 0; EINVAL (@mgr or @bytes

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: lock manager stress: threads run transactions of random ranges and modes in two trees, with releases of one range and rollbacks to savepoints among them, every grant is checked against a reference model for conflicts, a killer thread cancels random waiters, a watchdog catches stalls, and no request may time out; a second run under a tiny memory limit adds escalation and ENOLCK */
+/* Description: lock manager stress: threads run transactions of random ranges and modes in two trees, with releases of one range and rollbacks to savepoints among them, every grant is checked against a reference model for conflicts, a killer thread cancels random waiters, every blocker report is checked (never empty, never its own requester), a watchdog catches stalls, and no request may time out; a second run under a tiny memory limit adds escalation and ENOLCK */
 /*
  * The model is a list of the granted locks per tree under a glibc mutex.
  * A transaction takes its locks out of the model before it releases them
@@ -214,6 +214,22 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* Blocker reports (B1): never empty, never the requester itself. */
+static unsigned long reports, bad_reports;
+
+static void blocker_cb(void *arg, struct sf_locktree *tree, uint64_t req,
+		       uint64_t client, const uint64_t *b, uint32_t n)
+{
+	(void)arg;
+	(void)client;
+	__atomic_fetch_add(&reports, 1, __ATOMIC_RELAXED);
+	if (!n || (tree != trees[0] && tree != trees[1]))
+		__atomic_fetch_add(&bad_reports, 1, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < n; i++)
+		if (b[i] == req || !(b[i] >> 32 < NTHREADS))
+			__atomic_fetch_add(&bad_reports, 1, __ATOMIC_RELAXED);
+}
+
 static void *killer(void *arg)
 {
 	uint32_t seed = 99;
@@ -252,6 +268,8 @@ static void run_phase(const char *name, size_t limit, long n)
 	}
 	for (int i = 0; i < NTREES; i++)
 		sf_locktree_create(mgr, &trees[i], NULL, NULL);
+	reports = bad_reports = 0;
+	sf_lockmgr_set_blocker_callback(mgr, blocker_cb, NULL);
 	pthread_create(&k, NULL, killer, NULL);
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
@@ -278,6 +296,9 @@ static void run_phase(const char *name, size_t limit, long n)
 	ok(timeouts == 0 && st.timeouts == 0, "%s: no request timed out (%lu)",
 	   name, timeouts);
 	ok(other == 0, "%s: no other error (%lu)", name, other);
+	ok(reports > 0 && bad_reports == 0, "%s: %lu blocker reports, none "
+	   "empty or naming its requester (%lu bad)", name, reports,
+	   bad_reports);
 	ok(st.deadlocks == deadlocks && st.kills >= kills &&
 	   st.out_of_locks == nolocks,
 	   "%s: statistics agree: %llu deadlocks, %llu kills, %llu out of "
