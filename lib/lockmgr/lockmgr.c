@@ -229,6 +229,16 @@
  *	set was exact under L when recorded; calls of different threads
  *	deliver in any order.
  *
+ * (D1) Deadlock reports and the victim.  A request whose wait closes a
+ *	cycle (S5, under P, L, M) walks the graph again to find the cycle's
+ *	requests (find_cycle), copies them into the ring (M), and asks the
+ *	victim policy (under M).  The requester as victim fails as before.
+ *	Another victim's waiting request is cancelled like a kill (PENDING
+ *	or RETRY -> KILLED under M, ->kill_result EDEADLK), which its waiter
+ *	collects; the requester waits, and its cycle opens when the victim
+ *	rolls back, a release like any other (R1, R2).  Edges stay exact: the
+ *	cancelled request leaves the lists when its waiter collects it.
+ *
  * Listings (sf_locktree_iterate, sf_lockmgr_iterate_waits) copy one tree
  * at a time in one L section: the range set, or the pending list with
  * each request's blockers and key bytes (valid while the request is in
@@ -292,6 +302,7 @@ struct lm_request {
 	struct lm_request *wnext;	/* woken by a pass, to be woken */
 	int retired;			/* out of both lists (P, M) */
 	int handoff;			/* P+L+M: lost a race once (R6) */
+	int kill_result;		/* M: with REQ_KILLED, 0 = ECANCELED */
 	int overflow;			/* L+M: blockers incomplete (no memory) */
 	uint64_t *blockers;		/* L+M: wait-for edges (R4) */
 	uint32_t nblockers, capblockers;
@@ -315,6 +326,11 @@ struct sf_lockmgr {
 	uint64_t max_bytes;			/* atomic: as set */
 	uint64_t waits, wait_ns, timeouts, deadlocks, kills; /* M */
 	struct lm_cb *cb;			/* published: blocker callback */
+	struct dl_blob **dl_ring;		/* M: the last dl_cap deadlocks */
+	uint32_t dl_cap;			/* M */
+	uint64_t dl_seq;			/* M: deadlocks recorded */
+	sf_lock_victim_fn victim_fn;		/* M */
+	void *victim_arg;			/* M */
 	uint64_t *killed;			/* M: killed clients (K1) */
 	uint32_t nkilled;			/* written under M; atomic */
 	uint32_t capkilled;			/* M */
@@ -501,6 +517,11 @@ static void reg_unlink(struct lm_request *q)
 	req_free_blockers(q);
 }
 
+static size_t key_bytes(const struct sf_lockkey *k)
+{
+	return k->inf ? 0 : k->size;
+}
+
 /* ---- blocker reports (B1) ------------------------------------------------- */
 
 /* A blocker callback as set; never freed before the manager. */
@@ -607,41 +628,225 @@ static int txn_waits(const struct sf_lockmgr *mgr, const struct lm_request *q)
 }
 
 /*
- * Would @q waiting close a cycle?  Depth-first over transactions: from
+ * Would @q waiting close a cycle?  Breadth-first over transactions: from
  * q's blockers, each waiting request of a reached transaction leads on to
- * its blockers.  (R4)
+ * its blockers.  (R4)  When @cyc is not NULL and a cycle is found, it
+ * receives the waiting requests along it, q first: cyc[i] waits for the
+ * transaction of cyc[i + 1], the last one for q's (*@ncyc of them; at
+ * most @max, the rest left out).  M held.
  */
-static int closes_cycle(struct sf_lockmgr *mgr, struct lm_request *q)
+struct bfs_node {
+	uint64_t txn;
+	int parent;			/* index; -1: reached from q */
+	struct lm_request *via;		/* the parent's request waiting on txn */
+};
+
+static int find_cycle(struct sf_lockmgr *mgr, struct lm_request *q,
+		      struct lm_request **cyc, uint32_t max, uint32_t *ncyc)
 {
-	struct txnset todo, seen;
-	int found = 0;
+	struct bfs_node inl[32], *v = inl;
+	size_t n = 0, cap = 32;
+	int found = -1;
 
-	txnset_init(&todo);
-	txnset_init(&seen);
+#define BFS_ADD(t, par, req)						\
+	do {								\
+		size_t k_;						\
+		for (k_ = 0; k_ < n && v[k_].txn != (t); k_++)		\
+			;						\
+		if (k_ < n)						\
+			break;						\
+		if (n == cap) {						\
+			struct bfs_node *nv_ = malloc(2 * cap * sizeof(*nv_)); \
+			if (!nv_)					\
+				break;	/* a short search: R4's note */	\
+			memcpy(nv_, v, n * sizeof(*nv_));		\
+			if (v != inl)					\
+				free(v);				\
+			v = nv_;					\
+			cap *= 2;					\
+		}							\
+		v[n++] = (struct bfs_node){ (t), (par), (req) };	\
+	} while (0)
+
 	for (uint32_t i = 0; i < q->nblockers; i++)
-		txnset_add(&todo, q->blockers[i]);
-	while (todo.n && !found) {
-		uint64_t t = todo.v[--todo.n];
-
-		if (t == q->txnid) {
-			found = 1;
-			break;
-		}
-		if (txnset_has(seen.v, seen.n, t))
-			continue;
-		txnset_add(&seen, t);
+		BFS_ADD(q->blockers[i], -1, q);
+	for (size_t i = 0; i < n && found < 0; i++) {
 		struct lm_request *p;
 
+		if (v[i].txn == q->txnid) {
+			found = (int)i;
+			break;
+		}
 		sf_list_for_each(p, &mgr->reg, struct lm_request, rnode) {
-			if (p->txnid != t || !req_waiting(p))
+			if (p->txnid != v[i].txn || !req_waiting(p))
 				continue;
-			for (uint32_t i = 0; i < p->nblockers; i++)
-				txnset_add(&todo, p->blockers[i]);
+			for (uint32_t j = 0; j < p->nblockers; j++)
+				BFS_ADD(p->blockers[j], (int)i, p);
 		}
 	}
-	txnset_fini(&todo);
-	txnset_fini(&seen);
-	return found;
+#undef BFS_ADD
+	if (found >= 0 && cyc) {
+		uint32_t len = 0, k;
+
+		for (int i = found; i >= 0; i = v[i].parent)
+			len++;
+		*ncyc = len < max ? len : max;
+		/* walking back from q's txn gives the cycle last to first */
+		k = len;
+		for (int i = found; i >= 0; i = v[i].parent) {
+			k--;
+			if (k < max)
+				cyc[k] = v[i].via;
+		}
+	}
+	if (v != inl)
+		free(v);
+	return found >= 0;
+}
+
+static int closes_cycle(struct sf_lockmgr *mgr, struct lm_request *q)
+{
+	return find_cycle(mgr, q, NULL, 0, NULL);
+}
+
+/* ---- deadlock reports (D1) ----------------------------------------------------- */
+
+#define DL_MAX_CYCLE	64	/* requests kept of one cycle */
+#define DL_RING_MAX	1024
+
+/*
+ * One deadlock, in one allocation that can be copied as it is: offsets,
+ * no pointers into itself but the tree pointers it reports.
+ */
+struct dl_rec {
+	struct sf_locktree *lt;
+	uint64_t txnid, client_id, next_txn;
+	int mode, linf, rinf;
+	uint32_t lsize, rsize, loff, roff;
+};
+
+struct dl_blob {
+	size_t size;
+	uint64_t seq, time_ns, victim;
+	uint32_t n;
+	struct dl_rec rec[];		/* then the key bytes */
+};
+
+static struct dl_blob *dl_build(struct lm_request **cyc, uint32_t n)
+{
+	size_t size = sizeof(struct dl_blob) + n * sizeof(struct dl_rec), off;
+	struct dl_blob *b;
+
+	for (uint32_t i = 0; i < n; i++)
+		size += key_bytes(&cyc[i]->left) +
+			(cyc[i]->point ? 0 : key_bytes(&cyc[i]->right));
+	b = malloc(size);
+	if (!b)
+		return NULL;
+	b->size = size;
+	b->n = n;
+	b->time_ns = sf_now_ns();
+	off = sizeof(struct dl_blob) + n * sizeof(struct dl_rec);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lm_request *q = cyc[i];
+		struct dl_rec *r = &b->rec[i];
+		const struct sf_lockkey *rk = q->point ? &q->left : &q->right;
+
+		r->lt = q->lt;
+		r->txnid = q->txnid;
+		r->client_id = q->client_id;
+		r->next_txn = cyc[(i + 1) % n]->txnid;
+		r->mode = q->mode;
+		r->linf = q->left.inf;
+		r->lsize = (uint32_t)key_bytes(&q->left);
+		r->loff = (uint32_t)off;
+		if (r->lsize)
+			memcpy((char *)b + off, q->left.data, r->lsize);
+		off += r->lsize;
+		r->rinf = rk->inf;
+		r->rsize = (uint32_t)key_bytes(rk);
+		if (q->point) {
+			r->roff = r->loff;
+		} else {
+			r->roff = (uint32_t)off;
+			if (r->rsize)
+				memcpy((char *)b + off, rk->data, r->rsize);
+			off += r->rsize;
+		}
+	}
+	return b;
+}
+
+/* The public view of @b, into @wi[b->n]; valid while @b is. */
+static void dl_view(const struct dl_blob *b, struct sf_lock_deadlock *d,
+		    struct sf_lock_wait_info *wi)
+{
+	memset(d, 0, sizeof(*d));
+	d->seq = b->seq;
+	d->time_ns = b->time_ns;
+	d->victim = b->victim;
+	d->n = b->n;
+	d->cycle = wi;
+	for (uint32_t i = 0; i < b->n; i++) {
+		const struct dl_rec *r = &b->rec[i];
+
+		memset(&wi[i], 0, sizeof(wi[i]));
+		wi[i].tree = r->lt;
+		wi[i].txnid = r->txnid;
+		wi[i].client_id = r->client_id;
+		wi[i].mode = r->mode;
+		wi[i].left = (struct sf_lockkey){ r->lsize ? (const char *)b + r->loff :
+						  NULL, r->lsize, r->linf };
+		wi[i].right = (struct sf_lockkey){ r->rsize ? (const char *)b + r->roff :
+						   NULL, r->rsize, r->rinf };
+		wi[i].blockers = &r->next_txn;
+		wi[i].nblockers = 1;
+	}
+}
+
+/*
+ * (D1) A cycle was found through @q (M held): record it in the ring and
+ * choose the victim, the requester unless a victim policy names another
+ * transaction of the cycle.  Return: the victim's request along the
+ * cycle (q when it is the requester).
+ */
+static struct lm_request *dl_found(struct sf_lockmgr *mgr,
+				   struct lm_request *q, int policy)
+{
+	struct lm_request *cyc[DL_MAX_CYCLE], *victim = q;
+	uint32_t n = 0;
+	struct dl_blob *b;
+
+	if (!find_cycle(mgr, q, cyc, DL_MAX_CYCLE, &n) || !n)
+		return q;
+	b = dl_build(cyc, n);
+	if (!b)
+		return q;
+	b->seq = ++mgr->dl_seq;
+	b->victim = q->txnid;
+	if (policy && mgr->victim_fn) {
+		struct sf_lock_wait_info wi[DL_MAX_CYCLE];
+		struct sf_lock_deadlock d;
+		uint64_t t;
+
+		dl_view(b, &d, wi);
+		t = mgr->victim_fn(mgr->victim_arg, &d);
+		for (uint32_t i = 1; i < n; i++)
+			if (cyc[i]->txnid == t && t != q->txnid) {
+				victim = cyc[i];
+				b->victim = t;
+				break;
+			}
+	}
+	if (mgr->dl_cap) {
+		uint32_t slot = (uint32_t)((b->seq - 1) % mgr->dl_cap);
+
+		free(mgr->dl_ring[slot]);
+		mgr->dl_ring[slot] = b;
+	} else {
+		free(b);
+	}
+	return victim;
 }
 
 /* ---- trying a request (L held) ------------------------------------------ */
@@ -861,6 +1066,7 @@ static void escalate_tree(struct sf_locktree *lt, int m_held,
 	sf_list_for_each_safe(p, next, &lt->pending, struct lm_request, pnode) {
 		if (!req_waiting(p) || !closes_cycle(mgr, p))
 			continue;
+		dl_found(mgr, p, 0);
 		p->result = EDEADLK;
 		req_retire(lt, p);
 		mgr->deadlocks++;
@@ -1077,6 +1283,12 @@ SF_EXPORT int sf_lockmgr_create(struct sf_lockmgr **mgrp,
 	sf_mutex_init(&mgr->trees_mutex, NULL);
 	sf_mutex_init(&mgr->mutex, NULL);
 	sf_list_init(&mgr->reg);
+	mgr->dl_ring = calloc(SF_LOCKMGR_DEADLOCK_RING, sizeof(*mgr->dl_ring));
+	if (!mgr->dl_ring) {
+		free(mgr);
+		return ENOMEM;
+	}
+	mgr->dl_cap = SF_LOCKMGR_DEADLOCK_RING;
 	mgr->max_units = limit_units(limit);
 	mgr->max_bytes = limit ? limit : SF_LOCKMGR_DEFAULT_MEMORY;
 	*mgrp = mgr;
@@ -1100,6 +1312,9 @@ SF_EXPORT int sf_lockmgr_destroy(struct sf_lockmgr *mgr)
 		o = cb->older;
 		free(cb);
 	}
+	for (uint32_t i = 0; i < mgr->dl_cap; i++)
+		free(mgr->dl_ring[i]);
+	free(mgr->dl_ring);
 	free(mgr->killed);
 	free(mgr);
 	return 0;
@@ -1122,6 +1337,89 @@ SF_EXPORT int sf_lockmgr_set_blocker_callback(struct sf_lockmgr *mgr,
 	sf_store_ptr_release(&mgr->cb, cb);
 	sf_mutex_unlock(&mgr->mutex);
 	return 0;
+}
+
+SF_EXPORT int sf_lockmgr_set_victim_policy(struct sf_lockmgr *mgr,
+					   sf_lock_victim_fn fn, void *arg)
+{
+	if (!mgr)
+		return EINVAL;
+	sf_mutex_lock(&mgr->mutex);
+	mgr->victim_fn = fn;
+	mgr->victim_arg = arg;
+	sf_mutex_unlock(&mgr->mutex);
+	return 0;
+}
+
+SF_EXPORT int sf_lockmgr_set_deadlock_ring(struct sf_lockmgr *mgr,
+					   unsigned int n)
+{
+	struct dl_blob **ring = NULL, **old;
+	uint32_t oldcap;
+
+	if (!mgr || n > DL_RING_MAX)
+		return EINVAL;
+	if (n && !(ring = calloc(n, sizeof(*ring))))
+		return ENOMEM;
+	sf_mutex_lock(&mgr->mutex);
+	old = mgr->dl_ring;
+	oldcap = mgr->dl_cap;
+	/* keep the newest min(n, oldcap), in their slots of the new ring */
+	for (uint64_t seq = mgr->dl_seq; old && n && seq > 0 &&
+	     seq + oldcap > mgr->dl_seq && seq + n > mgr->dl_seq; seq--) {
+		ring[(seq - 1) % n] = old[(seq - 1) % oldcap];
+		old[(seq - 1) % oldcap] = NULL;
+	}
+	mgr->dl_ring = ring;
+	mgr->dl_cap = n;
+	sf_mutex_unlock(&mgr->mutex);
+	for (uint32_t i = 0; old && i < oldcap; i++)
+		free(old[i]);
+	free(old);
+	return 0;
+}
+
+SF_EXPORT int sf_lockmgr_deadlocks(struct sf_lockmgr *mgr,
+				   sf_lock_deadlock_fn fn, void *arg)
+{
+	struct dl_blob **copy;
+	uint32_t n = 0, cap;
+	int r = 0;
+
+	if (!mgr || !fn)
+		return EINVAL;
+	sf_mutex_lock(&mgr->mutex);
+	cap = mgr->dl_cap;
+	copy = cap ? calloc(cap, sizeof(*copy)) : NULL;
+	if (cap && !copy)
+		r = ENOMEM;
+	/* oldest first: the slots after the newest, around the ring */
+	for (uint32_t i = 0; copy && i < cap; i++) {
+		uint64_t seq = mgr->dl_seq + 1 + i;	/* the slot of seq - cap */
+		struct dl_blob *b = mgr->dl_ring[(seq - 1) % cap];
+
+		if (!b)
+			continue;
+		copy[n] = malloc(b->size);
+		if (!copy[n]) {
+			r = ENOMEM;
+			break;
+		}
+		memcpy(copy[n++], b, b->size);
+	}
+	sf_mutex_unlock(&mgr->mutex);
+	for (uint32_t i = 0, stop = 0; i < n; i++) {
+		struct sf_lock_wait_info wi[DL_MAX_CYCLE];
+		struct sf_lock_deadlock d;
+
+		if (!stop) {
+			dl_view(copy[i], &d, wi);
+			stop = fn(&d, arg);
+		}
+		free(copy[i]);
+	}
+	free(copy);
+	return r;
 }
 
 SF_EXPORT int sf_lockmgr_set_max_memory(struct sf_lockmgr *mgr, size_t bytes)
@@ -1242,8 +1540,7 @@ static int cancel_waiting(struct sf_lockmgr *mgr, uint64_t client)
 	int n = 0;
 
 	sf_list_for_each(q, &mgr->reg, struct lm_request, rnode) {
-		if (q->client_id != client ||
-		    sf_load_relaxed(&q->state) != REQ_PENDING)
+		if (q->client_id != client || !req_waiting(q))
 			continue;
 		/* the waiter needs M to retire it, so *q stays */
 		sf_store_release(&q->state, REQ_KILLED);
@@ -1344,7 +1641,7 @@ static int req_collect(struct lm_request *q)
 		r = q->result;
 	} else if (s == REQ_KILLED) {
 		req_retire(lt, q);
-		r = ECANCELED;
+		r = q->kill_result ? q->kill_result : ECANCELED;	/* D1 */
 	} else {
 		req_retire(lt, q);
 		mgr->timeouts++;
@@ -1463,13 +1760,25 @@ static int start_slow(struct sf_locktree *lt, struct lm_request *q,
 		r = EINPROGRESS;
 	} else {
 		/* S5 (R4): the edges under L, with the try that found them. */
+		struct lm_request *v = NULL;
+
 		req_set_blockers(q, conf);
-		if (closes_cycle(mgr, q)) {
+		if (closes_cycle(mgr, q))
+			v = dl_found(mgr, q, 1);
+		if (v == q) {
 			req_retire(lt, q);
 			sf_store_relaxed(&q->state, REQ_IDLE);
 			mgr->deadlocks++;
 			r = EDEADLK;
 		} else {
+			if (v) {
+				/* (D1) another victim: its wait ends with
+				 * EDEADLK, and this request waits */
+				v->kill_result = EDEADLK;
+				sf_store_release(&v->state, REQ_KILLED);
+				sf_wake(&v->state, 1, 0);
+				mgr->deadlocks++;
+			}
 			mgr->waits++;
 			lt->waits++;
 			rep_add(q);
@@ -1882,10 +2191,6 @@ static struct sf_lockkey snap_key(struct snap *sn, const struct sf_lockkey *k)
 	return c;
 }
 
-static size_t key_bytes(const struct sf_lockkey *k)
-{
-	return k->inf ? 0 : k->size;
-}
 
 struct lock_snap {
 	struct snap sn;

@@ -291,6 +291,68 @@ int sf_lockmgr_iterate_waits(struct sf_lockmgr *mgr, sf_lock_wait_iter_fn fn,
 			     void *arg);
 
 /*
+ * Deadlock reports (RocksDB's GetDeadlockInfoBuffer): each EDEADLK leaves
+ * the cycle it found in a ring of the last SF_LOCKMGR_DEADLOCK_RING
+ * (sf_lockmgr_set_deadlock_ring() changes it).  @cycle[0] is the request
+ * that closed the cycle (or, for one an escalation closed, the request it
+ * failed); @cycle[i] waits for the transaction of @cycle[(i + 1) % @n],
+ * its one blocker listed (at most 64 requests of a longer cycle are kept).
+ * Its entries are as the waits listing's (tree, txnid, client, mode,
+ * range; wait_start_ns 0).
+ */
+#define SF_LOCKMGR_DEADLOCK_RING	16
+
+struct sf_lock_deadlock {
+	uint64_t seq;			/* 1 for the first deadlock found */
+	uint64_t time_ns;		/* when, on CLOCK_MONOTONIC */
+	uint64_t victim;		/* the transaction that got EDEADLK */
+	uint32_t n;			/* requests along the cycle */
+	const struct sf_lock_wait_info *cycle;
+	uint64_t reserved[4];
+};
+
+typedef int (*sf_lock_deadlock_fn)(const struct sf_lock_deadlock *d,
+				   void *arg);
+
+/*
+ * sf_lockmgr_deadlocks() - call @fn for each deadlock in the ring, oldest
+ * first, with a copy taken under the manager's mutex (@fn runs with
+ * nothing held; the pointers are valid during the call only; nonzero
+ * stops).  Return: 0; ENOMEM (the copies made were listed); EINVAL (@mgr
+ * or @fn NULL).
+ */
+int sf_lockmgr_deadlocks(struct sf_lockmgr *mgr, sf_lock_deadlock_fn fn,
+			 void *arg);
+
+/*
+ * sf_lockmgr_set_deadlock_ring() - keep the last @n deadlocks (0: none;
+ * the newest of those kept so far stay).  Return: 0; ENOMEM (nothing
+ * changed); EINVAL (@mgr NULL or @n above 1024).
+ */
+int sf_lockmgr_set_deadlock_ring(struct sf_lockmgr *mgr, unsigned int n);
+
+/*
+ * A victim policy: given the cycle a request would close by waiting
+ * (@d->cycle[0] is that request; @d->victim is its transaction), return
+ * the transaction to fail.  The requester (the default, and what any
+ * transaction not in the cycle means) gets EDEADLK from its request as
+ * without a policy; another one of the cycle has its waiting request end
+ * with EDEADLK (from sf_lock_request_wait()), and the requester waits,
+ * until that transaction releases what it holds.  Called with the
+ * manager's mutex held: it must be quick and must not call the lock
+ * manager.  Not consulted for a cycle an escalation closes.
+ */
+typedef uint64_t (*sf_lock_victim_fn)(void *arg,
+				      const struct sf_lock_deadlock *d);
+
+/*
+ * sf_lockmgr_set_victim_policy() - @fn NULL: the requester is the victim.
+ * Return: 0; EINVAL (@mgr NULL).
+ */
+int sf_lockmgr_set_victim_policy(struct sf_lockmgr *mgr, sf_lock_victim_fn fn,
+				 void *arg);
+
+/*
  * sf_lockmgr_kill() - cancel the waiting request(s) of @client_id (the
  * transaction id unless the request named another client id), in any tree
  * of @mgr.  The waiter's sf_lock_request_wait() returns ECANCELED at once

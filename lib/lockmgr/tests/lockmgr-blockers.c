@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: the blocker callback: the (requester, blocker) sets it reports match who holds a conflicting lock when a request starts waiting and each time that changes (new readers granted, releases one by one, none when the request is woken), it runs outside every internal lock (it locks, lists and kills from inside), and the replication scenario end to end: T2 holds what the earlier T1 needs and waits itself; the callback sees T1 blocked by T2, the engine kills T2, T2's wait ends with ECANCELED, T2 rolls back and T1 gets its lock at once instead of at its lock timeout */
+/* Description: the blocker callback: the (requester, blocker) sets it reports match who holds a conflicting lock when a request starts waiting and each time that changes (new readers granted, releases one by one, none when the request is woken), it runs outside every internal lock (it locks, lists and kills from inside), and the replication scenario end to end: T2 holds what the earlier T1 needs and waits itself; the callback sees T1 blocked by T2, the engine kills T2, T2's wait ends with ECANCELED, T2 rolls back and T1 gets its lock at once instead of at its lock timeout; deadlock reports (the cycle's transactions, keys and modes in a bounded ring, oldest first, its size changeable) and the victim policy (another transaction of the cycle fails with EDEADLK from its wait while the requester waits; a pick outside the cycle means the requester) */
 #include "test.h"
 
 #include <syncfix.h>
@@ -178,7 +178,7 @@ static void case_pairs(void)
  * waits for T3, which waits for T1 to commit: only the lock timeout
  * would end it.
  */
-static int t2_killed;
+static int t2_killed;	/* the engine's kill flag, set by the callback */
 
 static void repl_cb(void *arg, struct sf_locktree *tree, uint64_t req,
 		    uint64_t client, const uint64_t *b, uint32_t n)
@@ -186,8 +186,10 @@ static void repl_cb(void *arg, struct sf_locktree *tree, uint64_t req,
 	(void)arg;
 	(void)client;
 	record(tree, req, client, b, n);
+	/* T1 and T2 are the replicated ones, in commit order; T3 is not */
 	for (uint32_t i = 0; i < n; i++)
-		if (b[i] > req) {	/* a later transaction blocks: kill it */
+		if (req <= 2 && b[i] <= 2 && b[i] > req) {
+			/* a later one blocks an earlier one: kill it */
 			__atomic_store_n(&t2_killed, 1, __ATOMIC_RELEASE);
 			sf_lockmgr_kill_client(mgr, b[i]);
 		}
@@ -268,6 +270,136 @@ static void case_replication(void)
 	sf_lockmgr_set_blocker_callback(mgr, NULL, NULL);
 }
 
+/* ---- deadlock reports and the victim policy ----------------------------------------- */
+
+struct dl_seen {
+	int n;
+	uint64_t seq[8], victim[8];
+	char text[8][160];	/* "txn:mode:key>next ..." */
+};
+
+static int dl_fn(const struct sf_lock_deadlock *d, void *arg)
+{
+	struct dl_seen *x = arg;
+	size_t len = 0;
+
+	if (x->n >= 8)
+		return 1;
+	x->seq[x->n] = d->seq;
+	x->victim[x->n] = d->victim;
+	x->text[x->n][0] = 0;
+	for (uint32_t i = 0; i < d->n; i++) {
+		const struct sf_lock_wait_info *w = &d->cycle[i];
+
+		len += (size_t)snprintf(x->text[x->n] + len,
+					sizeof(x->text[0]) - len,
+					"%s%llu:%c:%.*s>%llu", i ? " " : "",
+					(unsigned long long)w->txnid,
+					w->mode == W ? 'W' : 'R',
+					(int)w->left.size,
+					(const char *)w->left.data,
+					(unsigned long long)(w->nblockers ?
+							     w->blockers[0] : 0));
+	}
+	x->n++;
+	return 0;
+}
+
+static uint64_t policy_pick, policy_saw_requester;
+
+static uint64_t victim_fn(void *arg, const struct sf_lock_deadlock *d)
+{
+	(void)arg;
+	policy_saw_requester = d->cycle[0].txnid;
+	return policy_pick;
+}
+
+static void case_deadlocks(void)
+{
+	struct sf_lock_request r1, r2, r3;
+	struct sf_lockkey a = key("a"), b = key("b"), c = key("c");
+	struct dl_seen x;
+
+	phase("deadlock reports");
+	ok(!acq(1, W, "a") && !acq(2, W, "b"), "T1 writes a, T2 writes b");
+	ok_err(sf_lock_request_start(&r1, lt, 1, ANY, W, &b, NULL), EINPROGRESS,
+	       "T1 waits for b");
+	ok_err(sf_lock_request_start(&r2, lt, 2, ANY, R, &a, NULL), EDEADLK,
+	       "T2 asks to read a: EDEADLK (the requester is the victim)");
+	memset(&x, 0, sizeof(x));
+	ok_err(sf_lockmgr_deadlocks(mgr, dl_fn, &x), 0, "the ring listed");
+	if (!ok(x.n == 1 && x.victim[0] == 2 &&
+		!strcmp(x.text[0], "2:R:a>1 1:W:b>2"),
+		"one report: T2 reading a waits for T1, T1 writing b for T2; "
+		"victim T2"))
+		diag("  %d: %s (victim %llu)", x.n, x.text[0],
+		     (unsigned long long)x.victim[0]);
+	sf_lock_release_all(lt, 2);
+	ok_err(sf_lock_request_wait(&r1, CLOCK_MONOTONIC, NULL), 0,
+	       "T2 rolls back: T1 gets b");
+	sf_lock_release_all(lt, 1);
+
+	/* a policy that picks another transaction of the cycle */
+	ok_err(sf_lockmgr_set_victim_policy(mgr, victim_fn, NULL), 0,
+	       "a victim policy set");
+	policy_pick = 1;
+	ok(!acq(1, W, "a") && !acq(2, W, "b") && !acq(3, W, "c"),
+	   "T1, T2, T3 write a, b, c");
+	ok_err(sf_lock_request_start(&r1, lt, 1, ANY, W, &b, NULL), EINPROGRESS,
+	       "T1 waits for b");
+	ok_err(sf_lock_request_start(&r2, lt, 2, ANY, W, &c, NULL), EINPROGRESS,
+	       "T2 waits for c");
+	ok_err(sf_lock_request_start(&r3, lt, 3, ANY, W, &a, NULL), EINPROGRESS,
+	       "T3 asks for a, closing the cycle; the policy picks T1: T3 waits");
+	ok(policy_saw_requester == 3, "the policy saw the cycle from T3");
+	ok_err(sf_lock_request_wait(&r1, CLOCK_MONOTONIC, NULL), EDEADLK,
+	       "T1's wait ends with EDEADLK");
+	sf_lock_release_all(lt, 1);
+	ok_err(sf_lock_request_wait(&r3, CLOCK_MONOTONIC, NULL), 0,
+	       "T1 rolls back: T3 gets a");
+	sf_lock_release_all(lt, 3);
+	ok_err(sf_lock_request_wait(&r2, CLOCK_MONOTONIC, NULL), 0,
+	       "T3 commits: T2 gets c");
+	sf_lock_release_all(lt, 2);
+	memset(&x, 0, sizeof(x));
+	sf_lockmgr_deadlocks(mgr, dl_fn, &x);
+	if (!ok(x.n == 2 && x.seq[1] == 2 && x.victim[1] == 1 &&
+		!strcmp(x.text[1], "3:W:a>1 1:W:b>2 2:W:c>3"),
+		"the second report, oldest first: T3 > T1 > T2 > T3, victim T1"))
+		diag("  %d: %s (victim %llu)", x.n, x.n > 1 ? x.text[1] : "",
+		     (unsigned long long)x.victim[x.n > 1]);
+
+	/* a pick outside the cycle means the requester */
+	policy_pick = 77;
+	ok(!acq(1, W, "a") && !acq(2, W, "b"), "T1 writes a, T2 writes b");
+	ok_err(sf_lock_request_start(&r1, lt, 1, ANY, W, &b, NULL), EINPROGRESS,
+	       "T1 waits for b");
+	ok_err(sf_lock_request_start(&r2, lt, 2, ANY, W, &a, NULL), EDEADLK,
+	       "a policy naming no one of the cycle: the requester T2 gets "
+	       "EDEADLK");
+	sf_lock_release_all(lt, 2);
+	sf_lock_request_wait(&r1, CLOCK_MONOTONIC, NULL);
+	sf_lock_release_all(lt, 1);
+	sf_lockmgr_set_victim_policy(mgr, NULL, NULL);
+
+	/* the ring's size */
+	ok_err(sf_lockmgr_set_deadlock_ring(mgr, 2), 0, "keep 2 reports");
+	memset(&x, 0, sizeof(x));
+	sf_lockmgr_deadlocks(mgr, dl_fn, &x);
+	ok(x.n == 2 && x.seq[0] == 2 && x.seq[1] == 3, "the newest 2 stay, "
+	   "oldest first (%llu, %llu)", (unsigned long long)x.seq[0],
+	   (unsigned long long)x.seq[1]);
+	ok_err(sf_lockmgr_set_deadlock_ring(mgr, 0), 0, "keep none");
+	memset(&x, 0, sizeof(x));
+	sf_lockmgr_deadlocks(mgr, dl_fn, &x);
+	ok(x.n == 0, "nothing listed");
+	ok_err(sf_lockmgr_set_deadlock_ring(mgr, 1025), EINVAL, "1025: EINVAL");
+	ok_err(sf_lockmgr_deadlocks(mgr, NULL, NULL), EINVAL, "no callback");
+	ok_err(sf_lockmgr_set_victim_policy(NULL, NULL, NULL), EINVAL,
+	       "no manager");
+	sf_lockmgr_set_deadlock_ring(mgr, SF_LOCKMGR_DEADLOCK_RING);
+}
+
 int main(void)
 {
 	watchdog_start(20);
@@ -278,6 +410,7 @@ int main(void)
 	}
 	case_pairs();
 	case_replication();
+	case_deadlocks();
 	ok_err(sf_locktree_destroy(lt), 0, "tree destroyed");
 	ok_err(sf_lockmgr_destroy(mgr), 0, "manager destroyed");
 	return done_testing();

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: lock manager stress: threads run transactions of random ranges and modes in two trees, with releases of one range and rollbacks to savepoints among them, every grant is checked against a reference model for conflicts, a killer thread cancels random waiters, every blocker report is checked (never empty, never its own requester), a watchdog catches stalls, and no request may time out; a second run under a tiny memory limit adds escalation and ENOLCK */
+/* Description: lock manager stress: threads run transactions of random ranges and modes in two trees, with releases of one range and rollbacks to savepoints among them, every grant is checked against a reference model for conflicts, a killer thread cancels random waiters, every blocker report is checked (never empty, never its own requester), a victim policy fails another transaction of every other cycle and the deadlock ring must hold the last ones, a watchdog catches stalls, and no request may time out; a second run under a tiny memory limit adds escalation and ENOLCK */
 /*
  * The model is a list of the granted locks per tree under a glibc mutex.
  * A transaction takes its locks out of the model before it releases them
@@ -230,6 +230,19 @@ static void blocker_cb(void *arg, struct sf_locktree *tree, uint64_t req,
 			__atomic_fetch_add(&bad_reports, 1, __ATOMIC_RELAXED);
 }
 
+/* (D1) Every other deadlock fails the next transaction of the cycle. */
+static uint64_t victim_fn(void *arg, const struct sf_lock_deadlock *d)
+{
+	(void)arg;
+	return d->cycle[d->seq % 2 && d->n > 1 ? 1 : 0].txnid;
+}
+
+static int count_dl(const struct sf_lock_deadlock *d, void *arg)
+{
+	++*(unsigned long *)arg;
+	return d->n < 2;	/* a cycle has two requests at least */
+}
+
 static void *killer(void *arg)
 {
 	uint32_t seed = 99;
@@ -270,6 +283,7 @@ static void run_phase(const char *name, size_t limit, long n)
 		sf_locktree_create(mgr, &trees[i], NULL, NULL);
 	reports = bad_reports = 0;
 	sf_lockmgr_set_blocker_callback(mgr, blocker_cb, NULL);
+	sf_lockmgr_set_victim_policy(mgr, victim_fn, NULL);
 	pthread_create(&k, NULL, killer, NULL);
 	for (int i = 0; i < NTHREADS; i++)
 		pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
@@ -299,6 +313,16 @@ static void run_phase(const char *name, size_t limit, long n)
 	ok(reports > 0 && bad_reports == 0, "%s: %lu blocker reports, none "
 	   "empty or naming its requester (%lu bad)", name, reports,
 	   bad_reports);
+	{
+		unsigned long ring = 0;
+
+		ok(!sf_lockmgr_deadlocks(mgr, count_dl, &ring) &&
+		   ring == (st.deadlocks < SF_LOCKMGR_DEADLOCK_RING ?
+			    st.deadlocks : SF_LOCKMGR_DEADLOCK_RING),
+		   "%s: the deadlock ring holds the last %lu, each a cycle "
+		   "(half of them failing another transaction than the "
+		   "requester)", name, ring);
+	}
 	ok(st.deadlocks == deadlocks && st.kills >= kills &&
 	   st.out_of_locks == nolocks,
 	   "%s: statistics agree: %llu deadlocks, %llu kills, %llu out of "
