@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: the TokuDB lock manager races of seed 001 forced with sync points: "release before wait" (two transactions) and "retry while retry" (three, and a fourth whose wake gives the first release a pass), each with the lock given up by release_all, by the release of one range and by a rollback to a savepoint; a release while a new waiter is about to sleep ("late": its blockers must already be recorded); each waiter must get the free lock at once, not at its lock timeout; a waiter woken to take its lock loses it to a running thread once and is then handed it, and that hand-off racing with the waiter's timeout or with a kill has exactly one winner; a client killed just before its request waits is refused at once; and two trees granting the last lock under the memory limit at the same time give it to one of them only */
+/* Description: the TokuDB lock manager races of seed 001 forced with sync points: "release before wait" (two transactions) and "retry while retry" (three, and a fourth whose wake gives the first release a pass), each with the lock given up by release_all, by the release of one range and by a rollback to a savepoint; a release while a new waiter is about to sleep ("late": its blockers must already be recorded); each waiter must get the free lock at once, not at its lock timeout; a waiter woken to take its lock loses it to a running thread once and is then handed it, and that hand-off racing with the waiter's timeout or with a kill has exactly one winner; a client killed just before its request waits is refused at once; a kill of a waiter woken to take its lock finds it and leaves the lock free; and two trees granting the last lock under the memory limit at the same time give it to one of them only */
 /*
  * Usage: lockmgr-races [rbw|rbw-one|rbw-sp|rwr|rwr-one|rwr-sp|late|tmo|kill|
- *                      kbw|mem]... [-t TIMEOUT_MS]
- *        (default: all eleven, 10 s lock timeout)
+ *                      kbw|kill-woken|mem]... [-t TIMEOUT_MS]
+ *        (default: all twelve, 10 s lock timeout)
  *
  * Linked against the test-hook build (SF_SYNC_POINT active).
  * lockmgr-broken runs this program with broken protocols of the lock
@@ -446,6 +446,49 @@ static void case_one_winner(int kill)
 }
 
 /*
+ * A kill of a woken waiter (R6, K1): B waits for L; A releases and A's
+ * pass wakes B to take L itself; B stops at "lockmgr:wait-retry" while
+ * B's client is killed.  B is still waiting (REQ_RETRY), so the kill
+ * must find it and B must come back ECANCELED without L, which stays
+ * free.
+ */
+static void case_kill_woken(void)
+{
+	struct txn b = { .name = "B", .id = 2 };
+	struct sf_lockmgr_stats st;
+
+	phase("kill a woken waiter");
+	setup();
+	sf_lock_acquire(lt, 1, SF_LOCK_CLIENT_TXNID, SF_LOCK_WRITE, &L, NULL,
+			CLOCK_MONOTONIC, NULL);
+	dsync_arm("lockmgr:wait-sleep", "B", "b-waits", NULL, 1);
+	dsync_arm("lockmgr:wait-retry", "B", "b-woken", "b-killed", 1);
+	pthread_create(&b.t, NULL, txn_main, &b);
+	if (!ok(dsync_wait_for("b-waits", 5000), "kill-woken: B waits for L"))
+		exit(T_FAIL);
+	sf_lock_release_all(lt, 1);
+	if (!ok(dsync_wait_for("b-woken", 5000), "kill-woken: A releases; B "
+		"is woken to take L and stops before it tries"))
+		exit(T_FAIL);
+	ok_err(sf_lockmgr_kill(mgr, 2), 0, "kill-woken: the kill finds B "
+	       "still waiting");
+	dsync_signal("b-killed");
+	pthread_join(b.t, NULL);
+	ok_err(b.result, ECANCELED, "kill-woken: B's wait returns ECANCELED");
+	ok_err(sf_lock_acquire(lt, 3, SF_LOCK_CLIENT_TXNID,
+			       SF_LOCK_WRITE | SF_LOCK_NOWAIT, &L, NULL,
+			       CLOCK_MONOTONIC, NULL), 0,
+	       "kill-woken: and L is free");
+	sf_lock_release_all(lt, 3);
+	sf_lockmgr_stats(mgr, &st);
+	ok(st.kills == 1 && st.pending == 0 && st.locks == 0,
+	   "kill-woken: 1 kill, nothing left (%llu, %llu, %llu)",
+	   (unsigned long long)st.kills, (unsigned long long)st.pending,
+	   (unsigned long long)st.locks);
+	teardown();
+}
+
+/*
  * Memory limit across trees (R5): room for 10 locks of one size, 9 held
  * (each by its own transaction, so escalation merges nothing).
  *   A (txn 1) locks "ka" in the first tree and stops at
@@ -574,6 +617,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "kill")) {
 			case_one_winner(1);
 			ran++;
+		} else if (!strcmp(argv[i], "kill-woken")) {
+			case_kill_woken();
+			ran++;
 		} else if (!strcmp(argv[i], "kbw")) {
 			case_kbw();
 			ran++;
@@ -591,6 +637,7 @@ int main(int argc, char **argv)
 		case_one_winner(0);
 		case_one_winner(1);
 		case_kbw();
+		case_kill_woken();
 		case_mem();
 	}
 	return done_testing();
