@@ -39,6 +39,7 @@ struct lt_lock {
 struct lt_txn {
 	struct lt_txn *next;
 	uint64_t txnid;
+	size_t nlocks;			/* in locks */
 	struct sf_list locks;		/* its struct lt_lock, by tnode */
 };
 
@@ -91,6 +92,9 @@ int lt_add(struct lt_ranges *rs, uint64_t txnid, int mode,
 
 /* Does @txnid hold a lock in @rs? */
 int lt_txn_holds(const struct lt_ranges *rs, uint64_t txnid);
+
+/* How many locks does @txnid hold in @rs? */
+size_t lt_txn_nlocks(const struct lt_ranges *rs, uint64_t txnid);
 
 /* lt_release_txn() - free every lock of @txnid.  Return: locks freed. */
 size_t lt_release_txn(struct lt_ranges *rs, uint64_t txnid);

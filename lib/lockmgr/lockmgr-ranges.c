@@ -240,6 +240,13 @@ int lt_txn_holds(const struct lt_ranges *rs, uint64_t txnid)
 	return *txn_slot(rs, txnid) != NULL;
 }
 
+size_t lt_txn_nlocks(const struct lt_ranges *rs, uint64_t txnid)
+{
+	const struct lt_txn *t = *txn_slot(rs, txnid);
+
+	return t ? t->nlocks : 0;
+}
+
 /* Double the buckets when there are more transactions than buckets. */
 static void txn_grow(struct lt_ranges *rs)
 {
@@ -310,6 +317,7 @@ static void lock_link(struct lt_ranges *rs, struct lt_txn *t,
 		      struct lt_lock *lk)
 {
 	sf_list_add(&lk->tnode, &t->locks);
+	t->nlocks++;
 	rs->root = tree_insert(rs, rs->root, lk);
 	rs->nlocks++;
 	rs->mem += lk->mem;
@@ -332,6 +340,7 @@ int lt_add(struct lt_ranges *rs, uint64_t txnid, int mode,
 			return ENOMEM;
 		}
 		t->txnid = txnid;
+		t->nlocks = 0;
 		sf_list_init(&t->locks);
 		t->next = NULL;
 		*slot = t;
@@ -355,10 +364,12 @@ int lt_add(struct lt_ranges *rs, uint64_t txnid, int mode,
 }
 
 /* Take one lock out of the treap and its owner's list (the lt_txn stays). */
-static void lock_unlink(struct lt_ranges *rs, struct lt_lock *lk)
+static void lock_unlink(struct lt_ranges *rs, struct lt_txn *t,
+			struct lt_lock *lk)
 {
 	rs->root = tree_remove(rs, rs->root, lk);
 	sf_list_del(&lk->tnode);
+	t->nlocks--;
 	rs->nlocks--;
 	rs->mem -= lk->mem;
 }
@@ -389,7 +400,7 @@ size_t lt_release_range(struct lt_ranges *rs, uint64_t txnid,
 		if (keycmp(rs, left, &lk->left) > 0 ||
 		    keycmp(rs, &lk->right, right) > 0)
 			continue;
-		lock_unlink(rs, lk);
+		lock_unlink(rs, t, lk);
 		free(lk);
 		n++;
 	}
@@ -408,7 +419,7 @@ size_t lt_release_after(struct lt_ranges *rs, uint64_t txnid, uint64_t seq)
 	sf_list_for_each_safe(lk, next, &t->locks, struct lt_lock, tnode) {
 		if (lk->seq <= seq)
 			continue;
-		lock_unlink(rs, lk);
+		lock_unlink(rs, t, lk);
 		free(lk);
 		n++;
 	}
@@ -448,7 +459,7 @@ size_t lt_release_txn(struct lt_ranges *rs, uint64_t txnid)
 		struct lt_lock *lk = sf_list_first(&t->locks, struct lt_lock,
 						   tnode);
 
-		lock_unlink(rs, lk);
+		lock_unlink(rs, t, lk);
 		free(lk);
 		n++;
 	}
@@ -508,7 +519,7 @@ static size_t merge_run(struct lt_ranges *rs, struct lt_lock **run, size_t n,
 	copy_key(&lk->left, &l, &buf);
 	copy_key(&lk->right, &r, &buf);
 	for (i = 0; i < n; i++)
-		lock_unlink(rs, run[i]);
+		lock_unlink(rs, t, run[i]);
 	for (i = 0; i < n; i++)
 		free(run[i]);
 	lock_link(rs, t, lk);

@@ -208,6 +208,11 @@
  *	it.  SF_BROKEN(ALWAYS_HANDOFF) grants every clear request in the
  *	pass (the old protocol; bench-lockmgr-hooks shows what it costs).
  *
+ * (Q1) The per-transaction limit is checked in every try under L, after
+ * the own-locks check and before the conflicts (a transaction at its limit
+ * waits for nothing it could not get); a lock merged by escalation counts
+ * once.
+ *
  * NOWAIT (SF_LOCK_NOWAIT) ends at S1: a request that conflicts there is
  * refused with EBUSY under L and never reaches S3, so it is no wait, no
  * edge and no search.  The conflict it saw was real under L, so the
@@ -324,6 +329,7 @@ struct sf_lockmgr {
 	uint32_t mem_units;			/* atomic (R5) */
 	uint32_t max_units;			/* atomic */
 	uint64_t max_bytes;			/* atomic: as set */
+	uint32_t max_txn_locks;			/* atomic: 0 none */
 	uint64_t waits, wait_ns, timeouts, deadlocks, kills; /* M */
 	struct lm_cb *cb;			/* published: blocker callback */
 	struct dl_blob **dl_ring;		/* M: the last dl_cap deadlocks */
@@ -354,7 +360,7 @@ struct sf_locktree {
 	sf_mutex_t locks_mutex;			/* L */
 	struct lt_ranges rs;			/* L */
 	uint64_t grants, nolocks, escalations, escalated; /* L */
-	uint64_t nowait_busy, releases;		/* L */
+	uint64_t nowait_busy, releases, quota;	/* L */
 };
 
 static inline struct lm_request *to_req(struct sf_lock_request *r)
@@ -851,7 +857,7 @@ static struct lm_request *dl_found(struct sf_lockmgr *mgr,
 
 /* ---- trying a request (L held) ------------------------------------------ */
 
-enum { TRY_GRANTED, TRY_CONFLICT, TRY_OVER_LIMIT, TRY_NOMEM };
+enum { TRY_GRANTED, TRY_CONFLICT, TRY_OVER_LIMIT, TRY_NOMEM, TRY_TXN_LIMIT };
 
 struct scan {
 	const struct lt_ranges *rs;
@@ -947,10 +953,16 @@ static int try_locked(struct sf_locktree *lt, struct lm_request *q,
 	uint32_t units;
 	int reserved;
 
+	uint32_t max_txn;
+
 	if (conflicts_of(lt, q, conf)) {
 		lt->grants++;
 		return TRY_GRANTED;
 	}
+	/* (Q1) a new lock past the transaction's quota: not even a wait */
+	max_txn = sf_load_relaxed(&mgr->max_txn_locks);
+	if (max_txn && lt_txn_nlocks(&lt->rs, q->txnid) >= max_txn)
+		return TRY_TXN_LIMIT;
 	if (conf->n)
 		return TRY_CONFLICT;
 	units = mem_units(lt_lock_size(&q->left, right));
@@ -1140,9 +1152,12 @@ static int pass_grant(struct sf_locktree *lt, struct lm_request *q,
 		}
 		goto out;
 	}
-	q->result = r == TRY_GRANTED ? 0 : r == TRY_OVER_LIMIT ? ENOLCK : ENOMEM;
+	q->result = r == TRY_GRANTED ? 0 : r == TRY_OVER_LIMIT ? ENOLCK :
+		    r == TRY_TXN_LIMIT ? EDQUOT : ENOMEM;
 	if (r == TRY_OVER_LIMIT)
 		lt->nolocks++;
+	if (r == TRY_TXN_LIMIT)
+		lt->quota++;
 	req_retire(lt, q);
 	/* Published after L is released: chain it for the caller. */
 	q->dnext = ps->done;
@@ -1291,6 +1306,7 @@ SF_EXPORT int sf_lockmgr_create(struct sf_lockmgr **mgrp,
 	mgr->dl_cap = SF_LOCKMGR_DEADLOCK_RING;
 	mgr->max_units = limit_units(limit);
 	mgr->max_bytes = limit ? limit : SF_LOCKMGR_DEFAULT_MEMORY;
+	mgr->max_txn_locks = cfg ? cfg->max_txn_locks : 0;
 	*mgrp = mgr;
 	return 0;
 }
@@ -1336,6 +1352,15 @@ SF_EXPORT int sf_lockmgr_set_blocker_callback(struct sf_lockmgr *mgr,
 	cb->older = mgr->cb;
 	sf_store_ptr_release(&mgr->cb, cb);
 	sf_mutex_unlock(&mgr->mutex);
+	return 0;
+}
+
+SF_EXPORT int sf_lockmgr_set_max_txn_locks(struct sf_lockmgr *mgr,
+					   unsigned int n)
+{
+	if (!mgr)
+		return EINVAL;
+	sf_store_relaxed(&mgr->max_txn_locks, n);
 	return 0;
 }
 
@@ -1509,6 +1534,7 @@ SF_EXPORT int sf_lockmgr_stats(struct sf_lockmgr *mgr,
 		st->releases += lt->releases;
 		st->retry_woken += lt->woken;
 		st->retry_lost += lt->lost;
+		st->over_txn_limit += lt->quota;
 		st->locks += lt->rs.nlocks;
 		st->lock_memory += lt->rs.mem;
 		st->retry_passes += lt->passes;
@@ -1867,6 +1893,12 @@ again:
 	txnset_fini(&conf);
 	if (t == TRY_GRANTED)
 		return 0;
+	if (t == TRY_TXN_LIMIT) {
+		sf_mutex_lock(&lt->locks_mutex);
+		lt->quota++;
+		sf_mutex_unlock(&lt->locks_mutex);
+		return EDQUOT;
+	}
 	if (t == TRY_OVER_LIMIT) {
 		sf_mutex_lock(&lt->locks_mutex);
 		lt->nolocks++;
@@ -2152,6 +2184,7 @@ SF_EXPORT int sf_locktree_stats(struct sf_locktree *lt,
 	st->retry_passes = lt->passes;
 	st->retry_woken = lt->woken;
 	st->retry_lost = lt->lost;
+	st->over_txn_limit = lt->quota;
 	sf_mutex_unlock(&lt->locks_mutex);
 	sf_mutex_unlock(&lt->pending_mutex);
 	return 0;

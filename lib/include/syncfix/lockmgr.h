@@ -36,6 +36,8 @@
  *			waiting request per transaction); nothing was
  *			changed
  *	ENOLCK		out of lock memory, even after escalation
+ *	EDQUOT		the transaction holds max_txn_locks locks in the tree
+ *			already (the config's per-transaction limit)
  *	ENOMEM		the library could not allocate memory
  *	EINVAL		bad argument (nothing was changed)
  */
@@ -104,7 +106,14 @@ struct sf_lockmgr_config {
 	 * accepted; the locks may then use 64 GiB less 16 bytes).
 	 */
 	size_t max_lock_memory;
-	unsigned int reserved[8];	/* must be zero (else EINVAL) */
+	/*
+	 * Locks one transaction may hold in one tree (RocksDB's
+	 * max_num_locks); 0: no limit.  A request that would add a lock
+	 * past it fails with EDQUOT (at once, even if it would otherwise
+	 * wait); one its own locks already cover adds none.
+	 */
+	unsigned int max_txn_locks;
+	unsigned int reserved[7];	/* must be zero (else EINVAL) */
 };
 
 #define SF_LOCKMGR_DEFAULT_MEMORY	(64u << 20)
@@ -145,8 +154,17 @@ struct sf_lockmgr_stats {
 	uint64_t retry_woken;	/* waiters a pass woke to try for themselves */
 	uint64_t retry_lost;	/* of those, found the lock taken again (the
 				 * next pass hands it to them) */
-	uint64_t reserved[4];	/* zero; room for later counters */
+	uint64_t over_txn_limit; /* EDQUOT results (max_txn_locks) */
+	uint64_t reserved[3];	/* zero; room for later counters */
 };
+
+/*
+ * sf_lockmgr_set_max_txn_locks() - change the per-transaction limit (the
+ * config's max_txn_locks; 0: none).  Locks held beyond a lowered limit
+ * stay; the transaction gets no new one until it is below.  Return: 0;
+ * EINVAL (@mgr NULL).
+ */
+int sf_lockmgr_set_max_txn_locks(struct sf_lockmgr *mgr, unsigned int n);
 
 /*
  * Create a manager; @cfg may be NULL (defaults).  Return: 0; EINVAL
@@ -227,7 +245,8 @@ struct sf_locktree_stats {
 	uint64_t retry_passes;	/* passes run */
 	uint64_t retry_woken;	/* waiters woken to take their lock */
 	uint64_t retry_lost;	/* of those, found it taken again */
-	uint64_t reserved[9];	/* zero; room for later counters */
+	uint64_t over_txn_limit; /* EDQUOT results */
+	uint64_t reserved[8];	/* zero; room for later counters */
 };
 
 /* Return: 0; EINVAL (@lt or @st NULL). */
@@ -412,7 +431,7 @@ int sf_locktree_destroy(struct sf_locktree *lt);
  *
  * Return: 0 granted, EINPROGRESS (call sf_lock_request_wait), EDEADLK,
  * ECANCELED (@client_id is killed by sf_lockmgr_kill_client), ENOLCK,
- * ENOMEM; EBUSY: the request would wait, but it is SF_LOCK_NOWAIT (never
+ * EDQUOT (the transaction's lock limit), ENOMEM; EBUSY: the request would wait, but it is SF_LOCK_NOWAIT (never
  * EINPROGRESS or EDEADLK then), or another request of @txnid waits
  * already, in this tree or another of the manager (a transaction may have
  * one waiting request at a time); nothing is changed, and @req is not
@@ -430,8 +449,9 @@ int sf_lock_request_start(struct sf_lock_request *req, struct sf_locktree *lt,
  * once unless the lock was already granted).
  *
  * Return: 0 granted, ETIMEDOUT, ECANCELED (killed), EDEADLK (an
- * escalation made the request close a cycle: it is the victim), ENOLCK,
- * ENOMEM; EINVAL (@req NULL, bad clock or timespec, or no request waits
+ * escalation made the request close a cycle, or a victim policy chose
+ * its transaction), ENOLCK, EDQUOT (the limit was lowered while it
+ * waited), ENOMEM; EINVAL (@req NULL, bad clock or timespec, or no request waits
  * in @req: nothing is changed).
  */
 int sf_lock_request_wait(struct sf_lock_request *req, clockid_t clockid,

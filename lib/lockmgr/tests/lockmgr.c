@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: lock manager semantics: conflict matrix (read/write, overlapping, adjacent, nested, infinite ranges), custom comparator, self-compatibility and upgrade, timeouts, kill, deadlocks of 2 and 3 transactions, one waiting request per transaction (EBUSY), NOWAIT requests (EBUSY at once, no wait or deadlock search), escalation under a small memory limit, the 64 GiB limit boundary, release of all locks, release of one range and savepoints (waiters unblocked are granted, a release that unblocks none runs no retry pass), bad arguments */
+/* Description: lock manager semantics: conflict matrix (read/write, overlapping, adjacent, nested, infinite ranges), custom comparator, self-compatibility and upgrade, timeouts, kill, deadlocks of 2 and 3 transactions, one waiting request per transaction (EBUSY), NOWAIT requests (EBUSY at once, no wait or deadlock search), escalation under a small memory limit, the 64 GiB limit boundary, release of all locks, release of one range and savepoints (waiters unblocked are granted, a release that unblocks none runs no retry pass), the per-transaction lock limit (EDQUOT), bad arguments */
 #include "test.h"
 
 #include <syncfix.h>
@@ -1073,6 +1073,63 @@ static void case_savepoint(void)
 	finish();
 }
 
+/* ---- per-transaction lock limit --------------------------------------------- */
+
+/*
+ * max_txn_locks (Q1): a transaction holding the limit in a tree gets no
+ * new lock there (EDQUOT at once, even where it would wait); a request
+ * its own locks cover adds none and is granted; others are not limited;
+ * a release makes room; a waiter granted after the limit was lowered
+ * gets EDQUOT from its wait.
+ */
+static void case_txn_limit(void)
+{
+	struct sf_lockmgr_config cfg = { .max_txn_locks = 3 };
+	struct sf_lock_request r;
+	struct sf_lockkey x = key("x");
+	struct sf_locktree_stats ts;
+	double t0;
+
+	phase("per-transaction limit");
+	if (sf_lockmgr_create(&mgr, &cfg) ||
+	    sf_locktree_create(mgr, &lt, NULL, NULL)) {
+		ok(0, "create manager and tree");
+		exit(T_FAIL);
+	}
+	ok(try_acq(1, R, "a", "a") && try_acq(1, W, "b", "b") &&
+	   try_acq(1, W, "c", "c"), "a limit of 3: T1 takes a (read), b, c");
+	ok_err(acq(1, W, "d", "d", 0), EDQUOT, "a fourth: EDQUOT");
+	ok(try_acq(1, W, "b", "b") && try_acq(1, R, "a", "a"),
+	   "what it holds already: granted, no new lock");
+	ok_err(acq(1, W, "a", "a", 0), EDQUOT, "upgrading a to write is a new "
+	       "lock: EDQUOT");
+	ok(try_acq(2, W, "x", "x") && try_acq(2, W, "y", "y"),
+	   "T2 is not limited by T1's locks");
+	t0 = now_mono();
+	ok_err(acq(1, W, "x", "x", 5000), EDQUOT, "T1 asking for T2's x: EDQUOT "
+	       "at once, no wait");
+	ok(now_mono() - t0 < 1.0 && stats().waits == 0, "(no wait counted)");
+	ok_err(rel(1, "c", "c"), 0, "T1 releases c");
+	ok(try_acq(1, W, "d", "d"), "then d is granted");
+	sf_locktree_stats(lt, &ts);
+	ok(ts.over_txn_limit == 3 && stats().over_txn_limit == 3,
+	   "3 EDQUOT results counted, in the tree and the manager");
+	/* T3 waits for x while below the limit; the limit is lowered */
+	ok(try_acq(3, W, "m", "m"), "T3 holds m");
+	ok_err(sf_lock_request_start(&r, lt, 3, ANY, W, &x, NULL), EINPROGRESS,
+	       "T3 waits for x");
+	ok_err(sf_lockmgr_set_max_txn_locks(mgr, 1), 0, "the limit lowered to 1");
+	sf_lock_release_all(lt, 2);
+	ok_err(sf_lock_request_wait(&r, CLOCK_MONOTONIC, NULL), EDQUOT,
+	       "T2 releases: T3's wait ends with EDQUOT (it holds m)");
+	ok_err(sf_lockmgr_set_max_txn_locks(mgr, 0), 0, "no limit");
+	ok(try_acq(3, W, "n", "n"), "T3 gets more again");
+	ok_err(sf_lockmgr_set_max_txn_locks(NULL, 1), EINVAL, "no manager");
+	sf_lock_release_all(lt, 1);
+	sf_lock_release_all(lt, 3);
+	finish();
+}
+
 /* ---- bad arguments ------------------------------------------------------------ */
 
 static void case_einval(void)
@@ -1095,7 +1152,7 @@ static void case_einval(void)
 	       "bad infinity");
 	ok_err(sf_lockmgr_create(&m2, &huge), EINVAL, "limit above 64 GiB");
 	ok_err(sf_lockmgr_create(&m2, &(struct sf_lockmgr_config){
-					 .reserved[7] = 1 }), EINVAL,
+					 .reserved[6] = 1 }), EINVAL,
 	       "a reserved config field not zero");
 	ok(!memcmp(stats().reserved, (uint64_t[8]){ 0 },
 		   sizeof(stats().reserved)),
@@ -1126,6 +1183,7 @@ int main(void)
 	case_release();
 	case_release_one();
 	case_savepoint();
+	case_txn_limit();
 	case_einval();
 	return done_testing();
 }
