@@ -51,6 +51,8 @@ struct lt_ranges {
 	uint32_t rng;
 	sf_lockkey_cmp_t cmp;		/* NULL: bytewise, shorter first */
 	void *cmp_arg;
+	sf_lock_barrier_fn barrier;	/* escalation barrier, or NULL */
+	void *barrier_arg;
 };
 
 int lt_init(struct lt_ranges *rs, sf_lockkey_cmp_t cmp, void *cmp_arg);
@@ -127,7 +129,9 @@ int lt_txn_conflicts(const struct lt_ranges *rs, uint64_t txnid, int mode,
  * lt_escalate() - merge each transaction's locks that are adjacent in key
  * order (no lock of another transaction starts between them), of the same
  * mode, into one lock spanning them, unless the merged range would
- * conflict with another transaction's lock.  Return: locks merged away.
+ * conflict with another transaction's lock, or the barrier (when set)
+ * says the gap between two of them must not be bridged.  Return: locks
+ * merged away.
  */
 size_t lt_escalate(struct lt_ranges *rs);
 

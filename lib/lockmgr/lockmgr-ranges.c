@@ -547,6 +547,10 @@ size_t lt_escalate(struct lt_ranges *rs)
 
 			if (all[j]->txnid != x->txnid || all[j]->mode != x->mode)
 				break;
+			/* a gap between the run and the next: may it go? */
+			if (rs->barrier && keycmp(rs, right, &all[j]->left) < 0 &&
+			    rs->barrier(rs->barrier_arg, right, &all[j]->left))
+				break;
 			if (keycmp(rs, cand, right) < 0)
 				cand = right;
 			if (lt_overlaps(rs, &x->left, cand, esc_conflict, &chk))

@@ -1516,6 +1516,19 @@ SF_EXPORT int sf_locktree_destroy(struct sf_locktree *lt)
 	return 0;
 }
 
+SF_EXPORT int sf_locktree_set_escalation_barrier(struct sf_locktree *lt,
+						 sf_lock_barrier_fn fn,
+						 void *arg)
+{
+	if (!lt)
+		return EINVAL;
+	sf_mutex_lock(&lt->locks_mutex);
+	lt->rs.barrier = fn;
+	lt->rs.barrier_arg = arg;
+	sf_mutex_unlock(&lt->locks_mutex);
+	return 0;
+}
+
 SF_EXPORT int sf_lockmgr_stats(struct sf_lockmgr *mgr,
 			       struct sf_lockmgr_stats *st)
 {

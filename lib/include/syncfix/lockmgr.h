@@ -423,6 +423,26 @@ int sf_locktree_create(struct sf_lockmgr *mgr, struct sf_locktree **ltp,
 int sf_locktree_destroy(struct sf_locktree *lt);
 
 /*
+ * An escalation barrier (RocksDB's SetEscalationBarrierFunc): called with
+ * two keys @a < @b, the right end of locks an escalation is merging and
+ * the left end of the transaction's next lock, with nothing of them in
+ * between; nonzero forbids bridging that gap (say, when the tree holds
+ * several index prefixes and a lock must not reach from one into the
+ * next).  Called with the tree's mutex held, like the comparator: it must
+ * not call the lock manager.
+ */
+typedef int (*sf_lock_barrier_fn)(void *arg, const struct sf_lockkey *a,
+				  const struct sf_lockkey *b);
+
+/*
+ * sf_locktree_set_escalation_barrier() - use @fn(@arg, ...) in the
+ * escalations of @lt from now on (@fn NULL: none, the default).  Return:
+ * 0; EINVAL (@lt NULL).
+ */
+int sf_locktree_set_escalation_barrier(struct sf_locktree *lt,
+				       sf_lock_barrier_fn fn, void *arg);
+
+/*
  * sf_lock_request_start() - ask for [@left, @right] in @mode for @txnid.
  * @mode:      SF_LOCK_READ or SF_LOCK_WRITE, optionally | SF_LOCK_NOWAIT
  * @right:     NULL for a point lock (@right = @left)

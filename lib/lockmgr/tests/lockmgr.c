@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: lock manager semantics: conflict matrix (read/write, overlapping, adjacent, nested, infinite ranges), custom comparator, self-compatibility and upgrade, timeouts, kill, deadlocks of 2 and 3 transactions, one waiting request per transaction (EBUSY), NOWAIT requests (EBUSY at once, no wait or deadlock search), escalation under a small memory limit, the 64 GiB limit boundary, release of all locks, release of one range and savepoints (waiters unblocked are granted, a release that unblocks none runs no retry pass), the per-transaction lock limit (EDQUOT), bad arguments */
+/* Description: lock manager semantics: conflict matrix (read/write, overlapping, adjacent, nested, infinite ranges), custom comparator, self-compatibility and upgrade, timeouts, kill, deadlocks of 2 and 3 transactions, one waiting request per transaction (EBUSY), NOWAIT requests (EBUSY at once, no wait or deadlock search), escalation under a small memory limit, the 64 GiB limit boundary, release of all locks, release of one range and savepoints (waiters unblocked are granted, a release that unblocks none runs no retry pass), the per-transaction lock limit (EDQUOT), an escalation barrier between key prefixes, bad arguments */
 #include "test.h"
 
 #include <syncfix.h>
@@ -1130,6 +1130,74 @@ static void case_txn_limit(void)
 	finish();
 }
 
+/* ---- escalation barrier --------------------------------------------------- */
+
+/* Keys "<prefix><n>": a barrier between different prefixes (first byte). */
+static int barrier_calls;
+
+static int prefix_barrier(void *arg, const struct sf_lockkey *a,
+			  const struct sf_lockkey *b)
+{
+	(void)arg;
+	barrier_calls++;
+	return a->inf || b->inf || !a->size || !b->size ||
+	       ((const char *)a->data)[0] != ((const char *)b->data)[0];
+}
+
+/*
+ * An escalation merges T1's ten point locks a1..a5, b1..b5 into one range
+ * that covers "a9", between the two prefixes; with a barrier between
+ * prefixes it merges each prefix apart and "a9" stays free.
+ */
+static void escalate_ten(int with_barrier, const char *what)
+{
+	static const char *const k[] = { "a1", "a2", "a3", "a4", "a5",
+					 "b1", "b2", "b3", "b4", "b5" };
+	struct sf_lockmgr_stats st;
+	size_t one;
+	int bad = 0;
+
+	fresh(0);
+	if (with_barrier)
+		ok_err(sf_locktree_set_escalation_barrier(lt, prefix_barrier,
+							  NULL), 0,
+		       "%s: barrier set", what);
+	bad += !try_acq(1, W, k[0], k[0]);
+	one = stats().lock_memory;
+	/* room for 10 locks: the eleventh escalates */
+	sf_lockmgr_set_max_memory(mgr, 10 * one + one / 2);
+	for (int i = 1; i < 10; i++)
+		bad += !try_acq(1, W, k[i], k[i]);
+	bad += !try_acq(1, W, "c1", "c1");
+	st = stats();
+	ok(!bad && st.escalations > 0, "%s: T1's 11 locks, an escalation ran "
+	   "(%llu locks left)", what, (unsigned long long)st.locks);
+	if (with_barrier)
+		ok(try_acq(2, R, "a9", "a9") && barrier_calls > 0 &&
+		   !try_acq(2, R, "a3", "a3"),
+		   "%s: a9, between the prefixes, is free (the barrier was "
+		   "asked %d times); a3 is not", what, barrier_calls);
+	else
+		ok(!try_acq(2, R, "a9", "a9"), "%s: a9, between the prefixes, "
+		   "is covered by the merged range", what);
+	sf_lock_release_all(lt, 1);
+	sf_lock_release_all(lt, 2);
+	finish();
+}
+
+static void case_escalation_barrier(void)
+{
+	phase("escalation barrier");
+	escalate_ten(0, "no barrier");
+	escalate_ten(1, "barrier");
+	fresh(0);
+	ok_err(sf_locktree_set_escalation_barrier(NULL, NULL, NULL), EINVAL,
+	       "no tree: EINVAL");
+	ok_err(sf_locktree_set_escalation_barrier(lt, NULL, NULL), 0,
+	       "cleared");
+	finish();
+}
+
 /* ---- bad arguments ------------------------------------------------------------ */
 
 static void case_einval(void)
@@ -1184,6 +1252,7 @@ int main(void)
 	case_release_one();
 	case_savepoint();
 	case_txn_limit();
+	case_escalation_barrier();
 	case_einval();
 	return done_testing();
 }
