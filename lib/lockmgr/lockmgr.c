@@ -71,8 +71,9 @@
  * that state there; kill only finds requests still in the registry, and
  * the timeout path takes P, under which DONE is already stored; so
  * exactly one of grant, kill and timeout wins.  A request is granted
- * while it waits only by a hand-off (R6) or by its own waiter.  A waiter reads the word with acquire;
- * DONE and ->result are published by a release store.
+ * while it waits only by a hand-off (R6) or by its own waiter.  A waiter
+ * reads the word with acquire; DONE and ->result are published by a
+ * release store.
  *
  * Ordering argument (labels used in the code and the tests):
  *
@@ -110,9 +111,10 @@
  *	it read w (one thread running the pass for all that asked).  In the
  *	seed's case (lockmgr-races "rwr": A's pass found C still blocked by
  *	B) B's release takes a ticket after A's pass read w, so when A's
- *	pass ends B finds retry_done < my and runs a pass that retries C.  The broken protocol (SF_BROKEN(RETRY_WHILE_RETRY))
- *	is the old PerconaFT flag: a pass clears "retry needed" when it
- *	starts and a release that finds it clear skips the retry.
+ *	pass ends B finds retry_done < my and runs a pass that retries C.
+ *	The broken protocol (SF_BROKEN(RETRY_WHILE_RETRY)) is the old
+ *	PerconaFT flag: a pass clears "retry needed" when it starts and a
+ *	release that finds it clear skips the retry.
  *
  * (R3) No lost wakeup.  A waiter sleeps with sf_wait(&state, REQ_PENDING):
  *	the comparison and the sleep are atomic against sf_wake on the
@@ -137,9 +139,10 @@
  *	nothing a waiter needs, or that leaves it blocked by another
  *	transaction, runs none ("retry_asks" counts those that did).  A set
  *	that a failed allocation left short is marked ->overflow, and every
- *	release in its tree then runs a pass, which records it again.  A request that must wait searches
- *	the graph from its blockers (under M) and fails with EDEADLK if it
- *	reaches its own transaction, before it sleeps.  Edges appear only
+ *	release in its tree then runs a pass, which records it again.
+ *	A request that must wait searches the graph from its blockers
+ *	(under M) and fails with EDEADLK if it reaches its own transaction,
+ *	before it sleeps.  Edges appear only
  *	(a) when a request starts waiting, which searches; (b) when a
  *	transaction is granted a lock: a pass grants a waiting request,
  *	the only one of its transaction (one waiting request per
@@ -263,12 +266,13 @@
  * lockmgr:start-waits (after the S3-S5 section, before start returns
  * EINPROGRESS), lockmgr:wait-sleep (a waiter about to sleep),
  * lockmgr:wait-retry (a waiter woken to try for itself, before P, R6),
- * lockmgr:release-removed (after X1-X2), lockmgr:limit-checked (a grant has reserved its lock
- * memory or found no room, R5, before the lock is added; L held),
+ * lockmgr:release-removed (after X1-X2), lockmgr:limit-checked (a grant
+ * has reserved its lock memory or found no room, R5, before the lock is
+ * added; L held),
  * lockmgr:retry-asked (a release took its ticket, before P),
  * lockmgr:retry-pass-publish (a pass has decided its grants and wakes,
- * before it wakes or stores DONE), lockmgr:retry-pass-end (a pass is over, before
- * retry_done and P are released), lockmgr:wait-collect (a timed-out or
+ * before it wakes or stores DONE), lockmgr:retry-pass-end (a pass is
+ * over, before retry_done and P are released), lockmgr:wait-collect (a timed-out or
  * killed waiter, before it takes P).
  */
 #define _GNU_SOURCE
@@ -528,7 +532,7 @@ static size_t key_bytes(const struct sf_lockkey *k)
 	return k->inf ? 0 : k->size;
 }
 
-/* ---- blocker reports (B1) ------------------------------------------------- */
+/* ---- blocker reports (B1) ---------------------------------------------- */
 
 /* A blocker callback as set; never freed before the manager. */
 struct lm_cb {
@@ -715,7 +719,7 @@ static int closes_cycle(struct sf_lockmgr *mgr, struct lm_request *q)
 	return find_cycle(mgr, q, NULL, 0, NULL);
 }
 
-/* ---- deadlock reports (D1) ----------------------------------------------------- */
+/* ---- deadlock reports (D1) --------------------------------------------- */
 
 #define DL_MAX_CYCLE	64	/* requests kept of one cycle */
 #define DL_RING_MAX	1024
@@ -983,7 +987,7 @@ static int try_locked(struct sf_locktree *lt, struct lm_request *q,
 	return TRY_GRANTED;
 }
 
-/* ---- pending list (written under P and L, read under either) --------------- */
+/* ---- pending list (written under P and L, read under either) ----------- */
 
 static void pending_link(struct sf_locktree *lt, struct lm_request *q)
 {
@@ -1107,7 +1111,7 @@ static void escalate_all(struct sf_lockmgr *mgr)
 	sf_mutex_unlock(&mgr->trees_mutex);
 }
 
-/* ---- retry pass (R2, R6) -------------------------------------------------- */
+/* ---- retry pass (R2, R6) ----------------------------------------------- */
 
 struct pass {
 	struct txnset conf;
@@ -2014,7 +2018,7 @@ SF_EXPORT int sf_lock_acquire(struct sf_locktree *lt, uint64_t txnid,
 	return r;
 }
 
-/* ---- releases (X1-X3) ------------------------------------------------------ */
+/* ---- releases (X1-X3) -------------------------------------------------- */
 
 enum { REL_ALL, REL_RANGE, REL_AFTER };
 
@@ -2164,7 +2168,7 @@ SF_EXPORT int sf_lock_rollback_to(struct sf_locktree *lt, uint64_t txnid,
 	return 0;
 }
 
-/* ---- limit, per-tree statistics, listings ---------------------------------- */
+/* ---- limit, per-tree statistics, listings ------------------------------ */
 
 SF_EXPORT int sf_lockmgr_get_max_memory(struct sf_lockmgr *mgr, size_t *bytes)
 {
@@ -2295,7 +2299,8 @@ SF_EXPORT int sf_locktree_iterate(struct sf_locktree *lt, sf_lock_iter_fn fn,
 	}
 	ls.sn.end = ls.sn.buf + bytes;
 	ls.sn.free = ls.sn.buf;
-	ls.v = snap_take(&ls.sn, ls.cap * sizeof(*ls.v), _Alignof(struct sf_lock_info));
+	ls.v = snap_take(&ls.sn, ls.cap * sizeof(*ls.v),
+			 _Alignof(struct sf_lock_info));
 	lt_overlaps(&lt->rs, &lo, &hi, lock_snap_fn, &ls);
 	if (torn) {
 		/* the broken protocol: the write locks in a second section */

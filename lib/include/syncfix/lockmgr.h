@@ -451,8 +451,9 @@ int sf_locktree_set_escalation_barrier(struct sf_locktree *lt,
  *
  * Return: 0 granted, EINPROGRESS (call sf_lock_request_wait), EDEADLK,
  * ECANCELED (@client_id is killed by sf_lockmgr_kill_client), ENOLCK,
- * EDQUOT (the transaction's lock limit), ENOMEM; EBUSY: the request would wait, but it is SF_LOCK_NOWAIT (never
- * EINPROGRESS or EDEADLK then), or another request of @txnid waits
+ * EDQUOT (the transaction's lock limit), ENOMEM; EBUSY: the request would
+ * wait, but it is SF_LOCK_NOWAIT (never EINPROGRESS or EDEADLK then), or
+ * another request of @txnid waits
  * already, in this tree or another of the manager (a transaction may have
  * one waiting request at a time); nothing is changed, and @req is not
  * waiting; EINVAL for @req, @lt or @left NULL, a bad mode or key,
@@ -471,8 +472,8 @@ int sf_lock_request_start(struct sf_lock_request *req, struct sf_locktree *lt,
  * Return: 0 granted, ETIMEDOUT, ECANCELED (killed), EDEADLK (an
  * escalation made the request close a cycle, or a victim policy chose
  * its transaction), ENOLCK, EDQUOT (the limit was lowered while it
- * waited), ENOMEM; EINVAL (@req NULL, bad clock or timespec, or no request waits
- * in @req: nothing is changed).
+ * waited), ENOMEM; EINVAL (@req NULL, bad clock or timespec, or no
+ * request waits in @req: nothing is changed).
  */
 int sf_lock_request_wait(struct sf_lock_request *req, clockid_t clockid,
 			 const struct timespec *abstime);
