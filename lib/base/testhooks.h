@@ -62,9 +62,15 @@
 #define SF_BROKEN_CUT_IGNORED			(1u << 13)
 /* lockmgr/lockmgr.c: the memory limit checked, then the counter raised. */
 #define SF_BROKEN_MEM_UNRESERVED		(1u << 14)
+/* lockmgr/lockmgr.c: a new waiter's blockers recorded after L; every
+ * grantable waiter granted by the pass while it sleeps (the old hand-off). */
+#define SF_BROKEN_EDGES_LATE			(1u << 15)
+#define SF_BROKEN_ALWAYS_HANDOFF		(1u << 16)
+/* lockmgr/lockmgr.c: a listing copied in two sections of the tree's L. */
+#define SF_BROKEN_LISTING_TORN			(1u << 17)
 
 /* locks/rwlock.c: a write unlock releases by the word it loaded. */
-#define SF_BROKEN_WRUNLOCK_LOADED		(1u << 15)
+#define SF_BROKEN_WRUNLOCK_LOADED		(1u << 18)
 
 /* What a hook returns when it injects nothing. */
 #define SF_HOOK_NONE	(-1L)

@@ -28,6 +28,7 @@ struct lt_lock {
 	struct lt_lock *max;		/* greatest right key in this subtree */
 	struct sf_list tnode;		/* in the owner's lt_txn.locks */
 	uint64_t txnid;
+	uint64_t seq;			/* order of grant in the tree (savepoints) */
 	uint32_t prio;
 	int mode;
 	size_t mem;			/* bytes charged to the limit */
@@ -38,6 +39,7 @@ struct lt_lock {
 struct lt_txn {
 	struct lt_txn *next;
 	uint64_t txnid;
+	size_t nlocks;			/* in locks */
 	struct sf_list locks;		/* its struct lt_lock, by tnode */
 };
 
@@ -45,9 +47,12 @@ struct lt_ranges {
 	struct lt_lock *root;
 	struct lt_txn **buckets;
 	size_t nbuckets, ntxns, nlocks, mem;
+	uint64_t seq;			/* of the last lock added */
 	uint32_t rng;
 	sf_lockkey_cmp_t cmp;		/* NULL: bytewise, shorter first */
 	void *cmp_arg;
+	sf_lock_barrier_fn barrier;	/* escalation barrier, or NULL */
+	void *barrier_arg;
 };
 
 int lt_init(struct lt_ranges *rs, sf_lockkey_cmp_t cmp, void *cmp_arg);
@@ -90,14 +95,43 @@ int lt_add(struct lt_ranges *rs, uint64_t txnid, int mode,
 /* Does @txnid hold a lock in @rs? */
 int lt_txn_holds(const struct lt_ranges *rs, uint64_t txnid);
 
+/* How many locks does @txnid hold in @rs? */
+size_t lt_txn_nlocks(const struct lt_ranges *rs, uint64_t txnid);
+
 /* lt_release_txn() - free every lock of @txnid.  Return: locks freed. */
 size_t lt_release_txn(struct lt_ranges *rs, uint64_t txnid);
+
+/*
+ * lt_release_range() - free the locks of @txnid that lie within [@left,
+ * @right] (a lock that reaches outside it is kept).  Return: locks freed.
+ */
+size_t lt_release_range(struct lt_ranges *rs, uint64_t txnid,
+			const struct sf_lockkey *left,
+			const struct sf_lockkey *right);
+
+/*
+ * lt_release_after() - free the locks of @txnid added after the lock
+ * sequence number @seq (rs->seq when the savepoint was taken).  A lock
+ * merged by escalation has the smallest number of the locks it replaced.
+ * Return: locks freed.
+ */
+size_t lt_release_after(struct lt_ranges *rs, uint64_t txnid, uint64_t seq);
+
+/*
+ * lt_txn_conflicts() - does @txnid hold a lock overlapping [@left, @right]
+ * that conflicts with @mode?
+ */
+int lt_txn_conflicts(const struct lt_ranges *rs, uint64_t txnid, int mode,
+		     const struct sf_lockkey *left,
+		     const struct sf_lockkey *right);
 
 /*
  * lt_escalate() - merge each transaction's locks that are adjacent in key
  * order (no lock of another transaction starts between them), of the same
  * mode, into one lock spanning them, unless the merged range would
- * conflict with another transaction's lock.  Return: locks merged away.
+ * conflict with another transaction's lock, or the barrier (when set)
+ * says the gap between two of them must not be bridged.  Return: locks
+ * merged away.
  */
 size_t lt_escalate(struct lt_ranges *rs);
 

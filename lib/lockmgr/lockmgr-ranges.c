@@ -240,6 +240,13 @@ int lt_txn_holds(const struct lt_ranges *rs, uint64_t txnid)
 	return *txn_slot(rs, txnid) != NULL;
 }
 
+size_t lt_txn_nlocks(const struct lt_ranges *rs, uint64_t txnid)
+{
+	const struct lt_txn *t = *txn_slot(rs, txnid);
+
+	return t ? t->nlocks : 0;
+}
+
 /* Double the buckets when there are more transactions than buckets. */
 static void txn_grow(struct lt_ranges *rs)
 {
@@ -310,6 +317,7 @@ static void lock_link(struct lt_ranges *rs, struct lt_txn *t,
 		      struct lt_lock *lk)
 {
 	sf_list_add(&lk->tnode, &t->locks);
+	t->nlocks++;
 	rs->root = tree_insert(rs, rs->root, lk);
 	rs->nlocks++;
 	rs->mem += lk->mem;
@@ -332,6 +340,7 @@ int lt_add(struct lt_ranges *rs, uint64_t txnid, int mode,
 			return ENOMEM;
 		}
 		t->txnid = txnid;
+		t->nlocks = 0;
 		sf_list_init(&t->locks);
 		t->next = NULL;
 		*slot = t;
@@ -343,6 +352,7 @@ int lt_add(struct lt_ranges *rs, uint64_t txnid, int mode,
 	lk->txnid = txnid;
 	lk->mode = mode;
 	lk->mem = size;
+	lk->seq = ++rs->seq;
 	lk->prio = next_prio(rs);
 	copy_key(&lk->left, left, &buf);
 	if (right == left)
@@ -354,12 +364,88 @@ int lt_add(struct lt_ranges *rs, uint64_t txnid, int mode,
 }
 
 /* Take one lock out of the treap and its owner's list (the lt_txn stays). */
-static void lock_unlink(struct lt_ranges *rs, struct lt_lock *lk)
+static void lock_unlink(struct lt_ranges *rs, struct lt_txn *t,
+			struct lt_lock *lk)
 {
 	rs->root = tree_remove(rs, rs->root, lk);
 	sf_list_del(&lk->tnode);
+	t->nlocks--;
 	rs->nlocks--;
 	rs->mem -= lk->mem;
+}
+
+/* Free the lt_txn of @slot once it holds no lock. */
+static void txn_drop_if_empty(struct lt_ranges *rs, struct lt_txn **slot)
+{
+	struct lt_txn *t = *slot;
+
+	if (!sf_list_empty(&t->locks))
+		return;
+	*slot = t->next;
+	free(t);
+	rs->ntxns--;
+}
+
+size_t lt_release_range(struct lt_ranges *rs, uint64_t txnid,
+			const struct sf_lockkey *left,
+			const struct sf_lockkey *right)
+{
+	struct lt_txn **slot = txn_slot(rs, txnid), *t = *slot;
+	struct lt_lock *lk, *next;
+	size_t n = 0;
+
+	if (!t)
+		return 0;
+	sf_list_for_each_safe(lk, next, &t->locks, struct lt_lock, tnode) {
+		if (keycmp(rs, left, &lk->left) > 0 ||
+		    keycmp(rs, &lk->right, right) > 0)
+			continue;
+		lock_unlink(rs, t, lk);
+		free(lk);
+		n++;
+	}
+	txn_drop_if_empty(rs, slot);
+	return n;
+}
+
+size_t lt_release_after(struct lt_ranges *rs, uint64_t txnid, uint64_t seq)
+{
+	struct lt_txn **slot = txn_slot(rs, txnid), *t = *slot;
+	struct lt_lock *lk, *next;
+	size_t n = 0;
+
+	if (!t)
+		return 0;
+	sf_list_for_each_safe(lk, next, &t->locks, struct lt_lock, tnode) {
+		if (lk->seq <= seq)
+			continue;
+		lock_unlink(rs, t, lk);
+		free(lk);
+		n++;
+	}
+	txn_drop_if_empty(rs, slot);
+	return n;
+}
+
+struct txn_conflict {
+	uint64_t txnid;
+	int mode;
+};
+
+static int txn_conflict_fn(struct lt_lock *lk, void *arg)
+{
+	const struct txn_conflict *c = arg;
+
+	return lk->txnid == c->txnid && lt_modes_conflict(lk->mode, c->mode);
+}
+
+int lt_txn_conflicts(const struct lt_ranges *rs, uint64_t txnid, int mode,
+		     const struct sf_lockkey *left,
+		     const struct sf_lockkey *right)
+{
+	struct txn_conflict c = { txnid, mode };
+
+	return lt_overlaps(rs, left, right, txn_conflict_fn, &c);
 }
 
 size_t lt_release_txn(struct lt_ranges *rs, uint64_t txnid)
@@ -373,7 +459,7 @@ size_t lt_release_txn(struct lt_ranges *rs, uint64_t txnid)
 		struct lt_lock *lk = sf_list_first(&t->locks, struct lt_lock,
 						   tnode);
 
-		lock_unlink(rs, lk);
+		lock_unlink(rs, t, lk);
 		free(lk);
 		n++;
 	}
@@ -424,11 +510,16 @@ static size_t merge_run(struct lt_ranges *rs, struct lt_lock **run, size_t n,
 	lk->txnid = first->txnid;
 	lk->mode = first->mode;
 	lk->mem = size;
+	/* the oldest of the run: a savepoint before it keeps the merge */
+	lk->seq = first->seq;
+	for (i = 1; i < n; i++)
+		if (run[i]->seq < lk->seq)
+			lk->seq = run[i]->seq;
 	lk->prio = next_prio(rs);
 	copy_key(&lk->left, &l, &buf);
 	copy_key(&lk->right, &r, &buf);
 	for (i = 0; i < n; i++)
-		lock_unlink(rs, run[i]);
+		lock_unlink(rs, t, run[i]);
 	for (i = 0; i < n; i++)
 		free(run[i]);
 	lock_link(rs, t, lk);
@@ -455,6 +546,10 @@ size_t lt_escalate(struct lt_ranges *rs)
 			const struct sf_lockkey *cand = &all[j]->right;
 
 			if (all[j]->txnid != x->txnid || all[j]->mode != x->mode)
+				break;
+			/* a gap between the run and the next: may it go? */
+			if (rs->barrier && keycmp(rs, right, &all[j]->left) < 0 &&
+			    rs->barrier(rs->barrier_arg, right, &all[j]->left))
 				break;
 			if (keycmp(rs, cand, right) < 0)
 				cand = right;

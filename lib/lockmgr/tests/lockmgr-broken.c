@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: the lock manager race tests catch the races: lockmgr-races run without the retry after insertion (SF_TEST_BROKEN=release-before-wait), with the old retry flag (retry-while-retry) and with a killed client's request allowed to wait (kill-before-wait) must each fail its case by hanging until the lock timeout */
+/* Description: the lock manager race tests catch the races: lockmgr-races run without the retry after insertion (SF_TEST_BROKEN=release-before-wait), with the old retry flag (retry-while-retry), with a killed client's request allowed to wait (kill-before-wait) and with a new waiter's blockers recorded after its section under L (edges-late) must each fail its cases by hanging until the lock timeout, whether the lock is given up by release_all, by the release of one range or by a rollback to a savepoint; lockmgr-listing with a listing copied in two sections (listing-torn) must see torn listings */
 /*
  * Each broken protocol differs from the real lock manager in one place,
  * marked with its SF_BROKEN() switch in lockmgr.c.  The matching case of
@@ -21,6 +21,7 @@ static void run_case(const char *build, const char *c, int must_fail)
 		{ "rbw", "release-before-wait" },
 		{ "rwr", "retry-while-retry" },
 		{ "kbw", "kill-before-wait" },
+		{ "late", "edges-late" },
 	};
 	char helper[4200], tmo[16];
 	char *argv[] = { helper, (char *)c, "-t", tmo, NULL };
@@ -48,13 +49,26 @@ static void run_case(const char *build, const char *c, int must_fail)
 
 int main(void)
 {
-	watchdog_start(30);
+	watchdog_start(60);
 	run_case("rbw", "rbw", 1);
+	run_case("rbw", "rbw-one", 1);
+	run_case("rbw", "rbw-sp", 1);
 	run_case("rbw", "rwr", 0);
 	run_case("rwr", "rwr", 1);
+	run_case("rwr", "rwr-one", 1);
+	run_case("rwr", "rwr-sp", 1);
 	run_case("rwr", "rbw", 0);
 	run_case("kbw", "kbw", 1);
 	run_case("kbw", "rbw", 0);
+	run_case("late", "late", 1);
+	run_case("late", "rbw-one", 0);
+	run_case("late", "rwr-one", 0);
+	/* Listings: a snapshot in two sections of L shows torn sets. */
+	phase("listing");
+	ok(self_fails_broken("lockmgr-listing", (char *[]){ "load", NULL },
+			     "listing-torn", "never a torn set"),
+	   "listing-torn: lockmgr-listing's load case fails (a thread's locks "
+	   "from two transactions, or not the first ones)");
 	/* R5: not a hang, an eleventh lock under a limit of ten. */
 	phase("mem");
 	ok(self_fails_broken("lockmgr-races", (char *[]){ "mem", NULL },

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: lock manager semantics: conflict matrix (read/write, overlapping, adjacent, nested, infinite ranges), custom comparator, self-compatibility and upgrade, timeouts, kill, deadlocks of 2 and 3 transactions, one waiting request per transaction (EBUSY), escalation under a small memory limit, the 64 GiB limit boundary, release of all locks, bad arguments */
+/* Description: lock manager semantics: conflict matrix (read/write, overlapping, adjacent, nested, infinite ranges), custom comparator, self-compatibility and upgrade, timeouts, kill, deadlocks of 2 and 3 transactions, one waiting request per transaction (EBUSY), NOWAIT requests (EBUSY at once, no wait or deadlock search), escalation under a small memory limit, the 64 GiB limit boundary, release of all locks, release of one range and savepoints (waiters unblocked are granted, a release that unblocks none runs no retry pass), the per-transaction lock limit (EDQUOT), an escalation barrier between key prefixes, bad arguments */
 #include "test.h"
 
 #include <syncfix.h>
@@ -656,6 +656,87 @@ static void case_one_waiting(void)
 	finish();
 }
 
+/* ---- NOWAIT --------------------------------------------------------------- */
+
+/*
+ * SF_LOCK_NOWAIT: a conflicting request is refused at once with EBUSY,
+ * counted only as nowait_busy: no wait, no timeout, no deadlock search
+ * (where waiting would close a cycle it is still EBUSY, not EDEADLK), and
+ * nothing left pending.  A free or own range is granted as usual.
+ */
+static void case_nowait(void)
+{
+	struct sf_lock_request r2;
+	struct sf_lockkey a = key("a"), b = key("b"), c = key("c");
+	struct sf_lockmgr_stats st0, st1;
+	struct timespec past = { 0, 0 };
+	double t0, dt;
+
+	phase("nowait");
+	fresh(0);
+	ok(try_acq(1, W, "a", "a"), "T1 writes a");
+	st0 = stats();
+	t0 = now_mono();
+	ok_err(sf_lock_acquire(lt, 2, ANY, W | SF_LOCK_NOWAIT, &a, NULL,
+			       CLOCK_MONOTONIC, NULL), EBUSY,
+	       "T2's NOWAIT write of a, no deadline: EBUSY");
+	ok_err(sf_lock_request_start(&r2, lt, 2, ANY, R | SF_LOCK_NOWAIT, &a,
+				     NULL), EBUSY,
+	       "T2's NOWAIT read of a (two-step form): EBUSY, not EINPROGRESS");
+	dt = now_mono() - t0;
+	ok(dt < 0.5, "both refused at once (%.3f s)", dt);
+	ok_err(sf_lock_request_wait(&r2, CLOCK_MONOTONIC, &past), EINVAL,
+	       "the refused request does not wait");
+	st1 = stats();
+	ok(st1.nowait_busy == st0.nowait_busy + 2 && st1.waits == st0.waits &&
+	   st1.timeouts == st0.timeouts && st1.deadlocks == st0.deadlocks &&
+	   st1.pending == 0 && st1.locks == 1 && st1.retry_asks == 0,
+	   "counted as 2 NOWAIT refusals only (busy %llu, waits %llu, timeouts "
+	   "%llu, deadlocks %llu, pending %llu, locks %llu)",
+	   (unsigned long long)st1.nowait_busy, (unsigned long long)st1.waits,
+	   (unsigned long long)st1.timeouts, (unsigned long long)st1.deadlocks,
+	   (unsigned long long)st1.pending, (unsigned long long)st1.locks);
+	ok_err(sf_lock_acquire(lt, 2, ANY, W | SF_LOCK_NOWAIT, &b, NULL,
+			       CLOCK_MONOTONIC, NULL), 0,
+	       "a NOWAIT write of a free key is granted");
+	ok_err(sf_lock_acquire(lt, 1, ANY, W | SF_LOCK_NOWAIT, &a, NULL,
+			       CLOCK_MONOTONIC, NULL), 0,
+	       "and one of a key the transaction holds itself");
+	/* T2 waits for a (held by T1); T1 asking for b would close a cycle. */
+	ok_err(sf_lock_request_start(&r2, lt, 2, ANY, W, &a, NULL), EINPROGRESS,
+	       "T2 (holding b) waits for a");
+	st0 = stats();
+	ok_err(sf_lock_acquire(lt, 1, ANY, R | SF_LOCK_NOWAIT, &b, NULL,
+			       CLOCK_MONOTONIC, NULL), EBUSY,
+	       "T1's NOWAIT read of b, which would close a cycle: EBUSY, "
+	       "not EDEADLK");
+	ok_err(sf_lock_acquire(lt, 2, ANY, W | SF_LOCK_NOWAIT, &a, NULL,
+			       CLOCK_MONOTONIC, NULL), EBUSY,
+	       "a NOWAIT request of T2, which waits already: EBUSY");
+	st1 = stats();
+	ok(st1.deadlocks == st0.deadlocks && st1.waits == st0.waits &&
+	   st1.pending == 1 && st1.nowait_busy == st0.nowait_busy + 2,
+	   "no deadlock counted, T2's wait untouched (deadlocks %llu, "
+	   "pending %llu)", (unsigned long long)st1.deadlocks,
+	   (unsigned long long)st1.pending);
+	sf_lock_release_all(lt, 1);
+	ok_err(sf_lock_request_wait(&r2, CLOCK_MONOTONIC, NULL), 0,
+	       "T1 releases: T2 gets a");
+	ok_err(sf_lockmgr_kill_client(mgr, 7), 0, "kill client 7");
+	ok_err(sf_lock_acquire(lt, 3, 7, R | SF_LOCK_NOWAIT, &c, NULL,
+			       CLOCK_MONOTONIC, NULL), ECANCELED,
+	       "a NOWAIT request of a killed client: ECANCELED");
+	sf_lockmgr_clear_kill(mgr, 7);
+	ok_err(sf_lock_acquire(lt, 3, ANY, SF_LOCK_NOWAIT, &c, NULL,
+			       CLOCK_MONOTONIC, NULL), EINVAL,
+	       "SF_LOCK_NOWAIT without a mode: EINVAL");
+	ok_err(sf_lock_acquire(lt, 3, ANY, 3 | SF_LOCK_NOWAIT, &c, NULL,
+			       CLOCK_MONOTONIC, NULL), EINVAL,
+	       "a bad mode with SF_LOCK_NOWAIT: EINVAL");
+	sf_lock_release_all(lt, 2);
+	finish();
+}
+
 /* ---- escalation --------------------------------------------------------------- */
 
 static int acq_num(uint64_t txn, int mode, unsigned n)
@@ -844,6 +925,279 @@ static void case_release(void)
 	finish();
 }
 
+/* ---- release of one range, savepoints -------------------------------------- */
+
+static int rel(uint64_t txn, const char *l, const char *r)
+{
+	struct sf_lockkey kl = key(l), kr = key(r);
+
+	return sf_lock_release(lt, txn, &kl, &kr);
+}
+
+/* Does anyone but @txn hold something conflicting with @mode on [l, r]? */
+static int busy(int mode, const char *l, const char *r)
+{
+	struct sf_lockkey kl = key(l), kr = key(r);
+	int e = sf_lock_acquire(lt, 77, ANY, mode | SF_LOCK_NOWAIT, &kl, &kr,
+				CLOCK_MONOTONIC, NULL);
+
+	sf_lock_release_all(lt, 77);
+	return e == EBUSY;
+}
+
+/*
+ * sf_lock_release(): the locks of the transaction within the range go,
+ * one that reaches outside stays; a waiter it unblocks is granted; one
+ * still blocked by another lock keeps waiting, and a release that
+ * unblocks no waiter runs no retry pass (X2), also in another tree.
+ */
+static void case_release_one(void)
+{
+	struct waiter w2 = { .txn = 2, .client = ANY, .mode = R, .l = "c",
+			     .r = "c", .ms = 5000 };
+	struct waiter w3 = { .txn = 3, .client = ANY, .mode = W, .l = "l",
+			     .r = "z", .ms = 5000 };
+	struct sf_lockkey a = key("a"), b = key("b");
+	struct sf_locktree *t2;
+	uint64_t passes;
+
+	phase("release one");
+	fresh(0);
+	ok(try_acq(1, W, "b", "d") && try_acq(1, W, "m", "m") &&
+	   try_acq(1, R, "y", "y") && try_acq(1, W, "q", "q"),
+	   "T1 holds [b,d], m, y (read) and q");
+	ok_err(sf_locktree_create(mgr, &t2, NULL, NULL), 0, "a second tree");
+	ok_err(sf_lock_acquire(t2, 1, ANY, W, &a, NULL, CLOCK_MONOTONIC, NULL),
+	       0, "T1 holds a in the second tree");
+	start_waiter(&w2);
+	start_waiter(&w3);
+	ok(stats().pending == 2, "T2 waits for c, T3 for [l,z]");
+	passes = stats().retry_passes;
+	ok_err(rel(1, "c", "c"), ENOENT, "releasing c alone: ENOENT, [b,d] "
+	       "reaches outside it");
+	ok_err(rel(1, "q", "q"), 0, "T1 releases q");
+	ok_err(sf_lock_release_all(t2, 1), 0, "and everything in the second "
+	       "tree");
+	sleep_ms(20);
+	ok(stats().pending == 2 && stats().retry_passes == passes,
+	   "neither unblocks a waiter: both still wait, no retry pass ran "
+	   "(%llu passes)", (unsigned long long)(stats().retry_passes - passes));
+	ok_err(rel(1, "m", "m"), 0, "T1 releases m");
+	sleep_ms(20);
+	ok(stats().pending == 2 && stats().retry_passes == passes,
+	   "T3 is still blocked by T1's read of y: no pass");
+	ok_err(rel(1, "m", "m"), ENOENT, "m again: ENOENT");
+	ok_err(rel(1, "a", "e"), 0, "T1 releases [a,e], which holds [b,d]");
+	pthread_join(w2.t, NULL);
+	ok(w2.result == 0 && w2.elapsed < 1.0, "T2 gets c at once (%d)",
+	   w2.result);
+	ok_err(rel(1, "-", "+"), 0, "T1 releases everything left (y)");
+	pthread_join(w3.t, NULL);
+	ok(w3.result == 0 && w3.elapsed < 1.0, "T3 gets [l,z] at once (%d)",
+	   w3.result);
+	ok(stats().retry_passes == passes + 2, "two passes, one per "
+	   "unblocked waiter (%llu)",
+	   (unsigned long long)(stats().retry_passes - passes));
+	ok(!busy(W, "b", "b") && !busy(W, "e", "e") && busy(W, "c", "c") &&
+	   busy(R, "l", "z"), "only the waiters' locks are left");
+	ok_err(sf_lock_release(lt, 1, &b, &a), EINVAL, "left > right: EINVAL");
+	ok_err(sf_lock_release(NULL, 1, &a, NULL), EINVAL, "no tree: EINVAL");
+	ok_err(sf_lock_release(lt, 1, NULL, NULL), EINVAL, "no key: EINVAL");
+	ok_err(sf_lock_release(lt, 1, &(struct sf_lockkey){ NULL, 1, 0 },
+			       NULL), EINVAL, "a bad key: EINVAL");
+	sf_lock_release_all(lt, 2);
+	sf_lock_release_all(lt, 3);
+	ok_err(sf_locktree_destroy(t2), 0, "second tree destroyed");
+	finish();
+}
+
+/*
+ * Savepoints: what was granted after the savepoint goes, what was held at
+ * it stays (an upgrade after it goes back to the read lock); a waiter
+ * unblocked is granted; a savepoint is reusable and tied to its
+ * transaction and tree; a lock an escalation merged across the savepoint
+ * is kept.
+ */
+static void case_savepoint(void)
+{
+	struct waiter w = { .txn = 2, .client = ANY, .mode = R, .l = "b",
+			    .r = "b", .ms = 5000 };
+	struct sf_lock_savepoint sp, garbage;
+	struct sf_locktree *t2;
+	unsigned i, bad = 0;
+
+	phase("savepoint");
+	fresh(0);
+	ok(try_acq(1, R, "a", "a"), "T1 reads a");
+	ok_err(sf_lock_savepoint(lt, 1, &sp), 0, "T1 takes a savepoint");
+	ok(try_acq(1, W, "b", "b") && try_acq(1, W, "c", "c") &&
+	   try_acq(1, W, "a", "a"), "then writes b, c and upgrades a");
+	start_waiter(&w);
+	ok_err(sf_lock_rollback_to(lt, 1, &sp), 0, "T1 rolls back to it");
+	pthread_join(w.t, NULL);
+	ok(w.result == 0 && w.elapsed < 1.0, "T2, waiting for b, gets it at "
+	   "once (%d)", w.result);
+	ok(!busy(W, "c", "c") && busy(W, "a", "a") && !busy(R, "a", "a"),
+	   "c is free; a is held for reading again, not writing");
+	ok(try_acq(1, W, "d", "d"), "T1 writes d");
+	ok_err(sf_lock_rollback_to(lt, 1, &sp), 0, "the same savepoint again");
+	ok(!busy(W, "d", "d") && busy(W, "a", "a"), "d released, a kept");
+	ok_err(sf_lock_rollback_to(lt, 3, &sp), EINVAL, "another "
+	       "transaction's savepoint: EINVAL");
+	ok_err(sf_locktree_create(mgr, &t2, NULL, NULL), 0, "a second tree");
+	ok_err(sf_lock_rollback_to(t2, 1, &sp), EINVAL, "another tree's: "
+	       "EINVAL");
+	ok_err(sf_locktree_destroy(t2), 0, "second tree destroyed");
+	memset(&garbage, 0, sizeof(garbage));
+	ok_err(sf_lock_rollback_to(lt, 1, &garbage), EINVAL, "one never "
+	       "taken: EINVAL");
+	ok_err(sf_lock_savepoint(lt, 1, NULL), EINVAL, "no savepoint: EINVAL");
+	ok_err(sf_lock_savepoint(NULL, 1, &sp), EINVAL, "no tree: EINVAL");
+	sf_lock_release_all(lt, 1);
+	sf_lock_release_all(lt, 2);
+	finish();
+
+	/* Escalation merges k000000 (before) with the rest (after): kept. */
+	fresh(32 << 10);
+	ok_err(acq_num(1, W, 0), 0, "T1 writes k000000");
+	sf_lock_savepoint(lt, 1, &sp);
+	for (i = 1; i < 1000; i++)
+		bad += acq_num(1, W, i * 2) != 0;
+	ok(!bad && stats().escalated_locks > 0, "then 999 more keys, merged "
+	   "by escalation (%llu locks left)", (unsigned long long)stats().locks);
+	ok_err(sf_lock_rollback_to(lt, 1, &sp), 0, "T1 rolls back");
+	ok_err(acq_num(2, R, 0), ETIMEDOUT, "the merged lock that holds "
+	   "k000000 stays");
+	sf_lock_release_all(lt, 1);
+	sf_lock_release_all(lt, 2);
+	finish();
+}
+
+/* ---- per-transaction lock limit --------------------------------------------- */
+
+/*
+ * max_txn_locks (Q1): a transaction holding the limit in a tree gets no
+ * new lock there (EDQUOT at once, even where it would wait); a request
+ * its own locks cover adds none and is granted; others are not limited;
+ * a release makes room; a waiter granted after the limit was lowered
+ * gets EDQUOT from its wait.
+ */
+static void case_txn_limit(void)
+{
+	struct sf_lockmgr_config cfg = { .max_txn_locks = 3 };
+	struct sf_lock_request r;
+	struct sf_lockkey x = key("x");
+	struct sf_locktree_stats ts;
+	double t0;
+
+	phase("per-transaction limit");
+	if (sf_lockmgr_create(&mgr, &cfg) ||
+	    sf_locktree_create(mgr, &lt, NULL, NULL)) {
+		ok(0, "create manager and tree");
+		exit(T_FAIL);
+	}
+	ok(try_acq(1, R, "a", "a") && try_acq(1, W, "b", "b") &&
+	   try_acq(1, W, "c", "c"), "a limit of 3: T1 takes a (read), b, c");
+	ok_err(acq(1, W, "d", "d", 0), EDQUOT, "a fourth: EDQUOT");
+	ok(try_acq(1, W, "b", "b") && try_acq(1, R, "a", "a"),
+	   "what it holds already: granted, no new lock");
+	ok_err(acq(1, W, "a", "a", 0), EDQUOT, "upgrading a to write is a new "
+	       "lock: EDQUOT");
+	ok(try_acq(2, W, "x", "x") && try_acq(2, W, "y", "y"),
+	   "T2 is not limited by T1's locks");
+	t0 = now_mono();
+	ok_err(acq(1, W, "x", "x", 5000), EDQUOT, "T1 asking for T2's x: EDQUOT "
+	       "at once, no wait");
+	ok(now_mono() - t0 < 1.0 && stats().waits == 0, "(no wait counted)");
+	ok_err(rel(1, "c", "c"), 0, "T1 releases c");
+	ok(try_acq(1, W, "d", "d"), "then d is granted");
+	sf_locktree_stats(lt, &ts);
+	ok(ts.over_txn_limit == 3 && stats().over_txn_limit == 3,
+	   "3 EDQUOT results counted, in the tree and the manager");
+	/* T3 waits for x while below the limit; the limit is lowered */
+	ok(try_acq(3, W, "m", "m"), "T3 holds m");
+	ok_err(sf_lock_request_start(&r, lt, 3, ANY, W, &x, NULL), EINPROGRESS,
+	       "T3 waits for x");
+	ok_err(sf_lockmgr_set_max_txn_locks(mgr, 1), 0, "the limit lowered to 1");
+	sf_lock_release_all(lt, 2);
+	ok_err(sf_lock_request_wait(&r, CLOCK_MONOTONIC, NULL), EDQUOT,
+	       "T2 releases: T3's wait ends with EDQUOT (it holds m)");
+	ok_err(sf_lockmgr_set_max_txn_locks(mgr, 0), 0, "no limit");
+	ok(try_acq(3, W, "n", "n"), "T3 gets more again");
+	ok_err(sf_lockmgr_set_max_txn_locks(NULL, 1), EINVAL, "no manager");
+	sf_lock_release_all(lt, 1);
+	sf_lock_release_all(lt, 3);
+	finish();
+}
+
+/* ---- escalation barrier --------------------------------------------------- */
+
+/* Keys "<prefix><n>": a barrier between different prefixes (first byte). */
+static int barrier_calls;
+
+static int prefix_barrier(void *arg, const struct sf_lockkey *a,
+			  const struct sf_lockkey *b)
+{
+	(void)arg;
+	barrier_calls++;
+	return a->inf || b->inf || !a->size || !b->size ||
+	       ((const char *)a->data)[0] != ((const char *)b->data)[0];
+}
+
+/*
+ * An escalation merges T1's ten point locks a1..a5, b1..b5 into one range
+ * that covers "a9", between the two prefixes; with a barrier between
+ * prefixes it merges each prefix apart and "a9" stays free.
+ */
+static void escalate_ten(int with_barrier, const char *what)
+{
+	static const char *const k[] = { "a1", "a2", "a3", "a4", "a5",
+					 "b1", "b2", "b3", "b4", "b5" };
+	struct sf_lockmgr_stats st;
+	size_t one;
+	int bad = 0;
+
+	fresh(0);
+	if (with_barrier)
+		ok_err(sf_locktree_set_escalation_barrier(lt, prefix_barrier,
+							  NULL), 0,
+		       "%s: barrier set", what);
+	bad += !try_acq(1, W, k[0], k[0]);
+	one = stats().lock_memory;
+	/* room for 10 locks: the eleventh escalates */
+	sf_lockmgr_set_max_memory(mgr, 10 * one + one / 2);
+	for (int i = 1; i < 10; i++)
+		bad += !try_acq(1, W, k[i], k[i]);
+	bad += !try_acq(1, W, "c1", "c1");
+	st = stats();
+	ok(!bad && st.escalations > 0, "%s: T1's 11 locks, an escalation ran "
+	   "(%llu locks left)", what, (unsigned long long)st.locks);
+	if (with_barrier)
+		ok(try_acq(2, R, "a9", "a9") && barrier_calls > 0 &&
+		   !try_acq(2, R, "a3", "a3"),
+		   "%s: a9, between the prefixes, is free (the barrier was "
+		   "asked %d times); a3 is not", what, barrier_calls);
+	else
+		ok(!try_acq(2, R, "a9", "a9"), "%s: a9, between the prefixes, "
+		   "is covered by the merged range", what);
+	sf_lock_release_all(lt, 1);
+	sf_lock_release_all(lt, 2);
+	finish();
+}
+
+static void case_escalation_barrier(void)
+{
+	phase("escalation barrier");
+	escalate_ten(0, "no barrier");
+	escalate_ten(1, "barrier");
+	fresh(0);
+	ok_err(sf_locktree_set_escalation_barrier(NULL, NULL, NULL), EINVAL,
+	       "no tree: EINVAL");
+	ok_err(sf_locktree_set_escalation_barrier(lt, NULL, NULL), 0,
+	       "cleared");
+	finish();
+}
+
 /* ---- bad arguments ------------------------------------------------------------ */
 
 static void case_einval(void)
@@ -866,7 +1220,7 @@ static void case_einval(void)
 	       "bad infinity");
 	ok_err(sf_lockmgr_create(&m2, &huge), EINVAL, "limit above 64 GiB");
 	ok_err(sf_lockmgr_create(&m2, &(struct sf_lockmgr_config){
-					 .reserved[7] = 1 }), EINVAL,
+					 .reserved[6] = 1 }), EINVAL,
 	       "a reserved config field not zero");
 	ok(!memcmp(stats().reserved, (uint64_t[8]){ 0 },
 		   sizeof(stats().reserved)),
@@ -890,10 +1244,15 @@ int main(void)
 	case_kill_client();
 	case_deadlock();
 	case_one_waiting();
+	case_nowait();
 	case_escalation();
 	case_escalation_deadlock();
 	case_limit();
 	case_release();
+	case_release_one();
+	case_savepoint();
+	case_txn_limit();
+	case_escalation_barrier();
 	case_einval();
 	return done_testing();
 }
