@@ -62,6 +62,8 @@
 #define SF_BROKEN_CUT_IGNORED			(1u << 13)
 /* lockmgr/lockmgr.c: the memory limit checked, then the counter raised. */
 #define SF_BROKEN_MEM_UNRESERVED		(1u << 14)
+/* commit/commit-status.c: a status read not checked against a reused slot. */
+#define SF_BROKEN_STATUS_NO_RECHECK		(1u << 15)
 
 /* What a hook returns when it injects nothing. */
 #define SF_HOOK_NONE	(-1L)

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include <syncfix/commit.h>
+#include <syncfix/mutex.h>
 
 #define CLOG_MAGIC		"SFXCLOG\n"
 #define CLOG_VERSION		1u
@@ -105,6 +106,46 @@ int clog_io_write_durable(struct clog_io *io, const void *buf, size_t len,
  * flush); for a write, -2 - n with n < @val: write only n bytes (a short
  * write).
  */
+
+/* ---- transaction status (commit-status.c) ------------------------------ */
+
+/* A status: active, a small final value, or a commit LSN (>= 32). */
+#define CLOG_ST_ACTIVE		0u
+#define CLOG_ST_ROLLED_BACK	1u
+#define CLOG_ST_FAILED		2u
+#define CLOG_ST_IN_DOUBT	3u	/* below every commit LSN */
+
+/* An id that left the ring while active (S2). */
+struct clog_outlier {
+	uint64_t id, v;
+	uint64_t forget_at;	/* 0 while active; then next + R (S3) */
+};
+
+/* The rules S1-S5 are at the top of commit-status.c. */
+struct clog_status {
+	sf_mutex_t *m;			/* the log's */
+	uint64_t base;			/* first id of this open */
+	uint64_t low, next;		/* (m) stored release, read acquire */
+	uint64_t mask;			/* ring size R - 1 */
+	uint64_t *ring;
+	struct clog_outlier *out;	/* (m) sorted by id */
+	uint32_t nout;			/* (m) stored release */
+	uint32_t out_cap;		/* (m) */
+	uint64_t forget_min;		/* (m) earliest forget_at */
+};
+
+/* R = @horizon rounded up to a power of two.  Return: 0 or ENOMEM. */
+int clog_status_init(struct clog_status *s, sf_mutex_t *m, uint64_t base,
+		     uint64_t horizon);
+void clog_status_free(struct clog_status *s);
+/* Hand out the next id, in *@id (m held).  Return: 0 or ENOMEM. */
+int clog_status_begin_locked(struct clog_status *s, uint64_t *id);
+/* Set the final status of @id (m held). */
+void clog_status_set_locked(struct clog_status *s, uint64_t id, uint64_t v);
+/* Without m.  Return: 0 and *@v; ENOENT not an id of this open; ESTALE
+ * finished, and older than the horizon. */
+int clog_status_get(struct clog_status *s, uint64_t id, uint64_t *v);
+uint64_t clog_status_bytes_locked(const struct clog_status *s);
 
 /* ---- recovery (commit-recover.c) -------------------------------------- */
 

@@ -34,11 +34,11 @@
  *               Stored (release) under m only, after the slots of the
  *               commits below it.  Never passes a commit that is not
  *               durable: it is set to the end of the buffer just flushed.
- *   tab         the state table, one u64 slot per transaction id since
- *               open: SLOT_ACTIVE (0), SLOT_ROLLED_BACK, SLOT_FAILED, or
- *               the commit LSN (>= 32: never a small value).  Pages are
- *               allocated under m at begin and published (release) before
- *               the id is handed out; slots are stored (release) under m.
+ *   tab         the status table (commit-status.c, S1-S5): the status
+ *               of each recent or active id: CLOG_ST_ACTIVE (0),
+ *               _ROLLED_BACK, _FAILED, _IN_DOUBT, or the commit LSN (>= 32:
+ *               never a small value); set (release) under m, read without
+ *               it.  Ids are 64-bit, handed out at begin under m.
  *   ev_seq      event counter: incremented (full barrier) under m after
  *               every change that a waiter may wait for (a batch finished,
  *               a rollback, a failure, buffer space freed).
@@ -52,10 +52,12 @@
  *               here; at open, the larger of the log end and the file size.
  *
  * A snapshot is a copy of the watermark.  Transaction T is visible to
- * snapshot S iff slot[T] is a commit LSN < S.  Since slot[T] is stored
- * before the watermark passes it (release/acquire), a snapshot that
- * includes T's LSN always finds the slot filled; a snapshot taken earlier
- * has a smaller watermark and never sees T, even after T finished.
+ * snapshot S iff status[T] is a commit LSN < S.  Since status[T] is
+ * stored before the watermark passes it (release/acquire), a snapshot that
+ * includes T's LSN always finds the status filled; a snapshot taken
+ * earlier has a smaller watermark and never sees T, even after T finished.
+ * A status older than the horizon is forgotten (ESTALE, S5): T finished
+ * long before, and whether a snapshot sees it is no longer known.
  *
  * Group commit.  Batches are numbered; batch k fills buf[k % nbufs].  The
  * buffer being filled is buf[active]; up to log->inflight (1, or up to 8
@@ -83,8 +85,8 @@
  * Failure.  When the write or flush of a batch fails the leader, under m
  * and in ticket order, records the error in log->failed, makes the
  * failure durable (F1-F3 at fail_batch_locked()), and marks every commit
- * of that batch and of the buffer being filled SLOT_FAILED -- or
- * SLOT_IN_DOUBT when the failure could not be made durable -- with that
+ * of that batch and of the buffer being filled CLOG_ST_FAILED -- or
+ * CLOG_ST_IN_DOUBT when the failure could not be made durable -- with that
  * error.  A batch after it fails with EIO even if its own write worked.
  * No watermark advance, no retry of the flush.  Afterwards begin, add and
  * commit return EIO until the log is reopened.
@@ -129,16 +131,7 @@
 #include "internal.h"
 #include "wait.h"
 
-#define SLOT_ACTIVE		0u
-#define SLOT_ROLLED_BACK	1u
-#define SLOT_FAILED		2u
-#define SLOT_IN_DOUBT		3u	/* below every commit LSN (>= 32) */
-
 #define CLOG_INFLIGHT		SF_CLOG_MAX_FLUSHES
-
-#define TAB_PAGE_SHIFT		16
-#define TAB_PAGE		(1u << TAB_PAGE_SHIFT)
-#define TAB_PAGES		(1u << 12)	/* 2^28 transactions per open */
 
 struct sf_txn {
 	struct sf_clog *log;
@@ -197,13 +190,12 @@ struct sf_clog {
 	uint64_t zero_ahead;		/* 0: none; see zero_ahead_locked() */
 	uint64_t watermark;		/* see the top */
 	uint32_t ev_seq, ev_waiters;
-	uint64_t txn_base, next_txn;	/* next_txn: (m), read atomically */
-	uint64_t **tab;
+	struct clog_status tab;		/* ids and their status (S1-S5) */
 	uint32_t nactive;		/* (m) transactions begun, not ended */
 	/* gathering (G1)-(G5) */
 	uint32_t returning;		/* (m) done, committer not yet back */
 	uint32_t nyoung;		/* (m) open, id >= young_base */
-	uint64_t young_base;		/* (m) next_txn when a batch finished */
+	uint64_t young_base;		/* (m) next id when a batch finished */
 	unsigned int gather_pct;	/* 0: never; else % of flush_ewma */
 	bool gathering, gather_stop, gather_kicked;	/* (m) */
 	uint32_t gather_seq, gather_waiters;
@@ -218,12 +210,11 @@ struct sf_clog {
 
 /* ---- small helpers -------------------------------------------------- */
 
-static uint64_t *slot(struct sf_clog *log, uint64_t id)
+/* The final status of @t (m held): S3 in commit-status.c. */
+static void set_status_locked(struct sf_clog *log, struct sf_txn *t,
+			      uint64_t v)
 {
-	uint64_t i = id - log->txn_base;
-	uint64_t *page = sf_load_ptr_acquire(&log->tab[i >> TAB_PAGE_SHIFT]);
-
-	return &page[i & (TAB_PAGE - 1)];
+	clog_status_set_locked(&log->tab, t->id, v);
 }
 
 static void lock(struct sf_clog *log)
@@ -370,7 +361,7 @@ static uint64_t write_zeros(int fd, uint64_t from, uint64_t to)
  *        fdatasync(); recovery reads zeros as the clean end (V2z), or as
  *        damage it cuts when a record of a later batch follows them;
  *   (F3) if that fails too, nothing on the device can be trusted to say
- *        either way: the commits are SLOT_IN_DOUBT (SF_TXN_IN_DOUBT), not
+ *        either way: the commits are CLOG_ST_IN_DOUBT (SF_TXN_IN_DOUBT), not
  *        failed -- a later open may or may not replay them.
  * Return: whether the failure is durable (F1 or F2).  m held.
  */
@@ -400,9 +391,8 @@ static void fail_commits_locked(struct sf_clog *log, struct clog_buf *b,
 				int err, bool written)
 {
 	for (struct sf_txn *t = b->commits; t; t = t->batch_next) {
-		sf_store64_release(slot(log, t->id),
-				   written && log->in_doubt ?
-				   SLOT_IN_DOUBT : SLOT_FAILED);
+		set_status_locked(log, t, written && log->in_doubt ?
+				   CLOG_ST_IN_DOUBT : CLOG_ST_FAILED);
 		t->result = err;
 		set_done_locked(log, t);
 		log->st.failed_commits++;
@@ -450,7 +440,7 @@ static bool can_lead(const struct sf_clog *log)
  * for the committers that are coming:
  *   (G1) young: transactions begun since the last batch finished (step 4)
  *        and not yet committed or rolled back: nyoung counts the open
- *        ones with id >= young_base; step (4) sets young_base to next_txn
+ *        ones with id >= young_base; step (4) sets young_base to the next id
  *        and nyoung to 0.  A transaction open across a finished batch is
  *        old and never waited for, so an idle long transaction costs
  *        nothing after one batch;
@@ -644,7 +634,7 @@ static void flush_locked(struct sf_clog *log)
 		/* (3) visible: the slots, then the watermark past them. */
 		sf_tsan_release(&log->watermark);	/* see status_of() */
 		for (t = b->commits; t; t = t->batch_next)
-			sf_store64_release(slot(log, t->id), t->commit_lsn);
+			set_status_locked(log, t, t->commit_lsn);
 		if (!SF_BROKEN(VISIBLE_BEFORE_DURABLE) ||
 		    sf_load64_acquire(&log->watermark) < end)
 			sf_store64_release(&log->watermark, end);
@@ -662,7 +652,7 @@ static void flush_locked(struct sf_clog *log)
 	log->finished++;
 	if (!SF_BROKEN(GATHER_ALL)) {
 		/* (G1) what is open now is older than this batch */
-		log->young_base = log->next_txn;
+		log->young_base = log->tab.next;
 		log->nyoung = 0;
 	}
 	gather_kick_locked(log);
@@ -758,11 +748,7 @@ static int append_locked(struct sf_clog *log, struct sf_txn *t, uint32_t type,
 
 static void clog_free(struct sf_clog *log)
 {
-	if (log->tab) {
-		for (uint32_t i = 0; i < TAB_PAGES; i++)
-			free(log->tab[i]);
-		free(log->tab);
-	}
+	clog_status_free(&log->tab);
 	for (unsigned int i = 0; i < CLOG_INFLIGHT + 1; i++)
 		free(log->buf[i].data);
 	for (unsigned int i = 0; i < CLOG_INFLIGHT; i++)
@@ -830,6 +816,9 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		      opt->zero_ahead != SF_CLOG_NO_ZERO_AHEAD) ||
 		     (opt->gather_pct > 100 &&
 		      opt->gather_pct != SF_CLOG_NO_GATHER) ||
+		     (opt->status_horizon &&
+		      (opt->status_horizon < SF_CLOG_MIN_HORIZON ||
+		       opt->status_horizon > SF_CLOG_MAX_HORIZON)) ||
 		     !SF_RESERVED_ZERO(opt->reserved))))
 		return EINVAL;
 	log = calloc(1, sizeof(*log));
@@ -867,8 +856,9 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		err = sync_dir_of(path);
 	if (err)
 		goto fail;
-	log->tab = calloc(TAB_PAGES, sizeof(*log->tab));
-	err = log->tab ? 0 : ENOMEM;
+	err = clog_status_init(&log->tab, &log->m, next,
+			       opt && opt->status_horizon ? opt->status_horizon
+			       : SF_CLOG_DEFAULT_HORIZON);
 	for (unsigned int i = 0; i < log->inflight + 1 && !err; i++) {
 		log->buf[i].data = malloc(cap);
 		err = log->buf[i].data ? 0 : ENOMEM;
@@ -884,7 +874,6 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	/* (Z1) zeros recovery found after the end (a crash while open) */
 	if (fstat(log->fd, &st) == 0 && (uint64_t)st.st_size > end)
 		log->zeroed = (uint64_t)st.st_size;
-	log->txn_base = log->next_txn = next;
 	*out = log;
 	return 0;
 fail:
@@ -950,6 +939,7 @@ SF_EXPORT int sf_clog_stats(sf_clog_t *log, struct sf_clog_stats *st)
 		return EINVAL;
 	lock(log);
 	*st = log->st;
+	st->status_bytes = clog_status_bytes_locked(&log->tab);
 	unlock(log);
 	st->commits_per_flush = st->flushes ?
 		(double)st->commits / (double)st->flushes : 0;
@@ -1027,8 +1017,7 @@ SF_EXPORT int sf_clog_add_applier(sf_clog_t *log, sf_clog_apply_fn fn,
 SF_EXPORT int sf_txn_begin(sf_clog_t *log, sf_txn_t **out)
 {
 	struct sf_txn *t;
-	uint64_t i;
-	int err = 0;
+	int err;
 
 	if (!log || !out)
 		return EINVAL;
@@ -1036,24 +1025,14 @@ SF_EXPORT int sf_txn_begin(sf_clog_t *log, sf_txn_t **out)
 	if (!t)
 		return ENOMEM;
 	lock(log);
-	i = log->next_txn - log->txn_base;
 	if (log->failed)
 		err = EIO;
-	else if (i >= (uint64_t)TAB_PAGES * TAB_PAGE)
-		err = EOVERFLOW;
-	else if (!log->tab[i >> TAB_PAGE_SHIFT]) {
-		uint64_t *page = calloc(TAB_PAGE, sizeof(*page));
-
-		if (page)
-			sf_store_ptr_release(&log->tab[i >> TAB_PAGE_SHIFT],
-					     page);
-		else
-			err = ENOMEM;
-	}
+	else if (log->tab.next == UINT64_MAX)
+		err = EOVERFLOW;	/* 2^64 ids: never, in practice */
+	else
+		err = clog_status_begin_locked(&log->tab, &t->id);
 	if (!err) {
 		t->log = log;
-		t->id = log->next_txn;
-		sf_store64_release(&log->next_txn, t->id + 1);
 		t->keep = log->appliers != NULL;
 		t->refs = 1;
 		log->nactive++;
@@ -1166,7 +1145,7 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 	err = append_locked(log, t, CLOG_REC_COMMIT, NULL, 0, &t->commit_lsn);
 	txn_settled_locked(log, t);
 	if (err) {
-		sf_store64_release(slot(log, t->id), SLOT_FAILED);
+		set_status_locked(log, t, CLOG_ST_FAILED);
 		log->st.failed_commits++;
 		txn_end_locked(t);
 		unlock(log);
@@ -1179,7 +1158,7 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 	b->tail = &t->batch_next;
 	if (SF_BROKEN(VISIBLE_BEFORE_DURABLE)) {
 		/* Falcon's order: committed and visible before the log write. */
-		sf_store64_release(slot(log, t->id), t->commit_lsn);
+		set_status_locked(log, t, t->commit_lsn);
 		sf_store64_release(&log->watermark, t->commit_lsn + CLOG_REC_HDR);
 	}
 	unlock(log);
@@ -1230,7 +1209,7 @@ SF_EXPORT int sf_txn_rollback(sf_txn_t *t)
 	/* Records reached the log: tell recovery (a lost record is harmless). */
 	if (t->logged)
 		(void)append_locked(log, t, CLOG_REC_ROLLBACK, NULL, 0, &lsn);
-	sf_store64_release(slot(log, t->id), SLOT_ROLLED_BACK);
+	set_status_locked(log, t, CLOG_ST_ROLLED_BACK);
 	log->st.rollbacks++;
 	txn_settled_locked(log, t);
 	wake = event_locked(log);
@@ -1253,17 +1232,17 @@ SF_EXPORT int sf_clog_snapshot(sf_clog_t *log, sf_snapshot_t *snap)
 static int status_of(struct sf_clog *log, uint64_t id, uint64_t wm, int *st)
 {
 	uint64_t v;
+	int err = clog_status_get(&log->tab, id, &v);
 
-	if (id < log->txn_base || id >= sf_load64_acquire(&log->next_txn))
-		return ENOENT;
-	v = sf_load64_acquire(slot(log, id));
-	if (v == SLOT_ROLLED_BACK)
+	if (err)
+		return err;
+	if (v == CLOG_ST_ROLLED_BACK)
 		*st = SF_TXN_ROLLED_BACK;
-	else if (v == SLOT_FAILED)
+	else if (v == CLOG_ST_FAILED)
 		*st = SF_TXN_FAILED;
-	else if (v == SLOT_IN_DOUBT)
+	else if (v == CLOG_ST_IN_DOUBT)
 		*st = SF_TXN_IN_DOUBT;
-	else if (v != SLOT_ACTIVE && v < wm) {
+	else if (v != CLOG_ST_ACTIVE && v < wm) {
 		/*
 		 * TSAN: what the committer did before its commit happens
 		 * before what a thread that sees it committed does next

@@ -3,21 +3,21 @@
 # Commit log: commit.c (the sequencer: transactions, group commit,
 # visibility, appliers), commit-io.c (io_uring / pwritev durable writes,
 # CRC32C), commit-recover.c (recovery on open).  Needs liburing.
-CLOG_SRCS := commit.c commit-io.c commit-recover.c
+CLOG_SRCS := commit.c commit-io.c commit-recover.c commit-status.c
 LIB_SRCS += $(CLOG_SRCS)
 LDLIBS += -luring
 
 TESTS += commit-basic commit-order commit-gather commit-broken-demo \
-	 commit-fault commit-recovery commit-crash
+	 commit-fault commit-recovery commit-crash commit-ids
 # commit-crash-child and commit-powerloss take SF_TEST_BROKEN (the crash
 # test and the power-loss test run them with it): test-hook build.
 HOOK_TESTS += commit-order commit-gather commit-fault commit-crash-child \
-	      commit-powerloss
+	      commit-powerloss commit-ids
 TEST_HELPERS += commit-crash-child
 
 CLOG_TEST_HDRS := $(L)/commit/tests/commit-test.h $(L)/commit/tests/commit-crash.h $(L)/commit/commit-int.h
 $(addprefix $(T)/,commit-basic commit-order commit-gather commit-fault \
-	commit-recovery commit-crash commit-crash-child): \
+	commit-recovery commit-crash commit-crash-child commit-ids): \
 	$(CLOG_TEST_HDRS)
 
 # commit-broken-demo runs commit-order, commit-gather and the crash test
@@ -36,5 +36,6 @@ vm-powerloss:
 	$(MAKE) -f $(L)/Makefile SAN= $(VM_ARCHIVE) $(VM_HOOKS)
 	$(MAKE) -f $(L)/Makefile SAN= $(VM)/commit-powerloss
 
-BENCH_PROGS += bench-commit
-BENCH_RUNS += $(L)/commit/bench/run-commit.sh
+BENCH_PROGS += bench-commit bench-commit-mem
+BENCH_RUNS += $(L)/commit/bench/run-commit.sh \
+	      $(L)/commit/bench/run-commit-mem.sh

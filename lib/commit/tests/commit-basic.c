@@ -135,7 +135,7 @@ static void case_api(int io, int uring)
 		struct stat sb;
 
 		snprintf(q, sizeof(q), "%s.reserved", p);
-		ok(sf_clog_open(q, &(struct sf_clog_options){ .reserved[7] = 1 },
+		ok(sf_clog_open(q, &(struct sf_clog_options){ .reserved[0] = 1 },
 				&(sf_clog_t *){ 0 }, NULL) == EINVAL &&
 		   stat(q, &sb) != 0 && errno == ENOENT,
 		   "%s: a reserved option not zero: EINVAL, no file created",

@@ -71,6 +71,9 @@ typedef void (*sf_clog_apply_fn)(void *arg, const struct sf_commit_txn *txn);
 #define SF_CLOG_NO_ZERO_AHEAD	((size_t)-1)
 #define SF_CLOG_DEFAULT_GATHER	50u
 #define SF_CLOG_NO_GATHER	(~0u)
+#define SF_CLOG_DEFAULT_HORIZON	(1u << 20)
+#define SF_CLOG_MIN_HORIZON	64u
+#define SF_CLOG_MAX_HORIZON	(1u << 28)
 
 struct sf_clog_options {
 	/*
@@ -112,7 +115,18 @@ struct sf_clog_options {
 	 * slot is free); else 1 to 100.
 	 */
 	unsigned int gather_pct;
-	unsigned int reserved[8];	/* must be zero (else EINVAL) */
+	/*
+	 * Status horizon: how many of the most recent transaction ids keep
+	 * their status (sf_clog_txn_status) after they end, rounded up to a
+	 * power of two; a transaction still active when it falls behind the
+	 * horizon keeps its status while active and for as many ids again
+	 * after it ends.  Older ones are forgotten: ESTALE.  Memory: 8 bytes
+	 * per id of the horizon, plus 24 bytes per such long transaction.
+	 * 0: SF_CLOG_DEFAULT_HORIZON (2^20 ids, 8 MiB); else
+	 * SF_CLOG_MIN_HORIZON to SF_CLOG_MAX_HORIZON.
+	 */
+	unsigned int status_horizon;
+	unsigned int reserved[7];	/* must be zero (else EINVAL) */
 };
 
 /* What sf_clog_open() found (also filled when it fails). */
@@ -142,7 +156,8 @@ struct sf_clog_stats {
 	double commits_per_flush;	/* commits / flushes */
 	double flush_latency_us;	/* mean */
 	int error;		/* the I/O error that failed the log, or 0 */
-	uint64_t reserved[8];	/* zero; room for later counters */
+	uint64_t status_bytes;	/* memory of the status table now */
+	uint64_t reserved[7];	/* zero; room for later counters */
 };
 
 /*
@@ -187,7 +202,11 @@ int sf_clog_add_applier(sf_clog_t *log, sf_clog_apply_fn fn, void *arg);
 
 /* ---- transactions ---------------------------------------------------- */
 
-/* Return: 0; EIO (log failed); EOVERFLOW (2^28 transactions per open). */
+/*
+ * sf_txn_begin() - begin a transaction.  Ids are 64-bit, increase in the
+ * order of begin, and do not run out (EOVERFLOW only after 2^64 ids).
+ * Return: 0; EIO (log failed); ENOMEM.
+ */
 int sf_txn_begin(sf_clog_t *log, sf_txn_t **txn);
 uint64_t sf_txn_id(const sf_txn_t *txn);
 
@@ -237,8 +256,13 @@ int sf_clog_snapshot(sf_clog_t *log, sf_snapshot_t *snap);
 /*
  * sf_clog_txn_status() - state of transaction @id as seen by @snap (NULL:
  * now).  A transaction whose commit finished after @snap was taken is
- * SF_TXN_ACTIVE for it.
- * Return: 0; ENOENT @id was not begun since this open.
+ * SF_TXN_ACTIVE for it.  Takes no lock, except for an id that fell behind
+ * the status horizon while active (sf_clog_options.status_horizon).
+ * Return: 0; ENOENT @id was not begun since this open (not yet handed out,
+ * or handed out by an earlier open); ESTALE @id is older than the status
+ * horizon: it has ended (committed, rolled back or failed) and its outcome
+ * is no longer kept.  An engine that needs it keeps its own record (as
+ * PostgreSQL freezes tuples older than its horizon).
  */
 int sf_clog_txn_status(sf_clog_t *log, uint64_t id, const sf_snapshot_t *snap,
 		       int *status);
@@ -248,7 +272,9 @@ int sf_clog_txn_status(sf_clog_t *log, uint64_t id, const sf_snapshot_t *snap,
  * visible), rolled back or failed; @status receives which.
  * @abs: absolute deadline on @clk (CLOCK_MONOTONIC or CLOCK_REALTIME), or
  * NULL to wait without limit.
- * Return: 0; ETIMEDOUT; ENOENT; EINVAL (clock, deadline).
+ * Return: 0; ETIMEDOUT; ENOENT; ESTALE @id is older than the status horizon:
+ * it ended long ago and its outcome is no longer kept (nothing to wait
+ * for); EINVAL (clock, deadline).
  */
 int sf_clog_txn_wait(sf_clog_t *log, uint64_t id, clockid_t clk,
 		     const struct timespec *abs, int *status);
