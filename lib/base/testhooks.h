@@ -64,6 +64,8 @@
 #define SF_BROKEN_MEM_UNRESERVED		(1u << 14)
 /* commit/commit-status.c: a status read not checked against a reused slot. */
 #define SF_BROKEN_STATUS_NO_RECHECK		(1u << 15)
+/* commit/commit.c: ids handed out with no durable reservation (I1). */
+#define SF_BROKEN_IDS_UNRESERVED		(1u << 16)
 
 /* What a hook returns when it injects nothing. */
 #define SF_HOOK_NONE	(-1L)

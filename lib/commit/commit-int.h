@@ -3,11 +3,11 @@
  * commit-int.h - commit log internals shared by commit.c (sequencer),
  * commit-io.c (durable writes, CRC32C) and commit-recover.c (recovery).
  *
- * On-disk format, little-endian, version 1:
+ * On-disk format, little-endian, version 2:
  *
  *	file header, 32 bytes:
  *	  0  magic "SFXCLOG\n"
- *	  8  u32 format version (1)
+ *	  8  u32 format version (2)
  *	 12  u32 header size (32)
  *	 16  u64 reserved (0)
  *	 24  u32 reserved (0)
@@ -16,14 +16,24 @@
  *	record, 32 bytes + payload, starting right after the previous one:
  *	  0  u32 CRC32C of bytes 4..31 and the payload
  *	  4  u32 payload length
- *	  8  u64 transaction id
+ *	  8  u64 transaction id (0: a record of the log itself)
  *	 16  u64 LSN: the record's own byte offset in the file
  *	 24  u32 type (CLOG_REC_*)
- *	 28  u32 reserved (0)
+ *	 28  u32 batch: the number of the write (batch) that wrote it, one
+ *	     more per batch over the life of the log, modulo 2^32
  *	 32  payload
  *
  * The LSN equal to the offset makes a record copied to another place, or
- * left over from an older generation of the file, invalid.
+ * left over from an older generation of the file, invalid.  The batch
+ * number tells recovery which batches may have been in flight together
+ * (commit-recover.c, V2c).  CLOG_REC_IDS (transaction 0, an 8-byte
+ * payload: u64 limit) says that ids below limit may have been handed
+ * out: the next open starts at the largest limit found (commit.c, I1).
+ *
+ * Version 1 (the same, batch always 0, no CLOG_REC_IDS) is read; a
+ * writable open rewrites its header as version 2 before it writes (one
+ * 32-byte write in the first sector and an fdatasync, as PostgreSQL
+ * rewrites pg_control in place).
  */
 #ifndef SF_SRC_CLOG_H
 #define SF_SRC_CLOG_H
@@ -35,13 +45,15 @@
 #include <syncfix/mutex.h>
 
 #define CLOG_MAGIC		"SFXCLOG\n"
-#define CLOG_VERSION		1u
+#define CLOG_VERSION		2u
 #define CLOG_HDR_SIZE		32u
 #define CLOG_REC_HDR		SF_CLOG_RECORD_OVERHEAD
 
 #define CLOG_REC_DATA		1u
 #define CLOG_REC_COMMIT		2u
 #define CLOG_REC_ROLLBACK	3u
+#define CLOG_REC_IDS		4u	/* version 2 */
+#define CLOG_IDS_LEN		8u
 
 uint32_t sf_crc32c(uint32_t crc, const void *buf, size_t len);
 
@@ -68,8 +80,12 @@ static inline uint64_t clog_get64(const unsigned char *p)
 	return (uint64_t)clog_get32(p) | (uint64_t)clog_get32(p + 4) << 32;
 }
 
-/* Fill the 32-byte file header. */
-void clog_make_header(unsigned char *h);
+/* Fill the 32-byte file header (@version: 1 or CLOG_VERSION). */
+void clog_make_header(unsigned char *h, uint32_t version);
+
+/* Fill a record's header at @p (payload already at @p + 32), CRC last. */
+void clog_make_record(unsigned char *p, uint64_t txn, uint64_t lsn,
+		      uint32_t type, uint32_t batch, size_t len);
 
 /* ---- durable writes (commit-io.c) ------------------------------------- */
 
@@ -149,13 +165,19 @@ uint64_t clog_status_bytes_locked(const struct clog_status *s);
 
 /* ---- recovery (commit-recover.c) -------------------------------------- */
 
+/* What recovery found that the sequencer continues from. */
+struct clog_found {
+	uint64_t end;		/* where appending continues */
+	uint64_t next_txn;	/* above every id that may have been used */
+	uint32_t next_batch;	/* above every batch number in the log */
+	uint32_t version;	/* of the header (1 or 2) */
+};
+
 /*
  * Read and check the log on @fd (locked by the caller), replay, cut a
- * damaged tail.  @end: where appending continues; @next_txn: above every
- * transaction id in the log.
+ * damaged tail.
  */
 int clog_recover(int fd, const struct sf_clog_options *opt,
-		 struct sf_clog_recovery *rep, uint64_t *end,
-		 uint64_t *next_txn);
+		 struct sf_clog_recovery *rep, struct clog_found *found);
 
 #endif /* SF_SRC_CLOG_H */

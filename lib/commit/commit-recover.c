@@ -17,7 +17,9 @@
  *      records).  A torn record followed by zeros is damage as before: its
  *      written part is not zero.
  * (V3) Outcome per transaction: the first commit or rollback record ends
- *      it.  A transaction with a commit record is replayed with the data
+ *      it.  An id reservation (CLOG_REC_IDS, transaction 0) is not a
+ *      transaction: the next id is above the largest limit and every id
+ *      found (commit.c, I1).  A transaction with a commit record is replayed with the data
  *      records it wrote before that record; the others are not.
  * (V4) Replay in commit order (the order of the commit records).
  * (V5) Only then is the damaged tail cut (ftruncate + fdatasync), so a
@@ -37,7 +39,7 @@
 
 struct rrec {
 	uint64_t txn, off;
-	uint32_t type, len;
+	uint32_t type, len, batch;
 };
 
 static int cmp_txn_off(const void *a, const void *b)
@@ -80,9 +82,9 @@ static int read_all(int fd, unsigned char *buf, size_t len)
 	return 0;
 }
 
-/* (V1) Return: 0, EBADMSG or EPROTONOSUPPORT with @rep->reason set. */
+/* (V1) Return: 0 and *@version, EBADMSG or EPROTONOSUPPORT (reason set). */
 static int check_header(const unsigned char *h, size_t size,
-			struct sf_clog_recovery *rep)
+			struct sf_clog_recovery *rep, uint32_t *version)
 {
 	uint32_t v;
 
@@ -115,12 +117,13 @@ static int check_header(const unsigned char *h, size_t size,
 			 clog_get32(h + 12));
 		return EBADMSG;
 	}
+	*version = v;
 	return 0;
 }
 
 /* (V2) One record at @off; Return: NULL if valid, else why not. */
 static const char *check_record(const unsigned char *buf, size_t size,
-				uint64_t off, struct rrec *r)
+				uint64_t off, uint32_t version, struct rrec *r)
 {
 	const unsigned char *p = buf + off;
 
@@ -129,6 +132,7 @@ static const char *check_record(const unsigned char *buf, size_t size,
 	r->len = clog_get32(p + 4);
 	r->txn = clog_get64(p + 8);
 	r->type = clog_get32(p + 24);
+	r->batch = clog_get32(p + 28);
 	r->off = off;
 	if (r->len > SF_CLOG_MAX_BUFFER)
 		return "impossible record length";
@@ -138,9 +142,13 @@ static const char *check_record(const unsigned char *buf, size_t size,
 		return "record CRC mismatch";
 	if (clog_get64(p + 16) != off)
 		return "record LSN does not match its offset";
-	if (r->type < CLOG_REC_DATA || r->type > CLOG_REC_ROLLBACK ||
-	    clog_get32(p + 28))
+	if (r->type < CLOG_REC_DATA ||
+	    r->type > (version == 1 ? CLOG_REC_ROLLBACK : CLOG_REC_IDS) ||
+	    (version == 1 && r->batch))
 		return "bad record type";
+	if ((r->type == CLOG_REC_IDS) != (r->txn == 0) ||
+	    (r->type == CLOG_REC_IDS && r->len != CLOG_IDS_LEN))
+		return "bad record of the log itself";
 	return NULL;
 }
 
@@ -213,14 +221,15 @@ out:
 }
 
 int clog_recover(int fd, const struct sf_clog_options *opt,
-		 struct sf_clog_recovery *rep, uint64_t *end,
-		 uint64_t *next_txn)
+		 struct sf_clog_recovery *rep, struct clog_found *found)
 {
 	unsigned char *buf = NULL;
 	struct rrec *recs = NULL;
 	const char *why = NULL;
 	size_t size, n = 0, cap = 0;
-	uint64_t off, maxid = 0;
+	uint64_t off, maxid = 0, limit = 0;
+	uint32_t version = CLOG_VERSION, maxbatch = 0;
+	bool any = false;
 	struct stat st;
 	int err;
 
@@ -230,14 +239,16 @@ int clog_recover(int fd, const struct sf_clog_options *opt,
 	if (size == 0) {
 		unsigned char h[CLOG_HDR_SIZE];
 
-		clog_make_header(h);
+		clog_make_header(h, CLOG_VERSION);
 		if (pwrite(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
 			return errno ? errno : EIO;
 		if (fdatasync(fd))
 			return errno;
 		rep->created = true;
-		rep->valid_end = *end = CLOG_HDR_SIZE;
-		*next_txn = 1;
+		rep->valid_end = found->end = CLOG_HDR_SIZE;
+		found->next_txn = 1;
+		found->next_batch = 0;
+		found->version = CLOG_VERSION;
 		return 0;
 	}
 	buf = malloc(size);
@@ -245,15 +256,26 @@ int clog_recover(int fd, const struct sf_clog_options *opt,
 		return ENOMEM;
 	err = read_all(fd, buf, size);
 	if (!err)
-		err = check_header(buf, size, rep);
+		err = check_header(buf, size, rep, &version);
 	if (err)
 		goto out;
 	for (off = CLOG_HDR_SIZE; off < size;) {
 		struct rrec r;
 
-		why = check_record(buf, size, off, &r);
+		why = check_record(buf, size, off, version, &r);
 		if (why)
 			break;
+		if (!any || (int32_t)(r.batch - maxbatch) > 0)
+			maxbatch = r.batch;
+		any = true;
+		if (r.type == CLOG_REC_IDS) {
+			uint64_t l = clog_get64(buf + off + CLOG_REC_HDR);
+
+			if (l > limit)
+				limit = l;
+			off += CLOG_REC_HDR + r.len;
+			continue;
+		}
 		if (n == cap) {
 			struct rrec *nr;
 
@@ -290,8 +312,10 @@ int clog_recover(int fd, const struct sf_clog_options *opt,
 		}
 		rep->cut_bytes = size - off;
 	}
-	*end = off;
-	*next_txn = maxid + 1;
+	found->end = off;
+	found->next_txn = maxid + 1 > limit ? maxid + 1 : limit;
+	found->next_batch = any ? maxbatch + 1 : 0;
+	found->version = version;
 out:
 	free(buf);
 	free(recs);

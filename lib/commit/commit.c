@@ -107,6 +107,21 @@
  * with ev_seq alone) cost half of them a wakeup, a lock and a sleep for
  * nothing on each flush; measured: lib/commit/bench/bench-commit.c.
  *
+ * Ids never reused.  (I1) Ids below id_durable may be handed out, and
+ * id_durable only grows when a CLOG_REC_IDS record with that limit is
+ * durable: written by open itself (before any id of this open is handed
+ * out), or appended by a begin and made durable by its batch (step 2:
+ * flush_locked() raises id_durable to the buffer's id_limit).  Recovery
+ * starts above the largest limit it finds and above every id in a
+ * record, so an id handed out before a crash -- even by a transaction
+ * whose records never reached the disk -- is never handed out again.
+ * (I2) A begin appends the next record (limit = next + id_reserve) once
+ * fewer than id_reserve / 2 ids are left below the last one appended
+ * (id_pending): it rides with the next flush, and a begin waits (leads a
+ * flush, or sleeps on ev_seq) only when next reaches id_durable, after
+ * id_reserve / 2 begins without a flush.  (I3) A reopen skips the ids
+ * reserved and not used: at most id_reserve per open, of 2^64.
+ *
  * Written next to their code, below: gathering before a flush (G1-G5,
  * above gather_over_locked()), the zeros kept ahead of the end (Z1-Z3,
  * above zero_ahead_locked()), and how a thread sleeps on an event counter
@@ -155,6 +170,7 @@ struct clog_buf {
 	unsigned char *data;
 	size_t len;
 	uint64_t off;			/* file offset of data[0] */
+	uint64_t id_limit;		/* (I1) largest CLOG_REC_IDS in it */
 	struct sf_txn *commits, **tail;	/* commit records, in LSN order */
 	uint32_t seq, waiters;		/* committers' event counter (B1) */
 };
@@ -191,6 +207,9 @@ struct sf_clog {
 	uint64_t watermark;		/* see the top */
 	uint32_t ev_seq, ev_waiters;
 	struct clog_status tab;		/* ids and their status (S1-S5) */
+	uint64_t id_durable, id_pending;	/* (m) (I1) (I2) */
+	uint64_t id_reserve;
+	uint32_t batch_base;		/* batch number of ticket 0 */
 	uint32_t nactive;		/* (m) transactions begun, not ended */
 	/* gathering (G1)-(G5) */
 	uint32_t returning;		/* (m) done, committer not yet back */
@@ -312,6 +331,7 @@ static void buf_reset(struct clog_buf *b, uint64_t off)
 {
 	b->len = 0;
 	b->off = off;
+	b->id_limit = 0;
 	b->commits = NULL;
 	b->tail = &b->commits;
 }
@@ -631,6 +651,8 @@ static void flush_locked(struct sf_clog *log)
 		log->st.flushes++;
 		log->st.bytes_written += b->len;
 		log->durable = end;
+		if (b->id_limit > log->id_durable)
+			log->id_durable = b->id_limit;	/* (I1) */
 		/* (3) visible: the slots, then the watermark past them. */
 		sf_tsan_release(&log->watermark);	/* see status_of() */
 		for (t = b->commits; t; t = t->batch_next)
@@ -702,10 +724,11 @@ static void flush_locked(struct sf_clog *log)
 }
 
 /*
- * append_locked() - (1) append a record to buf[active]; waits (or leads a
- * flush) while the buffer has no room.  m held.  Return: 0 or EIO.
+ * append_locked() - (1) append a record of transaction @id (0: of the log
+ * itself) to buf[active]; waits (or leads a flush) while the buffer has
+ * no room.  m held.  Return: 0 or EIO.
  */
-static int append_locked(struct sf_clog *log, struct sf_txn *t, uint32_t type,
+static int append_locked(struct sf_clog *log, uint64_t id, uint32_t type,
 			 const void *data, size_t len, uint64_t *lsn)
 {
 	size_t need = CLOG_REC_HDR + len;
@@ -729,16 +752,12 @@ static int append_locked(struct sf_clog *log, struct sf_txn *t, uint32_t type,
 	}
 	p = b->data + b->len;
 	*lsn = b->off + b->len;
-	clog_put32(p + 4, (uint32_t)len);
-	clog_put64(p + 8, t->id);
-	clog_put64(p + 16, *lsn);
-	clog_put32(p + 24, type);
-	clog_put32(p + 28, 0);
 	if (len)
 		memcpy(p + CLOG_REC_HDR, data, len);
-	clog_put32(p, sf_crc32c(0, p + 4, need - 4));
+	/* Batch k fills the buffer that ticket k takes (V2c). */
+	clog_make_record(p, id, *lsn, type,
+			 log->batch_base + (uint32_t)log->batches, len);
 	b->len += need;
-	t->logged = true;
 	log->st.records++;
 	gather_kick_locked(log);
 	return 0;
@@ -791,10 +810,41 @@ static int sync_dir_of(const char *path)
 	return err;
 }
 
+/* Write all of @len bytes at @off and fdatasync.  Return: 0 or errno. */
+static int write_durable_at(int fd, const void *buf, size_t len, uint64_t off)
+{
+	ssize_t n = pwrite(fd, buf, len, (off_t)off);
+
+	if (n != (ssize_t)len)
+		return n < 0 ? errno : EIO;
+	return fdatasync(fd) ? errno : 0;
+}
+
+/* A version 1 log: its header rewritten as version 2, in place. */
+static int upgrade_header(int fd)
+{
+	unsigned char h[CLOG_HDR_SIZE];
+
+	clog_make_header(h, CLOG_VERSION);
+	return write_durable_at(fd, h, sizeof(h), 0);
+}
+
+/* (I1) A durable CLOG_REC_IDS record at @off: ids below @limit may go. */
+static int write_ids_record(int fd, uint64_t off, uint64_t limit,
+			    uint32_t batch)
+{
+	unsigned char r[CLOG_REC_HDR + CLOG_IDS_LEN];
+
+	clog_put64(r + CLOG_REC_HDR, limit);
+	clog_make_record(r, 0, off, CLOG_REC_IDS, batch, CLOG_IDS_LEN);
+	return write_durable_at(fd, r, sizeof(r), off);
+}
+
 SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 			   sf_clog_t **out, struct sf_clog_recovery *rep)
 {
 	struct sf_clog_recovery dummy;
+	struct clog_found found;
 	struct sf_clog *log;
 	struct stat st;
 	uint64_t end, next;
@@ -819,6 +869,9 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		     (opt->status_horizon &&
 		      (opt->status_horizon < SF_CLOG_MIN_HORIZON ||
 		       opt->status_horizon > SF_CLOG_MAX_HORIZON)) ||
+		     (opt->id_reserve &&
+		      (opt->id_reserve < SF_CLOG_MIN_ID_RESERVE ||
+		       opt->id_reserve > SF_CLOG_MAX_ID_RESERVE)) ||
 		     !SF_RESERVED_ZERO(opt->reserved))))
 		return EINVAL;
 	log = calloc(1, sizeof(*log));
@@ -851,9 +904,26 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 				 "the log is open elsewhere (flock)");
 		goto fail;
 	}
-	err = clog_recover(log->fd, opt, rep, &end, &next);
+	err = clog_recover(log->fd, opt, rep, &found);
 	if (!err && created)
 		err = sync_dir_of(path);
+	if (!err && found.version < CLOG_VERSION)
+		err = upgrade_header(log->fd);
+	end = found.end;
+	next = found.next_txn;
+	log->id_reserve = opt && opt->id_reserve ? opt->id_reserve
+			  : SF_CLOG_DEFAULT_ID_RESERVE;
+	log->batch_base = found.next_batch;
+	if (SF_BROKEN(IDS_UNRESERVED)) {
+		/* The old code: the next id is whatever the log shows. */
+		log->id_durable = log->id_pending = UINT64_MAX;
+	} else if (!err) {
+		/* (I1) before any id of this open is handed out */
+		log->id_durable = log->id_pending = next + log->id_reserve;
+		err = write_ids_record(log->fd, end, log->id_durable,
+				       log->batch_base++);
+		end += CLOG_REC_HDR + CLOG_IDS_LEN;
+	}
 	if (err)
 		goto fail;
 	err = clog_status_init(&log->tab, &log->m, next,
@@ -1014,6 +1084,34 @@ SF_EXPORT int sf_clog_add_applier(sf_clog_t *log, sf_clog_apply_fn fn,
 
 /* ---- transactions --------------------------------------------------- */
 
+/* (I2) m held.  Return: 0 when the next id may be handed out, or EIO. */
+static int reserve_ids_locked(struct sf_clog *log)
+{
+	uint64_t lsn;
+	int err;
+
+	if (log->tab.next + log->id_reserve / 2 >= log->id_pending) {
+		uint64_t limit = log->tab.next + log->id_reserve;
+		unsigned char pl[CLOG_IDS_LEN];
+
+		clog_put64(pl, limit);
+		err = append_locked(log, 0, CLOG_REC_IDS, pl, sizeof(pl), &lsn);
+		if (err)
+			return err;
+		log->buf[log->active].id_limit = limit;	/* it is in there */
+		log->id_pending = limit;
+	}
+	while (log->tab.next >= log->id_durable) {
+		if (log->failed)
+			return EIO;
+		if (can_lead(log) && log->buf[log->active].len)
+			flush_locked(log);
+		else
+			wait_event_locked(log);
+	}
+	return 0;
+}
+
 SF_EXPORT int sf_txn_begin(sf_clog_t *log, sf_txn_t **out)
 {
 	struct sf_txn *t;
@@ -1027,9 +1125,9 @@ SF_EXPORT int sf_txn_begin(sf_clog_t *log, sf_txn_t **out)
 	lock(log);
 	if (log->failed)
 		err = EIO;
-	else if (log->tab.next == UINT64_MAX)
+	else if (log->tab.next >= UINT64_MAX - log->id_reserve)
 		err = EOVERFLOW;	/* 2^64 ids: never, in practice */
-	else
+	else if (!(err = reserve_ids_locked(log)))
 		err = clog_status_begin_locked(&log->tab, &t->id);
 	if (!err) {
 		t->log = log;
@@ -1109,7 +1207,8 @@ SF_EXPORT int sf_txn_add(sf_txn_t *t, const void *data, size_t len)
 	if (t->keep && (err = keep_copy(t, data, len)))
 		return err;
 	lock(log);
-	err = append_locked(log, t, CLOG_REC_DATA, data, len, &lsn);
+	err = append_locked(log, t->id, CLOG_REC_DATA, data, len, &lsn);
+	t->logged |= !err;
 	unlock(log);
 	if (t->keep) {
 		if (err) {
@@ -1142,7 +1241,8 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 	commit_copies(t);
 	lock(log);
 	/* (1) append */
-	err = append_locked(log, t, CLOG_REC_COMMIT, NULL, 0, &t->commit_lsn);
+	err = append_locked(log, t->id, CLOG_REC_COMMIT, NULL, 0,
+			    &t->commit_lsn);
 	txn_settled_locked(log, t);
 	if (err) {
 		set_status_locked(log, t, CLOG_ST_FAILED);
@@ -1208,7 +1308,8 @@ SF_EXPORT int sf_txn_rollback(sf_txn_t *t)
 	lock(log);
 	/* Records reached the log: tell recovery (a lost record is harmless). */
 	if (t->logged)
-		(void)append_locked(log, t, CLOG_REC_ROLLBACK, NULL, 0, &lsn);
+		(void)append_locked(log, t->id, CLOG_REC_ROLLBACK, NULL, 0,
+				    &lsn);
 	set_status_locked(log, t, CLOG_ST_ROLLED_BACK);
 	log->st.rollbacks++;
 	txn_settled_locked(log, t);

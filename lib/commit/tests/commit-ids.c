@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: transaction ids and their status over unbounded time: 64-bit ids (a log whose ids are past 2^63 goes on), the status table keeps the last status_horizon ids (ESTALE beyond, memory flat over 100 horizons), a long transaction keeps its status while active and after it ends; a status read racing with the reuse of its slot (held at commit:status-slot) answers ESTALE, and fails with SF_TEST_BROKEN=status-no-recheck */
+/* Description: transaction ids and their status over unbounded time: 64-bit ids (a version 1 log whose ids are past 2^63 goes on, upgraded to version 2), ids never handed out twice (a child killed before its record left the buffer: the next open hands out a larger id; fails with SF_TEST_BROKEN=ids-unreserved), the status table keeps the last status_horizon ids (ESTALE beyond, memory flat over 100 horizons), a long transaction keeps its status while active and after it ends; a status read racing with the reuse of its slot (held at commit:status-slot) answers ESTALE, and fails with SF_TEST_BROKEN=status-no-recheck */
 /*
- * Usage: commit-ids [reuse]    ("reuse": only the slot-reuse case, what
- *                               the broken run executes)
+ * Usage: commit-ids [reuse|reserve]   (only the slot-reuse case, or the id
+ *                                      reservation cases: what the broken
+ *                                      runs execute)
  */
 #include "test.h"
 #include "commit-test.h"
 #include "commit-int.h"
+
+#include <signal.h>
 
 #define HORIZON 64
 
@@ -224,7 +227,7 @@ static void case_big_ids(void)
 
 	phase("big ids");
 	ct_path(p, sizeof(p), "big.log");
-	clog_make_header(b);
+	clog_make_header(b, 1);	/* version 1: upgraded by the open */
 	put_rec(b + 32, big, 32, CLOG_REC_DATA, "big!", 4);
 	put_rec(b + 68, big, 68, CLOG_REC_COMMIT, "", 0);
 	ct_spew(p, b, sizeof(b));
@@ -243,6 +246,80 @@ static void case_big_ids(void)
 	free(seen);
 }
 
+/*
+ * Ids never handed out twice: a child begins @churn transactions without
+ * records, then one that adds a record, and is killed before the record
+ * leaves its buffer; the next open must hand out a larger id.
+ */
+static void case_reserve(unsigned int reserve, long nchurn)
+{
+	struct sf_clog_options o = { .id_reserve = reserve };
+	uint64_t died = 0, next = 0;
+	char p[4600];
+	int fds[2], st;
+	sf_clog_t *l;
+	sf_txn_t *t;
+	pid_t pid;
+
+	ct_path(p, sizeof(p), "reserve.log");
+	unlink(p);
+	if (pipe(fds))
+		return;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		if (sf_clog_open(p, &o, &l, NULL) || (nchurn && !churn(l, nchurn)) ||
+		    sf_txn_begin(l, &t) || sf_txn_add(t, "lost", 4))
+			_exit(2);
+		died = sf_txn_id(t);
+		if (write(fds[1], &died, sizeof(died)) != sizeof(died))
+			_exit(2);
+		raise(SIGKILL);
+		_exit(3);
+	}
+	close(fds[1]);
+	if (read(fds[0], &died, sizeof(died)) != sizeof(died))
+		died = 0;
+	close(fds[0]);
+	waitpid(pid, &st, 0);
+	ok(died && WIFSIGNALED(st), "reserve %u: the child began %llu "
+	   "transactions, added a record to the last and was killed",
+	   reserve, (unsigned long long)died);
+	if (sf_clog_open(p, &o, &l, NULL) == 0) {
+		if (sf_txn_begin(l, &t) == 0) {
+			next = sf_txn_id(t);
+			sf_txn_rollback(t);
+		}
+		sf_clog_close(l);
+	}
+	ok(next > died, "reserve %u: after reopen the next id is larger "
+	   "(%llu > %llu)", reserve, (unsigned long long)next,
+	   (unsigned long long)died);
+}
+
+/* The version 1 log of case_big_ids() was upgraded in place. */
+static void check_upgraded(void)
+{
+	unsigned char *b;
+	char p[4600];
+	size_t len;
+
+	ct_path(p, sizeof(p), "big.log");
+	b = ct_slurp(p, &len);
+	ok(b && len > 32 && clog_get32(b + 8) == 2 &&
+	   clog_get32(b + 28) == sf_crc32c(0, b, 28),
+	   "big ids: the version 1 log's header was rewritten as version 2");
+	free(b);
+}
+
+static void case_reserve_all(void)
+{
+	phase("reserve");
+	case_reserve(0, 0);
+	/* every other begin needs a reservation: begins flush them */
+	case_reserve(4, 50);
+}
+
 int main(int argc, char **argv)
 {
 	watchdog_start(60);
@@ -251,10 +328,22 @@ int main(int argc, char **argv)
 		case_reuse();
 		return done_testing();
 	}
+	if (argc > 1 && !strcmp(argv[1], "reserve")) {
+		case_reserve_all();
+		return done_testing();
+	}
 	case_horizon();
 	case_long();
 	case_reuse();
 	case_big_ids();
+	check_upgraded();
+	case_reserve_all();
+	phase("reserve broken");
+	ok(self_fails_broken("commit-ids", (char *[]){ "reserve", NULL },
+			     "ids-unreserved", "the next id is larger"),
+	   "reserve broken: with ids handed out before their reservation is "
+	   "durable (SF_TEST_BROKEN=ids-unreserved) an id is handed out "
+	   "twice");
 	phase("reuse broken");
 	ok(self_fails_broken("commit-ids", (char *[]){ "reuse", NULL },
 			     "status-no-recheck", "reuse: it answers ESTALE"),

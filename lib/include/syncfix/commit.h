@@ -74,6 +74,9 @@ typedef void (*sf_clog_apply_fn)(void *arg, const struct sf_commit_txn *txn);
 #define SF_CLOG_DEFAULT_HORIZON	(1u << 20)
 #define SF_CLOG_MIN_HORIZON	64u
 #define SF_CLOG_MAX_HORIZON	(1u << 28)
+#define SF_CLOG_DEFAULT_ID_RESERVE	8192u
+#define SF_CLOG_MIN_ID_RESERVE	2u
+#define SF_CLOG_MAX_ID_RESERVE	(1u << 30)
 
 struct sf_clog_options {
 	/*
@@ -126,7 +129,18 @@ struct sf_clog_options {
 	 * SF_CLOG_MIN_HORIZON to SF_CLOG_MAX_HORIZON.
 	 */
 	unsigned int status_horizon;
-	unsigned int reserved[7];	/* must be zero (else EINVAL) */
+	/*
+	 * Ids are never handed out twice, crashes included: the highest id
+	 * that may be handed out is durable in the log before it is.  It is
+	 * raised this many ids at a time, a 40-byte record that rides with
+	 * the next flush when half of them are used (a begin waits for a
+	 * flush only after id_reserve / 2 begins without one); a reopen
+	 * skips what was reserved and not used.  0:
+	 * SF_CLOG_DEFAULT_ID_RESERVE; else SF_CLOG_MIN_ID_RESERVE to
+	 * SF_CLOG_MAX_ID_RESERVE.
+	 */
+	unsigned int id_reserve;
+	unsigned int reserved[6];	/* must be zero (else EINVAL) */
 };
 
 /* What sf_clog_open() found (also filled when it fails). */
@@ -169,7 +183,9 @@ struct sf_clog_stats {
  * @rep), and calls @opt->replay for each committed transaction in commit
  * order; rolled-back and unfinished transactions are not replayed.  Opening
  * the same log again replays the same transactions.  The file is locked
- * (flock) while open.
+ * (flock) while open.  Every open then appends one durable record, the
+ * highest id it may hand out (id_reserve); a log of format version 1 has
+ * its header rewritten as version 2 first.
  *
  * Return: 0; EBADMSG not a syncfix log (magic, header CRC, short header:
  * the file is never modified); EPROTONOSUPPORT written by a newer format
