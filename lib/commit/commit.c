@@ -200,6 +200,7 @@ struct sf_clog {
 	unsigned int inflight;		/* batches written at once: 1..8 */
 	unsigned int active;		/* (m) the buffer being filled */
 	int failed;			/* (m) */
+	bool read_only;			/* SF_CLOG_READ_ONLY */
 	bool in_doubt;			/* (m) the failure is not durable (F3) */
 	uint64_t durable;		/* (m) end of the durable log */
 	uint64_t zeroed;		/* (m) file written up to here (Z1) */
@@ -844,7 +845,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 			   sf_clog_t **out, struct sf_clog_recovery *rep)
 {
 	struct sf_clog_recovery dummy;
-	struct clog_found found;
+	struct clog_found found = { 0 };
 	struct sf_clog *log;
 	struct stat st;
 	uint64_t end, next;
@@ -869,6 +870,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		     (opt->status_horizon &&
 		      (opt->status_horizon < SF_CLOG_MIN_HORIZON ||
 		       opt->status_horizon > SF_CLOG_MAX_HORIZON)) ||
+		     (opt->flags & ~(SF_CLOG_READ_ONLY | SF_CLOG_SALVAGE)) ||
 		     (opt->id_reserve &&
 		      (opt->id_reserve < SF_CLOG_MIN_ID_RESERVE ||
 		       opt->id_reserve > SF_CLOG_MAX_ID_RESERVE)) ||
@@ -886,8 +888,9 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	log->gather_pct = !opt || !opt->gather_pct ? SF_CLOG_DEFAULT_GATHER
 			  : opt->gather_pct == SF_CLOG_NO_GATHER ? 0
 			  : opt->gather_pct;
-	log->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (log->fd < 0 && errno == ENOENT) {
+	log->read_only = opt && (opt->flags & SF_CLOG_READ_ONLY);
+	log->fd = open(path, (log->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (log->fd < 0 && errno == ENOENT && !log->read_only) {
 		log->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		created = log->fd >= 0;
 		if (log->fd < 0 && errno == EEXIST)	/* created meanwhile */
@@ -897,7 +900,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		err = errno;
 		goto fail;
 	}
-	if (flock(log->fd, LOCK_EX | LOCK_NB)) {
+	if (flock(log->fd, (log->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
 		err = errno == EWOULDBLOCK ? EBUSY : errno;
 		if (err == EBUSY)
 			snprintf(rep->reason, sizeof(rep->reason),
@@ -907,14 +910,14 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	err = clog_recover(log->fd, opt, rep, &found);
 	if (!err && created)
 		err = sync_dir_of(path);
-	if (!err && found.version < CLOG_VERSION)
+	if (!err && found.version < CLOG_VERSION && !log->read_only)
 		err = upgrade_header(log->fd);
 	end = found.end;
 	next = found.next_txn;
 	log->id_reserve = opt && opt->id_reserve ? opt->id_reserve
 			  : SF_CLOG_DEFAULT_ID_RESERVE;
 	log->batch_base = found.next_batch;
-	if (SF_BROKEN(IDS_UNRESERVED)) {
+	if (SF_BROKEN(IDS_UNRESERVED) || log->read_only) {
 		/* The old code: the next id is whatever the log shows. */
 		log->id_durable = log->id_pending = UINT64_MAX;
 	} else if (!err) {
@@ -989,7 +992,7 @@ SF_EXPORT int sf_clog_close(sf_clog_t *log)
 			wait_event_locked(log);
 	}
 	/* (Z3) A clean close leaves no zeros after the log (best effort). */
-	if (!log->failed && log->zeroed > log->durable &&
+	if (!log->failed && !log->read_only && log->zeroed > log->durable &&
 	    ftruncate(log->fd, (off_t)log->durable) == 0)
 		(void)fdatasync(log->fd);
 	unlock(log);
@@ -1125,6 +1128,8 @@ SF_EXPORT int sf_txn_begin(sf_clog_t *log, sf_txn_t **out)
 	lock(log);
 	if (log->failed)
 		err = EIO;
+	else if (log->read_only)
+		err = EROFS;
 	else if (log->tab.next >= UINT64_MAX - log->id_reserve)
 		err = EOVERFLOW;	/* 2^64 ids: never, in practice */
 	else if (!(err = reserve_ids_locked(log)))

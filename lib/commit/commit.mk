@@ -2,7 +2,8 @@
 #
 # Commit log: commit.c (the sequencer: transactions, group commit,
 # visibility, appliers), commit-io.c (io_uring / pwritev durable writes,
-# CRC32C), commit-recover.c (recovery on open).  Needs liburing.
+# CRC32C), commit-recover.c (recovery on open), commit-status.c (the
+# transaction status table).  Needs liburing.
 CLOG_SRCS := commit.c commit-io.c commit-recover.c commit-status.c
 LIB_SRCS += $(CLOG_SRCS)
 LDLIBS += -luring
@@ -26,6 +27,7 @@ $(addprefix $(T)/,commit-basic commit-order commit-gather commit-fault \
 $(T)/commit-broken-demo: $(T)/commit-order $(T)/commit-gather \
 	$(T)/commit-crash $(T)/commit-crash-child
 $(T)/commit-crash: $(T)/commit-crash-child
+$(addprefix $(BB)/,bench-commit-mem bench-commit-recover): $(L)/commit/bench/bench-rss.h
 
 # Power loss, in the VM with Debian's kernel (the test loads loop,
 # dm-log-writes and ext4 itself); scripts/check-powerloss.sh builds
@@ -36,6 +38,7 @@ vm-powerloss:
 	$(MAKE) -f $(L)/Makefile SAN= $(VM_ARCHIVE) $(VM_HOOKS)
 	$(MAKE) -f $(L)/Makefile SAN= $(VM)/commit-powerloss
 
-BENCH_PROGS += bench-commit bench-commit-mem
+BENCH_PROGS += bench-commit bench-commit-mem bench-commit-recover
 BENCH_RUNS += $(L)/commit/bench/run-commit.sh \
-	      $(L)/commit/bench/run-commit-mem.sh
+	      $(L)/commit/bench/run-commit-mem.sh \
+	      $(L)/commit/bench/run-commit-recover.sh

@@ -29,6 +29,7 @@
 #include <syncfix.h>
 
 #include "bench.h"
+#include "bench-rss.h"
 
 #define THREADS 2
 
@@ -71,15 +72,7 @@ static void *runner(void *arg)
 
 static double rss_mib(void)
 {
-	long pages = 0, rss = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	if (f) {
-		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-			rss = 0;
-		fclose(f);
-	}
-	return (double)rss * (double)sysconf(_SC_PAGESIZE) / (1 << 20);
+	return bench_rss_kib() / 1024;
 }
 
 struct sample {

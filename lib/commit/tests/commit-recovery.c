@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: commit log recovery on damaged files: cut at every byte offset of the last records, every byte of them with a flipped bit, damage in the middle; recovery keeps exactly the valid prefix, replays only its committed transactions with intact payloads, reports and cuts the rest, and a second open finds the same log.  Zeros written ahead of the log end (a crash while open): a clean end, not cut; a torn record or garbage before or among the zeros: damage, cut */
+/* Description: commit log recovery on damaged files: cut at every byte offset of the last records, every byte of them with a flipped bit, damage in the middle; recovery keeps exactly the valid prefix, replays only its committed transactions with intact payloads, reports and cuts the rest, and a second open finds the same log.  Zeros written ahead of the log end (a crash while open): a clean end, not cut; a torn record or garbage before or among the zeros: damage, cut.  Corruption in the middle (valid records of batches written after the damaged one was durable): EUCLEAN, nothing replayed, the file byte-identical; SF_CLOG_SALVAGE cuts; damage within the batches that may have been in flight is a torn tail; SF_CLOG_READ_ONLY never writes */
 #include "test.h"
 #include "commit-test.h"
 
@@ -12,7 +12,7 @@ static struct ct_seen replayed;
 struct irec {
 	size_t off, end;
 	uint64_t txn;
-	uint32_t type;
+	uint32_t type, batch;
 	uint64_t sum;
 };
 static struct irec rec[64];
@@ -37,6 +37,7 @@ static void parse(const unsigned char *b, size_t len)
 		r->end = off + 32 + n;
 		r->txn = get32(b + off + 8) | (uint64_t)get32(b + off + 12) << 32;
 		r->type = get32(b + off + 24);
+		r->batch = get32(b + off + 28);
 		r->sum = 0;
 		for (uint32_t i = 0; i < n; i++)
 			r->sum += b[off + 32 + i];
@@ -253,6 +254,134 @@ static void zero_tail_cases(const char *p, const unsigned char *img,
 	free(b);
 }
 
+/* Open @p with @flags; whether the file is byte-identical to @b after. */
+static int open_unchanged(const char *p, const unsigned char *b, size_t len,
+			  unsigned int flags, int *r, struct sf_clog_recovery *rep)
+{
+	struct sf_clog_options o = { .replay = ct_replay_cb,
+				     .replay_arg = &replayed, .flags = flags };
+	unsigned char *after;
+	size_t alen;
+	sf_clog_t *l;
+	int same;
+
+	ct_seen_reset(&replayed);
+	*r = sf_clog_open(p, &o, &l, rep);
+	if (!*r)
+		sf_clog_close(l);
+	after = ct_slurp(p, &alen);
+	same = after && alen == len && !memcmp(after, b, len);
+	free(after);
+	return same;
+}
+
+/*
+ * (V2c) Corruption against a torn tail, on a log of 25 commits, each its
+ * own batch: a bit flipped in the 2nd transaction is followed by records
+ * of batches written long after it was durable -- corruption: EUCLEAN,
+ * nothing replayed, the file untouched; SF_CLOG_SALVAGE cuts there; one
+ * flipped within SF_CLOG_MAX_FLUSHES batches of the end may be a write
+ * still in flight: cut.  Read-only opens leave every file byte-identical.
+ */
+static void corruption_cases(const char *p)
+{
+	struct sf_clog_options o = { .zero_ahead = SF_CLOG_NO_ZERO_AHEAD };
+	struct sf_clog_recovery rep;
+	unsigned char *img, *b;
+	sf_clog_t *l;
+	sf_txn_t *t;
+	size_t len;
+	int r, i2, ilate, iproof;
+
+	phase("corruption");
+	unlink(p);
+	if (sf_clog_open(p, &o, &l, NULL))
+		return;
+	for (int i = 0; i < 25; i++)
+		add_commit(l, "a record of one of 25", NULL);
+	sf_clog_close(l);
+	img = ct_slurp(p, &len);
+	if (!img)
+		return;
+	parse(img, len);
+	b = malloc(len);
+	/* records: IDS, then data + commit per transaction */
+	i2 = 3;					/* the 2nd transaction's data */
+	ilate = nrec - 2 * 4 - 2;		/* 4 batches before the end */
+	/* the first record written after the damaged one was durable */
+	for (iproof = i2 + 1; iproof < nrec &&
+	     rec[iproof].batch <= rec[i2 - 1].batch + SF_CLOG_MAX_FLUSHES;
+	     iproof++)
+		;
+	memcpy(b, img, len);
+	b[rec[i2].off + 40] ^= 0x04;
+	ct_spew(p, b, len);
+	ok(open_unchanged(p, b, len, 0, &r, &rep) && r == EUCLEAN &&
+	   rep.valid_end == rec[i2].off && iproof < nrec &&
+	   rep.valid_after == rec[iproof].off && replayed.n == 0 &&
+	   rep.cut_bytes == 0,
+	   "corruption: a bit flipped in the 2nd of 25 transactions, valid "
+	   "records after it: EUCLEAN, nothing replayed, file unchanged (%s)",
+	   rep.reason);
+	ok(open_unchanged(p, b, len, SF_CLOG_READ_ONLY, &r, &rep) &&
+	   r == EUCLEAN, "corruption: read-only: EUCLEAN too, unchanged");
+	ok(open_unchanged(p, b, len, SF_CLOG_READ_ONLY | SF_CLOG_SALVAGE, &r,
+			  &rep) && r == 0 && replayed.n == 1 &&
+	   rep.cut_bytes == len - rec[i2].off,
+	   "corruption: read-only salvage: the first transaction replayed, "
+	   "the cut reported, file unchanged");
+	ct_seen_reset(&replayed);
+	ok(sf_clog_open(p, &(struct sf_clog_options){
+				.replay = ct_replay_cb, .replay_arg = &replayed,
+				.flags = SF_CLOG_SALVAGE }, &l, &rep) == 0 &&
+	   replayed.n == 1 && rep.cut_bytes == len - rec[i2].off &&
+	   rep.valid_after == rec[iproof].off,
+	   "corruption: SF_CLOG_SALVAGE cuts at the damage, replays the first");
+	if (l)
+		sf_clog_close(l);
+
+	/* Damage within the batches that may have been in flight: torn. */
+	memcpy(b, img, len);
+	b[rec[ilate].off + 40] ^= 0x04;
+	ct_spew(p, b, len);
+	ok(open_unchanged(p, b, len, SF_CLOG_READ_ONLY, &r, &rep) && r == 0 &&
+	   rep.cut_bytes == len - rec[ilate].off && !rep.valid_after,
+	   "torn: damage 4 batches before the end, valid records after it: a "
+	   "torn tail (would be cut: %s), read-only leaves it", rep.reason);
+	ct_seen_reset(&replayed);
+	ok(sf_clog_open(p, &(struct sf_clog_options){
+				.replay = ct_replay_cb, .replay_arg = &replayed },
+			&l, &rep) == 0 && rep.cut_bytes == len - rec[ilate].off,
+	   "torn: a writable open cuts it");
+	if (l) {
+		ok_err(sf_clog_close(l), 0, "torn: close");
+	}
+
+	/* Read-only: a clean log, a version 1 log: nothing written. */
+	ct_spew(p, img, len);
+	ok(open_unchanged(p, img, len, SF_CLOG_READ_ONLY, &r, &rep) && r == 0 &&
+	   replayed.n == 25, "read-only: a clean log: 25 replayed, nothing "
+	   "written (no id reservation)");
+	ct_seen_reset(&replayed);
+	if (sf_clog_open(p, &(struct sf_clog_options){
+				 .flags = SF_CLOG_READ_ONLY }, &l, &rep) == 0) {
+		ok_err(sf_txn_begin(l, &t), EROFS,
+		       "read-only: sf_txn_begin fails with EROFS");
+		ok_err(sf_clog_open(p, NULL, &(sf_clog_t *){ 0 }, NULL), EBUSY,
+		       "read-only: a writable open meanwhile: EBUSY");
+		sf_clog_close(l);
+	}
+	unlink(p);
+	ok_err(sf_clog_open(p, &(struct sf_clog_options){
+				    .flags = SF_CLOG_READ_ONLY }, &l, &rep),
+	       ENOENT, "read-only: no file: ENOENT, none created");
+	ok(access(p, F_OK) != 0, "read-only: still no file");
+	ok_err(sf_clog_open(p, &(struct sf_clog_options){ .flags = 1u << 5 },
+			    &l, &rep), EINVAL, "an unknown flag: EINVAL");
+	free(b);
+	free(img);
+}
+
 int main(void)
 {
 	unsigned char *img, *b;
@@ -319,6 +448,7 @@ int main(void)
 	ok(!bad_idem, "every recovered log opens again identically");
 
 	zero_tail_cases(p, img, len);
+	parse(img, len);
 
 	/* Damage in the first data record (after the id reservation). */
 	memcpy(b, img, len);
@@ -329,5 +459,6 @@ int main(void)
 	   "damage in the first data record: everything after it cut");
 	free(b);
 	free(img);
+	corruption_cases(p);
 	return done_testing();
 }

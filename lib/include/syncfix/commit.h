@@ -140,8 +140,20 @@ struct sf_clog_options {
 	 * SF_CLOG_MAX_ID_RESERVE.
 	 */
 	unsigned int id_reserve;
-	unsigned int reserved[6];	/* must be zero (else EINVAL) */
+	unsigned int flags;		/* SF_CLOG_READ_ONLY, SF_CLOG_SALVAGE */
+	unsigned int reserved[5];	/* must be zero (else EINVAL) */
 };
+
+/*
+ * sf_clog_options.flags.  SF_CLOG_READ_ONLY: verify (and replay) without
+ * changing the file in any way: no header upgrade, no cut (reported as
+ * the bytes a writable open would cut), no id reservation; the log is
+ * opened O_RDONLY with a shared flock, never created, and sf_txn_begin()
+ * fails with EROFS.  SF_CLOG_SALVAGE: cut at corruption too (see
+ * sf_clog_open(): EUCLEAN), losing every record after it.
+ */
+#define SF_CLOG_READ_ONLY	(1u << 0)
+#define SF_CLOG_SALVAGE		(1u << 1)
 
 /* What sf_clog_open() found (also filled when it fails). */
 struct sf_clog_recovery {
@@ -153,6 +165,15 @@ struct sf_clog_recovery {
 	uint64_t cut_bytes;	/* bytes of torn or corrupt tail removed */
 	bool created;		/* the file was new or empty */
 	char reason[120];	/* why the tail was cut, or why open failed */
+	/*
+	 * Corruption (EUCLEAN, or cut with SF_CLOG_SALVAGE): the offset of
+	 * the first valid record after the damage at valid_end that proves
+	 * it; 0 otherwise.
+	 */
+	uint64_t valid_after;
+	uint32_t version;	/* format version of the file as found */
+	uint32_t reserved32;
+	uint64_t reserved[6];	/* zero; room for later fields */
 };
 
 struct sf_clog_stats {
@@ -179,18 +200,27 @@ struct sf_clog_stats {
  * @opt: NULL for the defaults
  * @rep: NULL, or filled with what recovery found
  *
- * Verifies every record's CRC32C, cuts a torn or corrupt tail (reported in
- * @rep), and calls @opt->replay for each committed transaction in commit
- * order; rolled-back and unfinished transactions are not replayed.  Opening
+ * Verifies every record's CRC32C, cuts a torn tail (reported in @rep), and
+ * calls @opt->replay for each committed transaction in commit order; rolled-back and unfinished transactions are not replayed.  Opening
  * the same log again replays the same transactions.  The file is locked
  * (flock) while open.  Every open then appends one durable record, the
  * highest id it may hand out (id_reserve); a log of format version 1 has
  * its header rewritten as version 2 first.
  *
+ * Damage followed by records that a crash cannot have left behind (a
+ * valid record of a batch written after the damaged one was durable,
+ * commit-recover.c V2c) is corruption, not a torn tail: the open fails
+ * with EUCLEAN, @rep->valid_end and @rep->valid_after give the offsets,
+ * nothing is replayed and the file is not modified; SF_CLOG_SALVAGE cuts
+ * there anyway.  Memory: about 2 MiB of read window, the largest record,
+ * and the records' offsets of the transactions open at a point of the
+ * log -- not the log's size.
+ *
  * Return: 0; EBADMSG not a syncfix log (magic, header CRC, short header:
  * the file is never modified); EPROTONOSUPPORT written by a newer format
- * version; EBUSY open elsewhere; EINVAL bad option; ENOMEM; an errno of
- * open/read/ftruncate; or the replay callback's nonzero value.
+ * version; EUCLEAN corruption (see above; not modified); EBUSY open
+ * elsewhere; EINVAL bad option; ENOENT (read-only) no such file; ENOMEM;
+ * an errno of open/read/ftruncate; or the replay callback's nonzero value.
  */
 int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		 sf_clog_t **log, struct sf_clog_recovery *rep);
@@ -221,7 +251,7 @@ int sf_clog_add_applier(sf_clog_t *log, sf_clog_apply_fn fn, void *arg);
 /*
  * sf_txn_begin() - begin a transaction.  Ids are 64-bit, increase in the
  * order of begin, and do not run out (EOVERFLOW only after 2^64 ids).
- * Return: 0; EIO (log failed); ENOMEM.
+ * Return: 0; EIO (log failed); EROFS (opened SF_CLOG_READ_ONLY); ENOMEM.
  */
 int sf_txn_begin(sf_clog_t *log, sf_txn_t **txn);
 uint64_t sf_txn_id(const sf_txn_t *txn);
