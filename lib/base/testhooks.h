@@ -66,6 +66,8 @@
 #define SF_BROKEN_STATUS_NO_RECHECK		(1u << 15)
 /* commit/commit.c: ids handed out with no durable reservation (I1). */
 #define SF_BROKEN_IDS_UNRESERVED		(1u << 16)
+/* commit/commit.c: a committer waits for applier room before its commit. */
+#define SF_BROKEN_QUEUE_WAIT_EARLY		(1u << 17)
 
 /* What a hook returns when it injects nothing. */
 #define SF_HOOK_NONE	(-1L)

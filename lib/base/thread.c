@@ -22,7 +22,7 @@ static const char *const sf_broken_names[] = {
 	"kill-before-wait", "error-exit", "two-mutexes", "hook-removal",
 	"visible-before-durable", "apply-early", "no-gather", "gather-all",
 	"no-flush", "cond-stale-seq", "cut-ignored", "mem-unreserved",
-	"status-no-recheck", "ids-unreserved",
+	"status-no-recheck", "ids-unreserved", "queue-wait-early",
 };
 
 /* Bit 31: parsed.  Racing first calls parse the same string alike. */

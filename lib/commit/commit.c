@@ -122,6 +122,25 @@
  * id_reserve / 2 begins without a flush.  (I3) A reopen skips the ids
  * reserved and not used: at most id_reserve per open, of 2^64.
  *
+ * Appliers' back-pressure.  (Q1) Each applier's queue holds what step
+ * (5) gave it and it has not yet applied (len).  A leader never waits at
+ * step (5) for room: it queues its whole batch.  (Q2) Instead, in
+ * sf_txn_commit(), after its commit is done -- durable, visible, waiters
+ * woken, and counted back (G2) so no gathering waits for it -- a
+ * committer whose transaction goes to the appliers (t->keep) waits on
+ * ev_seq until step (5) has queued it (t->queued) and no applier holds
+ * more than applier_queue; step (5), and an applier that takes an item,
+ * do N2/N3 on ev_seq while committers wait.  A committer leaves only
+ * after its own transaction is counted in the queue and the queue is
+ * within the bound, so each committer thread adds at most one
+ * transaction above it: a queue holds at most applier_queue plus one per
+ * committer thread, however slow its applier, and nothing waits before
+ * it is visible.  An
+ * applier thread's own commits never wait (it would wait for itself).
+ * (Q3) Close stops the appliers after they have drained their queues, or
+ * at its deadline (sf_clog_close_timed()) drops what is left: those
+ * transactions are durable, and the next open replays them.
+ *
  * Written next to their code, below: gathering before a flush (G1-G5,
  * above gather_over_locked()), the zeros kept ahead of the end (Z1-Z3,
  * above zero_ahead_locked()), and how a thread sleeps on an event counter
@@ -158,6 +177,7 @@ struct sf_txn {
 	bool done;			/* (m) steps (1)-(4) over, or failed */
 	bool logged;			/* has records in the log */
 	bool keep;			/* keep copies of the records */
+	bool queued;			/* (m) step (5) done (Q2) */
 	uint32_t refs;			/* (m) committer, batch, appliers */
 	/* copies for the appliers */
 	unsigned char *copy;
@@ -187,8 +207,10 @@ struct applier {
 	void *arg;
 	pthread_t thread;
 	struct applier_item *head, **tail;	/* (m) */
+	uint32_t len;			/* (m) items queued (Q1) */
 	uint32_t seq;			/* bumped (m) when an item is queued */
-	bool stop;			/* (m) */
+	bool stop;			/* (m) drain, then end */
+	bool drop;			/* (m) end now: the close's deadline */
 };
 
 struct sf_clog {
@@ -225,6 +247,8 @@ struct sf_clog {
 	uint64_t queued;		/* (m) batches through step (5) */
 	uint32_t queue_waiters;		/* (m) leaders waiting to queue (5) */
 	struct applier *appliers;	/* (m) */
+	uint32_t applier_queue;		/* (Q1) the bound */
+	uint32_t room_waiters;		/* (m) committers waiting (Q2) */
 	struct sf_clog_stats st;	/* (m) */
 };
 
@@ -437,6 +461,8 @@ static void queue_appliers_locked(struct sf_clog *log, struct sf_txn *list)
 			*a->tail = it;
 			a->tail = &it->next;
 			any = true;
+			if (++a->len > log->st.applier_queue_max)
+				log->st.applier_queue_max = a->len;
 		}
 		if (any) {
 			sf_fetch_add(&a->seq, 1);
@@ -713,10 +739,11 @@ static void flush_locked(struct sf_clog *log)
 		queue_appliers_locked(log, list);
 	for (t = list; t; t = next) {
 		next = t->batch_next;
+		t->queued = true;
 		txn_put_locked(t);
 	}
 	log->queued++;
-	if (log->queue_waiters) {
+	if (log->queue_waiters || log->room_waiters) {
 		wake = event_locked(log);
 		unlock(log);
 		wake_all(log, wake);
@@ -871,6 +898,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		      (opt->status_horizon < SF_CLOG_MIN_HORIZON ||
 		       opt->status_horizon > SF_CLOG_MAX_HORIZON)) ||
 		     (opt->flags & ~(SF_CLOG_READ_ONLY | SF_CLOG_SALVAGE)) ||
+		     opt->applier_queue > SF_CLOG_MAX_APPLIER_QUEUE ||
 		     (opt->id_reserve &&
 		      (opt->id_reserve < SF_CLOG_MIN_ID_RESERVE ||
 		       opt->id_reserve > SF_CLOG_MAX_ID_RESERVE)) ||
@@ -888,6 +916,8 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	log->gather_pct = !opt || !opt->gather_pct ? SF_CLOG_DEFAULT_GATHER
 			  : opt->gather_pct == SF_CLOG_NO_GATHER ? 0
 			  : opt->gather_pct;
+	log->applier_queue = opt && opt->applier_queue ? opt->applier_queue
+			     : SF_CLOG_DEFAULT_APPLIER_QUEUE;
 	log->read_only = opt && (opt->flags & SF_CLOG_READ_ONLY);
 	log->fd = open(path, (log->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (log->fd < 0 && errno == ENOENT && !log->read_only) {
@@ -954,30 +984,75 @@ fail:
 	return err;
 }
 
-static void stop_appliers(struct sf_clog *log)
+/* Tell applier @a to stop (m held): @drop: now, else once drained. */
+static void applier_stop_locked(struct applier *a, bool drop)
+{
+	a->stop = true;
+	a->drop |= drop;
+	sf_fetch_add(&a->seq, 1);
+	sf_wake(&a->seq, 1, 0);
+}
+
+/*
+ * (Q3) Stop the appliers once they have drained their queues, or at @rt
+ * (CLOCK_REALTIME; NULL: no limit) drop what is left.  Return: whether
+ * something was dropped.
+ */
+static bool stop_appliers(struct sf_clog *log, const struct timespec *rt)
 {
 	struct applier *a, *next;
+	bool dropped = false;
 
 	lock(log);
 	a = log->appliers;
 	log->appliers = NULL;
-	for (struct applier *p = a; p; p = p->next) {
-		p->stop = true;
-		sf_fetch_add(&p->seq, 1);
-		sf_wake(&p->seq, 1, 0);
-	}
+	for (struct applier *p = a; p; p = p->next)
+		applier_stop_locked(p, false);
 	unlock(log);
 	for (; a; a = next) {
 		next = a->next;
+		if (rt && pthread_timedjoin_np(a->thread, NULL, rt) == 0) {
+			free(a);
+			continue;
+		}
+		if (rt) {
+			lock(log);
+			dropped |= a->head != NULL;
+			applier_stop_locked(a, true);
+			unlock(log);
+		}
 		pthread_join(a->thread, NULL);
 		free(a);
 	}
+	return dropped;
 }
 
 SF_EXPORT int sf_clog_close(sf_clog_t *log)
 {
-	if (!log)
+	return sf_clog_close_timed(log, CLOCK_MONOTONIC, NULL);
+}
+
+SF_EXPORT int sf_clog_close_timed(sf_clog_t *log, clockid_t clk,
+				  const struct timespec *abs)
+{
+	struct timespec rt, now;
+	bool dropped;
+
+	if (!log || (abs && (!sf_timespec_valid(abs) || !sf_clock_valid(clk))))
 		return EINVAL;
+	if (abs) {
+		/* pthread_timedjoin_np() takes a CLOCK_REALTIME deadline */
+		int64_t left;
+
+		clock_gettime(clk, &now);
+		left = (int64_t)(abs->tv_sec - now.tv_sec) * 1000000000 +
+		       (abs->tv_nsec - now.tv_nsec);
+		clock_gettime(CLOCK_REALTIME, &rt);
+		left = left > 0 ? left : 0;
+		left += rt.tv_nsec;
+		rt.tv_sec += (time_t)(left / 1000000000);
+		rt.tv_nsec = (long)(left % 1000000000);
+	}
 	lock(log);
 	if (log->nactive) {
 		unlock(log);
@@ -996,9 +1071,9 @@ SF_EXPORT int sf_clog_close(sf_clog_t *log)
 	    ftruncate(log->fd, (off_t)log->durable) == 0)
 		(void)fdatasync(log->fd);
 	unlock(log);
-	stop_appliers(log);
+	dropped = stop_appliers(log, abs ? &rt : NULL);
 	clog_free(log);
-	return 0;
+	return dropped ? ETIMEDOUT : 0;
 }
 
 SF_EXPORT const char *sf_clog_io_method(const sf_clog_t *log)
@@ -1023,17 +1098,31 @@ SF_EXPORT int sf_clog_stats(sf_clog_t *log, struct sf_clog_stats *st)
 
 /* ---- appliers ------------------------------------------------------- */
 
+/* The log whose applier this thread is (Q2: its commits never wait). */
+static __thread struct sf_clog *applier_of;
+
 static void *applier_main(void *arg)
 {
 	struct applier *a = arg;
 	struct sf_clog *log = a->log;
+	bool wake;
 
+	applier_of = log;
 	lock(log);
 	for (;;) {
 		struct applier_item *it = a->head;
 		struct sf_commit_txn ct;
 		uint32_t seq;
 
+		if (a->drop) {
+			/* (Q3) the close's deadline: durable, replayed later */
+			for (; it; it = a->head) {
+				a->head = it->next;
+				txn_put_locked(it->txn);
+				free(it);
+			}
+			break;
+		}
 		if (!it) {
 			if (a->stop)
 				break;
@@ -1046,7 +1135,11 @@ static void *applier_main(void *arg)
 		a->head = it->next;
 		if (!a->head)
 			a->tail = &a->head;
+		a->len--;
+		/* (Q2) room for a committer that waits for it */
+		wake = log->room_waiters && event_locked(log);
 		unlock(log);
+		wake_all(log, wake);
 		ct = (struct sf_commit_txn){ it->txn->id, it->txn->commit_lsn,
 					     it->txn->nrecs, it->txn->recs };
 		a->fn(a->arg, &ct);
@@ -1226,6 +1319,43 @@ SF_EXPORT int sf_txn_add(sf_txn_t *t, const void *data, size_t len)
 	return err;
 }
 
+/* (Q2) Does an applier hold more than its bound?  (m held) */
+static bool appliers_full_locked(const struct sf_clog *log)
+{
+	for (const struct applier *a = log->appliers; a; a = a->next)
+		if (a->len > log->applier_queue)
+			return true;
+	return false;
+}
+
+/*
+ * (Q2) Wait until @t is queued (@own) and no applier's queue is over the
+ * bound.  m held.
+ */
+static void wait_room_locked(struct sf_clog *log, struct sf_txn *t, bool own)
+{
+	bool counted = false;
+
+	if (!t->keep || applier_of == log)
+		return;
+	while ((own && !t->queued && log->appliers) ||
+	       appliers_full_locked(log)) {
+		if (!counted && appliers_full_locked(log)) {
+			counted = true;
+			log->st.applier_waits++;
+#ifdef SF_TEST_HOOKS
+			unlock(log);
+			SF_SYNC_POINT_VAL("commit:applier-wait", log, t->id);
+			lock(log);
+			continue;
+#endif
+		}
+		log->room_waiters++;
+		wait_event_locked(log);
+		log->room_waiters--;
+	}
+}
+
 /* End @t (m held): no longer active; drop the committer's reference. */
 static void txn_end_locked(struct sf_txn *t)
 {
@@ -1245,6 +1375,8 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 	log = t->log;
 	commit_copies(t);
 	lock(log);
+	if (SF_BROKEN(QUEUE_WAIT_EARLY))
+		wait_room_locked(log, t, false);	/* before it: wrong */
 	/* (1) append */
 	err = append_locked(log, t->id, CLOG_REC_COMMIT, NULL, 0,
 			    &t->commit_lsn);
@@ -1292,6 +1424,8 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 	log->returning--;	/* (G2) back */
 	gather_kick_locked(log);
 	err = t->result;
+	if (!err && !SF_BROKEN(QUEUE_WAIT_EARLY))
+		wait_room_locked(log, t, true);	/* (Q2) durable, visible */
 	if (!err)
 		log->st.commits++;
 	if (commit_lsn)

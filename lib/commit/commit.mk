@@ -9,16 +9,17 @@ LIB_SRCS += $(CLOG_SRCS)
 LDLIBS += -luring
 
 TESTS += commit-basic commit-order commit-gather commit-broken-demo \
-	 commit-fault commit-recovery commit-crash commit-ids
+	 commit-fault commit-recovery commit-crash commit-ids commit-applier
 # commit-crash-child and commit-powerloss take SF_TEST_BROKEN (the crash
 # test and the power-loss test run them with it): test-hook build.
 HOOK_TESTS += commit-order commit-gather commit-fault commit-crash-child \
-	      commit-powerloss commit-ids
+	      commit-powerloss commit-ids commit-applier
 TEST_HELPERS += commit-crash-child
 
 CLOG_TEST_HDRS := $(L)/commit/tests/commit-test.h $(L)/commit/tests/commit-crash.h $(L)/commit/commit-int.h
 $(addprefix $(T)/,commit-basic commit-order commit-gather commit-fault \
-	commit-recovery commit-crash commit-crash-child commit-ids): \
+	commit-recovery commit-crash commit-crash-child commit-ids \
+	commit-applier): \
 	$(CLOG_TEST_HDRS)
 
 # commit-broken-demo runs commit-order, commit-gather and the crash test

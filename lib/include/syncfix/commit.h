@@ -77,6 +77,8 @@ typedef void (*sf_clog_apply_fn)(void *arg, const struct sf_commit_txn *txn);
 #define SF_CLOG_DEFAULT_ID_RESERVE	8192u
 #define SF_CLOG_MIN_ID_RESERVE	2u
 #define SF_CLOG_MAX_ID_RESERVE	(1u << 30)
+#define SF_CLOG_DEFAULT_APPLIER_QUEUE	1024u
+#define SF_CLOG_MAX_APPLIER_QUEUE	(1u << 20)
 
 struct sf_clog_options {
 	/*
@@ -141,7 +143,16 @@ struct sf_clog_options {
 	 */
 	unsigned int id_reserve;
 	unsigned int flags;		/* SF_CLOG_READ_ONLY, SF_CLOG_SALVAGE */
-	unsigned int reserved[5];	/* must be zero (else EINVAL) */
+	/*
+	 * Back-pressure: transactions an applier may have queued and not
+	 * yet applied.  When one holds more, committers wait in
+	 * sf_txn_commit() -- after their commit is durable and visible --
+	 * until it is back under the bound; so a queue holds at most this
+	 * plus one transaction per committer thread.  0:
+	 * SF_CLOG_DEFAULT_APPLIER_QUEUE; at most SF_CLOG_MAX_APPLIER_QUEUE.
+	 */
+	unsigned int applier_queue;
+	unsigned int reserved[4];	/* must be zero (else EINVAL) */
 };
 
 /*
@@ -192,7 +203,9 @@ struct sf_clog_stats {
 	double flush_latency_us;	/* mean */
 	int error;		/* the I/O error that failed the log, or 0 */
 	uint64_t status_bytes;	/* memory of the status table now */
-	uint64_t reserved[7];	/* zero; room for later counters */
+	uint64_t applier_waits;	/* commits that waited for an applier */
+	uint64_t applier_queue_max;	/* the longest applier queue seen */
+	uint64_t reserved[5];	/* zero; room for later counters */
 };
 
 /*
@@ -232,6 +245,18 @@ int sf_clog_open(const char *path, const struct sf_clog_options *opt,
  */
 int sf_clog_close(sf_clog_t *log);
 
+/*
+ * sf_clog_close_timed() - sf_clog_close() with a deadline for the
+ * appliers' drain: @abs on @clk (CLOCK_MONOTONIC or CLOCK_REALTIME; NULL:
+ * none).  At the deadline each applier ends after the callback it is in,
+ * and the transactions still queued are not applied: they are durable,
+ * and the next open replays them.
+ * Return: 0; ETIMEDOUT (closed, but something was not applied); EBUSY
+ * (nothing done) while a transaction is still active; EINVAL.
+ */
+int sf_clog_close_timed(sf_clog_t *log, clockid_t clk,
+			const struct timespec *abs);
+
 /* The write method in use, e.g. "io_uring write+fdatasync (linked)". */
 const char *sf_clog_io_method(const sf_clog_t *log);
 
@@ -241,7 +266,10 @@ int sf_clog_stats(sf_clog_t *log, struct sf_clog_stats *st);
  * sf_clog_add_applier() - start a background thread that calls @fn for
  * every transaction begun after this call that commits, in commit order,
  * each only after its commit has fully finished (durable, visible, waiters
- * woken).  The transactions keep a copy of their records for it.
+ * woken).  The transactions keep a copy of their records for it.  Its
+ * queue is bounded (sf_clog_options.applier_queue): committers wait in
+ * sf_txn_commit(), after their commit is durable and visible, while it is
+ * full.  The callback may itself commit to the log (it never waits).
  * Return: 0, EINVAL, ENOMEM, EAGAIN (thread creation).
  */
 int sf_clog_add_applier(sf_clog_t *log, sf_clog_apply_fn fn, void *arg);
