@@ -68,24 +68,39 @@ static sf_clog_t *open_log(const char *name, unsigned int queue, int fresh)
 	return l;
 }
 
-static void case_visible(void)
+/* A fresh log @name with queue @queue and one applier @fn. */
+static int start(const char *name, unsigned int queue, sf_clog_apply_fn fn)
 {
-	struct sf_clog_stats st;
-	pthread_t th[THREADS];
-	int n = (int)scaled(25), r;
-
-	phase("back-pressure");
-	L = open_log("bp.log", QUEUE, 1);
+	L = open_log(name, queue, 1);
 	if (!L)
-		return;
+		return 0;
 	ct_seen_reset(&applied);
-	sf_clog_add_applier(L, slow_apply, &applied);
-	dsync_own = wait_hook;
-	dsync_reset();
+	sf_clog_add_applier(L, fn, &applied);
+	return 1;
+}
+
+/* THREADS committers of @n transactions each, to the end. */
+static void run_committers(int n)
+{
+	pthread_t th[THREADS];
+
 	for (int i = 0; i < THREADS; i++)
 		pthread_create(&th[i], NULL, committer, (void *)(uintptr_t)n);
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
+}
+
+static void case_visible(void)
+{
+	struct sf_clog_stats st;
+	int n = (int)scaled(25), r;
+
+	phase("back-pressure");
+	if (!start("bp.log", QUEUE, slow_apply))
+		return;
+	dsync_own = wait_hook;
+	dsync_reset();
+	run_committers(n);
 	sf_clog_stats(L, &st);
 	ok(st.commits == (uint64_t)(THREADS * n),
 	   "back-pressure: %d commits", THREADS * n);
@@ -122,19 +137,12 @@ static void committing_apply(void *arg, const struct sf_commit_txn *t)
 
 static void case_self(void)
 {
-	pthread_t th[THREADS];
 	int r;
 
 	phase("applier commits");
-	L = open_log("self.log", 1, 1);
-	if (!L)
+	if (!start("self.log", 1, committing_apply))
 		return;
-	ct_seen_reset(&applied);
-	sf_clog_add_applier(L, committing_apply, NULL);
-	for (int i = 0; i < THREADS; i++)
-		pthread_create(&th[i], NULL, committer, (void *)(uintptr_t)10);
-	for (int i = 0; i < THREADS; i++)
-		pthread_join(th[i], NULL);
+	run_committers(10);
 	/* each of the 40 made the applier commit one more, applied too */
 	for (int i = 0; i < 5000 && ct_count(&applied) < 2 * THREADS * 10; i++)
 		sleep_ms(1);
@@ -153,12 +161,9 @@ static void case_deadline(void)
 	int r;
 
 	phase("close deadline");
-	L = open_log("deadline.log", 64, 1);
-	if (!L)
-		return;
-	ct_seen_reset(&applied);
 	apply_ms = 50;
-	sf_clog_add_applier(L, slow_apply, &applied);
+	if (!start("deadline.log", 64, slow_apply))
+		return;
 	committer((void *)(uintptr_t)30);
 	t0 = now_mono();
 	dl = deadline_ms(CLOCK_MONOTONIC, 200);
