@@ -32,7 +32,10 @@
  *      after the fact: corruption, not a torn write.  Open then fails with
  *      EUCLEAN, reports the damage's offset (valid_end) and the valid
  *      record's (valid_after), and modifies nothing -- unless
- *      SF_CLOG_SALVAGE asks to cut there anyway.  Otherwise (no valid
+ *      SF_CLOG_SALVAGE asks to cut there anyway.  The ids and id
+ *      reservations of every valid record after the damage count as
+ *      used too (a cut must not let them be handed out again; with a
+ *      salvage the scan reads on to the end for them).  Otherwise (no valid
  *      record after it, or only ones that may have been in flight with
  *      the damaged batch) the damage is a torn tail: cut.  Records of a
  *      version 1 log carry batch 0: damage among them is told from a torn
@@ -272,8 +275,25 @@ static bool in_flight(uint32_t kv, uint32_t j)
 	return (uint32_t)(j - kv) <= SF_CLOG_MAX_FLUSHES;
 }
 
+/* The ids a valid record says may have been handed out (I1). */
+static void note_ids(struct scan *s, const struct rrec *r)
+{
+	if (r->type == CLOG_REC_IDS) {
+		uint64_t l = clog_get64(r->payload);
+
+		if (l > s->limit)
+			s->limit = l;
+	} else if (r->txn > s->maxid) {
+		s->maxid = r->txn;
+	}
+}
+
+/*
+ * Pass 1.  @all: on corruption, read on to the end anyway (a salvage
+ * must still start above the ids of the records it cuts).
+ */
 static int scan(struct reader *rd, struct reader *rd2, uint32_t version,
-		struct scan *s)
+		bool all, struct scan *s)
 {
 	uint64_t off = CLOG_HDR_SIZE, at;
 	struct rrec r;
@@ -290,14 +310,7 @@ static int scan(struct reader *rd, struct reader *rd2, uint32_t version,
 		s->records++;
 		s->kv = r.batch;
 		s->any = true;
-		if (r.type == CLOG_REC_IDS) {
-			uint64_t l = clog_get64(r.payload);
-
-			if (l > s->limit)
-				s->limit = l;
-		} else if (r.txn > s->maxid) {
-			s->maxid = r.txn;
-		}
+		note_ids(s, &r);
 		off += CLOG_REC_HDR + r.len;
 	}
 	s->end = off;
@@ -308,13 +321,18 @@ static int scan(struct reader *rd, struct reader *rd2, uint32_t version,
 	s->zeros = zeros_to_end(rd, off, &err);
 	if (err || s->zeros)
 		return err;
-	/* (V2c) valid records after the damage: in flight, or corruption? */
+	/*
+	 * (V2c) valid records after the damage: in flight, or corruption?
+	 * Their ids count too: a cut must not let them be handed out again.
+	 */
 	for (uint64_t p = off + 1;
 	     (k = next_valid(rd, rd2, p, version, &r, &at, &err)) == 1;) {
-		if (!in_flight(s->kv, r.batch)) {
+		note_ids(s, &r);
+		if (!s->corrupt_at && !in_flight(s->kv, r.batch)) {
 			s->corrupt_at = at;
 			s->corrupt_batch = r.batch;
-			return 0;
+			if (!all)
+				return 0;
 		}
 		p = at + CLOG_REC_HDR + r.len;
 	}
@@ -604,7 +622,7 @@ int clog_recover(int fd, const struct sf_clog_options *opt,
 	if (h)
 		err = check_header(h, rd.size, rep, &version);
 	if (!err)
-		err = scan(&rd, &rd2, version, &s);
+		err = scan(&rd, &rd2, version, salvage, &s);
 	free(rd2.buf);
 	if (err)
 		goto out;

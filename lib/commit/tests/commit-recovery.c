@@ -15,7 +15,7 @@ struct irec {
 	uint32_t type, batch;
 	uint64_t sum;
 };
-static struct irec rec[64];
+static struct irec rec[128];
 static int nrec;
 
 static uint32_t get32(const unsigned char *p)
@@ -29,7 +29,7 @@ static void parse(const unsigned char *b, size_t len)
 	size_t off = 32;
 
 	nrec = 0;
-	while (off + 32 <= len && nrec < 64) {
+	while (off + 32 <= len && nrec < 128) {
 		struct irec *r = &rec[nrec++];
 		uint32_t n = get32(b + off + 4);
 
@@ -276,6 +276,56 @@ static int open_unchanged(const char *p, const unsigned char *b, size_t len,
 }
 
 /*
+ * A salvage cuts records whose ids were handed out: with ids reserved 2
+ * at a time the reservations before the damage do not cover them, and the
+ * next id must still be above every id cut.
+ */
+static void salvage_ids(const char *p)
+{
+	struct sf_clog_options o = { .zero_ahead = SF_CLOG_NO_ZERO_AHEAD,
+				     .id_reserve = 2 };
+	uint64_t id = 0, last = 0;
+	unsigned char *img;
+	int ndata = 0, at = -1;
+	sf_clog_t *l;
+	sf_txn_t *t;
+	size_t len;
+
+	unlink(p);
+	if (sf_clog_open(p, &o, &l, NULL))
+		return;
+	for (int i = 0; i < 25; i++)
+		add_commit(l, "a record of one of 25", NULL);
+	sf_clog_close(l);
+	img = ct_slurp(p, &len);
+	if (!img)
+		return;
+	parse(img, len);
+	for (int i = 0; i < nrec; i++) {
+		if (rec[i].type == 1 && ++ndata == 2)
+			at = i;
+		if (rec[i].txn > last)
+			last = rec[i].txn;
+	}
+	if (at >= 0) {
+		img[rec[at].off + 40] ^= 0x04;
+		ct_spew(p, img, len);
+	}
+	o.flags = SF_CLOG_SALVAGE;
+	if (at >= 0 && sf_clog_open(p, &o, &l, NULL) == 0) {
+		if (sf_txn_begin(l, &t) == 0) {
+			id = sf_txn_id(t);
+			sf_txn_rollback(t);
+		}
+		sf_clog_close(l);
+	}
+	ok(id > last, "corruption: after a salvage the next id is above every "
+	   "id it cut (%llu > %llu)", (unsigned long long)id,
+	   (unsigned long long)last);
+	free(img);
+}
+
+/*
  * (V2c) Corruption against a torn tail, on a log of 25 commits, each its
  * own batch: a bit flipped in the 2nd transaction is followed by records
  * of batches written long after it was durable -- corruption: EUCLEAN,
@@ -337,8 +387,10 @@ static void corruption_cases(const char *p)
 	   replayed.n == 1 && rep.cut_bytes == len - rec[i2].off &&
 	   rep.valid_after == rec[iproof].off,
 	   "corruption: SF_CLOG_SALVAGE cuts at the damage, replays the first");
-	if (l)
+	if (l) {
+		/* the 25th transaction's id was handed out: it stays used */
 		sf_clog_close(l);
+	}
 
 	/* Damage within the batches that may have been in flight: torn. */
 	memcpy(b, img, len);
@@ -380,6 +432,7 @@ static void corruption_cases(const char *p)
 			    &l, &rep), EINVAL, "an unknown flag: EINVAL");
 	free(b);
 	free(img);
+	salvage_ids(p);
 }
 
 int main(void)
