@@ -12,7 +12,8 @@
 #   make bench-vm   futex against the /dev/syncfix ioctl, inside the VM
 #   make load       insmod the built module into the running kernel
 #   make unload     rmmod it
-#   make install    library, headers, pkg-config file, syncfixctl, man pages
+#   make install    library, headers, pkg-config file, syncfixctl, clogdump,
+#                   man pages
 #                   (PREFIX=/usr/local, DESTDIR); make uninstall removes them
 #   make modules_install   syncfix.ko into /lib/modules (kbuild's rules)
 #   make install-dkms      the module's source and dkms.conf into
@@ -99,6 +100,7 @@ check: deps
 	@$(S)/stage.sh install -- $(S)/check-install.sh
 	@$(S)/stage.sh tsan-user -- $(S)/check-tsan-user.sh
 	@$(S)/stage.sh syncfixctl-host -- $(S)/check-syncfixctl.sh
+	@$(S)/stage.sh clogdump -- $(S)/check-clogdump.sh
 	@$(S)/stage.sh dkms -- $(S)/check-dkms.sh
 	@$(build-vm-programs)
 	@$(call vm_stage,vm-affected,affected)

@@ -4,7 +4,8 @@
 # Installs and uninstalls the user-space part of syncfix (what `make
 # install` and `make uninstall` run): libsyncfix-user (shared library with
 # its SONAME links, static archive, libsyncfix-preload.so), the public
-# headers, the uapi header, syncfix-user.pc, syncfixctl and the man pages
+# headers, the uapi header, syncfix-user.pc, syncfixctl, clogdump and the
+# man pages
 # (with one .so page for each further name in a page's NAME section).
 #
 # Every file and every directory it creates is written to a manifest,
@@ -136,8 +137,9 @@ install_all() {
 		-e "s|@LIBS_PRIVATE@|$libs_private|" "$top/lib/syncfix-user.pc.in")" \
 		"$PKGCONFIGDIR" syncfix-user.pc
 
-	# syncfixctl.
+	# syncfixctl, clogdump.
 	put 755 "$top/build/tools/bin/syncfixctl" "$BINDIR"
+	put 755 "$top/build/tools/bin/clogdump" "$BINDIR"
 
 	# Man pages, and a .so page for every other name a page lists.
 	for page in "$top"/man/man*/*.[0-9]; do

@@ -71,6 +71,12 @@
 
 /* locks/rwlock.c: a write unlock releases by the word it loaded. */
 #define SF_BROKEN_WRUNLOCK_LOADED		(1u << 18)
+/* commit/commit-status.c: a status read not checked against a reused slot. */
+#define SF_BROKEN_STATUS_NO_RECHECK		(1u << 19)
+/* commit/commit.c: ids handed out with no durable reservation (I1). */
+#define SF_BROKEN_IDS_UNRESERVED		(1u << 20)
+/* commit/commit.c: a committer waits for applier room before its commit. */
+#define SF_BROKEN_QUEUE_WAIT_EARLY		(1u << 21)
 
 /* What a hook returns when it injects nothing. */
 #define SF_HOOK_NONE	(-1L)

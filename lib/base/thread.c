@@ -24,6 +24,7 @@ static const char *const sf_broken_names[] = {
 	"no-flush", "cond-stale-seq", "cut-ignored", "mem-unreserved",
 	"edges-late", "always-handoff", "listing-torn",
 	"wrunlock-loaded",
+	"status-no-recheck", "ids-unreserved", "queue-wait-early",
 };
 
 /* Bit 31: parsed.  Racing first calls parse the same string alike. */

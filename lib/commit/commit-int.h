@@ -3,11 +3,11 @@
  * commit-int.h - commit log internals shared by commit.c (sequencer),
  * commit-io.c (durable writes, CRC32C) and commit-recover.c (recovery).
  *
- * On-disk format, little-endian, version 1:
+ * On-disk format, little-endian, version 2:
  *
  *	file header, 32 bytes:
  *	  0  magic "SFXCLOG\n"
- *	  8  u32 format version (1)
+ *	  8  u32 format version (2)
  *	 12  u32 header size (32)
  *	 16  u64 reserved (0)
  *	 24  u32 reserved (0)
@@ -16,14 +16,24 @@
  *	record, 32 bytes + payload, starting right after the previous one:
  *	  0  u32 CRC32C of bytes 4..31 and the payload
  *	  4  u32 payload length
- *	  8  u64 transaction id
+ *	  8  u64 transaction id (0: a record of the log itself)
  *	 16  u64 LSN: the record's own byte offset in the file
  *	 24  u32 type (CLOG_REC_*)
- *	 28  u32 reserved (0)
+ *	 28  u32 batch: the number of the write (batch) that wrote it, one
+ *	     more per batch over the life of the log, modulo 2^32
  *	 32  payload
  *
  * The LSN equal to the offset makes a record copied to another place, or
- * left over from an older generation of the file, invalid.
+ * left over from an older generation of the file, invalid.  The batch
+ * number tells recovery which batches may have been in flight together
+ * (commit-recover.c, V2c).  CLOG_REC_IDS (transaction 0, an 8-byte
+ * payload: u64 limit) says that ids below limit may have been handed
+ * out: the next open starts at the largest limit found (commit.c, I1).
+ *
+ * Version 1 (the same, batch always 0, no CLOG_REC_IDS) is read; a
+ * writable open rewrites its header as version 2 before it writes (one
+ * 32-byte write in the first sector and an fdatasync, as PostgreSQL
+ * rewrites pg_control in place).
  */
 #ifndef SF_SRC_CLOG_H
 #define SF_SRC_CLOG_H
@@ -32,15 +42,18 @@
 #include <stdint.h>
 
 #include <syncfix/commit.h>
+#include <syncfix/mutex.h>
 
 #define CLOG_MAGIC		"SFXCLOG\n"
-#define CLOG_VERSION		1u
+#define CLOG_VERSION		2u
 #define CLOG_HDR_SIZE		32u
 #define CLOG_REC_HDR		SF_CLOG_RECORD_OVERHEAD
 
 #define CLOG_REC_DATA		1u
 #define CLOG_REC_COMMIT		2u
 #define CLOG_REC_ROLLBACK	3u
+#define CLOG_REC_IDS		4u	/* version 2 */
+#define CLOG_IDS_LEN		8u
 
 uint32_t sf_crc32c(uint32_t crc, const void *buf, size_t len);
 
@@ -67,8 +80,12 @@ static inline uint64_t clog_get64(const unsigned char *p)
 	return (uint64_t)clog_get32(p) | (uint64_t)clog_get32(p + 4) << 32;
 }
 
-/* Fill the 32-byte file header. */
-void clog_make_header(unsigned char *h);
+/* Fill the 32-byte file header (@version: 1 or CLOG_VERSION). */
+void clog_make_header(unsigned char *h, uint32_t version);
+
+/* Fill a record's header at @p (payload already at @p + 32), CRC last. */
+void clog_make_record(unsigned char *p, uint64_t txn, uint64_t lsn,
+		      uint32_t type, uint32_t batch, size_t len);
 
 /* ---- durable writes (commit-io.c) ------------------------------------- */
 
@@ -106,15 +123,61 @@ int clog_io_write_durable(struct clog_io *io, const void *buf, size_t len,
  * write).
  */
 
+/* ---- transaction status (commit-status.c) ------------------------------ */
+
+/* A status: active, a small final value, or a commit LSN (>= 32). */
+#define CLOG_ST_ACTIVE		0u
+#define CLOG_ST_ROLLED_BACK	1u
+#define CLOG_ST_FAILED		2u
+#define CLOG_ST_IN_DOUBT	3u	/* below every commit LSN */
+
+/* An id that left the ring while active (S2). */
+struct clog_outlier {
+	uint64_t id, v;
+	uint64_t forget_at;	/* 0 while active; then next + R (S3) */
+};
+
+/* The rules S1-S5 are at the top of commit-status.c. */
+struct clog_status {
+	sf_mutex_t *m;			/* the log's */
+	uint64_t base;			/* first id of this open */
+	uint64_t low, next;		/* (m) stored release, read acquire */
+	uint64_t mask;			/* ring size R - 1 */
+	uint64_t *ring;
+	struct clog_outlier *out;	/* (m) sorted by id */
+	uint32_t nout;			/* (m) stored release */
+	uint32_t out_cap;		/* (m) */
+	uint64_t forget_min;		/* (m) earliest forget_at */
+};
+
+/* R = @horizon rounded up to a power of two.  Return: 0 or ENOMEM. */
+int clog_status_init(struct clog_status *s, sf_mutex_t *m, uint64_t base,
+		     uint64_t horizon);
+void clog_status_free(struct clog_status *s);
+/* Hand out the next id, in *@id (m held).  Return: 0 or ENOMEM. */
+int clog_status_begin_locked(struct clog_status *s, uint64_t *id);
+/* Set the final status of @id (m held). */
+void clog_status_set_locked(struct clog_status *s, uint64_t id, uint64_t v);
+/* Without m.  Return: 0 and *@v; ENOENT not an id of this open; ESTALE
+ * finished, and older than the horizon. */
+int clog_status_get(struct clog_status *s, uint64_t id, uint64_t *v);
+uint64_t clog_status_bytes_locked(const struct clog_status *s);
+
 /* ---- recovery (commit-recover.c) -------------------------------------- */
+
+/* What recovery found that the sequencer continues from. */
+struct clog_found {
+	uint64_t end;		/* where appending continues */
+	uint64_t next_txn;	/* above every id that may have been used */
+	uint32_t next_batch;	/* above every batch number in the log */
+	uint32_t version;	/* of the header (1 or 2) */
+};
 
 /*
  * Read and check the log on @fd (locked by the caller), replay, cut a
- * damaged tail.  @end: where appending continues; @next_txn: above every
- * transaction id in the log.
+ * damaged tail.
  */
 int clog_recover(int fd, const struct sf_clog_options *opt,
-		 struct sf_clog_recovery *rep, uint64_t *end,
-		 uint64_t *next_txn);
+		 struct sf_clog_recovery *rep, struct clog_found *found);
 
 #endif /* SF_SRC_CLOG_H */

@@ -111,13 +111,24 @@ uint32_t sf_crc32c(uint32_t crc, const void *buf, size_t len)
 	return ~crc_impl(~crc, buf, len);
 }
 
-void clog_make_header(unsigned char *h)
+void clog_make_header(unsigned char *h, uint32_t version)
 {
 	memset(h, 0, CLOG_HDR_SIZE);
 	memcpy(h, CLOG_MAGIC, 8);
-	clog_put32(h + 8, CLOG_VERSION);
+	clog_put32(h + 8, version);
 	clog_put32(h + 12, CLOG_HDR_SIZE);
 	clog_put32(h + 28, sf_crc32c(0, h, 28));
+}
+
+void clog_make_record(unsigned char *p, uint64_t txn, uint64_t lsn,
+		      uint32_t type, uint32_t batch, size_t len)
+{
+	clog_put32(p + 4, (uint32_t)len);
+	clog_put64(p + 8, txn);
+	clog_put64(p + 16, lsn);
+	clog_put32(p + 24, type);
+	clog_put32(p + 28, batch);
+	clog_put32(p, sf_crc32c(0, p + 4, CLOG_REC_HDR - 4 + len));
 }
 
 /* ---- methods ------------------------------------------------------- */

@@ -1,28 +1,60 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * commit-recover.c - recovery of the commit log on open.
+ * commit-recover.c - recovery of the commit log on open, streaming: two
+ * sequential passes through a window of the file, with memory bounded by
+ * the largest record and the transactions open at a point of the log, not
+ * by the size of the log.
  *
  * (V1) Header: a file shorter than the header, with another magic or a
  *      bad header CRC is not a syncfix log: EBADMSG, and the file is not
  *      touched.  A newer format version: EPROTONOSUPPORT, not touched.
- *      An empty file gets a header (a new log).
- * (V2) Scan: records follow each other from offset 32.  A record is valid
- *      when its header is complete, its length fits in the file and under
- *      SF_CLOG_MAX_BUFFER, its type is known, its reserved word is 0, its
- *      LSN equals its offset and its CRC32C matches.  The scan stops at the
- *      first invalid record: everything from there on is the damaged tail,
- *      unless it is all zeros (V2z): then it is the clean end of a log
- *      that kept zeros written ahead of its end (commit.c, Z1-Z3), and
- *      it is neither reported nor cut (it is overwritten by the next
- *      records).  A torn record followed by zeros is damage as before: its
- *      written part is not zero.
- * (V3) Outcome per transaction: the first commit or rollback record ends
- *      it.  A transaction with a commit record is replayed with the data
- *      records it wrote before that record; the others are not.
+ *      An empty file gets a header (a new log; read-only: EBADMSG).
+ * (V2) Scan (pass 1): records follow each other from offset 32.  A record
+ *      is valid when its header is complete, its length fits in the file
+ *      and under SF_CLOG_MAX_BUFFER, its type is known (and, in version 1,
+ *      its batch word is 0), its LSN equals its offset and its CRC32C
+ *      matches.  The scan stops at the first invalid record, the damage:
+ *      (V2z) if everything from there to the end of the file is zero, it
+ *      is the clean end of a log that kept zeros written ahead of its end
+ *      (commit.c, Z1-Z3): neither reported nor cut (the next records
+ *      overwrite it);
+ *      (V2c) else the rest of the file is searched for valid records (a
+ *      record whose LSN equals its offset, and all of the above).  Let kv
+ *      be the batch number of the last valid record before the damage
+ *      (2^32 - 1 if there is none: the first batch of a log is 0).  The
+ *      damaged record belongs to batch kv or kv + 1, and at most
+ *      SF_CLOG_MAX_FLUSHES batches are written at once, each only after
+ *      the batch SF_CLOG_MAX_FLUSHES before it has finished (commit.c,
+ *      Order of batches); so a batch above kv + SF_CLOG_MAX_FLUSHES was
+ *      written after the damaged one was durable.  A valid record after
+ *      the damage with a batch number in (kv + SF_CLOG_MAX_FLUSHES,
+ *      kv + 2^31) -- or below kv -- therefore proves that the damage came
+ *      after the fact: corruption, not a torn write.  Open then fails with
+ *      EUCLEAN, reports the damage's offset (valid_end) and the valid
+ *      record's (valid_after), and modifies nothing -- unless
+ *      SF_CLOG_SALVAGE asks to cut there anyway.  The ids and id
+ *      reservations of every valid record after the damage count as
+ *      used too (a cut must not let them be handed out again; with a
+ *      salvage the scan reads on to the end for them).  Otherwise (no valid
+ *      record after it, or only ones that may have been in flight with
+ *      the damaged batch) the damage is a torn tail: cut.  Records of a
+ *      version 1 log carry batch 0: damage among them is told from a torn
+ *      tail only by records written after the log was upgraded.
+ * (V3) Outcome per transaction (pass 2, up to the end of pass 1): its
+ *      commit or rollback record ends it, and a commit record replays it
+ *      with the data records of its id before that record; a transaction
+ *      with neither is unfinished, not replayed.  An id reservation
+ *      (CLOG_REC_IDS, transaction 0) is not a transaction: the next id is
+ *      above the largest limit and every id found (commit.c, I1).  Pass 2
+ *      keeps only (offset, length) of the data records of transactions
+ *      still open at that point of the log and reads their payloads back
+ *      at the commit record (from the window, or pread).
  * (V4) Replay in commit order (the order of the commit records).
  * (V5) Only then is the damaged tail cut (ftruncate + fdatasync), so a
- *      replay callback that fails leaves the file as it was, and opening
- *      again finds the same valid prefix and replays the same transactions.
+ *      replay callback that fails, or corruption, leaves the file as it
+ *      was, and opening again finds the same valid prefix and replays the
+ *      same transactions.  Read-only (SF_CLOG_READ_ONLY): never cut, the
+ *      would-be cut is reported.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,61 +67,79 @@
 #include "commit-int.h"
 #include "internal.h"
 
+#define WINDOW		(1u << 20)
+
+/* ---- a window on the file ------------------------------------------- */
+
+struct reader {
+	int fd;
+	uint64_t size;		/* of the file */
+	unsigned char *buf;
+	size_t cap, len;
+	uint64_t off0;		/* file offset of buf[0] */
+};
+
+/*
+ * [@off, @off + @n) in memory (@n <= size - off).  Return: a pointer into
+ * the window, or NULL with *@err set (ENOMEM, a read error, EIO when the
+ * file shrank under us).
+ */
+static const unsigned char *rd_get(struct reader *r, uint64_t off, size_t n,
+				   int *err)
+{
+	size_t want, done = 0;
+
+	if (off >= r->off0 && off + n <= r->off0 + r->len)
+		return r->buf + (off - r->off0);
+	want = n > WINDOW ? n : WINDOW;
+	if (want > r->size - off)
+		want = (size_t)(r->size - off);
+	if (want > r->cap) {
+		unsigned char *b = realloc(r->buf, want);
+
+		if (!b) {
+			*err = ENOMEM;
+			return NULL;
+		}
+		r->buf = b;
+		r->cap = want;
+	}
+	while (done < want) {
+		ssize_t k = pread(r->fd, r->buf + done, want - done,
+				  (off_t)(off + done));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			*err = k < 0 ? errno : EIO;
+			r->len = 0;
+			return NULL;
+		}
+		done += (size_t)k;
+	}
+	r->off0 = off;
+	r->len = want;
+	return r->buf;
+}
+
+/* ---- records -------------------------------------------------------- */
+
 struct rrec {
 	uint64_t txn, off;
-	uint32_t type, len;
+	uint32_t type, len, batch;
+	const unsigned char *payload;	/* in the reader's window */
 };
 
-static int cmp_txn_off(const void *a, const void *b)
-{
-	const struct rrec *x = a, *y = b;
-
-	if (x->txn != y->txn)
-		return x->txn < y->txn ? -1 : 1;
-	return x->off < y->off ? -1 : x->off > y->off;
-}
-
-/* A committed transaction: its records are recs[first .. commit). */
-struct rcommit {
-	uint64_t lsn;
-	size_t first, commit;
-};
-
-static int cmp_commit(const void *a, const void *b)
-{
-	const struct rcommit *x = a, *y = b;
-
-	return x->lsn < y->lsn ? -1 : x->lsn > y->lsn;
-}
-
-static int read_all(int fd, unsigned char *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, buf + done, len - done, (off_t)done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			return EIO;	/* shrank under us */
-		done += (size_t)n;
-	}
-	return 0;
-}
-
-/* (V1) Return: 0, EBADMSG or EPROTONOSUPPORT with @rep->reason set. */
-static int check_header(const unsigned char *h, size_t size,
-			struct sf_clog_recovery *rep)
+/* (V1) Return: 0 and *@version, EBADMSG or EPROTONOSUPPORT (reason set). */
+static int check_header(const unsigned char *h, uint64_t size,
+			struct sf_clog_recovery *rep, uint32_t *version)
 {
 	uint32_t v;
 
 	if (size < CLOG_HDR_SIZE) {
 		snprintf(rep->reason, sizeof(rep->reason),
-			 "not a syncfix log: %zu bytes, shorter than the "
-			 "header", size);
+			 "not a syncfix log: %llu bytes, shorter than the "
+			 "header", (unsigned long long)size);
 		return EBADMSG;
 	}
 	if (memcmp(h, CLOG_MAGIC, 8)) {
@@ -115,185 +165,505 @@ static int check_header(const unsigned char *h, size_t size,
 			 clog_get32(h + 12));
 		return EBADMSG;
 	}
+	*version = v;
 	return 0;
 }
 
-/* (V2) One record at @off; Return: NULL if valid, else why not. */
-static const char *check_record(const unsigned char *buf, size_t size,
-				uint64_t off, struct rrec *r)
+/*
+ * (V2) The record at @off.  Return: NULL if valid (@r filled, its payload
+ * in @rd's window until the next rd_get), else why not; *@err set on a
+ * read error (then the return is not NULL either).
+ */
+static const char *check_record(struct reader *rd, uint64_t off,
+				uint32_t version, struct rrec *r, int *err)
 {
-	const unsigned char *p = buf + off;
+	const unsigned char *p;
 
-	if (size - off < CLOG_REC_HDR)
+	if (rd->size - off < CLOG_REC_HDR)
 		return "torn record header";
+	p = rd_get(rd, off, CLOG_REC_HDR, err);
+	if (!p)
+		return "read error";
 	r->len = clog_get32(p + 4);
 	r->txn = clog_get64(p + 8);
 	r->type = clog_get32(p + 24);
+	r->batch = clog_get32(p + 28);
 	r->off = off;
-	if (r->len > SF_CLOG_MAX_BUFFER)
-		return "impossible record length";
-	if (size - off - CLOG_REC_HDR < r->len)
-		return "torn record (extends past the end of the file)";
-	if (clog_get32(p) != sf_crc32c(0, p + 4, CLOG_REC_HDR - 4 + r->len))
-		return "record CRC mismatch";
 	if (clog_get64(p + 16) != off)
 		return "record LSN does not match its offset";
-	if (r->type < CLOG_REC_DATA || r->type > CLOG_REC_ROLLBACK ||
-	    clog_get32(p + 28))
+	if (r->len > SF_CLOG_MAX_BUFFER)
+		return "impossible record length";
+	if (rd->size - off - CLOG_REC_HDR < r->len)
+		return "torn record (extends past the end of the file)";
+	p = rd_get(rd, off, CLOG_REC_HDR + r->len, err);
+	if (!p)
+		return "read error";
+	if (clog_get32(p) != sf_crc32c(0, p + 4, CLOG_REC_HDR - 4 + r->len))
+		return "record CRC mismatch";
+	if (r->type < CLOG_REC_DATA ||
+	    r->type > (version == 1 ? CLOG_REC_ROLLBACK : CLOG_REC_IDS) ||
+	    (version == 1 && r->batch))
 		return "bad record type";
+	if ((r->type == CLOG_REC_IDS) != (r->txn == 0) ||
+	    (r->type == CLOG_REC_IDS && r->len != CLOG_IDS_LEN))
+		return "bad record of the log itself";
+	r->payload = p + CLOG_REC_HDR;
 	return NULL;
 }
 
-static bool all_zero(const unsigned char *p, size_t len)
+/* (V2z) Is [@off, end of file) all zeros?  *@err on a read error. */
+static bool zeros_to_end(struct reader *rd, uint64_t off, int *err)
 {
-	return len == 0 || (p[0] == 0 && !memcmp(p, p + 1, len - 1));
+	while (off < rd->size) {
+		size_t n = rd->size - off < WINDOW ? rd->size - off : WINDOW;
+		const unsigned char *p = rd_get(rd, off, n, err);
+
+		if (!p)
+			return false;
+		if (p[0] || (n > 1 && memcmp(p, p + 1, n - 1)))
+			return false;
+		off += n;
+	}
+	return true;
 }
 
-/* (V3) (V4) Replay the committed transactions of @recs (sorted in place). */
-static int replay(const unsigned char *buf, struct rrec *recs, size_t n,
-		  const struct sf_clog_options *opt,
-		  struct sf_clog_recovery *rep)
+/*
+ * The next valid record at or after @from (@rd2 is a second window, so
+ * that the search's window stays put).  Return: its offset in *@at and 1,
+ * 0 if none, or -1 on a read error (*@err).
+ */
+static int next_valid(struct reader *rd, struct reader *rd2, uint64_t from,
+		      uint32_t version, struct rrec *r, uint64_t *at, int *err)
 {
-	struct rcommit *c = NULL;
-	struct sf_commit_rec *v = NULL;
-	size_t nc = 0, i, j;
+	for (uint64_t p = from; p + CLOG_REC_HDR <= rd->size;) {
+		size_t n = rd->size - p < WINDOW ? rd->size - p : WINDOW;
+		const unsigned char *w = rd_get(rd, p, n, err);
+
+		if (!w)
+			return -1;
+		for (size_t i = 0; i + CLOG_REC_HDR <= n; i++) {
+			if (clog_get64(w + i + 16) != p + i)
+				continue;
+			if (!check_record(rd2, p + i, version, r, err)) {
+				*at = p + i;
+				return 1;
+			}
+			if (*err)
+				return -1;
+		}
+		p += n - CLOG_REC_HDR + 1;
+	}
+	return 0;
+}
+
+/* ---- pass 1: the valid prefix and what follows it -------------------- */
+
+struct scan {
+	uint64_t end;		/* end of the valid prefix */
+	uint64_t records, maxid, limit;
+	uint32_t kv;		/* batch of the last valid record (V2c) */
+	bool any;
+	const char *why;	/* why the prefix ends there (NULL: at EOF) */
+	bool zeros;		/* (V2z) only zeros after it */
+	uint64_t corrupt_at;	/* a valid record that proves corruption */
+	uint32_t corrupt_batch;
+};
+
+/* (V2c) May batch @j have been in flight with the damage after @kv? */
+static bool in_flight(uint32_t kv, uint32_t j)
+{
+	return (uint32_t)(j - kv) <= SF_CLOG_MAX_FLUSHES;
+}
+
+/* The ids a valid record says may have been handed out (I1). */
+static void note_ids(struct scan *s, const struct rrec *r)
+{
+	if (r->type == CLOG_REC_IDS) {
+		uint64_t l = clog_get64(r->payload);
+
+		if (l > s->limit)
+			s->limit = l;
+	} else if (r->txn > s->maxid) {
+		s->maxid = r->txn;
+	}
+}
+
+/*
+ * Pass 1.  @all: on corruption, read on to the end anyway (a salvage
+ * must still start above the ids of the records it cuts).
+ */
+static int scan(struct reader *rd, struct reader *rd2, uint32_t version,
+		bool all, struct scan *s)
+{
+	uint64_t off = CLOG_HDR_SIZE, at;
+	struct rrec r;
+	int err = 0, k;
+
+	memset(s, 0, sizeof(*s));
+	s->kv = UINT32_MAX;
+	while (off < rd->size) {
+		s->why = check_record(rd, off, version, &r, &err);
+		if (err)
+			return err;
+		if (s->why)
+			break;
+		s->records++;
+		s->kv = r.batch;
+		s->any = true;
+		note_ids(s, &r);
+		off += CLOG_REC_HDR + r.len;
+	}
+	s->end = off;
+	if (off >= rd->size) {
+		s->why = NULL;
+		return 0;
+	}
+	s->zeros = zeros_to_end(rd, off, &err);
+	if (err || s->zeros)
+		return err;
+	/*
+	 * (V2c) valid records after the damage: in flight, or corruption?
+	 * Their ids count too: a cut must not let them be handed out again.
+	 */
+	for (uint64_t p = off + 1;
+	     (k = next_valid(rd, rd2, p, version, &r, &at, &err)) == 1;) {
+		note_ids(s, &r);
+		if (!s->corrupt_at && !in_flight(s->kv, r.batch)) {
+			s->corrupt_at = at;
+			s->corrupt_batch = r.batch;
+			if (!all)
+				return 0;
+		}
+		p = at + CLOG_REC_HDR + r.len;
+	}
+	return k < 0 ? err : 0;
+}
+
+/* ---- pass 2: replay ------------------------------------------------- */
+
+struct orec {
+	uint64_t off;
+	uint32_t len;
+};
+
+/* A transaction open at this point of the log (open addressing). */
+struct otxn {
+	uint64_t id;		/* 0: empty slot */
+	uint32_t n, cap;
+	struct orec *recs;
+};
+
+struct otab {
+	struct otxn *t;
+	size_t mask, used;
+};
+
+static size_t ot_hash(uint64_t id, size_t mask)
+{
+	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 17) & mask;
+}
+
+static struct otxn *ot_find(struct otab *o, uint64_t id)
+{
+	for (size_t i = ot_hash(id, o->mask);; i = (i + 1) & o->mask) {
+		if (o->t[i].id == id)
+			return &o->t[i];
+		if (!o->t[i].id)
+			return NULL;
+	}
+}
+
+static int ot_grow(struct otab *o)
+{
+	struct otab n = { .mask = o->mask ? 2 * o->mask + 1 : 63 };
+
+	n.t = calloc(n.mask + 1, sizeof(*n.t));
+	if (!n.t)
+		return ENOMEM;
+	for (size_t i = 0; o->t && i <= o->mask; i++) {
+		size_t j;
+
+		if (!o->t[i].id)
+			continue;
+		for (j = ot_hash(o->t[i].id, n.mask); n.t[j].id;
+		     j = (j + 1) & n.mask)
+			;
+		n.t[j] = o->t[i];
+	}
+	n.used = o->used;
+	free(o->t);
+	*o = n;
+	return 0;
+}
+
+/* The entry of @id, made if new.  Return: it, or NULL (ENOMEM). */
+static struct otxn *ot_get(struct otab *o, uint64_t id)
+{
+	struct otxn *e = o->t ? ot_find(o, id) : NULL;
+	size_t i;
+
+	if (e)
+		return e;
+	if ((o->used + 1) * 2 > o->mask + 1 && ot_grow(o))
+		return NULL;
+	for (i = ot_hash(id, o->mask); o->t[i].id; i = (i + 1) & o->mask)
+		;
+	o->t[i] = (struct otxn){ .id = id };
+	o->used++;
+	return &o->t[i];
+}
+
+/* Remove @e (backward-shift deletion: no tombstones). */
+static void ot_del(struct otab *o, struct otxn *e)
+{
+	size_t i = (size_t)(e - o->t), j = i;
+
+	free(e->recs);
+	for (;;) {
+		size_t h;
+
+		o->t[i].id = 0;
+		for (;;) {
+			j = (j + 1) & o->mask;
+			if (!o->t[j].id) {
+				o->used--;
+				return;
+			}
+			h = ot_hash(o->t[j].id, o->mask);
+			/* may t[j] move to i?  (h not in (i, j] cyclically) */
+			if (i <= j ? (h <= i || h > j) : (h <= i && h > j))
+				break;
+		}
+		o->t[i] = o->t[j];
+		i = j;
+	}
+}
+
+static void ot_free(struct otab *o)
+{
+	for (size_t i = 0; o->t && i <= o->mask; i++)
+		if (o->t[i].id)
+			free(o->t[i].recs);
+	free(o->t);
+}
+
+struct replayer {
+	unsigned char *data;	/* payloads of the transaction replayed */
+	size_t data_cap;
+	struct sf_commit_rec *v;
+	size_t v_cap;
+};
+
+/*
+ * (V3) (V4) Replay transaction @e, committed by the record at @lsn.
+ * Return: 0, an error reading it back, or (*@cb set) the callback's.
+ */
+static int replay_one(struct reader *rd, struct replayer *rp,
+		      const struct otxn *e, uint64_t id, uint64_t lsn,
+		      const struct sf_clog_options *opt, bool *cb)
+{
+	size_t total = 0, at = 0;
+	uint32_t n = e ? e->n : 0;
 	int err = 0;
 
-	if (n)
-		qsort(recs, n, sizeof(*recs), cmp_txn_off);
-	c = malloc((n ? n : 1) * sizeof(*c));
-	v = malloc((n ? n : 1) * sizeof(*v));
-	if (!c || !v) {
-		err = ENOMEM;
-		goto out;
+	for (uint32_t i = 0; i < n; i++)
+		total += e->recs[i].len;
+	if (total > rp->data_cap) {
+		unsigned char *d = realloc(rp->data, total);
+
+		if (!d)
+			return ENOMEM;
+		rp->data = d;
+		rp->data_cap = total;
 	}
-	for (i = 0; i < n; i = j) {
-		size_t end = i;
+	if (n > rp->v_cap) {
+		struct sf_commit_rec *v = realloc(rp->v, n * sizeof(*v));
 
-		for (j = i; j < n && recs[j].txn == recs[i].txn; j++)
-			;
-		while (end < j && recs[end].type == CLOG_REC_DATA)
-			end++;
-		if (end == j)
-			rep->unfinished++;
-		else if (recs[end].type == CLOG_REC_ROLLBACK)
-			rep->rolled_back++;
-		else
-			c[nc++] = (struct rcommit){ recs[end].off, i, end };
+		if (!v)
+			return ENOMEM;
+		rp->v = v;
+		rp->v_cap = n;
 	}
-	if (nc)
-		qsort(c, nc, sizeof(*c), cmp_commit);
-	for (i = 0; i < nc && opt && opt->replay; i++) {
-		struct sf_commit_txn t = {
-			.id = recs[c[i].first].txn,
-			.commit_lsn = c[i].lsn,
-			.nrecs = c[i].commit - c[i].first,
-			.recs = v,
-		};
+	for (uint32_t i = 0; i < n; i++) {
+		const struct orec *r = &e->recs[i];
+		uint64_t poff = r->off + CLOG_REC_HDR;
 
-		for (j = 0; j < t.nrecs; j++) {
-			const struct rrec *r = &recs[c[i].first + j];
-
-			v[j] = (struct sf_commit_rec){ r->off,
-				buf + r->off + CLOG_REC_HDR, r->len };
+		if (r->len && poff >= rd->off0 &&
+		    poff + r->len <= rd->off0 + rd->len) {
+			memcpy(rp->data + at, rd->buf + (poff - rd->off0),
+			       r->len);
+		} else if (r->len &&
+			   pread(rd->fd, rp->data + at, r->len, (off_t)poff) !=
+			   (ssize_t)r->len) {
+			return errno ? errno : EIO;
 		}
-		err = opt->replay(opt->replay_arg, &t);
-		if (err) {
-			snprintf(rep->reason, sizeof(rep->reason),
-				 "replay callback failed on transaction %llu",
-				 (unsigned long long)t.id);
-			goto out;
-		}
+		rp->v[i] = (struct sf_commit_rec){ r->off, rp->data + at,
+						   r->len };
+		at += r->len;
 	}
-	rep->replayed = nc;
-out:
-	free(c);
-	free(v);
+	if (opt && opt->replay)
+		err = opt->replay(opt->replay_arg, &(struct sf_commit_txn){
+					  id, lsn, n, rp->v });
+	*cb = err != 0;
 	return err;
 }
 
-int clog_recover(int fd, const struct sf_clog_options *opt,
-		 struct sf_clog_recovery *rep, uint64_t *end,
-		 uint64_t *next_txn)
+static int replay(struct reader *rd, uint32_t version, uint64_t end,
+		  const struct sf_clog_options *opt,
+		  struct sf_clog_recovery *rep)
 {
-	unsigned char *buf = NULL;
-	struct rrec *recs = NULL;
-	const char *why = NULL;
-	size_t size, n = 0, cap = 0;
-	uint64_t off, maxid = 0;
+	struct replayer rp = { 0 };
+	struct otab ot = { 0 };
+	uint64_t off = CLOG_HDR_SIZE;
+	bool cb = false;
+	int err = 0;
+
+	while (off < end && !err) {
+		struct otxn *e;
+		struct rrec r;
+
+		if (check_record(rd, off, version, &r, &err)) {
+			err = err ? err : EIO;	/* changed since pass 1 */
+			break;
+		}
+		switch (r.type) {
+		case CLOG_REC_DATA:
+			e = ot_get(&ot, r.txn);
+			if (e && e->n == e->cap) {
+				uint32_t c = e->cap ? 2 * e->cap : 4;
+				struct orec *nr = realloc(e->recs,
+							  c * sizeof(*nr));
+
+				if (nr) {
+					e->recs = nr;
+					e->cap = c;
+				}
+			}
+			if (!e || e->n == e->cap)
+				err = ENOMEM;
+			else
+				e->recs[e->n++] = (struct orec){ r.off, r.len };
+			break;
+		case CLOG_REC_COMMIT:
+			e = ot.t ? ot_find(&ot, r.txn) : NULL;
+			err = replay_one(rd, &rp, e, r.txn, r.off, opt, &cb);
+			if (cb)
+				snprintf(rep->reason, sizeof(rep->reason),
+					 "replay callback failed on "
+					 "transaction %llu",
+					 (unsigned long long)r.txn);
+			if (e)
+				ot_del(&ot, e);
+			rep->replayed += !err;
+			break;
+		case CLOG_REC_ROLLBACK:
+			e = ot.t ? ot_find(&ot, r.txn) : NULL;
+			if (e)
+				ot_del(&ot, e);
+			rep->rolled_back++;
+			break;
+		default:
+			break;	/* CLOG_REC_IDS */
+		}
+		off += CLOG_REC_HDR + r.len;
+	}
+	rep->unfinished = ot.used;
+	ot_free(&ot);
+	free(rp.data);
+	free(rp.v);
+	return err;
+}
+
+/* ---- recovery -------------------------------------------------------- */
+
+static int new_log(int fd, const struct sf_clog_options *opt,
+		   struct sf_clog_recovery *rep, struct clog_found *found)
+{
+	unsigned char h[CLOG_HDR_SIZE];
+
+	if (opt && (opt->flags & SF_CLOG_READ_ONLY)) {
+		snprintf(rep->reason, sizeof(rep->reason),
+			 "not a syncfix log: empty (read-only: not created)");
+		return EBADMSG;
+	}
+	clog_make_header(h, CLOG_VERSION);
+	if (pwrite(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return errno ? errno : EIO;
+	if (fdatasync(fd))
+		return errno;
+	rep->created = true;
+	rep->valid_end = found->end = CLOG_HDR_SIZE;
+	rep->version = CLOG_VERSION;
+	found->next_txn = 1;
+	found->next_batch = 0;
+	found->version = CLOG_VERSION;
+	return 0;
+}
+
+int clog_recover(int fd, const struct sf_clog_options *opt,
+		 struct sf_clog_recovery *rep, struct clog_found *found)
+{
+	bool ro = opt && (opt->flags & SF_CLOG_READ_ONLY);
+	bool salvage = opt && (opt->flags & SF_CLOG_SALVAGE);
+	struct reader rd = { .fd = fd }, rd2 = { .fd = fd };
+	uint32_t version = CLOG_VERSION;
+	const unsigned char *h;
 	struct stat st;
-	int err;
+	struct scan s;
+	int err = 0;
 
 	if (fstat(fd, &st))
 		return errno;
-	size = (size_t)st.st_size;
-	if (size == 0) {
-		unsigned char h[CLOG_HDR_SIZE];
-
-		clog_make_header(h);
-		if (pwrite(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
-			return errno ? errno : EIO;
-		if (fdatasync(fd))
-			return errno;
-		rep->created = true;
-		rep->valid_end = *end = CLOG_HDR_SIZE;
-		*next_txn = 1;
-		return 0;
-	}
-	buf = malloc(size);
-	if (!buf)
-		return ENOMEM;
-	err = read_all(fd, buf, size);
+	if (st.st_size == 0)
+		return new_log(fd, opt, rep, found);
+	rd.size = rd2.size = (uint64_t)st.st_size;
+	h = rd_get(&rd, 0, rd.size < CLOG_HDR_SIZE ? rd.size : CLOG_HDR_SIZE,
+		   &err);
+	if (h)
+		err = check_header(h, rd.size, rep, &version);
 	if (!err)
-		err = check_header(buf, size, rep);
+		err = scan(&rd, &rd2, version, salvage, &s);
+	free(rd2.buf);
 	if (err)
 		goto out;
-	for (off = CLOG_HDR_SIZE; off < size;) {
-		struct rrec r;
-
-		why = check_record(buf, size, off, &r);
-		if (why)
-			break;
-		if (n == cap) {
-			struct rrec *nr;
-
-			cap = cap ? 2 * cap : 1024;
-			nr = realloc(recs, cap * sizeof(*nr));
-			if (!nr) {
-				err = ENOMEM;
-				goto out;
-			}
-			recs = nr;
-		}
-		recs[n++] = r;
-		if (r.txn > maxid)
-			maxid = r.txn;
-		off += CLOG_REC_HDR + r.len;
-	}
-	/* (V2z) zeros to the end of the file: the clean end, not damage. */
-	if (off < size && all_zero(buf + off, size - off))
-		size = off;
-	rep->records = n;
-	rep->valid_end = off;
-	err = replay(buf, recs, n, opt, rep);
-	if (err)
-		goto out;
-	if (off < size) {
-		/* (V5) */
+	rep->version = version;
+	rep->records = s.records;
+	rep->valid_end = s.end;
+	if (s.corrupt_at) {
+		rep->valid_after = s.corrupt_at;
 		snprintf(rep->reason, sizeof(rep->reason),
-			 "%s at offset %llu: cut %llu bytes", why,
-			 (unsigned long long)off,
-			 (unsigned long long)(size - off));
-		if (ftruncate(fd, (off_t)off) || fdatasync(fd)) {
+			 "corruption: %s at offset %llu, valid records from "
+			 "%llu (batch %u, last before %u)%s", s.why,
+			 (unsigned long long)s.end,
+			 (unsigned long long)s.corrupt_at, s.corrupt_batch,
+			 s.kv, salvage ? "" : ": not cut");
+		if (!salvage) {
+			err = EUCLEAN;
+			goto out;
+		}
+	}
+	err = replay(&rd, version, s.end, opt, rep);
+	if (err)
+		goto out;
+	if (s.why && !s.zeros) {
+		/* (V5) */
+		if (!s.corrupt_at)
+			snprintf(rep->reason, sizeof(rep->reason),
+				 "%s at offset %llu: %s %llu bytes", s.why,
+				 (unsigned long long)s.end,
+				 ro ? "would cut" : "cut",
+				 (unsigned long long)(rd.size - s.end));
+		if (!ro && (ftruncate(fd, (off_t)s.end) || fdatasync(fd))) {
 			err = errno;
 			goto out;
 		}
-		rep->cut_bytes = size - off;
+		rep->cut_bytes = rd.size - s.end;
 	}
-	*end = off;
-	*next_txn = maxid + 1;
+	found->end = s.end;
+	found->next_txn = s.maxid + 1 > s.limit ? s.maxid + 1 : s.limit;
+	found->next_batch = s.any ? s.kv + 1 : 0;
+	found->version = version;
 out:
-	free(buf);
-	free(recs);
+	free(rd.buf);
 	return err;
 }

@@ -34,11 +34,11 @@
  *               Stored (release) under m only, after the slots of the
  *               commits below it.  Never passes a commit that is not
  *               durable: it is set to the end of the buffer just flushed.
- *   tab         the state table, one u64 slot per transaction id since
- *               open: SLOT_ACTIVE (0), SLOT_ROLLED_BACK, SLOT_FAILED, or
- *               the commit LSN (>= 32: never a small value).  Pages are
- *               allocated under m at begin and published (release) before
- *               the id is handed out; slots are stored (release) under m.
+ *   tab         the status table (commit-status.c, S1-S5): the status
+ *               of each recent or active id: CLOG_ST_ACTIVE (0),
+ *               _ROLLED_BACK, _FAILED, _IN_DOUBT, or the commit LSN (>= 32:
+ *               never a small value); set (release) under m, read without
+ *               it.  Ids are 64-bit, handed out at begin under m.
  *   ev_seq      event counter: incremented (full barrier) under m after
  *               every change that a waiter may wait for (a batch finished,
  *               a rollback, a failure, buffer space freed).
@@ -52,10 +52,12 @@
  *               here; at open, the larger of the log end and the file size.
  *
  * A snapshot is a copy of the watermark.  Transaction T is visible to
- * snapshot S iff slot[T] is a commit LSN < S.  Since slot[T] is stored
- * before the watermark passes it (release/acquire), a snapshot that
- * includes T's LSN always finds the slot filled; a snapshot taken earlier
- * has a smaller watermark and never sees T, even after T finished.
+ * snapshot S iff status[T] is a commit LSN < S.  Since status[T] is
+ * stored before the watermark passes it (release/acquire), a snapshot that
+ * includes T's LSN always finds the status filled; a snapshot taken
+ * earlier has a smaller watermark and never sees T, even after T finished.
+ * A status older than the horizon is forgotten (ESTALE, S5): T finished
+ * long before, and whether a snapshot sees it is no longer known.
  *
  * Group commit.  Batches are numbered; batch k fills buf[k % nbufs].  The
  * buffer being filled is buf[active]; up to log->inflight (1, or up to 8
@@ -83,8 +85,8 @@
  * Failure.  When the write or flush of a batch fails the leader, under m
  * and in ticket order, records the error in log->failed, makes the
  * failure durable (F1-F3 at fail_batch_locked()), and marks every commit
- * of that batch and of the buffer being filled SLOT_FAILED -- or
- * SLOT_IN_DOUBT when the failure could not be made durable -- with that
+ * of that batch and of the buffer being filled CLOG_ST_FAILED -- or
+ * CLOG_ST_IN_DOUBT when the failure could not be made durable -- with that
  * error.  A batch after it fails with EIO even if its own write worked.
  * No watermark advance, no retry of the flush.  Afterwards begin, add and
  * commit return EIO until the log is reopened.
@@ -104,6 +106,40 @@
  * left without a leader.  Waking all 64 committers at every flush (as
  * with ev_seq alone) cost half of them a wakeup, a lock and a sleep for
  * nothing on each flush; measured: lib/commit/bench/bench-commit.c.
+ *
+ * Ids never reused.  (I1) Ids below id_durable may be handed out, and
+ * id_durable only grows when a CLOG_REC_IDS record with that limit is
+ * durable: written by open itself (before any id of this open is handed
+ * out), or appended by a begin and made durable by its batch (step 2:
+ * flush_locked() raises id_durable to the buffer's id_limit).  Recovery
+ * starts above the largest limit it finds and above every id in a
+ * record, so an id handed out before a crash -- even by a transaction
+ * whose records never reached the disk -- is never handed out again.
+ * (I2) A begin appends the next record (limit = next + id_reserve) once
+ * fewer than id_reserve / 2 ids are left below the last one appended
+ * (id_pending): it rides with the next flush, and a begin waits (leads a
+ * flush, or sleeps on ev_seq) only when next reaches id_durable, after
+ * id_reserve / 2 begins without a flush.  (I3) A reopen skips the ids
+ * reserved and not used: at most id_reserve per open, of 2^64.
+ *
+ * Appliers' back-pressure.  (Q1) Each applier's queue holds what step
+ * (5) gave it and it has not yet applied (len).  A leader never waits at
+ * step (5) for room: it queues its whole batch.  (Q2) Instead, in
+ * sf_txn_commit(), after its commit is done -- durable, visible, waiters
+ * woken, and counted back (G2) so no gathering waits for it -- a
+ * committer whose transaction goes to the appliers (t->keep) waits on
+ * ev_seq until step (5) has queued it (t->queued) and no applier holds
+ * more than applier_queue; step (5), and an applier that takes an item,
+ * do N2/N3 on ev_seq while committers wait.  A committer leaves only
+ * after its own transaction is counted in the queue and the queue is
+ * within the bound, so each committer thread adds at most one
+ * transaction above it: a queue holds at most applier_queue plus one per
+ * committer thread, however slow its applier, and nothing waits before
+ * it is visible.  An
+ * applier thread's own commits never wait (it would wait for itself).
+ * (Q3) Close stops the appliers after they have drained their queues, or
+ * at its deadline (sf_clog_close_timed()) drops what is left: those
+ * transactions are durable, and the next open replays them.
  *
  * Written next to their code, below: gathering before a flush (G1-G5,
  * above gather_over_locked()), the zeros kept ahead of the end (Z1-Z3,
@@ -129,16 +165,7 @@
 #include "internal.h"
 #include "wait.h"
 
-#define SLOT_ACTIVE		0u
-#define SLOT_ROLLED_BACK	1u
-#define SLOT_FAILED		2u
-#define SLOT_IN_DOUBT		3u	/* below every commit LSN (>= 32) */
-
 #define CLOG_INFLIGHT		SF_CLOG_MAX_FLUSHES
-
-#define TAB_PAGE_SHIFT		16
-#define TAB_PAGE		(1u << TAB_PAGE_SHIFT)
-#define TAB_PAGES		(1u << 12)	/* 2^28 transactions per open */
 
 struct sf_txn {
 	struct sf_clog *log;
@@ -150,6 +177,7 @@ struct sf_txn {
 	bool done;			/* (m) steps (1)-(4) over, or failed */
 	bool logged;			/* has records in the log */
 	bool keep;			/* keep copies of the records */
+	bool queued;			/* (m) step (5) done (Q2) */
 	uint32_t refs;			/* (m) committer, batch, appliers */
 	/* copies for the appliers */
 	unsigned char *copy;
@@ -162,6 +190,7 @@ struct clog_buf {
 	unsigned char *data;
 	size_t len;
 	uint64_t off;			/* file offset of data[0] */
+	uint64_t id_limit;		/* (I1) largest CLOG_REC_IDS in it */
 	struct sf_txn *commits, **tail;	/* commit records, in LSN order */
 	uint32_t seq, waiters;		/* committers' event counter (B1) */
 };
@@ -178,8 +207,10 @@ struct applier {
 	void *arg;
 	pthread_t thread;
 	struct applier_item *head, **tail;	/* (m) */
+	uint32_t len;			/* (m) items queued (Q1) */
 	uint32_t seq;			/* bumped (m) when an item is queued */
-	bool stop;			/* (m) */
+	bool stop;			/* (m) drain, then end */
+	bool drop;			/* (m) end now: the close's deadline */
 };
 
 struct sf_clog {
@@ -191,19 +222,22 @@ struct sf_clog {
 	unsigned int inflight;		/* batches written at once: 1..8 */
 	unsigned int active;		/* (m) the buffer being filled */
 	int failed;			/* (m) */
+	bool read_only;			/* SF_CLOG_READ_ONLY */
 	bool in_doubt;			/* (m) the failure is not durable (F3) */
 	uint64_t durable;		/* (m) end of the durable log */
 	uint64_t zeroed;		/* (m) file written up to here (Z1) */
 	uint64_t zero_ahead;		/* 0: none; see zero_ahead_locked() */
 	uint64_t watermark;		/* see the top */
 	uint32_t ev_seq, ev_waiters;
-	uint64_t txn_base, next_txn;	/* next_txn: (m), read atomically */
-	uint64_t **tab;
+	struct clog_status tab;		/* ids and their status (S1-S5) */
+	uint64_t id_durable, id_pending;	/* (m) (I1) (I2) */
+	uint64_t id_reserve;
+	uint32_t batch_base;		/* batch number of ticket 0 */
 	uint32_t nactive;		/* (m) transactions begun, not ended */
 	/* gathering (G1)-(G5) */
 	uint32_t returning;		/* (m) done, committer not yet back */
 	uint32_t nyoung;		/* (m) open, id >= young_base */
-	uint64_t young_base;		/* (m) next_txn when a batch finished */
+	uint64_t young_base;		/* (m) next id when a batch finished */
 	unsigned int gather_pct;	/* 0: never; else % of flush_ewma */
 	bool gathering, gather_stop, gather_kicked;	/* (m) */
 	uint32_t gather_seq, gather_waiters;
@@ -213,17 +247,18 @@ struct sf_clog {
 	uint64_t queued;		/* (m) batches through step (5) */
 	uint32_t queue_waiters;		/* (m) leaders waiting to queue (5) */
 	struct applier *appliers;	/* (m) */
+	uint32_t applier_queue;		/* (Q1) the bound */
+	uint32_t room_waiters;		/* (m) committers waiting (Q2) */
 	struct sf_clog_stats st;	/* (m) */
 };
 
 /* ---- small helpers -------------------------------------------------- */
 
-static uint64_t *slot(struct sf_clog *log, uint64_t id)
+/* The final status of @t (m held): S3 in commit-status.c. */
+static void set_status_locked(struct sf_clog *log, struct sf_txn *t,
+			      uint64_t v)
 {
-	uint64_t i = id - log->txn_base;
-	uint64_t *page = sf_load_ptr_acquire(&log->tab[i >> TAB_PAGE_SHIFT]);
-
-	return &page[i & (TAB_PAGE - 1)];
+	clog_status_set_locked(&log->tab, t->id, v);
 }
 
 static void lock(struct sf_clog *log)
@@ -321,6 +356,7 @@ static void buf_reset(struct clog_buf *b, uint64_t off)
 {
 	b->len = 0;
 	b->off = off;
+	b->id_limit = 0;
 	b->commits = NULL;
 	b->tail = &b->commits;
 }
@@ -370,7 +406,7 @@ static uint64_t write_zeros(int fd, uint64_t from, uint64_t to)
  *        fdatasync(); recovery reads zeros as the clean end (V2z), or as
  *        damage it cuts when a record of a later batch follows them;
  *   (F3) if that fails too, nothing on the device can be trusted to say
- *        either way: the commits are SLOT_IN_DOUBT (SF_TXN_IN_DOUBT), not
+ *        either way: the commits are CLOG_ST_IN_DOUBT (SF_TXN_IN_DOUBT), not
  *        failed -- a later open may or may not replay them.
  * Return: whether the failure is durable (F1 or F2).  m held.
  */
@@ -400,9 +436,8 @@ static void fail_commits_locked(struct sf_clog *log, struct clog_buf *b,
 				int err, bool written)
 {
 	for (struct sf_txn *t = b->commits; t; t = t->batch_next) {
-		sf_store64_release(slot(log, t->id),
-				   written && log->in_doubt ?
-				   SLOT_IN_DOUBT : SLOT_FAILED);
+		set_status_locked(log, t, written && log->in_doubt ?
+				   CLOG_ST_IN_DOUBT : CLOG_ST_FAILED);
 		t->result = err;
 		set_done_locked(log, t);
 		log->st.failed_commits++;
@@ -426,6 +461,8 @@ static void queue_appliers_locked(struct sf_clog *log, struct sf_txn *list)
 			*a->tail = it;
 			a->tail = &it->next;
 			any = true;
+			if (++a->len > log->st.applier_queue_max)
+				log->st.applier_queue_max = a->len;
 		}
 		if (any) {
 			sf_fetch_add(&a->seq, 1);
@@ -450,7 +487,7 @@ static bool can_lead(const struct sf_clog *log)
  * for the committers that are coming:
  *   (G1) young: transactions begun since the last batch finished (step 4)
  *        and not yet committed or rolled back: nyoung counts the open
- *        ones with id >= young_base; step (4) sets young_base to next_txn
+ *        ones with id >= young_base; step (4) sets young_base to the next id
  *        and nyoung to 0.  A transaction open across a finished batch is
  *        old and never waited for, so an idle long transaction costs
  *        nothing after one batch;
@@ -641,10 +678,12 @@ static void flush_locked(struct sf_clog *log)
 		log->st.flushes++;
 		log->st.bytes_written += b->len;
 		log->durable = end;
+		if (b->id_limit > log->id_durable)
+			log->id_durable = b->id_limit;	/* (I1) */
 		/* (3) visible: the slots, then the watermark past them. */
 		sf_tsan_release(&log->watermark);	/* see status_of() */
 		for (t = b->commits; t; t = t->batch_next)
-			sf_store64_release(slot(log, t->id), t->commit_lsn);
+			set_status_locked(log, t, t->commit_lsn);
 		if (!SF_BROKEN(VISIBLE_BEFORE_DURABLE) ||
 		    sf_load64_acquire(&log->watermark) < end)
 			sf_store64_release(&log->watermark, end);
@@ -662,7 +701,7 @@ static void flush_locked(struct sf_clog *log)
 	log->finished++;
 	if (!SF_BROKEN(GATHER_ALL)) {
 		/* (G1) what is open now is older than this batch */
-		log->young_base = log->next_txn;
+		log->young_base = log->tab.next;
 		log->nyoung = 0;
 	}
 	gather_kick_locked(log);
@@ -700,10 +739,11 @@ static void flush_locked(struct sf_clog *log)
 		queue_appliers_locked(log, list);
 	for (t = list; t; t = next) {
 		next = t->batch_next;
+		t->queued = true;
 		txn_put_locked(t);
 	}
 	log->queued++;
-	if (log->queue_waiters) {
+	if (log->queue_waiters || log->room_waiters) {
 		wake = event_locked(log);
 		unlock(log);
 		wake_all(log, wake);
@@ -712,10 +752,11 @@ static void flush_locked(struct sf_clog *log)
 }
 
 /*
- * append_locked() - (1) append a record to buf[active]; waits (or leads a
- * flush) while the buffer has no room.  m held.  Return: 0 or EIO.
+ * append_locked() - (1) append a record of transaction @id (0: of the log
+ * itself) to buf[active]; waits (or leads a flush) while the buffer has
+ * no room.  m held.  Return: 0 or EIO.
  */
-static int append_locked(struct sf_clog *log, struct sf_txn *t, uint32_t type,
+static int append_locked(struct sf_clog *log, uint64_t id, uint32_t type,
 			 const void *data, size_t len, uint64_t *lsn)
 {
 	size_t need = CLOG_REC_HDR + len;
@@ -739,16 +780,12 @@ static int append_locked(struct sf_clog *log, struct sf_txn *t, uint32_t type,
 	}
 	p = b->data + b->len;
 	*lsn = b->off + b->len;
-	clog_put32(p + 4, (uint32_t)len);
-	clog_put64(p + 8, t->id);
-	clog_put64(p + 16, *lsn);
-	clog_put32(p + 24, type);
-	clog_put32(p + 28, 0);
 	if (len)
 		memcpy(p + CLOG_REC_HDR, data, len);
-	clog_put32(p, sf_crc32c(0, p + 4, need - 4));
+	/* Batch k fills the buffer that ticket k takes (V2c). */
+	clog_make_record(p, id, *lsn, type,
+			 log->batch_base + (uint32_t)log->batches, len);
 	b->len += need;
-	t->logged = true;
 	log->st.records++;
 	gather_kick_locked(log);
 	return 0;
@@ -758,11 +795,7 @@ static int append_locked(struct sf_clog *log, struct sf_txn *t, uint32_t type,
 
 static void clog_free(struct sf_clog *log)
 {
-	if (log->tab) {
-		for (uint32_t i = 0; i < TAB_PAGES; i++)
-			free(log->tab[i]);
-		free(log->tab);
-	}
+	clog_status_free(&log->tab);
 	for (unsigned int i = 0; i < CLOG_INFLIGHT + 1; i++)
 		free(log->buf[i].data);
 	for (unsigned int i = 0; i < CLOG_INFLIGHT; i++)
@@ -805,10 +838,41 @@ static int sync_dir_of(const char *path)
 	return err;
 }
 
+/* Write all of @len bytes at @off and fdatasync.  Return: 0 or errno. */
+static int write_durable_at(int fd, const void *buf, size_t len, uint64_t off)
+{
+	ssize_t n = pwrite(fd, buf, len, (off_t)off);
+
+	if (n != (ssize_t)len)
+		return n < 0 ? errno : EIO;
+	return fdatasync(fd) ? errno : 0;
+}
+
+/* A version 1 log: its header rewritten as version 2, in place. */
+static int upgrade_header(int fd)
+{
+	unsigned char h[CLOG_HDR_SIZE];
+
+	clog_make_header(h, CLOG_VERSION);
+	return write_durable_at(fd, h, sizeof(h), 0);
+}
+
+/* (I1) A durable CLOG_REC_IDS record at @off: ids below @limit may go. */
+static int write_ids_record(int fd, uint64_t off, uint64_t limit,
+			    uint32_t batch)
+{
+	unsigned char r[CLOG_REC_HDR + CLOG_IDS_LEN];
+
+	clog_put64(r + CLOG_REC_HDR, limit);
+	clog_make_record(r, 0, off, CLOG_REC_IDS, batch, CLOG_IDS_LEN);
+	return write_durable_at(fd, r, sizeof(r), off);
+}
+
 SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 			   sf_clog_t **out, struct sf_clog_recovery *rep)
 {
 	struct sf_clog_recovery dummy;
+	struct clog_found found = { 0 };
 	struct sf_clog *log;
 	struct stat st;
 	uint64_t end, next;
@@ -830,6 +894,14 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		      opt->zero_ahead != SF_CLOG_NO_ZERO_AHEAD) ||
 		     (opt->gather_pct > 100 &&
 		      opt->gather_pct != SF_CLOG_NO_GATHER) ||
+		     (opt->status_horizon &&
+		      (opt->status_horizon < SF_CLOG_MIN_HORIZON ||
+		       opt->status_horizon > SF_CLOG_MAX_HORIZON)) ||
+		     (opt->flags & ~(SF_CLOG_READ_ONLY | SF_CLOG_SALVAGE)) ||
+		     opt->applier_queue > SF_CLOG_MAX_APPLIER_QUEUE ||
+		     (opt->id_reserve &&
+		      (opt->id_reserve < SF_CLOG_MIN_ID_RESERVE ||
+		       opt->id_reserve > SF_CLOG_MAX_ID_RESERVE)) ||
 		     !SF_RESERVED_ZERO(opt->reserved))))
 		return EINVAL;
 	log = calloc(1, sizeof(*log));
@@ -844,8 +916,11 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	log->gather_pct = !opt || !opt->gather_pct ? SF_CLOG_DEFAULT_GATHER
 			  : opt->gather_pct == SF_CLOG_NO_GATHER ? 0
 			  : opt->gather_pct;
-	log->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (log->fd < 0 && errno == ENOENT) {
+	log->applier_queue = opt && opt->applier_queue ? opt->applier_queue
+			     : SF_CLOG_DEFAULT_APPLIER_QUEUE;
+	log->read_only = opt && (opt->flags & SF_CLOG_READ_ONLY);
+	log->fd = open(path, (log->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (log->fd < 0 && errno == ENOENT && !log->read_only) {
 		log->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		created = log->fd >= 0;
 		if (log->fd < 0 && errno == EEXIST)	/* created meanwhile */
@@ -855,20 +930,38 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		err = errno;
 		goto fail;
 	}
-	if (flock(log->fd, LOCK_EX | LOCK_NB)) {
+	if (flock(log->fd, (log->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
 		err = errno == EWOULDBLOCK ? EBUSY : errno;
 		if (err == EBUSY)
 			snprintf(rep->reason, sizeof(rep->reason),
 				 "the log is open elsewhere (flock)");
 		goto fail;
 	}
-	err = clog_recover(log->fd, opt, rep, &end, &next);
+	err = clog_recover(log->fd, opt, rep, &found);
 	if (!err && created)
 		err = sync_dir_of(path);
+	if (!err && found.version < CLOG_VERSION && !log->read_only)
+		err = upgrade_header(log->fd);
+	end = found.end;
+	next = found.next_txn;
+	log->id_reserve = opt && opt->id_reserve ? opt->id_reserve
+			  : SF_CLOG_DEFAULT_ID_RESERVE;
+	log->batch_base = found.next_batch;
+	if (SF_BROKEN(IDS_UNRESERVED) || log->read_only) {
+		/* The old code: the next id is whatever the log shows. */
+		log->id_durable = log->id_pending = UINT64_MAX;
+	} else if (!err) {
+		/* (I1) before any id of this open is handed out */
+		log->id_durable = log->id_pending = next + log->id_reserve;
+		err = write_ids_record(log->fd, end, log->id_durable,
+				       log->batch_base++);
+		end += CLOG_REC_HDR + CLOG_IDS_LEN;
+	}
 	if (err)
 		goto fail;
-	log->tab = calloc(TAB_PAGES, sizeof(*log->tab));
-	err = log->tab ? 0 : ENOMEM;
+	err = clog_status_init(&log->tab, &log->m, next,
+			       opt && opt->status_horizon ? opt->status_horizon
+			       : SF_CLOG_DEFAULT_HORIZON);
 	for (unsigned int i = 0; i < log->inflight + 1 && !err; i++) {
 		log->buf[i].data = malloc(cap);
 		err = log->buf[i].data ? 0 : ENOMEM;
@@ -884,7 +977,6 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	/* (Z1) zeros recovery found after the end (a crash while open) */
 	if (fstat(log->fd, &st) == 0 && (uint64_t)st.st_size > end)
 		log->zeroed = (uint64_t)st.st_size;
-	log->txn_base = log->next_txn = next;
 	*out = log;
 	return 0;
 fail:
@@ -892,30 +984,75 @@ fail:
 	return err;
 }
 
-static void stop_appliers(struct sf_clog *log)
+/* Tell applier @a to stop (m held): @drop: now, else once drained. */
+static void applier_stop_locked(struct applier *a, bool drop)
+{
+	a->stop = true;
+	a->drop |= drop;
+	sf_fetch_add(&a->seq, 1);
+	sf_wake(&a->seq, 1, 0);
+}
+
+/*
+ * (Q3) Stop the appliers once they have drained their queues, or at @rt
+ * (CLOCK_REALTIME; NULL: no limit) drop what is left.  Return: whether
+ * something was dropped.
+ */
+static bool stop_appliers(struct sf_clog *log, const struct timespec *rt)
 {
 	struct applier *a, *next;
+	bool dropped = false;
 
 	lock(log);
 	a = log->appliers;
 	log->appliers = NULL;
-	for (struct applier *p = a; p; p = p->next) {
-		p->stop = true;
-		sf_fetch_add(&p->seq, 1);
-		sf_wake(&p->seq, 1, 0);
-	}
+	for (struct applier *p = a; p; p = p->next)
+		applier_stop_locked(p, false);
 	unlock(log);
 	for (; a; a = next) {
 		next = a->next;
+		if (rt && pthread_timedjoin_np(a->thread, NULL, rt) == 0) {
+			free(a);
+			continue;
+		}
+		if (rt) {
+			lock(log);
+			dropped |= a->head != NULL;
+			applier_stop_locked(a, true);
+			unlock(log);
+		}
 		pthread_join(a->thread, NULL);
 		free(a);
 	}
+	return dropped;
 }
 
 SF_EXPORT int sf_clog_close(sf_clog_t *log)
 {
-	if (!log)
+	return sf_clog_close_timed(log, CLOCK_MONOTONIC, NULL);
+}
+
+SF_EXPORT int sf_clog_close_timed(sf_clog_t *log, clockid_t clk,
+				  const struct timespec *abs)
+{
+	struct timespec rt, now;
+	bool dropped;
+
+	if (!log || (abs && (!sf_timespec_valid(abs) || !sf_clock_valid(clk))))
 		return EINVAL;
+	if (abs) {
+		/* pthread_timedjoin_np() takes a CLOCK_REALTIME deadline */
+		int64_t left;
+
+		clock_gettime(clk, &now);
+		left = (int64_t)(abs->tv_sec - now.tv_sec) * 1000000000 +
+		       (abs->tv_nsec - now.tv_nsec);
+		clock_gettime(CLOCK_REALTIME, &rt);
+		left = left > 0 ? left : 0;
+		left += rt.tv_nsec;
+		rt.tv_sec += (time_t)(left / 1000000000);
+		rt.tv_nsec = (long)(left % 1000000000);
+	}
 	lock(log);
 	if (log->nactive) {
 		unlock(log);
@@ -930,13 +1067,13 @@ SF_EXPORT int sf_clog_close(sf_clog_t *log)
 			wait_event_locked(log);
 	}
 	/* (Z3) A clean close leaves no zeros after the log (best effort). */
-	if (!log->failed && log->zeroed > log->durable &&
+	if (!log->failed && !log->read_only && log->zeroed > log->durable &&
 	    ftruncate(log->fd, (off_t)log->durable) == 0)
 		(void)fdatasync(log->fd);
 	unlock(log);
-	stop_appliers(log);
+	dropped = stop_appliers(log, abs ? &rt : NULL);
 	clog_free(log);
-	return 0;
+	return dropped ? ETIMEDOUT : 0;
 }
 
 SF_EXPORT const char *sf_clog_io_method(const sf_clog_t *log)
@@ -950,6 +1087,7 @@ SF_EXPORT int sf_clog_stats(sf_clog_t *log, struct sf_clog_stats *st)
 		return EINVAL;
 	lock(log);
 	*st = log->st;
+	st->status_bytes = clog_status_bytes_locked(&log->tab);
 	unlock(log);
 	st->commits_per_flush = st->flushes ?
 		(double)st->commits / (double)st->flushes : 0;
@@ -960,17 +1098,31 @@ SF_EXPORT int sf_clog_stats(sf_clog_t *log, struct sf_clog_stats *st)
 
 /* ---- appliers ------------------------------------------------------- */
 
+/* The log whose applier this thread is (Q2: its commits never wait). */
+static __thread struct sf_clog *applier_of;
+
 static void *applier_main(void *arg)
 {
 	struct applier *a = arg;
 	struct sf_clog *log = a->log;
+	bool wake;
 
+	applier_of = log;
 	lock(log);
 	for (;;) {
 		struct applier_item *it = a->head;
 		struct sf_commit_txn ct;
 		uint32_t seq;
 
+		if (a->drop) {
+			/* (Q3) the close's deadline: durable, replayed later */
+			for (; it; it = a->head) {
+				a->head = it->next;
+				txn_put_locked(it->txn);
+				free(it);
+			}
+			break;
+		}
 		if (!it) {
 			if (a->stop)
 				break;
@@ -983,7 +1135,11 @@ static void *applier_main(void *arg)
 		a->head = it->next;
 		if (!a->head)
 			a->tail = &a->head;
+		a->len--;
+		/* (Q2) room for a committer that waits for it */
+		wake = log->room_waiters && event_locked(log);
 		unlock(log);
+		wake_all(log, wake);
 		ct = (struct sf_commit_txn){ it->txn->id, it->txn->commit_lsn,
 					     it->txn->nrecs, it->txn->recs };
 		a->fn(a->arg, &ct);
@@ -1024,11 +1180,38 @@ SF_EXPORT int sf_clog_add_applier(sf_clog_t *log, sf_clog_apply_fn fn,
 
 /* ---- transactions --------------------------------------------------- */
 
+/* (I2) m held.  Return: 0 when the next id may be handed out, or EIO. */
+static int reserve_ids_locked(struct sf_clog *log)
+{
+	uint64_t lsn;
+	int err;
+
+	if (log->tab.next + log->id_reserve / 2 >= log->id_pending) {
+		uint64_t limit = log->tab.next + log->id_reserve;
+		unsigned char pl[CLOG_IDS_LEN];
+
+		clog_put64(pl, limit);
+		err = append_locked(log, 0, CLOG_REC_IDS, pl, sizeof(pl), &lsn);
+		if (err)
+			return err;
+		log->buf[log->active].id_limit = limit;	/* it is in there */
+		log->id_pending = limit;
+	}
+	while (log->tab.next >= log->id_durable) {
+		if (log->failed)
+			return EIO;
+		if (can_lead(log) && log->buf[log->active].len)
+			flush_locked(log);
+		else
+			wait_event_locked(log);
+	}
+	return 0;
+}
+
 SF_EXPORT int sf_txn_begin(sf_clog_t *log, sf_txn_t **out)
 {
 	struct sf_txn *t;
-	uint64_t i;
-	int err = 0;
+	int err;
 
 	if (!log || !out)
 		return EINVAL;
@@ -1036,24 +1219,16 @@ SF_EXPORT int sf_txn_begin(sf_clog_t *log, sf_txn_t **out)
 	if (!t)
 		return ENOMEM;
 	lock(log);
-	i = log->next_txn - log->txn_base;
 	if (log->failed)
 		err = EIO;
-	else if (i >= (uint64_t)TAB_PAGES * TAB_PAGE)
-		err = EOVERFLOW;
-	else if (!log->tab[i >> TAB_PAGE_SHIFT]) {
-		uint64_t *page = calloc(TAB_PAGE, sizeof(*page));
-
-		if (page)
-			sf_store_ptr_release(&log->tab[i >> TAB_PAGE_SHIFT],
-					     page);
-		else
-			err = ENOMEM;
-	}
+	else if (log->read_only)
+		err = EROFS;
+	else if (log->tab.next >= UINT64_MAX - log->id_reserve)
+		err = EOVERFLOW;	/* 2^64 ids: never, in practice */
+	else if (!(err = reserve_ids_locked(log)))
+		err = clog_status_begin_locked(&log->tab, &t->id);
 	if (!err) {
 		t->log = log;
-		t->id = log->next_txn;
-		sf_store64_release(&log->next_txn, t->id + 1);
 		t->keep = log->appliers != NULL;
 		t->refs = 1;
 		log->nactive++;
@@ -1130,7 +1305,8 @@ SF_EXPORT int sf_txn_add(sf_txn_t *t, const void *data, size_t len)
 	if (t->keep && (err = keep_copy(t, data, len)))
 		return err;
 	lock(log);
-	err = append_locked(log, t, CLOG_REC_DATA, data, len, &lsn);
+	err = append_locked(log, t->id, CLOG_REC_DATA, data, len, &lsn);
+	t->logged |= !err;
 	unlock(log);
 	if (t->keep) {
 		if (err) {
@@ -1141,6 +1317,43 @@ SF_EXPORT int sf_txn_add(sf_txn_t *t, const void *data, size_t len)
 		}
 	}
 	return err;
+}
+
+/* (Q2) Does an applier hold more than its bound?  (m held) */
+static bool appliers_full_locked(const struct sf_clog *log)
+{
+	for (const struct applier *a = log->appliers; a; a = a->next)
+		if (a->len > log->applier_queue)
+			return true;
+	return false;
+}
+
+/*
+ * (Q2) Wait until @t is queued (@own) and no applier's queue is over the
+ * bound.  m held.
+ */
+static void wait_room_locked(struct sf_clog *log, struct sf_txn *t, bool own)
+{
+	bool counted = false;
+
+	if (!t->keep || applier_of == log)
+		return;
+	while ((own && !t->queued && log->appliers) ||
+	       appliers_full_locked(log)) {
+		if (!counted && appliers_full_locked(log)) {
+			counted = true;
+			log->st.applier_waits++;
+#ifdef SF_TEST_HOOKS
+			unlock(log);
+			SF_SYNC_POINT_VAL("commit:applier-wait", log, t->id);
+			lock(log);
+			continue;
+#endif
+		}
+		log->room_waiters++;
+		wait_event_locked(log);
+		log->room_waiters--;
+	}
 }
 
 /* End @t (m held): no longer active; drop the committer's reference. */
@@ -1162,11 +1375,14 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 	log = t->log;
 	commit_copies(t);
 	lock(log);
+	if (SF_BROKEN(QUEUE_WAIT_EARLY))
+		wait_room_locked(log, t, false);	/* before it: wrong */
 	/* (1) append */
-	err = append_locked(log, t, CLOG_REC_COMMIT, NULL, 0, &t->commit_lsn);
+	err = append_locked(log, t->id, CLOG_REC_COMMIT, NULL, 0,
+			    &t->commit_lsn);
 	txn_settled_locked(log, t);
 	if (err) {
-		sf_store64_release(slot(log, t->id), SLOT_FAILED);
+		set_status_locked(log, t, CLOG_ST_FAILED);
 		log->st.failed_commits++;
 		txn_end_locked(t);
 		unlock(log);
@@ -1179,7 +1395,7 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 	b->tail = &t->batch_next;
 	if (SF_BROKEN(VISIBLE_BEFORE_DURABLE)) {
 		/* Falcon's order: committed and visible before the log write. */
-		sf_store64_release(slot(log, t->id), t->commit_lsn);
+		set_status_locked(log, t, t->commit_lsn);
 		sf_store64_release(&log->watermark, t->commit_lsn + CLOG_REC_HDR);
 	}
 	unlock(log);
@@ -1208,6 +1424,8 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 	log->returning--;	/* (G2) back */
 	gather_kick_locked(log);
 	err = t->result;
+	if (!err && !SF_BROKEN(QUEUE_WAIT_EARLY))
+		wait_room_locked(log, t, true);	/* (Q2) durable, visible */
 	if (!err)
 		log->st.commits++;
 	if (commit_lsn)
@@ -1229,8 +1447,9 @@ SF_EXPORT int sf_txn_rollback(sf_txn_t *t)
 	lock(log);
 	/* Records reached the log: tell recovery (a lost record is harmless). */
 	if (t->logged)
-		(void)append_locked(log, t, CLOG_REC_ROLLBACK, NULL, 0, &lsn);
-	sf_store64_release(slot(log, t->id), SLOT_ROLLED_BACK);
+		(void)append_locked(log, t->id, CLOG_REC_ROLLBACK, NULL, 0,
+				    &lsn);
+	set_status_locked(log, t, CLOG_ST_ROLLED_BACK);
 	log->st.rollbacks++;
 	txn_settled_locked(log, t);
 	wake = event_locked(log);
@@ -1253,17 +1472,17 @@ SF_EXPORT int sf_clog_snapshot(sf_clog_t *log, sf_snapshot_t *snap)
 static int status_of(struct sf_clog *log, uint64_t id, uint64_t wm, int *st)
 {
 	uint64_t v;
+	int err = clog_status_get(&log->tab, id, &v);
 
-	if (id < log->txn_base || id >= sf_load64_acquire(&log->next_txn))
-		return ENOENT;
-	v = sf_load64_acquire(slot(log, id));
-	if (v == SLOT_ROLLED_BACK)
+	if (err)
+		return err;
+	if (v == CLOG_ST_ROLLED_BACK)
 		*st = SF_TXN_ROLLED_BACK;
-	else if (v == SLOT_FAILED)
+	else if (v == CLOG_ST_FAILED)
 		*st = SF_TXN_FAILED;
-	else if (v == SLOT_IN_DOUBT)
+	else if (v == CLOG_ST_IN_DOUBT)
 		*st = SF_TXN_IN_DOUBT;
-	else if (v != SLOT_ACTIVE && v < wm) {
+	else if (v != CLOG_ST_ACTIVE && v < wm) {
 		/*
 		 * TSAN: what the committer did before its commit happens
 		 * before what a thread that sees it committed does next

@@ -2,22 +2,24 @@
 #
 # Commit log: commit.c (the sequencer: transactions, group commit,
 # visibility, appliers), commit-io.c (io_uring / pwritev durable writes,
-# CRC32C), commit-recover.c (recovery on open).  Needs liburing.
-CLOG_SRCS := commit.c commit-io.c commit-recover.c
+# CRC32C), commit-recover.c (recovery on open), commit-status.c (the
+# transaction status table).  Needs liburing.
+CLOG_SRCS := commit.c commit-io.c commit-recover.c commit-status.c
 LIB_SRCS += $(CLOG_SRCS)
 LDLIBS += -luring
 
 TESTS += commit-basic commit-order commit-gather commit-broken-demo \
-	 commit-fault commit-recovery commit-crash
+	 commit-fault commit-recovery commit-crash commit-ids commit-applier
 # commit-crash-child and commit-powerloss take SF_TEST_BROKEN (the crash
 # test and the power-loss test run them with it): test-hook build.
 HOOK_TESTS += commit-order commit-gather commit-fault commit-crash-child \
-	      commit-powerloss
+	      commit-powerloss commit-ids commit-applier
 TEST_HELPERS += commit-crash-child
 
 CLOG_TEST_HDRS := $(L)/commit/tests/commit-test.h $(L)/commit/tests/commit-crash.h $(L)/commit/commit-int.h
 $(addprefix $(T)/,commit-basic commit-order commit-gather commit-fault \
-	commit-recovery commit-crash commit-crash-child): \
+	commit-recovery commit-crash commit-crash-child commit-ids \
+	commit-applier): \
 	$(CLOG_TEST_HDRS)
 
 # commit-broken-demo runs commit-order, commit-gather and the crash test
@@ -26,6 +28,7 @@ $(addprefix $(T)/,commit-basic commit-order commit-gather commit-fault \
 $(T)/commit-broken-demo: $(T)/commit-order $(T)/commit-gather \
 	$(T)/commit-crash $(T)/commit-crash-child
 $(T)/commit-crash: $(T)/commit-crash-child
+$(addprefix $(BB)/,bench-commit-mem bench-commit-recover): $(L)/commit/bench/bench-rss.h
 
 # Power loss, in the VM with Debian's kernel (the test loads loop,
 # dm-log-writes and ext4 itself); scripts/check-powerloss.sh builds
@@ -36,5 +39,7 @@ vm-powerloss:
 	$(MAKE) -f $(L)/Makefile SAN= $(VM_ARCHIVE) $(VM_HOOKS)
 	$(MAKE) -f $(L)/Makefile SAN= $(VM)/commit-powerloss
 
-BENCH_PROGS += bench-commit
-BENCH_RUNS += $(L)/commit/bench/run-commit.sh
+BENCH_PROGS += bench-commit bench-commit-mem bench-commit-recover
+BENCH_RUNS += $(L)/commit/bench/run-commit.sh \
+	      $(L)/commit/bench/run-commit-mem.sh \
+	      $(L)/commit/bench/run-commit-recover.sh

@@ -135,7 +135,7 @@ static void case_api(int io, int uring)
 		struct stat sb;
 
 		snprintf(q, sizeof(q), "%s.reserved", p);
-		ok(sf_clog_open(q, &(struct sf_clog_options){ .reserved[7] = 1 },
+		ok(sf_clog_open(q, &(struct sf_clog_options){ .reserved[0] = 1 },
 				&(sf_clog_t *){ 0 }, NULL) == EINVAL &&
 		   stat(q, &sb) != 0 && errno == ENOENT,
 		   "%s: a reserved option not zero: EINVAL, no file created",
@@ -314,12 +314,12 @@ static void case_bad_files(void)
 					       good[30] << 16 |
 					       (uint32_t)good[31] << 24),
 	   "header CRC32C matches a bitwise reference");
-	good[8] = 2;				/* format version 2 */
+	good[8] = 3;				/* format version 3 */
 	c = crc32c_ref(good, 28);
 	memcpy(good + 28, &c, 4);		/* x86: little-endian */
-	check_untouched("format version 2 (newer)", good, glen,
+	check_untouched("format version 3 (newer)", good, glen,
 			EPROTONOSUPPORT);
-	good[8] = 1;
+	good[8] = 2;
 	good[3] ^= 0x20;			/* magic */
 	check_untouched("wrong magic", good, glen, EBADMSG);
 	good[3] ^= 0x20;

@@ -32,6 +32,10 @@ static void *runner(void *arg)
 		pl.id = sf_txn_id(t);
 		if (pl.id >= CRASH_MAX_ID)
 			_exit(4);
+		for (uint64_t m = __atomic_load_n(&S->max_id, __ATOMIC_RELAXED);
+		     m < pl.id && !__atomic_compare_exchange_n(&S->max_id, &m,
+			pl.id, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);)
+			;
 		/* Read a recent transaction; build on it only if visible. */
 		sf_clog_snapshot(L, &snap);
 		pl.dep = pl.id - 1 - rnd(&seed) % 4;
@@ -72,7 +76,8 @@ int main(int argc, char **argv)
 				 .io = seed0 & 1 ? SF_CLOG_IO_PWRITEV :
 				       seed0 & 2 ? SF_CLOG_IO_URING_DSYNC
 						 : SF_CLOG_IO_AUTO,
-				 .max_flushes = seed0 & 2 ? 3 : 1 },
+				 .max_flushes = seed0 & 2 ? 3 : 1,
+				 .id_reserve = CRASH_ID_RESERVE },
 			 &L, NULL))
 		return 2;
 	for (int i = 0; i < 3; i++)

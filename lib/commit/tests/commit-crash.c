@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: crash test of the commit log: a child runs transactions that build on earlier ones only when visible; it is killed with SIGKILL at random moments (500 times; 25 under ThreadSanitizer, 100 under AddressSanitizer) and each time recovery must hold every transaction another one saw committed, every one whose commit returned, and no torn or foreign record */
+/* Description: crash test of the commit log: a child runs transactions that build on earlier ones only when visible; it is killed with SIGKILL at random moments (500 times; 25 under ThreadSanitizer, 100 under AddressSanitizer) and each time recovery must hold every transaction another one saw committed, every one whose commit returned, and no torn or foreign record, and the next id must be above every id handed out before */
 /*
  * The log is on a tmpfs when /dev/shm is writable (SYNCFIX_TEST_DIR
  * overrides): SIGKILL loses the process, not the page cache, so what is
@@ -57,7 +57,8 @@ int main(int argc, char **argv)
 #else
 	int rounds = (int)scaled(500), missing_seen = 0, missing_ret = 0;
 #endif
-	int killed_early = 0, fd, failures = 0;
+	int killed_early = 0, fd, failures = 0, reused = 0;
+	unsigned long nids = 0;
 	unsigned long nbusy = 0, nseen = 0, nret = 0, ncut = 0;
 	char log[4600], state[4600], helper[4200], seedbuf[32];
 	uint32_t seed = (uint32_t)time(NULL) | 1;
@@ -83,7 +84,9 @@ int main(int argc, char **argv)
 
 	for (int r = 0; r < rounds; r++) {
 		struct sf_clog_options o = { .replay = check_cb,
-					     .io = SF_CLOG_IO_PWRITEV };
+					     .io = SF_CLOG_IO_PWRITEV,
+					     .id_reserve = CRASH_ID_RESERVE };
+		sf_txn_t *t;
 		struct sf_clog_recovery rep;
 		sf_clog_t *l;
 		pid_t pid;
@@ -143,6 +146,17 @@ int main(int argc, char **argv)
 				     strerror(err), rep.reason);
 			continue;
 		}
+		/* No id handed out twice: the next one is above them all. */
+		if (sf_txn_begin(l, &t) == 0) {
+			nids++;
+			if (sf_txn_id(t) <= S->max_id && !reused++)
+				diag("round %d: id %llu handed out again (a "
+				     "child had %llu)", r,
+				     (unsigned long long)sf_txn_id(t),
+				     (unsigned long long)S->max_id);
+			S->max_id = sf_txn_id(t);
+			sf_txn_rollback(t);
+		}
 		sf_clog_close(l);
 		ncut += rep.cut_bytes != 0;
 		for (uint32_t i = 1; i < CRASH_MAX_ID; i++) {
@@ -163,6 +177,8 @@ int main(int argc, char **argv)
 	   "recovered (%lu checks, %d missing)", nseen, missing_seen);
 	ok(!missing_ret, "every transaction whose commit returned is "
 	   "recovered (%lu checks, %d missing)", nret, missing_ret);
+	ok(!reused && nids, "after every recovery the next id is above "
+	   "every id handed out before (%lu checks, %d reused)", nids, reused);
 	ok(!torn && !bad_dep, "no torn or foreign record replayed (%d), no "
 	   "transaction recovered without the one it built on (%d)", torn,
 	   bad_dep);

@@ -11,9 +11,13 @@
 #define CRASH_MAX_ID	(1u << 20)
 #define CRASH_MAGIC	0x43524153u	/* "CRAS" */
 
+/* Ids are reserved this many at a time (small: begins also flush). */
+#define CRASH_ID_RESERVE	64u
+
 struct crash_state {
 	uint32_t ready;			/* child: log open, threads running */
 	uint32_t pad;
+	uint64_t max_id;		/* the largest id a child was given */
 	uint8_t seen[CRASH_MAX_ID];	/* another txn saw it committed */
 	uint8_t returned[CRASH_MAX_ID];	/* its commit returned 0 */
 };

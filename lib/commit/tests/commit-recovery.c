@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: commit log recovery on damaged files: cut at every byte offset of the last records, every byte of them with a flipped bit, damage in the middle; recovery keeps exactly the valid prefix, replays only its committed transactions with intact payloads, reports and cuts the rest, and a second open finds the same log.  Zeros written ahead of the log end (a crash while open): a clean end, not cut; a torn record or garbage before or among the zeros: damage, cut */
+/* Description: commit log recovery on damaged files: cut at every byte offset of the last records, every byte of them with a flipped bit, damage in the middle; recovery keeps exactly the valid prefix, replays only its committed transactions with intact payloads, reports and cuts the rest, and a second open finds the same log.  Zeros written ahead of the log end (a crash while open): a clean end, not cut; a torn record or garbage before or among the zeros: damage, cut.  Corruption in the middle (valid records of batches written after the damaged one was durable): EUCLEAN, nothing replayed, the file byte-identical; SF_CLOG_SALVAGE cuts; damage within the batches that may have been in flight is a torn tail; SF_CLOG_READ_ONLY never writes */
 #include "test.h"
 #include "commit-test.h"
 
 static struct ct_seen replayed;
 
+/* What every writable open appends: its id reservation (commit.c, I1). */
+#define IDS_REC 40
+
 /* Records of the reference image, parsed from their headers. */
 struct irec {
 	size_t off, end;
 	uint64_t txn;
-	uint32_t type;
+	uint32_t type, batch;
 	uint64_t sum;
 };
-static struct irec rec[64];
+static struct irec rec[128];
 static int nrec;
 
 static uint32_t get32(const unsigned char *p)
@@ -26,7 +29,7 @@ static void parse(const unsigned char *b, size_t len)
 	size_t off = 32;
 
 	nrec = 0;
-	while (off + 32 <= len && nrec < 64) {
+	while (off + 32 <= len && nrec < 128) {
 		struct irec *r = &rec[nrec++];
 		uint32_t n = get32(b + off + 4);
 
@@ -34,6 +37,7 @@ static void parse(const unsigned char *b, size_t len)
 		r->end = off + 32 + n;
 		r->txn = get32(b + off + 8) | (uint64_t)get32(b + off + 12) << 32;
 		r->type = get32(b + off + 24);
+		r->batch = get32(b + off + 28);
 		r->sum = 0;
 		for (uint32_t i = 0; i < n; i++)
 			r->sum += b[off + 32 + i];
@@ -106,10 +110,11 @@ static int open_check_cut(const char *p, size_t want_end, size_t want_cut,
 		     (unsigned long long)rep.valid_end,
 		     (unsigned long long)rep.cut_bytes, rep.reason,
 		     (unsigned long long)rep.replayed);
+	/* (the open appended its id reservation, IDS_REC bytes) */
 	good = rep.valid_end == want_end && rep.cut_bytes == want_cut &&
 	       (rep.cut_bytes == 0) == (rep.reason[0] == 0) &&
 	       replay_matches(want_end) &&
-	       stat(p, &st) == 0 && (size_t)st.st_size == want_end;
+	       stat(p, &st) == 0 && (size_t)st.st_size == want_end + IDS_REC;
 	/* Opening again: the same transactions, nothing more to cut. */
 	ct_seen_reset(&replayed);
 	*idem = sf_clog_open(p, &o, &l, &rep2) == 0 && rep2.cut_bytes == 0 &&
@@ -242,11 +247,192 @@ static void zero_tail_cases(const char *p, const unsigned char *img,
 	ok(sf_clog_open(p, &(struct sf_clog_options){
 			.replay = ct_replay_cb, .replay_arg = &replayed },
 			&l, NULL) == 0 && replayed.n == 5 &&
-	   replayed.lsn[4] == len + 32 + 15,
+	   replayed.lsn[4] == len + IDS_REC + 32 + 15,
 	   "reopened: the 4 old and the new transaction, the new one at "
 	   "the old end");
 	sf_clog_close(l);
 	free(b);
+}
+
+/* Open @p with @flags; whether the file is byte-identical to @b after. */
+static int open_unchanged(const char *p, const unsigned char *b, size_t len,
+			  unsigned int flags, int *r, struct sf_clog_recovery *rep)
+{
+	struct sf_clog_options o = { .replay = ct_replay_cb,
+				     .replay_arg = &replayed, .flags = flags };
+	unsigned char *after;
+	size_t alen;
+	sf_clog_t *l;
+	int same;
+
+	ct_seen_reset(&replayed);
+	*r = sf_clog_open(p, &o, &l, rep);
+	if (!*r)
+		sf_clog_close(l);
+	after = ct_slurp(p, &alen);
+	same = after && alen == len && !memcmp(after, b, len);
+	free(after);
+	return same;
+}
+
+/*
+ * A salvage cuts records whose ids were handed out: with ids reserved 2
+ * at a time the reservations before the damage do not cover them, and the
+ * next id must still be above every id cut.
+ */
+static void salvage_ids(const char *p)
+{
+	struct sf_clog_options o = { .zero_ahead = SF_CLOG_NO_ZERO_AHEAD,
+				     .id_reserve = 2 };
+	uint64_t id = 0, last = 0;
+	unsigned char *img;
+	int ndata = 0, at = -1;
+	sf_clog_t *l;
+	sf_txn_t *t;
+	size_t len;
+
+	unlink(p);
+	if (sf_clog_open(p, &o, &l, NULL))
+		return;
+	for (int i = 0; i < 25; i++)
+		add_commit(l, "a record of one of 25", NULL);
+	sf_clog_close(l);
+	img = ct_slurp(p, &len);
+	if (!img)
+		return;
+	parse(img, len);
+	for (int i = 0; i < nrec; i++) {
+		if (rec[i].type == 1 && ++ndata == 2)
+			at = i;
+		if (rec[i].txn > last)
+			last = rec[i].txn;
+	}
+	if (at >= 0) {
+		img[rec[at].off + 40] ^= 0x04;
+		ct_spew(p, img, len);
+	}
+	o.flags = SF_CLOG_SALVAGE;
+	if (at >= 0 && sf_clog_open(p, &o, &l, NULL) == 0) {
+		if (sf_txn_begin(l, &t) == 0) {
+			id = sf_txn_id(t);
+			sf_txn_rollback(t);
+		}
+		sf_clog_close(l);
+	}
+	ok(id > last, "corruption: after a salvage the next id is above every "
+	   "id it cut (%llu > %llu)", (unsigned long long)id,
+	   (unsigned long long)last);
+	free(img);
+}
+
+/*
+ * (V2c) Corruption against a torn tail, on a log of 25 commits, each its
+ * own batch: a bit flipped in the 2nd transaction is followed by records
+ * of batches written long after it was durable -- corruption: EUCLEAN,
+ * nothing replayed, the file untouched; SF_CLOG_SALVAGE cuts there; one
+ * flipped within SF_CLOG_MAX_FLUSHES batches of the end may be a write
+ * still in flight: cut.  Read-only opens leave every file byte-identical.
+ */
+static void corruption_cases(const char *p)
+{
+	struct sf_clog_options o = { .zero_ahead = SF_CLOG_NO_ZERO_AHEAD };
+	struct sf_clog_recovery rep;
+	unsigned char *img, *b;
+	sf_clog_t *l;
+	sf_txn_t *t;
+	size_t len;
+	int r, i2, ilate, iproof;
+
+	phase("corruption");
+	unlink(p);
+	if (sf_clog_open(p, &o, &l, NULL))
+		return;
+	for (int i = 0; i < 25; i++)
+		add_commit(l, "a record of one of 25", NULL);
+	sf_clog_close(l);
+	img = ct_slurp(p, &len);
+	if (!img)
+		return;
+	parse(img, len);
+	b = malloc(len);
+	/* records: IDS, then data + commit per transaction */
+	i2 = 3;					/* the 2nd transaction's data */
+	ilate = nrec - 2 * 4 - 2;		/* 4 batches before the end */
+	/* the first record written after the damaged one was durable */
+	for (iproof = i2 + 1; iproof < nrec &&
+	     rec[iproof].batch <= rec[i2 - 1].batch + SF_CLOG_MAX_FLUSHES;
+	     iproof++)
+		;
+	memcpy(b, img, len);
+	b[rec[i2].off + 40] ^= 0x04;
+	ct_spew(p, b, len);
+	ok(open_unchanged(p, b, len, 0, &r, &rep) && r == EUCLEAN &&
+	   rep.valid_end == rec[i2].off && iproof < nrec &&
+	   rep.valid_after == rec[iproof].off && replayed.n == 0 &&
+	   rep.cut_bytes == 0,
+	   "corruption: a bit flipped in the 2nd of 25 transactions, valid "
+	   "records after it: EUCLEAN, nothing replayed, file unchanged (%s)",
+	   rep.reason);
+	ok(open_unchanged(p, b, len, SF_CLOG_READ_ONLY, &r, &rep) &&
+	   r == EUCLEAN, "corruption: read-only: EUCLEAN too, unchanged");
+	ok(open_unchanged(p, b, len, SF_CLOG_READ_ONLY | SF_CLOG_SALVAGE, &r,
+			  &rep) && r == 0 && replayed.n == 1 &&
+	   rep.cut_bytes == len - rec[i2].off,
+	   "corruption: read-only salvage: the first transaction replayed, "
+	   "the cut reported, file unchanged");
+	ct_seen_reset(&replayed);
+	ok(sf_clog_open(p, &(struct sf_clog_options){
+				.replay = ct_replay_cb, .replay_arg = &replayed,
+				.flags = SF_CLOG_SALVAGE }, &l, &rep) == 0 &&
+	   replayed.n == 1 && rep.cut_bytes == len - rec[i2].off &&
+	   rep.valid_after == rec[iproof].off,
+	   "corruption: SF_CLOG_SALVAGE cuts at the damage, replays the first");
+	if (l) {
+		/* the 25th transaction's id was handed out: it stays used */
+		sf_clog_close(l);
+	}
+
+	/* Damage within the batches that may have been in flight: torn. */
+	memcpy(b, img, len);
+	b[rec[ilate].off + 40] ^= 0x04;
+	ct_spew(p, b, len);
+	ok(open_unchanged(p, b, len, SF_CLOG_READ_ONLY, &r, &rep) && r == 0 &&
+	   rep.cut_bytes == len - rec[ilate].off && !rep.valid_after,
+	   "torn: damage 4 batches before the end, valid records after it: a "
+	   "torn tail (would be cut: %s), read-only leaves it", rep.reason);
+	ct_seen_reset(&replayed);
+	ok(sf_clog_open(p, &(struct sf_clog_options){
+				.replay = ct_replay_cb, .replay_arg = &replayed },
+			&l, &rep) == 0 && rep.cut_bytes == len - rec[ilate].off,
+	   "torn: a writable open cuts it");
+	if (l) {
+		ok_err(sf_clog_close(l), 0, "torn: close");
+	}
+
+	/* Read-only: a clean log, a version 1 log: nothing written. */
+	ct_spew(p, img, len);
+	ok(open_unchanged(p, img, len, SF_CLOG_READ_ONLY, &r, &rep) && r == 0 &&
+	   replayed.n == 25, "read-only: a clean log: 25 replayed, nothing "
+	   "written (no id reservation)");
+	ct_seen_reset(&replayed);
+	if (sf_clog_open(p, &(struct sf_clog_options){
+				 .flags = SF_CLOG_READ_ONLY }, &l, &rep) == 0) {
+		ok_err(sf_txn_begin(l, &t), EROFS,
+		       "read-only: sf_txn_begin fails with EROFS");
+		ok_err(sf_clog_open(p, NULL, &(sf_clog_t *){ 0 }, NULL), EBUSY,
+		       "read-only: a writable open meanwhile: EBUSY");
+		sf_clog_close(l);
+	}
+	unlink(p);
+	ok_err(sf_clog_open(p, &(struct sf_clog_options){
+				    .flags = SF_CLOG_READ_ONLY }, &l, &rep),
+	       ENOENT, "read-only: no file: ENOENT, none created");
+	ok(access(p, F_OK) != 0, "read-only: still no file");
+	ok_err(sf_clog_open(p, &(struct sf_clog_options){ .flags = 1u << 5 },
+			    &l, &rep), EINVAL, "an unknown flag: EINVAL");
+	free(b);
+	free(img);
+	salvage_ids(p);
 }
 
 int main(void)
@@ -276,8 +462,12 @@ int main(void)
 	phase("truncation");
 	from = rec[nrec - 4].off;
 	for (size_t cut = from; cut < len; cut++, ncut++) {
+		size_t e = prefix_end(cut);
+
 		ct_spew(p, img, cut);
-		if (!open_check(p, prefix_end(cut), cut, &idem)) {
+		/* a torn part that happens to be zeros is a clean end (V2z) */
+		if (!open_check_cut(p, e, all_zero(img + e, cut - e) ? 0 :
+				    cut - e, cut, &idem)) {
 			if (!bad_cut++)
 				diag("cut at %zu: wrong recovery", cut);
 		}
@@ -311,14 +501,17 @@ int main(void)
 	ok(!bad_idem, "every recovered log opens again identically");
 
 	zero_tail_cases(p, img, len);
+	parse(img, len);
 
-	/* Damage in the first record: nothing after it is trusted. */
+	/* Damage in the first data record (after the id reservation). */
 	memcpy(b, img, len);
-	b[rec[0].off + 40] ^= 0x10;
+	b[rec[1].off + 40] ^= 0x10;
 	ct_spew(p, b, len);
-	ok(open_check(p, 32, len, &idem) && replayed.n == 0,
-	   "damage in the first record: everything after it cut");
+	ok(rec[0].type == 4 && open_check(p, rec[1].off, len, &idem) &&
+	   replayed.n == 0,
+	   "damage in the first data record: everything after it cut");
 	free(b);
 	free(img);
+	corruption_cases(p);
 	return done_testing();
 }

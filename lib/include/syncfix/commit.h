@@ -71,6 +71,14 @@ typedef void (*sf_clog_apply_fn)(void *arg, const struct sf_commit_txn *txn);
 #define SF_CLOG_NO_ZERO_AHEAD	((size_t)-1)
 #define SF_CLOG_DEFAULT_GATHER	50u
 #define SF_CLOG_NO_GATHER	(~0u)
+#define SF_CLOG_DEFAULT_HORIZON	(1u << 20)
+#define SF_CLOG_MIN_HORIZON	64u
+#define SF_CLOG_MAX_HORIZON	(1u << 28)
+#define SF_CLOG_DEFAULT_ID_RESERVE	8192u
+#define SF_CLOG_MIN_ID_RESERVE	2u
+#define SF_CLOG_MAX_ID_RESERVE	(1u << 30)
+#define SF_CLOG_DEFAULT_APPLIER_QUEUE	1024u
+#define SF_CLOG_MAX_APPLIER_QUEUE	(1u << 20)
 
 struct sf_clog_options {
 	/*
@@ -112,8 +120,51 @@ struct sf_clog_options {
 	 * slot is free); else 1 to 100.
 	 */
 	unsigned int gather_pct;
-	unsigned int reserved[8];	/* must be zero (else EINVAL) */
+	/*
+	 * Status horizon: how many of the most recent transaction ids keep
+	 * their status (sf_clog_txn_status) after they end, rounded up to a
+	 * power of two; a transaction still active when it falls behind the
+	 * horizon keeps its status while active and for as many ids again
+	 * after it ends.  Older ones are forgotten: ESTALE.  Memory: 8 bytes
+	 * per id of the horizon, plus 24 bytes per such long transaction.
+	 * 0: SF_CLOG_DEFAULT_HORIZON (2^20 ids, 8 MiB); else
+	 * SF_CLOG_MIN_HORIZON to SF_CLOG_MAX_HORIZON.
+	 */
+	unsigned int status_horizon;
+	/*
+	 * Ids are never handed out twice, crashes included: the highest id
+	 * that may be handed out is durable in the log before it is.  It is
+	 * raised this many ids at a time, a 40-byte record that rides with
+	 * the next flush when half of them are used (a begin waits for a
+	 * flush only after id_reserve / 2 begins without one); a reopen
+	 * skips what was reserved and not used.  0:
+	 * SF_CLOG_DEFAULT_ID_RESERVE; else SF_CLOG_MIN_ID_RESERVE to
+	 * SF_CLOG_MAX_ID_RESERVE.
+	 */
+	unsigned int id_reserve;
+	unsigned int flags;		/* SF_CLOG_READ_ONLY, SF_CLOG_SALVAGE */
+	/*
+	 * Back-pressure: transactions an applier may have queued and not
+	 * yet applied.  When one holds more, committers wait in
+	 * sf_txn_commit() -- after their commit is durable and visible --
+	 * until it is back under the bound; so a queue holds at most this
+	 * plus one transaction per committer thread.  0:
+	 * SF_CLOG_DEFAULT_APPLIER_QUEUE; at most SF_CLOG_MAX_APPLIER_QUEUE.
+	 */
+	unsigned int applier_queue;
+	unsigned int reserved[4];	/* must be zero (else EINVAL) */
 };
+
+/*
+ * sf_clog_options.flags.  SF_CLOG_READ_ONLY: verify (and replay) without
+ * changing the file in any way: no header upgrade, no cut (reported as
+ * the bytes a writable open would cut), no id reservation; the log is
+ * opened O_RDONLY with a shared flock, never created, and sf_txn_begin()
+ * fails with EROFS.  SF_CLOG_SALVAGE: cut at corruption too (see
+ * sf_clog_open(): EUCLEAN), losing every record after it.
+ */
+#define SF_CLOG_READ_ONLY	(1u << 0)
+#define SF_CLOG_SALVAGE		(1u << 1)
 
 /* What sf_clog_open() found (also filled when it fails). */
 struct sf_clog_recovery {
@@ -125,6 +176,15 @@ struct sf_clog_recovery {
 	uint64_t cut_bytes;	/* bytes of torn or corrupt tail removed */
 	bool created;		/* the file was new or empty */
 	char reason[120];	/* why the tail was cut, or why open failed */
+	/*
+	 * Corruption (EUCLEAN, or cut with SF_CLOG_SALVAGE): the offset of
+	 * the first valid record after the damage at valid_end that proves
+	 * it; 0 otherwise.
+	 */
+	uint64_t valid_after;
+	uint32_t version;	/* format version of the file as found */
+	uint32_t reserved32;
+	uint64_t reserved[6];	/* zero; room for later fields */
 };
 
 struct sf_clog_stats {
@@ -142,7 +202,10 @@ struct sf_clog_stats {
 	double commits_per_flush;	/* commits / flushes */
 	double flush_latency_us;	/* mean */
 	int error;		/* the I/O error that failed the log, or 0 */
-	uint64_t reserved[8];	/* zero; room for later counters */
+	uint64_t status_bytes;	/* memory of the status table now */
+	uint64_t applier_waits;	/* commits that waited for an applier */
+	uint64_t applier_queue_max;	/* the longest applier queue seen */
+	uint64_t reserved[5];	/* zero; room for later counters */
 };
 
 /*
@@ -150,16 +213,27 @@ struct sf_clog_stats {
  * @opt: NULL for the defaults
  * @rep: NULL, or filled with what recovery found
  *
- * Verifies every record's CRC32C, cuts a torn or corrupt tail (reported in
- * @rep), and calls @opt->replay for each committed transaction in commit
- * order; rolled-back and unfinished transactions are not replayed.  Opening
+ * Verifies every record's CRC32C, cuts a torn tail (reported in @rep), and
+ * calls @opt->replay for each committed transaction in commit order; rolled-back and unfinished transactions are not replayed.  Opening
  * the same log again replays the same transactions.  The file is locked
- * (flock) while open.
+ * (flock) while open.  Every open then appends one durable record, the
+ * highest id it may hand out (id_reserve); a log of format version 1 has
+ * its header rewritten as version 2 first.
+ *
+ * Damage followed by records that a crash cannot have left behind (a
+ * valid record of a batch written after the damaged one was durable,
+ * commit-recover.c V2c) is corruption, not a torn tail: the open fails
+ * with EUCLEAN, @rep->valid_end and @rep->valid_after give the offsets,
+ * nothing is replayed and the file is not modified; SF_CLOG_SALVAGE cuts
+ * there anyway.  Memory: about 2 MiB of read window, the largest record,
+ * and the records' offsets of the transactions open at a point of the
+ * log -- not the log's size.
  *
  * Return: 0; EBADMSG not a syncfix log (magic, header CRC, short header:
  * the file is never modified); EPROTONOSUPPORT written by a newer format
- * version; EBUSY open elsewhere; EINVAL bad option; ENOMEM; an errno of
- * open/read/ftruncate; or the replay callback's nonzero value.
+ * version; EUCLEAN corruption (see above; not modified); EBUSY open
+ * elsewhere; EINVAL bad option; ENOENT (read-only) no such file; ENOMEM;
+ * an errno of open/read/ftruncate; or the replay callback's nonzero value.
  */
 int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		 sf_clog_t **log, struct sf_clog_recovery *rep);
@@ -171,6 +245,18 @@ int sf_clog_open(const char *path, const struct sf_clog_options *opt,
  */
 int sf_clog_close(sf_clog_t *log);
 
+/*
+ * sf_clog_close_timed() - sf_clog_close() with a deadline for the
+ * appliers' drain: @abs on @clk (CLOCK_MONOTONIC or CLOCK_REALTIME; NULL:
+ * none).  At the deadline each applier ends after the callback it is in,
+ * and the transactions still queued are not applied: they are durable,
+ * and the next open replays them.
+ * Return: 0; ETIMEDOUT (closed, but something was not applied); EBUSY
+ * (nothing done) while a transaction is still active; EINVAL.
+ */
+int sf_clog_close_timed(sf_clog_t *log, clockid_t clk,
+			const struct timespec *abs);
+
 /* The write method in use, e.g. "io_uring write+fdatasync (linked)". */
 const char *sf_clog_io_method(const sf_clog_t *log);
 
@@ -180,14 +266,21 @@ int sf_clog_stats(sf_clog_t *log, struct sf_clog_stats *st);
  * sf_clog_add_applier() - start a background thread that calls @fn for
  * every transaction begun after this call that commits, in commit order,
  * each only after its commit has fully finished (durable, visible, waiters
- * woken).  The transactions keep a copy of their records for it.
+ * woken).  The transactions keep a copy of their records for it.  Its
+ * queue is bounded (sf_clog_options.applier_queue): committers wait in
+ * sf_txn_commit(), after their commit is durable and visible, while it is
+ * full.  The callback may itself commit to the log (it never waits).
  * Return: 0, EINVAL, ENOMEM, EAGAIN (thread creation).
  */
 int sf_clog_add_applier(sf_clog_t *log, sf_clog_apply_fn fn, void *arg);
 
 /* ---- transactions ---------------------------------------------------- */
 
-/* Return: 0; EIO (log failed); EOVERFLOW (2^28 transactions per open). */
+/*
+ * sf_txn_begin() - begin a transaction.  Ids are 64-bit, increase in the
+ * order of begin, and do not run out (EOVERFLOW only after 2^64 ids).
+ * Return: 0; EIO (log failed); EROFS (opened SF_CLOG_READ_ONLY); ENOMEM.
+ */
 int sf_txn_begin(sf_clog_t *log, sf_txn_t **txn);
 uint64_t sf_txn_id(const sf_txn_t *txn);
 
@@ -237,8 +330,13 @@ int sf_clog_snapshot(sf_clog_t *log, sf_snapshot_t *snap);
 /*
  * sf_clog_txn_status() - state of transaction @id as seen by @snap (NULL:
  * now).  A transaction whose commit finished after @snap was taken is
- * SF_TXN_ACTIVE for it.
- * Return: 0; ENOENT @id was not begun since this open.
+ * SF_TXN_ACTIVE for it.  Takes no lock, except for an id that fell behind
+ * the status horizon while active (sf_clog_options.status_horizon).
+ * Return: 0; ENOENT @id was not begun since this open (not yet handed out,
+ * or handed out by an earlier open); ESTALE @id is older than the status
+ * horizon: it has ended (committed, rolled back or failed) and its outcome
+ * is no longer kept.  An engine that needs it keeps its own record (as
+ * PostgreSQL freezes tuples older than its horizon).
  */
 int sf_clog_txn_status(sf_clog_t *log, uint64_t id, const sf_snapshot_t *snap,
 		       int *status);
@@ -248,7 +346,9 @@ int sf_clog_txn_status(sf_clog_t *log, uint64_t id, const sf_snapshot_t *snap,
  * visible), rolled back or failed; @status receives which.
  * @abs: absolute deadline on @clk (CLOCK_MONOTONIC or CLOCK_REALTIME), or
  * NULL to wait without limit.
- * Return: 0; ETIMEDOUT; ENOENT; EINVAL (clock, deadline).
+ * Return: 0; ETIMEDOUT; ENOENT; ESTALE @id is older than the status horizon:
+ * it ended long ago and its outcome is no longer kept (nothing to wait
+ * for); EINVAL (clock, deadline).
  */
 int sf_clog_txn_wait(sf_clog_t *log, uint64_t id, clockid_t clk,
 		     const struct timespec *abs, int *status);
