@@ -38,3 +38,15 @@ vm-powerloss:
 
 BENCH_PROGS += bench-commit
 BENCH_RUNS += $(L)/commit/bench/run-commit.sh
+
+# bench-commit-peer: the log against RocksDB's synchronous writes on the
+# same disk (librocksdb-dev, through its C API rocksdb/c.h), idle and with
+# a CPU hog on every CPU; run by run-commit-peer.sh.
+BENCH_HELPERS += bench-commit-peer
+BENCH_RUNS += $(L)/commit/bench/run-commit-peer.sh
+$(BB)/bench-commit-peer: $(L)/commit/bench/bench-commit-peer.c $(BENCH_H) \
+		$(LIB_HDRS) $(SO) $(SOLINKS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(BENCH_CFLAGS) -o $@ $< -L$(B) -lsyncfix-user \
+		$(RPATH) $(LDLIBS) -lrocksdb
+$(BB)/bench-commit $(BB)/bench-commit-peer: $(L)/commit/bench/bench-commit.h
