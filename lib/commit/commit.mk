@@ -27,18 +27,6 @@ $(T)/commit-broken-demo: $(T)/commit-order $(T)/commit-gather \
 	$(T)/commit-crash $(T)/commit-crash-child
 $(T)/commit-crash: $(T)/commit-crash-child
 
-# Power loss, in the VM with Debian's kernel (the test loads loop,
-# dm-log-writes and ext4 itself); scripts/check-powerloss.sh builds
-# ("make vm-powerloss") and runs commit-powerloss: ext4 on dm-log-writes,
-# replayed flush by flush, then itself again with a flush that does
-# nothing (SF_TEST_BROKEN=no-flush), which must fail.
-vm-powerloss:
-	$(MAKE) -f $(L)/Makefile SAN= $(VM_ARCHIVE) $(VM_HOOKS)
-	$(MAKE) -f $(L)/Makefile SAN= $(VM)/commit-powerloss
-
-BENCH_PROGS += bench-commit
-BENCH_RUNS += $(L)/commit/bench/run-commit.sh
-
 # bench-commit-peer: the log against RocksDB's synchronous writes on the
 # same disk (librocksdb-dev, through its C API rocksdb/c.h), idle and with
 # a CPU hog on every CPU; run by run-commit-peer.sh.
@@ -50,3 +38,15 @@ $(BB)/bench-commit-peer: $(L)/commit/bench/bench-commit-peer.c $(BENCH_H) \
 	$(CC) $(CPPFLAGS) $(BENCH_CFLAGS) -o $@ $< -L$(B) -lsyncfix-user \
 		$(RPATH) $(LDLIBS) -lrocksdb
 $(BB)/bench-commit $(BB)/bench-commit-peer: $(L)/commit/bench/bench-commit.h
+
+# Power loss, in the VM with Debian's kernel (the test loads loop,
+# dm-log-writes and ext4 itself); scripts/check-powerloss.sh builds
+# ("make vm-powerloss") and runs commit-powerloss: ext4 on dm-log-writes,
+# replayed flush by flush, then itself again with a flush that does
+# nothing (SF_TEST_BROKEN=no-flush), which must fail.
+vm-powerloss:
+	$(MAKE) -f $(L)/Makefile SAN= $(VM_ARCHIVE) $(VM_HOOKS)
+	$(MAKE) -f $(L)/Makefile SAN= $(VM)/commit-powerloss
+
+BENCH_PROGS += bench-commit
+BENCH_RUNS += $(L)/commit/bench/run-commit.sh

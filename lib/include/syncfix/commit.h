@@ -56,7 +56,7 @@ typedef int (*sf_clog_replay_fn)(void *arg, const struct sf_commit_txn *txn);
 typedef void (*sf_clog_apply_fn)(void *arg, const struct sf_commit_txn *txn);
 
 /* How the log is written (sf_clog_options.io). */
-#define SF_CLOG_IO_AUTO		0 /* io_uring linked, else pwritev */
+#define SF_CLOG_IO_AUTO		0 /* the default: pwritev + fdatasync */
 #define SF_CLOG_IO_URING_LINKED	1 /* io_uring: write linked to fdatasync */
 #define SF_CLOG_IO_URING_DSYNC	2 /* io_uring: one RWF_DSYNC write */
 #define SF_CLOG_IO_PWRITEV	3 /* pwritev + fdatasync, no io_uring */
