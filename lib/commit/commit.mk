@@ -27,6 +27,12 @@ $(T)/commit-broken-demo: $(T)/commit-order $(T)/commit-gather \
 	$(T)/commit-crash $(T)/commit-crash-child
 $(T)/commit-crash: $(T)/commit-crash-child
 
+# commit-lsn: write-ahead by LSN (sf_txn_add_lsn, sf_clog_flush_to,
+# sf_clog_durable_lsn); it runs itself with visible-before-durable.
+TESTS += commit-lsn
+HOOK_TESTS += commit-lsn
+$(T)/commit-lsn: $(CLOG_TEST_HDRS)
+
 # bench-commit-peer: the log against RocksDB's synchronous writes on the
 # same disk (librocksdb-dev, through its C API rocksdb/c.h), idle and with
 # a CPU hog on every CPU; run by run-commit-peer.sh.

@@ -17,8 +17,8 @@
  *   syncfix          N threads, each commit = sf_txn_begin, one 64-byte
  *                    sf_txn_add, sf_txn_commit; for each write method,
  *                    with one flush at a time ("x1"), the default zeros
- *                    ahead and the default gathering; the default (io_uring
- *                    linked) also without gathering ("no-gather": a flush
+ *                    ahead and the default gathering; io_uring linked
+ *                    also without gathering ("no-gather": a flush
  *                    starts as soon as a slot is free), appending with no
  *                    zeros ahead ("append"), and with 2 batches flushed at
  *                    once ("x2", with and without gathering)
