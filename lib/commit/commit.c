@@ -1146,11 +1146,6 @@ SF_EXPORT int sf_txn_add_lsn(sf_txn_t *t, const void *data, size_t len,
 	return err;
 }
 
-SF_EXPORT int sf_txn_add(sf_txn_t *t, const void *data, size_t len)
-{
-	return sf_txn_add_lsn(t, data, len, NULL);
-}
-
 /* End @t (m held): no longer active; drop the committer's reference. */
 static void txn_end_locked(struct sf_txn *t)
 {
@@ -1320,6 +1315,12 @@ SF_EXPORT int sf_clog_txn_wait(sf_clog_t *log, uint64_t id, clockid_t clk,
 }
 
 /* ---- write-ahead by LSN --------------------------------------------- */
+
+/* sf_txn_add() is sf_txn_add_lsn() without the LSN. */
+SF_EXPORT int sf_txn_add(sf_txn_t *t, const void *data, size_t len)
+{
+	return sf_txn_add_lsn(t, data, len, NULL);
+}
 
 /*
  * sf_clog_flush_to() - the WAL rule for an engine that writes a page
