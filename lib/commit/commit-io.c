@@ -9,17 +9,18 @@
  *                       io_uring_submit_and_wait(2): one system call
  *   io_uring, dsync     one write SQE with RWF_DSYNC
  *   pwritev             pwritev() then fdatasync(): two system calls;
- *                       used when io_uring cannot be set up (old kernel,
- *                       seccomp) or SYNCFIX_NO_URING=1
+ *                       the default, and used when io_uring cannot be
+ *                       set up (old kernel, seccomp) or SYNCFIX_NO_URING=1
  *
- * The default (SF_CLOG_IO_AUTO) is the linked method.  lib/commit/bench/run-commit.sh
- * measures all three in the same run: at 64 committers linked and
- * RWF_DSYNC came out ahead about equally often (5 and 4 of 9 runs), at 1
- * committer linked was as fast or faster in 5 of 6; the flush dominates
- * both.  The tie goes to linked for its simpler guarantee: its flush is an
- * fdatasync of the whole file, covering anything written before it,
- * where RWF_DSYNC covers the range of its own write.  Documentation/
- * commit.rst has the figures.
+ * The default (SF_CLOG_IO_AUTO) is pwritev: measured side by side with
+ * the others (lib/commit/bench/run-commit-peer.sh), idle and with every
+ * CPU busy, it was ahead or even at every number of committers, and far
+ * ahead under load, where io_uring hands the fdatasync (and a RWF_DSYNC
+ * write) to a kernel worker thread that must be woken and must wake the
+ * leader in turn: two more context switches per flush, each waiting for
+ * a CPU.  pwritev flushes in the leader itself.  The io_uring methods
+ * stay for those who ask (a machine with CPUs to spare for the worker).
+ * Documentation/commit.rst has the figures.
  *
  * The caller keeps zeros written ahead of the log end (commit.c, Z2),
  * so these writes normally overwrite allocated blocks and the flush has
@@ -152,9 +153,8 @@ int clog_io_init(struct clog_io *io, int fd, int want)
 	io->fd = fd;
 	io->ring = NULL;
 	io->method = SF_CLOG_IO_PWRITEV;
-	if (want == SF_CLOG_IO_AUTO)
-		want = SF_CLOG_IO_URING_LINKED;
-	if (want == SF_CLOG_IO_PWRITEV || (env && !strcmp(env, "1")))
+	if (want == SF_CLOG_IO_AUTO || want == SF_CLOG_IO_PWRITEV ||
+	    (env && !strcmp(env, "1")))
 		return 0;
 	io->ring = malloc(sizeof(*io->ring));
 	if (!io->ring)

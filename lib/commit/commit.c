@@ -1290,7 +1290,8 @@ static void commit_copies(struct sf_txn *t)
 		t->recs[i].data = t->copy + (uintptr_t)t->recs[i].data;
 }
 
-SF_EXPORT int sf_txn_add(sf_txn_t *t, const void *data, size_t len)
+SF_EXPORT int sf_txn_add_lsn(sf_txn_t *t, const void *data, size_t len,
+			     uint64_t *lsn_out)
 {
 	struct sf_clog *log;
 	uint64_t lsn;
@@ -1316,6 +1317,8 @@ SF_EXPORT int sf_txn_add(sf_txn_t *t, const void *data, size_t len)
 			t->recs[t->nrecs - 1].lsn = lsn;
 		}
 	}
+	if (!err && lsn_out)
+		*lsn_out = lsn;
 	return err;
 }
 
@@ -1528,4 +1531,60 @@ SF_EXPORT int sf_clog_txn_wait(sf_clog_t *log, uint64_t id, clockid_t clk,
 	if (!err)
 		*st = s;
 	return err;
+}
+
+/* ---- write-ahead by LSN --------------------------------------------- */
+
+/* sf_txn_add() is sf_txn_add_lsn() without the LSN. */
+SF_EXPORT int sf_txn_add(sf_txn_t *t, const void *data, size_t len)
+{
+	return sf_txn_add_lsn(t, data, len, NULL);
+}
+
+/*
+ * sf_clog_flush_to() - the WAL rule for an engine that writes a page
+ * before the transactions that changed it commit: return once the record
+ * at @lsn and everything before it is durable, i.e. durable > @lsn (a
+ * batch holds whole records and durable only grows, in ticket order).
+ * The record is in a batch being written (wait for it: each batch's step
+ * (4) is an event, N2) or in buf[active]: then lead its flush when a slot
+ * is free, as a committer would, or wait for the leader that took it.
+ * Either way the flush is shared with the committers of the batch.  No
+ * gathering (G3): the caller waits for this record, not for a batch.
+ */
+SF_EXPORT int sf_clog_flush_to(sf_clog_t *log, uint64_t lsn)
+{
+	int err = 0;
+
+	if (!log)
+		return EINVAL;
+	lock(log);
+	while (!err && log->durable <= lsn) {
+		struct clog_buf *b = &log->buf[log->active];
+
+		if (log->failed)
+			err = EIO;
+		else if (lsn >= b->off + b->len)
+			err = EINVAL;	/* not appended (yet) */
+		else if (SF_BROKEN(VISIBLE_BEFORE_DURABLE))
+			break;	/* Falcon's order: appended counts as durable */
+		else if (lsn >= b->off && can_lead(log))
+			flush_locked(log);
+		else
+			wait_event_locked(log);
+	}
+	unlock(log);
+	return err;
+}
+
+SF_EXPORT uint64_t sf_clog_durable_lsn(sf_clog_t *log)
+{
+	uint64_t d;
+
+	if (!log)
+		return 0;
+	lock(log);
+	d = log->durable;
+	unlock(log);
+	return d;
 }

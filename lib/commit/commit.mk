@@ -30,6 +30,24 @@ $(T)/commit-broken-demo: $(T)/commit-order $(T)/commit-gather \
 $(T)/commit-crash: $(T)/commit-crash-child
 $(addprefix $(BB)/,bench-commit-mem bench-commit-recover): $(L)/commit/bench/bench-rss.h
 
+# commit-lsn: write-ahead by LSN (sf_txn_add_lsn, sf_clog_flush_to,
+# sf_clog_durable_lsn); it runs itself with visible-before-durable.
+TESTS += commit-lsn
+HOOK_TESTS += commit-lsn
+$(T)/commit-lsn: $(CLOG_TEST_HDRS)
+
+# bench-commit-peer: the log against RocksDB's synchronous writes on the
+# same disk (librocksdb-dev, through its C API rocksdb/c.h), idle and with
+# a CPU hog on every CPU; run by run-commit-peer.sh.
+BENCH_HELPERS += bench-commit-peer
+BENCH_RUNS += $(L)/commit/bench/run-commit-peer.sh
+$(BB)/bench-commit-peer: $(L)/commit/bench/bench-commit-peer.c $(BENCH_H) \
+		$(LIB_HDRS) $(SO) $(SOLINKS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(BENCH_CFLAGS) -o $@ $< -L$(B) -lsyncfix-user \
+		$(RPATH) $(LDLIBS) -lrocksdb
+$(BB)/bench-commit $(BB)/bench-commit-peer: $(L)/commit/bench/bench-commit.h
+
 # Power loss, in the VM with Debian's kernel (the test loads loop,
 # dm-log-writes and ext4 itself); scripts/check-powerloss.sh builds
 # ("make vm-powerloss") and runs commit-powerloss: ext4 on dm-log-writes,

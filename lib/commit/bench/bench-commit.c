@@ -17,8 +17,8 @@
  *   syncfix          N threads, each commit = sf_txn_begin, one 64-byte
  *                    sf_txn_add, sf_txn_commit; for each write method,
  *                    with one flush at a time ("x1"), the default zeros
- *                    ahead and the default gathering; the default (io_uring
- *                    linked) also without gathering ("no-gather": a flush
+ *                    ahead and the default gathering; io_uring linked
+ *                    also without gathering ("no-gather": a flush
  *                    starts as soon as a slot is free), appending with no
  *                    zeros ahead ("append"), and with 2 batches flushed at
  *                    once ("x2", with and without gathering)
@@ -44,9 +44,8 @@
 #include <syncfix.h>
 
 #include "bench.h"
+#include "bench-commit.h"
 
-static const char *dir;
-static double secs = 1.0;
 static volatile int stop;
 static int fd;
 static uint64_t tail_off;
@@ -65,11 +64,6 @@ static double cpu_now(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-}
-
-static void path(char *buf, size_t len, const char *name)
-{
-	snprintf(buf, len, "%s/%s", dir, name);
 }
 
 /* ---- the disk: one fdatasync per write ---------------------------------- */
@@ -297,13 +291,8 @@ int main(int argc, char **argv)
 	struct disk disk, d2;
 	int have64 = 0;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s DIR [SECONDS]\n", argv[0]);
+	if (bench_args(argc, argv))
 		return 2;
-	}
-	dir = argv[1];
-	if (argc > 2)
-		secs = atof(argv[2]);
 	disk = disk_rates();
 	printf("fdatasync/s of one thread: 512-byte appends %.0f, 4 KiB appends "
 	       "%.0f, 4 KiB overwrites of written blocks %.0f (measured again "

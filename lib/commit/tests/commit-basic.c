@@ -331,7 +331,8 @@ static void case_bad_files(void)
 /*
  * io_uring cannot be set up (a seccomp filter makes io_uring_setup fail
  * with ENOSYS, as on an old kernel or in a sandbox): in a child process,
- * the default method must fall back to pwritev, report it, and commit.
+ * a log asked for io_uring (linked) must fall back to pwritev, report it,
+ * and commit.
  */
 static void case_no_uring(void)
 {
@@ -355,13 +356,14 @@ static void case_no_uring(void)
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
+		struct sf_clog_options o = { .io = SF_CLOG_IO_URING_LINKED };
 		uint64_t id;
 		sf_clog_t *l;
 
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
 		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
 			_exit(77);
-		if (sf_clog_open(p, NULL, &l, NULL))
+		if (sf_clog_open(p, &o, &l, NULL))
 			_exit(2);
 		if (strcmp(sf_clog_io_method(l),
 			   "pwritev+fdatasync (no io_uring)"))
@@ -402,6 +404,21 @@ int main(void)
 	}
 	phase("bad files");
 	case_bad_files();
+	phase("default method");
+	{
+		char p[4600];
+		sf_clog_t *l;
+
+		ct_path(p, sizeof(p), "default.log");
+		if (sf_clog_open(p, NULL, &l, NULL) == 0) {
+			ok(!strcmp(sf_clog_io_method(l),
+				   "pwritev+fdatasync (no io_uring)"),
+			   "the default method is pwritev (faster than "
+			   "io_uring under load, Documentation/commit.rst): %s",
+			   sf_clog_io_method(l));
+			sf_clog_close(l);
+		}
+	}
 	phase("no io_uring");
 	case_no_uring();
 	{

@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 		return 2;
 	if (sf_clog_open(argv[1], &(struct sf_clog_options){
 				 .buffer_size = 16384,
-				 .io = seed0 & 1 ? SF_CLOG_IO_PWRITEV :
+				 .io = seed0 & 1 ? SF_CLOG_IO_URING_LINKED :
 				       seed0 & 2 ? SF_CLOG_IO_URING_DSYNC
 						 : SF_CLOG_IO_AUTO,
 				 .max_flushes = seed0 & 2 ? 3 : 1,

@@ -56,7 +56,7 @@ typedef int (*sf_clog_replay_fn)(void *arg, const struct sf_commit_txn *txn);
 typedef void (*sf_clog_apply_fn)(void *arg, const struct sf_commit_txn *txn);
 
 /* How the log is written (sf_clog_options.io). */
-#define SF_CLOG_IO_AUTO		0 /* io_uring linked, else pwritev */
+#define SF_CLOG_IO_AUTO		0 /* the default: pwritev + fdatasync */
 #define SF_CLOG_IO_URING_LINKED	1 /* io_uring: write linked to fdatasync */
 #define SF_CLOG_IO_URING_DSYNC	2 /* io_uring: one RWF_DSYNC write */
 #define SF_CLOG_IO_PWRITEV	3 /* pwritev + fdatasync, no io_uring */
@@ -306,6 +306,38 @@ int sf_txn_commit(sf_txn_t *txn, uint64_t *commit_lsn);
 
 /* Roll back and free @txn.  Return: 0. */
 int sf_txn_rollback(sf_txn_t *txn);
+
+/* ---- write-ahead by LSN ---------------------------------------------- */
+
+/*
+ * sf_txn_add_lsn() - sf_txn_add(), and @lsn (NULL: not wanted) receives
+ * the record's LSN: its byte offset in the log, larger than every LSN
+ * appended before it.  Nothing is written to @lsn on error.
+ */
+int sf_txn_add_lsn(sf_txn_t *txn, const void *data, size_t len,
+		   uint64_t *lsn);
+
+/*
+ * sf_clog_flush_to() - return once the record at @lsn and every record
+ * before it are durable (the write-ahead rule of an engine that writes a
+ * page before the transactions that changed it commit: flush to the
+ * page's LSN first).  Leads the flush of the batch holding @lsn, or waits
+ * for the one that is writing it, sharing it with the committers of that
+ * batch; returns at once when it is durable already.  Durable is not
+ * committed: the transaction stays active until sf_txn_commit().
+ * Return: 0; EINVAL NULL @log, or nothing is appended at @lsn yet (it is
+ * at or past the end of the log); EIO the log failed before @lsn became
+ * durable.
+ */
+int sf_clog_flush_to(sf_clog_t *log, uint64_t lsn);
+
+/*
+ * sf_clog_durable_lsn() - the end of the durable log: every record whose
+ * LSN is below it is durable, and sf_clog_flush_to() of such an LSN
+ * returns at once.  It only grows while the log is open.  0 for a NULL
+ * @log.
+ */
+uint64_t sf_clog_durable_lsn(sf_clog_t *log);
 
 /* ---- visibility and waiting ------------------------------------------ */
 
