@@ -14,8 +14,12 @@
 #     reported;
 #   - with the annotations turned into no-ops (tsan-noannot.c preloaded)
 #     every clean scenario is reported, and with only acquire/release
-#     turned off the lock manager's and the commit log's are: the proof
-#     that the annotations are what makes them clean;
+#     turned off the commit log's is: the proof that the annotations are
+#     what makes them clean (the lock manager's waiter now takes a freed
+#     lock itself, under the tree's mutex, whose lock annotations order
+#     it, lib/lockmgr/lockmgr.c R6; its acquire/release pair covers only
+#     the hand-off to a waiter that lost a race, which this scenario
+#     cannot force from outside);
 #   - the same program built without TSAN runs every scenario (the weak
 #     references are 0 there).
 set -uo pipefail
@@ -82,7 +86,7 @@ runs_plain() {
 	[ $rc -eq 0 ] || { printf '%s\n' "$out" | tail -n 5; return 1; }
 }
 
-echo "1..$((4 + ${#clean[@]} * 3 + 4))"
+echo "1..$((4 + ${#clean[@]} * 3 + 3))"
 tap "the installed library references __tsan_* weakly only" weak_only
 tap "tsan-user builds with -fsanitize=thread and pkg-config only" \
 	build "$work/tsan-user" -fsanitize=thread
@@ -100,7 +104,7 @@ for s in "${clean[@]}"; do
 	tap "$s: reported once the annotations are no-ops" \
 		is_reported "$s" "data race" "$work/noannot.so"
 done
-for s in lockmgr commit; do
+for s in commit; do
 	tap "$s: reported without its acquire/release annotations" \
 		is_reported "$s" "data race" "$work/noacqrel.so"
 done
