@@ -1927,17 +1927,19 @@ again:
 
 /*
  * What @q waits for, for /proc/syncfix/waiters: its transaction and one
- * of its blockers (the first), read under M; nothing once it has none.
+ * of its blockers (the first), read under its tree's L, which every
+ * change of the blockers holds (B1), never the manager-wide M; nothing
+ * once it has none.
  */
 static void req_waitfor(struct lm_request *q, struct sf_waitfor *who)
 {
-	struct sf_lockmgr *mgr = q->lt->mgr;
+	struct sf_locktree *lt = q->lt;
 
-	sf_mutex_lock(&mgr->mutex);
+	sf_mutex_lock(&lt->locks_mutex);
 	who->kind = q->nblockers ? SF_WAITFOR_ID : SF_WAITFOR_NONE;
 	who->owner = q->nblockers ? q->blockers[0] : 0;
 	who->self = q->txnid;
-	sf_mutex_unlock(&mgr->mutex);
+	sf_mutex_unlock(&lt->locks_mutex);
 }
 
 SF_EXPORT int sf_lock_request_start(struct sf_lock_request *req,
