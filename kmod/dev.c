@@ -8,7 +8,9 @@
  * -EFAULT.  Nothing is ever copied out but a struct zeroed first.
  *
  * The file_operations' owner pins the module while the device is open,
- * so the module cannot be unloaded under a waiter.
+ * so the module cannot be unloaded under a waiter.  Each open file keeps
+ * the count of its announcements (SYNCFIX_IOC_ANNOUNCE), which end at
+ * the latest when it is released.
  */
 #include "syncfix.h"
 
@@ -17,6 +19,7 @@
 #include <linux/limits.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
@@ -42,7 +45,7 @@ static long syncfix_ioc_get_info(void __user *argp)
 	info.nr_buckets = SYNCFIX_NR_BUCKETS;
 	info.features = SYNCFIX_FEAT_WAIT_WAKE | SYNCFIX_FEAT_BITSET |
 			SYNCFIX_FEAT_TIMEOUT | SYNCFIX_FEAT_WAITERS |
-			SYNCFIX_FEAT_OWNER;
+			SYNCFIX_FEAT_OWNER | SYNCFIX_FEAT_ANNOUNCE;
 	info.errata = s.present;
 	info.relevant = s.relevant;
 	info.mitigation = s.mode;
@@ -89,6 +92,27 @@ static int syncfix_wait_owner(const struct syncfix_wait *w,
 	return 0;
 }
 
+/*
+ * The fields of a WAIT, or of an ANNOUNCE (@announce: no timeout), into
+ * @own, *@uaddr and @w itself.
+ */
+static int syncfix_wait_args(void __user *argp, struct syncfix_wait *w,
+			     struct syncfix_owner *own, u32 __user **uaddr,
+			     bool announce)
+{
+	bool timed, abs;
+
+	if (copy_from_user(w, argp, sizeof(*w)))
+		return -EFAULT;
+	timed = w->flags & SYNCFIX_WAIT_TIMEOUT;
+	abs = w->flags & SYNCFIX_WAIT_ABSTIME;
+	if ((w->flags & ~SYNCFIX_WAIT_FLAGS) || w->tag > SYNCFIX_TAG_MAX ||
+	    (abs && !timed) || (!timed && w->timeout_ns) || w->timeout_ns < 0 ||
+	    (announce && timed) || syncfix_wait_owner(w, own))
+		return -EINVAL;
+	return syncfix_user_word(w->addr, uaddr);
+}
+
 static long syncfix_ioc_wait(void __user *argp)
 {
 	struct syncfix_owner own;
@@ -98,18 +122,11 @@ static long syncfix_ioc_wait(void __user *argp)
 	bool timed, abs;
 	int ret;
 
-	if (copy_from_user(&w, argp, sizeof(w)))
-		return -EFAULT;
-	timed = w.flags & SYNCFIX_WAIT_TIMEOUT;
-	abs = w.flags & SYNCFIX_WAIT_ABSTIME;
-	if ((w.flags & ~SYNCFIX_WAIT_FLAGS) || w.tag > SYNCFIX_TAG_MAX ||
-	    (abs && !timed) || (!timed && w.timeout_ns) || w.timeout_ns < 0 ||
-	    syncfix_wait_owner(&w, &own))
-		return -EINVAL;
-	ret = syncfix_user_word(w.addr, &uaddr);
+	ret = syncfix_wait_args(argp, &w, &own, &uaddr, false);
 	if (ret)
 		return ret;
-
+	timed = w.flags & SYNCFIX_WAIT_TIMEOUT;
+	abs = w.flags & SYNCFIX_WAIT_ABSTIME;
 	if (timed)
 		deadline = abs ? ns_to_ktime(w.timeout_ns) :
 			   ktime_add_safe(ktime_get(), ns_to_ktime(w.timeout_ns));
@@ -120,6 +137,20 @@ static long syncfix_ioc_wait(void __user *argp)
 	return syncfix_wait(uaddr, w.val, w.bitset ?: SYNCFIX_BITSET_ANY,
 			    w.tag, &own, timed ? &deadline : NULL,
 			    !timed || abs);
+}
+
+static long syncfix_ioc_announce(struct file *file, void __user *argp)
+{
+	struct syncfix_owner own;
+	struct syncfix_wait w;
+	u32 __user *uaddr;
+	int ret;
+
+	ret = syncfix_wait_args(argp, &w, &own, &uaddr, true);
+	if (ret)
+		return ret;
+	return syncfix_announce(file, file->private_data, uaddr, w.val,
+				w.bitset ?: SYNCFIX_BITSET_ANY, w.tag, &own);
 }
 
 static long syncfix_ioc_wake(void __user *argp)
@@ -151,13 +182,38 @@ static long syncfix_ioctl(struct file *file, unsigned int cmd,
 		return syncfix_ioc_wait(argp);
 	case SYNCFIX_IOC_WAKE:
 		return syncfix_ioc_wake(argp);
+	case SYNCFIX_IOC_ANNOUNCE:
+		return syncfix_ioc_announce(file, argp);
+	case SYNCFIX_IOC_RETRACT:
+		return arg ? -EINVAL :
+		       syncfix_retract(file, file->private_data);
 	default:
 		return -ENOTTY;
 	}
 }
 
+/* The file's private data: the count of its announcements. */
+static int syncfix_open(struct inode *inode, struct file *file)
+{
+	atomic_t *count = kzalloc(sizeof(*count), GFP_KERNEL_ACCOUNT);
+
+	if (!count)
+		return -ENOMEM;
+	file->private_data = count;
+	return 0;
+}
+
+static int syncfix_release(struct inode *inode, struct file *file)
+{
+	syncfix_retract_all(file, file->private_data, false);
+	kfree(file->private_data);
+	return 0;
+}
+
 static const struct file_operations syncfix_fops = {
 	.owner		= THIS_MODULE,
+	.open		= syncfix_open,
+	.release	= syncfix_release,
 	.unlocked_ioctl	= syncfix_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= noop_llseek,

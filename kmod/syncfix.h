@@ -185,6 +185,7 @@ void syncfix_sysfs_exit(void);
 #define SYNCFIX_HASH_BITS	8
 #define SYNCFIX_NR_BUCKETS	BIT(SYNCFIX_HASH_BITS)
 
+struct file;
 struct seq_file;
 
 /**
@@ -205,6 +206,11 @@ int syncfix_wait(u32 __user *uaddr, u32 val, u32 bitset, u32 tag,
 		 bool restart);
 int syncfix_wake(u32 __user *uaddr, int count, u32 bitset);
 void syncfix_waiters_show(struct seq_file *m, bool all, kuid_t uid);
+int syncfix_announce(const struct file *file, atomic_t *count,
+		     u32 __user *uaddr, u32 val, u32 bitset, u32 tag,
+		     const struct syncfix_owner *own);
+int syncfix_retract(const struct file *file, atomic_t *count);
+void syncfix_retract_all(const struct file *file, atomic_t *count, bool dead);
 void syncfix_wait_stats_show(struct seq_file *m);
 
 /* dev.c */

@@ -66,6 +66,20 @@
  * code's lock_ptr does.  A waiter that does not find it set takes the
  * bucket lock, under which a waker has either finished with it or not
  * begun, and is dequeued if its node is still linked.
+ *
+ * Announced waits
+ * ---------------
+ * A lock in memory shared between processes sleeps in FUTEX_WAIT, where
+ * any process sharing it can wake it (SYNCFIX_IOC_ANNOUNCE in the uapi
+ * header says why), so the module only lists it.  An announcement is a
+ * struct syncfix_waiter on the heap, with @file set, on the chain of
+ * syncfix_announced[] its task hashes to: never on a wait bucket, so no
+ * WAKE ever finds it and nothing here sleeps or wakes for it.  It holds
+ * a reference to its task, so that a task that exits without retracting
+ * (a cancelled thread) leaves an entry that is only skipped (its pid is
+ * gone, task_pid_vnr() is 0) until the file is released or the file
+ * reaches its limit and its dead entries are freed.  Its owner may be a
+ * thread of any process: the holder of a shared lock often is in another.
  */
 #include "syncfix.h"
 
@@ -79,7 +93,9 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
 
@@ -104,6 +120,7 @@ struct syncfix_bucket {
  * @tag: SYNCFIX_TAG_*
  * @own: what the waiter says holds the lock (struct syncfix_owner)
  * @woken: set by the waker, last, after it dequeued and woke the task
+ * @file: for an announcement, the open file it was made on; else NULL
  * @owner_pid: with SYNCFIX_WAIT_OWNER_TID, a reference to the owner
  *             thread's pid when it was a thread of the waiter's address
  *             space at the call; NULL when it was not (shown as exited)
@@ -121,6 +138,7 @@ struct syncfix_waiter {
 	u32 tag;
 	struct syncfix_owner own;
 	bool woken;
+	const struct file *file;
 	struct pid *owner_pid;
 	kuid_t uid;
 	ktime_t start;
@@ -128,6 +146,10 @@ struct syncfix_waiter {
 };
 
 static struct syncfix_bucket syncfix_buckets[SYNCFIX_NR_BUCKETS];
+
+/* Announcements, by task (see Announced waits above). */
+#define SYNCFIX_ANNOUNCED_BITS	6
+static struct syncfix_bucket syncfix_announced[1 << SYNCFIX_ANNOUNCED_BITS];
 
 static struct {
 	atomic64_t waits;
@@ -196,11 +218,12 @@ static void syncfix_waiters_inc(void)
 
 /*
  * The owner thread a waiter names, if it is a thread of the caller's
- * address space: a reference to its pid, or NULL.  The mm is compared,
- * never dereferenced, as in the hash key; a tid of another process is
- * treated like one that does not exist.
+ * address space (of any process with @any_mm): a reference to its pid,
+ * or NULL.  The mm is compared, never dereferenced, as in the hash key;
+ * a tid of another process is treated like one that does not exist.
  */
-static struct pid *syncfix_owner_pid(const struct syncfix_owner *own)
+static struct pid *syncfix_owner_pid(const struct syncfix_owner *own,
+				     bool any_mm)
 {
 	struct task_struct *p = NULL;
 	struct pid *pid, *ret = NULL;
@@ -211,7 +234,7 @@ static struct pid *syncfix_owner_pid(const struct syncfix_owner *own)
 	pid = find_vpid((pid_t)own->owner);
 	if (pid)
 		p = pid_task(pid, PIDTYPE_PID);
-	if (p && READ_ONCE(p->mm) == current->mm)
+	if (p && (any_mm || READ_ONCE(p->mm) == current->mm))
 		ret = get_pid(pid);
 	rcu_read_unlock();
 	return ret;
@@ -243,7 +266,7 @@ int syncfix_wait(u32 __user *uaddr, u32 val, u32 bitset, u32 tag,
 		.bitset = bitset,
 		.tag = tag,
 		.own = *own,
-		.owner_pid = syncfix_owner_pid(own),
+		.owner_pid = syncfix_owner_pid(own, false),
 		.uid = current_uid(),
 		.start = ktime_get(),
 	};
@@ -399,7 +422,8 @@ static void syncfix_seq_name(struct seq_file *m, const char *name, int width)
  * The owner column of a waiter, and its self column.  Only numbers and
  * the module's own words: a thread id as the reader's pid namespace
  * sees it ("tid:N"; "exited:N" once the thread is gone or when it never
- * was a thread of the waiter's address space, N as the waiter gave it
+ * was a thread of the waiter's address space -- of any process, for an
+ * announcement -- N as the waiter gave it
  * then; "tid:?" when the thread is alive but invisible to the reader),
  * "readers[:N]", "id:N", "lock:0xADDR", or "-".
  */
@@ -445,16 +469,45 @@ static void syncfix_seq_owner(struct seq_file *m,
 		seq_puts(m, " -\n");
 }
 
+/* The lines of the waiters on one chain (of either table). */
+static void syncfix_seq_chain(struct seq_file *m, struct syncfix_bucket *hb,
+			      bool all, kuid_t uid)
+{
+	struct syncfix_waiter *q;
+
+	if (list_empty_careful(&hb->chain))
+		return;
+	syncfix_bucket_lock(hb);
+	list_for_each_entry(q, &hb->chain, list) {
+		pid_t tgid = task_tgid_vnr(q->task);
+		pid_t tid = task_pid_vnr(q->task);
+		u64 ns = ktime_to_ns(ktime_sub(ktime_get(), q->start));
+		u32 us;
+
+		if (!tid || (!all && !uid_eq(q->uid, uid)))
+			continue;
+		ns = div_u64_rem(ns / NSEC_PER_USEC, USEC_PER_MSEC, &us);
+		seq_printf(m, "%-7d %-7d ", tgid, tid);
+		syncfix_seq_name(m, q->comm, 16);
+		seq_printf(m, " 0x%016lx %-10u %-15s 0x%08x %8llu.%03u ",
+			   (unsigned long)q->uaddr, q->val,
+			   syncfix_tag_names[q->tag], q->bitset, ns, us);
+		syncfix_seq_owner(m, q);
+	}
+	syncfix_bucket_unlock(hb);
+}
+
 /**
  * syncfix_waiters_show() - one line per blocked waiter
  * @m: the seq_file of /proc/syncfix/waiters
  * @all: show every waiter; else only those whose real uid is @uid
  * @uid: the reader's uid
  *
- * Pids are those of the reader's pid namespace; waiters invisible there
- * are left out.  No kernel pointer is printed; the task's name is
- * escaped (syncfix_seq_name()), every other field is a number or one of
- * the module's own words.
+ * Waiters in the queue, then announced waits.  Pids are those of the
+ * reader's pid namespace; waiters invisible there are left out.  No
+ * kernel pointer is printed; the task's name is escaped
+ * (syncfix_seq_name()), every other field is a number or one of the
+ * module's own words.
  */
 void syncfix_waiters_show(struct seq_file *m, bool all, kuid_t uid)
 {
@@ -463,31 +516,10 @@ void syncfix_waiters_show(struct seq_file *m, bool all, kuid_t uid)
 	seq_printf(m, "%-7s %-7s %-16s %-18s %-10s %-15s %-10s %-12s %-17s %s\n",
 		   "pid", "tid", "comm", "addr", "expected", "tag", "bitset",
 		   "waited_ms", "owner", "self");
-	for (i = 0; i < SYNCFIX_NR_BUCKETS; i++) {
-		struct syncfix_bucket *hb = &syncfix_buckets[i];
-		struct syncfix_waiter *q;
-
-		if (list_empty_careful(&hb->chain))
-			continue;
-		syncfix_bucket_lock(hb);
-		list_for_each_entry(q, &hb->chain, list) {
-			pid_t tgid = task_tgid_vnr(q->task);
-			pid_t tid = task_pid_vnr(q->task);
-			u64 ns = ktime_to_ns(ktime_sub(ktime_get(), q->start));
-			u32 us;
-
-			if (!tid || (!all && !uid_eq(q->uid, uid)))
-				continue;
-			ns = div_u64_rem(ns / NSEC_PER_USEC, USEC_PER_MSEC, &us);
-			seq_printf(m, "%-7d %-7d ", tgid, tid);
-			syncfix_seq_name(m, q->comm, 16);
-			seq_printf(m, " 0x%016lx %-10u %-15s 0x%08x %8llu.%03u ",
-				   (unsigned long)q->uaddr, q->val,
-				   syncfix_tag_names[q->tag], q->bitset, ns, us);
-			syncfix_seq_owner(m, q);
-		}
-		syncfix_bucket_unlock(hb);
-	}
+	for (i = 0; i < SYNCFIX_NR_BUCKETS; i++)
+		syncfix_seq_chain(m, &syncfix_buckets[i], all, uid);
+	for (i = 0; i < ARRAY_SIZE(syncfix_announced); i++)
+		syncfix_seq_chain(m, &syncfix_announced[i], all, uid);
 }
 
 /**
@@ -509,6 +541,140 @@ void syncfix_wait_stats_show(struct seq_file *m)
 	seq_printf(m, "peak waiters: %d\n", atomic_read(&syncfix_stats.peak));
 }
 
+static void syncfix_waiter_free(struct syncfix_waiter *q)
+{
+	put_pid(q->owner_pid);
+	put_task_struct(q->task);
+	kfree(q);
+}
+
+/**
+ * syncfix_announce() - list the calling thread as waiting elsewhere
+ * @file: the open file of /dev/syncfix
+ * @count: the file's number of announcements
+ * @uaddr: the word, aligned, access_ok() already checked
+ * @val: the value it waits on
+ * @bitset: the waiter's bitset, not zero
+ * @tag: SYNCFIX_TAG_*, at most SYNCFIX_TAG_MAX
+ * @own: what holds the lock, as the waiter says, checked by the caller
+ *
+ * Context: process context, may sleep.
+ * Return: 0, -EBUSY (announced on @file already), -ENOSPC or -ENOMEM.
+ */
+int syncfix_announce(const struct file *file, atomic_t *count,
+		     u32 __user *uaddr, u32 val, u32 bitset, u32 tag,
+		     const struct syncfix_owner *own)
+{
+	struct syncfix_bucket *hb =
+		&syncfix_announced[hash_ptr(current, SYNCFIX_ANNOUNCED_BITS)];
+	struct syncfix_waiter *q, *p;
+	bool busy = false;
+
+	if (atomic_read(count) >= SYNCFIX_ANNOUNCE_MAX) {
+		syncfix_retract_all(file, count, true);
+		if (atomic_read(count) >= SYNCFIX_ANNOUNCE_MAX)
+			return -ENOSPC;
+	}
+	q = kzalloc(sizeof(*q), GFP_KERNEL_ACCOUNT);
+	if (!q)
+		return -ENOMEM;
+	q->task = get_task_struct(current);
+	q->mm = current->mm;
+	q->uaddr = uaddr;
+	q->val = val;
+	q->bitset = bitset;
+	q->tag = tag;
+	q->own = *own;
+	q->file = file;
+	q->owner_pid = syncfix_owner_pid(own, true);
+	q->uid = current_uid();
+	q->start = ktime_get();
+	get_task_comm(q->comm, current);
+
+	syncfix_bucket_lock(hb);
+	list_for_each_entry(p, &hb->chain, list) {
+		if (p->task == current && p->file == file) {
+			busy = true;
+			break;
+		}
+	}
+	if (!busy) {
+		list_add_tail(&q->list, &hb->chain);
+		atomic_inc(count);
+	}
+	syncfix_bucket_unlock(hb);
+	if (busy) {
+		syncfix_waiter_free(q);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/**
+ * syncfix_retract() - end the calling thread's announcement on @file
+ * @file: the open file of /dev/syncfix
+ * @count: the file's number of announcements
+ *
+ * Context: process context.
+ * Return: 0, or -ENOENT when there is none.
+ */
+int syncfix_retract(const struct file *file, atomic_t *count)
+{
+	struct syncfix_bucket *hb =
+		&syncfix_announced[hash_ptr(current, SYNCFIX_ANNOUNCED_BITS)];
+	struct syncfix_waiter *p, *q = NULL;
+
+	syncfix_bucket_lock(hb);
+	list_for_each_entry(p, &hb->chain, list) {
+		if (p->task == current && p->file == file) {
+			list_del(&p->list);
+			q = p;
+			break;
+		}
+	}
+	syncfix_bucket_unlock(hb);
+	if (!q)
+		return -ENOENT;
+	atomic_dec(count);
+	syncfix_waiter_free(q);
+	return 0;
+}
+
+/**
+ * syncfix_retract_all() - end the announcements made on @file
+ * @file: the open file of /dev/syncfix
+ * @count: the file's number of announcements
+ * @dead: only those of tasks that have exited
+ *
+ * Context: process context.
+ */
+void syncfix_retract_all(const struct file *file, atomic_t *count, bool dead)
+{
+	struct syncfix_waiter *p, *n;
+	LIST_HEAD(gone);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(syncfix_announced); i++) {
+		struct syncfix_bucket *hb = &syncfix_announced[i];
+
+		if (list_empty_careful(&hb->chain))
+			continue;
+		syncfix_bucket_lock(hb);
+		list_for_each_entry_safe(p, n, &hb->chain, list) {
+			if (p->file != file || (dead && pid_alive(p->task) &&
+						!(p->task->flags & PF_EXITING)))
+				continue;
+			list_move(&p->list, &gone);
+		}
+		syncfix_bucket_unlock(hb);
+	}
+	/* Off every chain: freed outside the locks. */
+	list_for_each_entry_safe(p, n, &gone, list) {
+		atomic_dec(count);
+		syncfix_waiter_free(p);
+	}
+}
+
 /**
  * syncfix_waitq_init() - set up the hash buckets
  *
@@ -521,6 +687,10 @@ int syncfix_waitq_init(void)
 	for (i = 0; i < SYNCFIX_NR_BUCKETS; i++) {
 		spin_lock_init(&syncfix_buckets[i].lock);
 		INIT_LIST_HEAD(&syncfix_buckets[i].chain);
+	}
+	for (i = 0; i < ARRAY_SIZE(syncfix_announced); i++) {
+		spin_lock_init(&syncfix_announced[i].lock);
+		INIT_LIST_HEAD(&syncfix_announced[i].chain);
 	}
 	return 0;
 }

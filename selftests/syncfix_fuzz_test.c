@@ -172,10 +172,11 @@ static uint64_t rnd_owner(void)
 }
 
 /*
- * One random WAIT; returns the mask of the results the ABI allows for
+ * One random WAIT, or ANNOUNCE when @announce (then RETRACT, which must
+ * succeed after a 0); returns the mask of the results the ABI allows for
  * it and stores the actual result (0 or errno) in *got.
  */
-static uint64_t fuzz_wait(int *got)
+static uint64_t fuzz_wait(int *got, bool announce)
 {
 	struct syncfix_wait w;
 	enum where argw = rnd_where(), addrw = rnd_where();
@@ -202,7 +203,10 @@ static uint64_t fuzz_wait(int *got)
 	argp = address(argw, sizeof(w), &argok);
 	if (argok)
 		memcpy(m.rw, &w, sizeof(w)), argp = (uintptr_t)m.rw;
-	*got = ioctl(fd, SYNCFIX_IOC_WAIT, (void *)(uintptr_t)argp) ? errno : 0;
+	*got = ioctl(fd, announce ? SYNCFIX_IOC_ANNOUNCE : SYNCFIX_IOC_WAIT,
+		     (void *)(uintptr_t)argp) ? errno : 0;
+	if (announce && !*got && ioctl(fd, SYNCFIX_IOC_RETRACT, 0))
+		*got = EPIPE;	/* not allowed below: announced, not there */
 
 	if (!argok)
 		return E(EFAULT);
@@ -210,9 +214,13 @@ static uint64_t fuzz_wait(int *got)
 	valid = !(w.flags & ~SYNCFIX_WAIT_FLAGS) && w.tag <= SYNCFIX_TAG_MAX &&
 		owner_valid(&w) &&
 		(timed || !(w.flags & SYNCFIX_WAIT_ABSTIME)) &&
-		(timed || !w.timeout_ns) && w.timeout_ns >= 0;
+		(timed || !w.timeout_ns) && w.timeout_ns >= 0 &&
+		!(announce && timed);
 	if (!valid || !w.addr || (w.addr & 3))
 		return E(EINVAL);
+	/* ANNOUNCE checks the address range only: the word is never read. */
+	if (announce)
+		return w.addr > USER_END - 4 ? E(EFAULT) : E(0);
 	if (!addrok)
 		return E(EFAULT);
 	if (w.val != *(uint32_t *)(uintptr_t)w.addr)
@@ -305,7 +313,8 @@ static uint64_t fuzz_cmd(int *got, unsigned int *cmd)
 		return E(0);
 	}
 	if (*cmd == SYNCFIX_IOC_WAIT || *cmd == SYNCFIX_IOC_WAKE ||
-	    *cmd == SYNCFIX_IOC_GET_INFO) {
+	    *cmd == SYNCFIX_IOC_GET_INFO || *cmd == SYNCFIX_IOC_ANNOUNCE ||
+	    *cmd == SYNCFIX_IOC_RETRACT) {
 		*got = 0;
 		return E(0);	/* checked by the other cases */
 	}
@@ -357,8 +366,8 @@ TEST(random_ioctls)
 		int got;
 
 		if (kind < 4) {
+			allowed = fuzz_wait(&got, kind == 3);	/* 1 in 4 */
 			kind = 0;
-			allowed = fuzz_wait(&got);
 		} else if (kind < 7) {
 			kind = 1;
 			allowed = fuzz_wake(&got);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Description: who waits for whom: the owner column of mutex, rwlock, condition variable, lock manager and locking-thread waiters; syncfixctl deadlocks names an ABBA, seed 000's locking-thread hang (broken build) and a transaction cycle across two lock managers, to root and the owning user but not to another user; a chain ending at a running thread, and a stale owner, are not deadlocks */
+/* Description: who waits for whom: the owner column of mutex, rwlock, condition variable, lock manager and locking-thread waiters; syncfixctl deadlocks names an ABBA (in one process, and across two on process-shared mutexes), seed 000's locking-thread hang (broken build) and a transaction cycle across two lock managers, to root and the owning user but not to another user; a chain ending at a running thread, and a stale owner, are not deadlocks */
 #include <poll.h>
 #include <stdarg.h>
 #include <pthread.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <syncfix.h>
 
@@ -89,6 +91,78 @@ static void scenario_abba(void)
 	pthread_barrier_init(&barrier, NULL, 2);
 	pthread_create(&t1, NULL, abba_thread, (void *)1);
 	pthread_create(&t2, NULL, abba_thread, NULL);
+}
+
+/*
+ * ABBA across two processes, on two process-shared mutexes in a shared
+ * mapping (at the same address in both): t1 in this process holds A and
+ * wants B, t2 in a child holds B and wants A.  Their waits sleep in
+ * futex and are listed through ANNOUNCE.  With @mixed, the child uses
+ * futex only (SYNCFIX_WAIT=futex: unlisted) and t1 only waits for B,
+ * which the child releases after "go" arrives on stdin: a wake across
+ * the two choices of backend.
+ */
+struct shared_pair {
+	sf_mutex_t a, b;
+	pthread_barrier_t held;
+};
+
+static void shared_abba(bool mixed)
+{
+	struct shared_pair *sp;
+	pthread_barrierattr_t ba;
+	sf_mutexattr_t ma;
+	char go[8];
+	pid_t child;
+
+	sp = mmap(NULL, sizeof(*sp), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sp == MAP_FAILED)
+		_exit(1);
+	sf_mutexattr_init(&ma);
+	sf_mutexattr_setpshared(&ma, SF_PROCESS_SHARED);
+	sf_mutex_init(&sp->a, &ma);
+	sf_mutex_init(&sp->b, &ma);
+	pthread_barrierattr_init(&ba);
+	pthread_barrierattr_setpshared(&ba, PTHREAD_PROCESS_SHARED);
+	pthread_barrier_init(&sp->held, &ba, 2);
+	say_addr("a", &sp->a);
+	say_addr("b", &sp->b);
+	child = fork();
+	if (!child) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (mixed)
+			setenv("SYNCFIX_WAIT", "futex", 1);
+		sf_mutex_lock(&sp->b);
+		say_tid("t2");
+		pthread_barrier_wait(&sp->held);
+		if (mixed) {
+			if (read(STDIN_FILENO, go, sizeof(go)) <= 0)
+				_exit(1);
+			sf_mutex_unlock(&sp->b);
+			_exit(0);
+		}
+		sf_mutex_lock(&sp->a);
+		_exit(0);
+	}
+	if (!mixed)
+		sf_mutex_lock(&sp->a);
+	say_tid("t1");
+	pthread_barrier_wait(&sp->held);
+	sf_mutex_lock(&sp->b);
+	say("got", "b");
+	if (mixed)
+		waitpid(child, NULL, 0);
+}
+
+static void scenario_shared_abba(void)
+{
+	shared_abba(false);
+}
+
+static void scenario_shared_mixed(void)
+{
+	shared_abba(true);
 }
 
 /* A chain: t1 holds A and blocks in read(); t2 waits for A. */
@@ -294,11 +368,13 @@ static const struct {
 	{ "owners", scenario_owners },
 	{ "lockthread", scenario_lockthread },
 	{ "lockmgr", scenario_lockmgr },
+	{ "shared-abba", scenario_shared_abba },
+	{ "shared-mixed", scenario_shared_mixed },
 };
 
 struct scen {
 	pid_t pid;
-	int fd;
+	int fd, in;	/* its stdout, its stdin */
 	char info[4096];
 	size_t len;
 };
@@ -310,18 +386,20 @@ struct scen {
 static int scen_start(struct scen *s, const char *name, uid_t uid,
 		      const char *broken)
 {
-	int p[2];
+	int p[2], q[2];
 	size_t i;
 
 	memset(s, 0, sizeof(*s));
-	if (pipe(p))
+	if (pipe(p) || pipe(q))
 		return -errno;
 	s->pid = fork();
 	if (s->pid < 0)
 		return -errno;
 	if (!s->pid) {
 		close(p[0]);
+		close(q[1]);
 		dup2(p[1], STDOUT_FILENO);
+		dup2(q[0], STDIN_FILENO);
 		setenv("SYNCFIX_WAIT", "ioctl", 1);
 		if (broken)
 			setenv("SF_TEST_BROKEN", broken, 1);
@@ -334,7 +412,9 @@ static int scen_start(struct scen *s, const char *name, uid_t uid,
 			pause();
 	}
 	close(p[1]);
+	close(q[0]);
 	s->fd = p[0];
+	s->in = q[1];
 	return 0;
 }
 
@@ -375,6 +455,7 @@ static void scen_stop(struct scen *s)
 	kill(s->pid, SIGKILL);
 	waitpid(s->pid, NULL, 0);
 	close(s->fd);
+	close(s->in);
 }
 
 /* ---- reading the list, running syncfixctl --------------------------- */
@@ -495,14 +576,15 @@ static void expect_deadlock(struct __test_metadata *_metadata, uid_t owner_uid,
 	EXPECT_EQ(NULL, strstr(out, tids[0]));
 }
 
-static void abba(struct __test_metadata *_metadata, uid_t uid)
+static void abba(struct __test_metadata *_metadata, uid_t uid,
+		 const char *name)
 {
 	struct scen s;
 	char t1[16], t2[16], a[32], b[32];
 	const char *tids[] = { t1, t2, NULL }, *addrs[] = { a, b, NULL };
 	char tag[32], addr[32], owner[32], self[32], want[48];
 
-	ASSERT_EQ(0, scen_start(&s, "abba", uid, NULL));
+	ASSERT_EQ(0, scen_start(&s, name, uid, NULL));
 	ASSERT_NE(NULL, scen_get(&s, "a"));
 	snprintf(a, sizeof(a), "%s", scen_get(&s, "a"));
 	snprintf(b, sizeof(b), "%s", scen_get(&s, "b"));
@@ -531,7 +613,7 @@ TEST(abba_root)
 	SKIP_WITHOUT_CTL_OR_DEVICE();
 	if (getuid())
 		SKIP(return, "needs root to switch users");
-	abba(_metadata, 0);
+	abba(_metadata, 0, "abba");
 }
 
 TEST(abba_user)
@@ -539,7 +621,43 @@ TEST(abba_user)
 	SKIP_WITHOUT_CTL_OR_DEVICE();
 	if (getuid())
 		SKIP(return, "needs root to switch users");
-	abba(_metadata, NOBODY);
+	abba(_metadata, NOBODY, "abba");
+}
+
+/*
+ * The same across two processes, on process-shared mutexes: the owner
+ * of each wait is a thread of the other process, and the cycle is named.
+ */
+TEST(shared_abba_user)
+{
+	SKIP_WITHOUT_CTL_OR_DEVICE();
+	if (getuid())
+		SKIP(return, "needs root to switch users");
+	abba(_metadata, NOBODY, "shared-abba");
+}
+
+/*
+ * A process that waits on the ioctl default and one that uses futex
+ * only share a lock: the first is listed with the second's thread as
+ * the owner, and is woken by its unlock.
+ */
+TEST(shared_mixed_backends)
+{
+	char t1[16], t2[16], tag[32], addr[32], owner[32], self[32], want[48];
+	struct scen s;
+
+	SKIP_WITHOUT_CTL_OR_DEVICE();
+	ASSERT_EQ(0, scen_start(&s, "shared-mixed", 0, NULL));
+	snprintf(t2, sizeof(t2), "%s", scen_get(&s, "t2") ?: "?");
+	snprintf(t1, sizeof(t1), "%s", scen_get(&s, "t1") ?: "?");
+	ASSERT_TRUE(listed(t1, "mutex"));
+	ASSERT_TRUE(line_of(t1, tag, addr, owner, self));
+	snprintf(want, sizeof(want), "tid:%s", t2);
+	EXPECT_STREQ(want, owner);
+	EXPECT_FALSE(line_of(t2, tag, addr, owner, self));
+	ASSERT_EQ(3, write(s.in, "go\n", 3));
+	EXPECT_NE(NULL, scen_get(&s, "got"));
+	scen_stop(&s);
 }
 
 /* Seed 000 with the broken locking thread: a cycle of owner and helper. */

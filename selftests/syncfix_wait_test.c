@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Description: /dev/syncfix WAIT and WAKE semantics: pairs, -EAGAIN, timeouts, signals, counts, bitsets, buckets, order, exit, isolation between address spaces (over shared buckets), CLONE_VM, counters */
+/* Description: /dev/syncfix WAIT and WAKE semantics: pairs, -EAGAIN, timeouts, signals, counts, bitsets, buckets, order, exit, isolation between address spaces (over shared buckets), CLONE_VM, counters; ANNOUNCE/RETRACT of waits made elsewhere: fields, listing, owners in other processes, release, exited threads */
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -278,6 +278,175 @@ TEST_F(dev, owner_column)
 	}
 	kill(child, SIGKILL);
 	waitpid(child, &st, 0);
+}
+
+/* An ANNOUNCE on @fd of the word at @addr.  Returns 0 or -errno. */
+static int announce(int fd, const void *addr, uint32_t flags, uint64_t owner,
+		    uint64_t self, uint32_t tag, int64_t timeout)
+{
+	struct syncfix_wait w = {
+		.addr = (uintptr_t)addr, .val = 4, .flags = flags, .tag = tag,
+		.timeout_ns = timeout, .owner = owner, .self = self,
+	};
+
+	return ioctl(fd, SYNCFIX_IOC_ANNOUNCE, &w) ? -errno : 0;
+}
+
+static int retract(int fd)
+{
+	return ioctl(fd, SYNCFIX_IOC_RETRACT, 0) ? -errno : 0;
+}
+
+/* Is thread @tid listed (with owner column @owner when not NULL)? */
+static bool announced(pid_t tid, const char *owner)
+{
+	struct waiter_line l;
+
+	return waiter_line(tid, &l) && (!owner || !strcmp(owner, l.owner));
+}
+
+/*
+ * ANNOUNCE checks the fields as WAIT does (every case of owner_fields),
+ * refuses a timeout, one announcement per thread and file; a refused
+ * one lists nothing; RETRACT ends it, once.
+ */
+TEST_F(dev, announce_fields)
+{
+	static const struct {
+		uint32_t flags;
+		uint64_t owner, self;
+		uint32_t tag;
+		int64_t timeout;
+		int want;
+	} c[] = {
+		{ 0, 0, 0, SYNCFIX_TAG_LOCKTHREAD_HELD, 0, 0 },
+		{ 0, 0, 0, SYNCFIX_TAG_MAX + 1, 0, -EINVAL },
+		{ 0, 1, 0, 0, 0, -EINVAL },
+		{ 0, 0, 1, 0, 0, -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_TID, 1, 0, 0, 0, 0 },
+		{ SYNCFIX_WAIT_OWNER_TID, 0, 0, 0, 0, -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_TID, (uint64_t)INT_MAX + 1, 0, 0, 0,
+		  -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_READERS, (uint64_t)UINT32_MAX + 1, 0, 0, 0,
+		  -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_ID, ~0ULL, ~0ULL, SYNCFIX_TAG_LOCKMGR, 0, 0 },
+		{ SYNCFIX_WAIT_OWNER_LOCK, 6, 0, SYNCFIX_TAG_COND, 0, -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_TID | SYNCFIX_WAIT_OWNER_READERS, 1, 0, 0, 0,
+		  -EINVAL },
+		{ SYNCFIX_WAIT_OWNER_LOCK << 1, 0, 0, 0, 0, -EINVAL },
+		/* No timeout: it belongs to the wait made elsewhere. */
+		{ SYNCFIX_WAIT_TIMEOUT, 0, 0, 0, 1000, -EINVAL },
+		{ SYNCFIX_WAIT_TIMEOUT | SYNCFIX_WAIT_ABSTIME, 0, 0, 0, 1000,
+		  -EINVAL },
+		{ 0, 0, 0, 0, 1000, -EINVAL },
+	};
+	uint32_t word = 5;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		EXPECT_EQ(c[i].want, announce(self->fd, &word, c[i].flags,
+					      c[i].owner, c[i].self, c[i].tag,
+					      c[i].timeout)) TH_LOG("case %u", i);
+		EXPECT_EQ(!c[i].want, announced(gettid(), NULL))
+			TH_LOG("case %u", i);
+		EXPECT_EQ(c[i].want ? -ENOENT : 0, retract(self->fd))
+			TH_LOG("case %u", i);
+	}
+	EXPECT_EQ(-EINVAL, announce(self->fd, NULL, 0, 0, 0, 0, 0));
+	EXPECT_EQ(-EINVAL, announce(self->fd, (char *)&word + 1, 0, 0, 0, 0, 0));
+	EXPECT_EQ(-EFAULT, announce(self->fd, (void *)(~0UL & ~7UL), 0, 0, 0, 0,
+				    0));
+	EXPECT_FALSE(announced(gettid(), NULL));
+
+	ASSERT_EQ(0, announce(self->fd, &word, 0, 0, 0, SYNCFIX_TAG_MUTEX, 0));
+	EXPECT_EQ(-EBUSY, announce(self->fd, &word, 0, 0, 0, 0, 0));
+	EXPECT_EQ(-EINVAL, ioctl(self->fd, SYNCFIX_IOC_RETRACT, 1) ? -errno : 0);
+	EXPECT_TRUE(announced(gettid(), NULL));
+	EXPECT_EQ(0, retract(self->fd));
+	EXPECT_EQ(-ENOENT, retract(self->fd));
+	EXPECT_FALSE(announced(gettid(), NULL));
+}
+
+/*
+ * The listing of an announced wait: its fields, an owner in another
+ * process shown alive (a shared lock's holder may be anywhere) and as
+ * exited once it is gone; it ends with RETRACT, with the release of its
+ * file, and with its thread.
+ */
+TEST_F(dev, announce_listed)
+{
+	struct waiter_line l;
+	uint32_t word = 5;
+	char want[48];
+	pid_t child;
+	int fd2, st;
+
+	child = fork();
+	if (!child) {
+		pause();
+		_exit(0);
+	}
+	ASSERT_LT(0, child);
+	ASSERT_EQ(0, announce(self->fd, &word, SYNCFIX_WAIT_OWNER_TID,
+			      (uint64_t)child, 0, SYNCFIX_TAG_MUTEX, 0));
+	ASSERT_TRUE(waiter_line(gettid(), &l));
+	EXPECT_EQ(getpid(), l.pid);
+	EXPECT_STREQ("mutex", l.tag);
+	EXPECT_EQ(4U, l.expected);
+	snprintf(want, sizeof(want), "0x%016lx", (unsigned long)&word);
+	EXPECT_STREQ(want, l.addr);
+	snprintf(want, sizeof(want), "tid:%d", child);
+	EXPECT_STREQ(want, l.owner);
+	/* Listed, but nothing waits in the queue and no WAKE finds it. */
+	EXPECT_EQ(self->base, status_counter("waiters"));
+	EXPECT_EQ(0, dev_wake(self->fd, &word, 1, 0));
+	kill(child, SIGKILL);
+	waitpid(child, &st, 0);
+	snprintf(want, sizeof(want), "exited:%d", child);
+	EXPECT_TRUE(announced(gettid(), want));
+	EXPECT_EQ(0, retract(self->fd));
+
+	/* Closing the file ends its announcements. */
+	fd2 = dev_open();
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, announce(fd2, &word, 0, 0, 0, 0, 0));
+	ASSERT_EQ(0, announce(self->fd, &word, 0, 0, 0, 0, 0));
+	close(fd2);
+	EXPECT_TRUE(announced(gettid(), NULL));	/* self->fd's */
+	EXPECT_EQ(0, retract(self->fd));
+	EXPECT_FALSE(announced(gettid(), NULL));	/* fd2's went too */
+}
+
+static void *announce_and_exit(void *arg)
+{
+	static uint32_t word = 5;
+
+	return (void *)(long)announce(*(int *)arg, &word, 0, 0, 0, 0, 0);
+}
+
+/*
+ * Threads that exit announced (a cancelled wait) are not listed, and do
+ * not use up their file: more of them than SYNCFIX_ANNOUNCE_MAX, then
+ * one more announcement still succeeds.
+ */
+TEST_F(dev, announce_dead_threads)
+{
+	uint32_t word = 5;
+	pthread_t t;
+	void *ret;
+	pid_t tid;
+	int i;
+
+	for (i = 0; i < SYNCFIX_ANNOUNCE_MAX + 8; i++) {
+		ASSERT_EQ(0, pthread_create(&t, NULL, announce_and_exit,
+					    &self->fd));
+		ASSERT_EQ(0, pthread_join(t, &ret));
+		ASSERT_EQ(0, (long)ret) TH_LOG("thread %d", i);
+	}
+	tid = gettid();
+	EXPECT_EQ(0, announce(self->fd, &word, 0, 0, 0, 0, 0));
+	EXPECT_TRUE(announced(tid, NULL));
+	EXPECT_EQ(0, retract(self->fd));
 }
 
 TEST_F(dev, wake_without_waiters)

@@ -18,8 +18,14 @@
  * fallback, not an error: locks work the same, they are only not listed).
  * Whether the device is usable is itself decided once per process, so a
  * lock that asked for the ioctl uses one backend for its whole life too.
- * Words in memory shared between processes (SF_WAIT_SHARED) always use
- * futex: the ioctl queue is private to an address space.
+ * Words in memory shared between processes (SF_WAIT_SHARED) always sleep
+ * in futex: the ioctl queue is private to an address space, and every
+ * process sharing the word must be able to wake it, whether it has the
+ * device or not.  When this process's default is the ioctl and the module
+ * has SYNCFIX_FEAT_ANNOUNCE, such a wait is announced to the module
+ * before the futex call and retracted after it, so that it is listed in
+ * /proc/syncfix/waiters with what it waits for all the same; the
+ * announcement only lists, it never changes how the wait or a wake goes.
  *
  * The device is opened lazily, once, with O_CLOEXEC; threads racing on the
  * first call agree through a compare-and-swap on the backend state.
@@ -51,16 +57,18 @@ enum { STATE_UNSET, STATE_NO, STATE_YES };
 
 /*
  * The device: STATE_* in bits 0-1; when STATE_YES, DEV_OWNER if the module
- * takes owners (SYNCFIX_FEAT_OWNER), and the fd from bit DEV_FD_SHIFT up.
+ * takes owners (SYNCFIX_FEAT_OWNER), DEV_ANNOUNCE if it takes
+ * announcements (SYNCFIX_FEAT_ANNOUNCE), and the fd from bit DEV_FD_SHIFT.
  */
 #define DEV_OWNER	0x4u
-#define DEV_FD_SHIFT	3
+#define DEV_ANNOUNCE	0x8u
+#define DEV_FD_SHIFT	4
 static uint32_t sf_dev_state;
 /* The process-wide default: STATE_YES (ioctl) or STATE_NO (futex). */
 static uint32_t sf_default_state;
 
-/* Open the device: its fd and whether it takes owners, or -1. */
-static int dev_open(bool *owner)
+/* Open the device: its fd and its DEV_OWNER and DEV_ANNOUNCE bits, or -1. */
+static int dev_open(uint32_t *bits)
 {
 	struct syncfix_info info;
 	int fd;
@@ -77,7 +85,9 @@ static int dev_open(bool *owner)
 		close(fd);
 		return -1;
 	}
-	*owner = info.features & SYNCFIX_FEAT_OWNER;
+	*bits = (info.features & SYNCFIX_FEAT_OWNER ? DEV_OWNER : 0) |
+		((info.features & (SYNCFIX_FEAT_OWNER | SYNCFIX_FEAT_ANNOUNCE)) ==
+		 (SYNCFIX_FEAT_OWNER | SYNCFIX_FEAT_ANNOUNCE) ? DEV_ANNOUNCE : 0);
 	return fd;
 }
 
@@ -85,16 +95,14 @@ static int dev_open(bool *owner)
 static uint32_t sf_dev_st(void)
 {
 	uint32_t st = sf_load_acquire(&sf_dev_state);
-	uint32_t want;
-	bool owner = false;
+	uint32_t want, bits = 0;
 	int saved, fd;
 
 	if (st == STATE_UNSET) {
 		saved = errno;
-		fd = dev_open(&owner);
+		fd = dev_open(&bits);
 		want = fd < 0 ? STATE_NO :
-		       ((uint32_t)fd << DEV_FD_SHIFT) |
-		       (owner ? DEV_OWNER : 0) | STATE_YES;
+		       ((uint32_t)fd << DEV_FD_SHIFT) | bits | STATE_YES;
 		/*
 		 * Threads racing on the first call agree here.  A locked
 		 * instruction: it goes through atomic.h and its lfence slot.
@@ -198,23 +206,32 @@ static const uint32_t owner_flag[] = {
 	[SF_WAITFOR_LOCK]	= SYNCFIX_WAIT_OWNER_LOCK,
 };
 
+/* The fields of a wait on @addr but its timeout, for the device @st. */
+static void wait_fill(struct syncfix_wait *w, uint32_t st, uint32_t *addr,
+		      uint32_t expected, unsigned int flags,
+		      const struct sf_waitfor *who)
+{
+	bool owner = st & DEV_OWNER;
+
+	memset(w, 0, sizeof(*w));
+	w->addr = (uintptr_t)addr;
+	w->val = expected;
+	w->bitset = class_bitset(flags);
+	w->tag = wait_tag(flags, owner);
+	if (owner && who && who->kind != SF_WAITFOR_NONE) {
+		w->flags = owner_flag[who->kind];
+		w->owner = who->owner;
+		w->self = who->kind == SF_WAITFOR_ID ? who->self : 0;
+	}
+}
+
 static int ioctl_wait(uint32_t st, uint32_t *addr, uint32_t expected,
 		      const struct timespec *abs, clockid_t clk,
 		      unsigned int flags, const struct sf_waitfor *who)
 {
-	bool owner = st & DEV_OWNER;
 	struct syncfix_wait w;
 
-	memset(&w, 0, sizeof(w));
-	w.addr = (uintptr_t)addr;
-	w.val = expected;
-	w.bitset = class_bitset(flags);
-	w.tag = wait_tag(flags, owner);
-	if (owner && who && who->kind != SF_WAITFOR_NONE) {
-		w.flags = owner_flag[who->kind];
-		w.owner = who->owner;
-		w.self = who->kind == SF_WAITFOR_ID ? who->self : 0;
-	}
+	wait_fill(&w, st, addr, expected, flags, who);
 	if (abs) {
 		int64_t ns = (int64_t)abs->tv_sec * 1000000000LL + abs->tv_nsec;
 
@@ -241,15 +258,16 @@ static int ioctl_wait(uint32_t st, uint32_t *addr, uint32_t expected,
 int sf_wait_for(uint32_t *addr, uint32_t expected, const struct timespec *abs,
 		clockid_t clk, unsigned int flags, const struct sf_waitfor *who)
 {
-	int op = FUTEX_WAIT_BITSET;
+	int op = FUTEX_WAIT_BITSET, fd = -1;
 	int saved = errno, ret = 0;
+	struct syncfix_wait w;
 	uint32_t st;
 	long r;
 
 	if (abs && abs->tv_sec < 0)
 		return ETIMEDOUT;
+	st = backend_st(flags);
 	if (!(flags & SF_WAIT_SHARED)) {
-		st = backend_st(flags);
 		if ((st & 3) == STATE_YES) {
 			ret = ioctl_wait(st, addr, expected, abs, clk, flags,
 					 who);
@@ -257,6 +275,12 @@ int sf_wait_for(uint32_t *addr, uint32_t expected, const struct timespec *abs,
 			return ret;
 		}
 		op |= FUTEX_PRIVATE_FLAG;
+	} else if ((st & 3) == STATE_YES && (st & DEV_ANNOUNCE)) {
+		/* Listed while in futex (top of this file); else unlisted. */
+		wait_fill(&w, st, addr, expected, flags, who);
+		fd = (int)(st >> DEV_FD_SHIFT);
+		if (ioctl(fd, SYNCFIX_IOC_ANNOUNCE, &w))
+			fd = -1;
 	}
 	if (abs && clk == CLOCK_REALTIME)
 		op |= FUTEX_CLOCK_REALTIME;
@@ -265,6 +289,8 @@ int sf_wait_for(uint32_t *addr, uint32_t expected, const struct timespec *abs,
 	/* 0, EAGAIN (value changed), EINTR: the caller reloads and decides. */
 	if (r == -1 && errno == ETIMEDOUT)
 		ret = ETIMEDOUT;
+	if (fd >= 0)
+		ioctl(fd, SYNCFIX_IOC_RETRACT, 0);
 	errno = saved;
 	return ret;
 }

@@ -46,6 +46,8 @@ enum syncfix_mitigation {
 #define SYNCFIX_FEAT_WAITERS		_BITULL(3)	/* /proc/syncfix/waiters */
 /* SYNCFIX_WAIT_OWNER_* and the tags above 3: */
 #define SYNCFIX_FEAT_OWNER		_BITULL(4)
+/* SYNCFIX_IOC_ANNOUNCE and SYNCFIX_IOC_RETRACT: */
+#define SYNCFIX_FEAT_ANNOUNCE		_BITULL(5)
 
 /* Bits of struct syncfix_info's @state. */
 #define SYNCFIX_STATE_PATCHED		_BITULL(0)	/* lfence patched in */
@@ -222,5 +224,49 @@ struct syncfix_wake {
  * address.
  */
 #define SYNCFIX_IOC_WAKE	_IOW(SYNCFIX_IOC_MAGIC, 0x02, struct syncfix_wake)
+
+/**
+ * DOC: SYNCFIX_IOC_ANNOUNCE
+ *
+ * List the calling thread in /proc/syncfix/waiters, with the fields of a
+ * struct syncfix_wait, while it waits somewhere else (SYNCFIX_FEAT_ANNOUNCE).
+ * It is meant for a word in memory shared between processes: WAIT and
+ * WAKE work within one address space, so a lock shared between
+ * processes sleeps in FUTEX_WAIT, and every process that shares it can
+ * wake it whether or not it uses this device.  Such a waiter announces
+ * itself just before its futex wait and retracts just after it; the
+ * module never sleeps, never reads the word and never wakes for it.
+ *
+ * The fields are those of SYNCFIX_IOC_WAIT, checked the same way, but
+ * for the timeout: SYNCFIX_WAIT_TIMEOUT and SYNCFIX_WAIT_ABSTIME are
+ * refused and @timeout_ns must be zero.  An @owner given with
+ * SYNCFIX_WAIT_OWNER_TID may be a thread of any process in the caller's
+ * pid namespace (the holder of a shared lock is often in another one);
+ * it is shown as exited when no such thread exists, then or later.  The
+ * announcement lasts until SYNCFIX_IOC_RETRACT by the same thread on the
+ * same open file, or until that file is released; a thread that exits
+ * first is no longer shown.  A thread has at most one announcement per
+ * open file.
+ *
+ * Return: 0; -EINVAL as SYNCFIX_IOC_WAIT, and for a timeout; -EFAULT when
+ * the argument cannot be read or @addr is not a user address; -EBUSY when
+ * the thread has an announcement on this file already; -ENOSPC when the
+ * file holds SYNCFIX_ANNOUNCE_MAX announcements (of threads that are
+ * alive); -ENOMEM.
+ */
+#define SYNCFIX_IOC_ANNOUNCE	_IOW(SYNCFIX_IOC_MAGIC, 0x03, struct syncfix_wait)
+
+/* Announcements one open file of /dev/syncfix may hold. */
+#define SYNCFIX_ANNOUNCE_MAX		4096
+
+/**
+ * DOC: SYNCFIX_IOC_RETRACT
+ *
+ * Remove the calling thread's announcement on this open file.
+ *
+ * Return: 0; -EINVAL when the ioctl argument is not 0; -ENOENT when it
+ * has none.
+ */
+#define SYNCFIX_IOC_RETRACT	_IO(SYNCFIX_IOC_MAGIC, 0x04)
 
 #endif /* _UAPI_LINUX_SYNCFIX_H */
