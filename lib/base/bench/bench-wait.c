@@ -8,6 +8,10 @@
  *              (FUTEX_WAIT/WAKE_BITSET, private) against the raw
  *              SYNCFIX_IOC_WAIT/WAKE ioctls, interleaved, best of N
  *              rounds each; prints ns per round trip and the ratio.
+ *              Then the wait of a process-shared lock: shared futex
+ *              (no FUTEX_PRIVATE_FLAG) alone, and announced to the module
+ *              around it (SYNCFIX_IOC_ANNOUNCE/RETRACT, as the library
+ *              does for process-shared locks): the cost of being listed.
  *   contended  THREADS threads hammer one lock with a short critical
  *              section: glibc's pthread_mutex and pthread_rwlock, then
  *              sf_mutex and sf_rwlock (prefer-writer, 1 writer in 4) with
@@ -40,14 +44,29 @@ static int dev_fd = -1;
 
 /* ---- ping-pong ---------------------------------------------------------- */
 
-enum backend { B_FUTEX, B_IOCTL };
-static const char *const bname[] = { "futex", "ioctl" };
+enum backend { B_FUTEX, B_IOCTL, B_SHARED, B_ANNOUNCED, NB };
+static const char *const bname[] = { "futex", "ioctl", "shared", "announced" };
 
 static void do_wait(enum backend b, uint32_t *w, uint32_t val)
 {
 	if (b == B_FUTEX) {
 		syscall(SYS_futex, w, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, val,
 			NULL, NULL, FUTEX_BITSET_MATCH_ANY);
+	} else if (b >= B_SHARED) {
+		struct syncfix_wait a;
+		bool listed = false;
+
+		if (b == B_ANNOUNCED) {
+			memset(&a, 0, sizeof(a));
+			a.addr = (uintptr_t)w;
+			a.val = val;
+			a.tag = SYNCFIX_TAG_MUTEX;
+			listed = !ioctl(dev_fd, SYNCFIX_IOC_ANNOUNCE, &a);
+		}
+		syscall(SYS_futex, w, FUTEX_WAIT_BITSET, val, NULL, NULL,
+			FUTEX_BITSET_MATCH_ANY);
+		if (listed)
+			ioctl(dev_fd, SYNCFIX_IOC_RETRACT, 0);
 	} else {
 		struct syncfix_wait a;
 
@@ -62,8 +81,9 @@ static void do_wait(enum backend b, uint32_t *w, uint32_t val)
 
 static void do_wake(enum backend b, uint32_t *w)
 {
-	if (b == B_FUTEX) {
-		syscall(SYS_futex, w, FUTEX_WAKE_BITSET | FUTEX_PRIVATE_FLAG, 1,
+	if (b == B_FUTEX || b >= B_SHARED) {
+		syscall(SYS_futex, w, FUTEX_WAKE_BITSET |
+			(b == B_FUTEX ? FUTEX_PRIVATE_FLAG : 0), 1,
 			NULL, NULL, FUTEX_BITSET_MATCH_ANY);
 	} else {
 		struct syncfix_wake a;
@@ -143,16 +163,16 @@ static int cmp_double(const void *a, const void *b)
 
 static void pingpong(void)
 {
-	double r[2][ROUNDS], med[2];
+	double r[NB][ROUNDS], med[NB];
 	int i, b;
 
-	/* Interleaved, so that both see the same noise. */
+	/* Interleaved, so that all see the same noise. */
 	for (i = 0; i < ROUNDS; i++)
-		for (b = 0; b < 2; b++)
+		for (b = 0; b < NB; b++)
 			r[b][i] = pingpong_once((enum backend)b);
 	printf("== wait/wake ping-pong, 2 threads, %d round trips x %d rounds\n",
 	       PP_ITERS, ROUNDS);
-	for (b = 0; b < 2; b++) {
+	for (b = 0; b < NB; b++) {
 		qsort(r[b], ROUNDS, sizeof(double), cmp_double);
 		med[b] = r[b][ROUNDS / 2];
 		printf("pingpong %-6s median %9.0f ns/round trip (best %9.0f)\n",
@@ -160,6 +180,9 @@ static void pingpong(void)
 	}
 	printf("pingpong ratio ioctl/futex: median %.2f best %.2f (goal <= 1.5)\n",
 	       med[1] / med[0], r[1][0] / r[0][0]);
+	printf("pingpong ratio announced/shared futex: median %.2f best %.2f\n",
+	       med[B_ANNOUNCED] / med[B_SHARED],
+	       r[B_ANNOUNCED][0] / r[B_SHARED][0]);
 }
 
 /* ---- contended throughput ------------------------------------------------ */
