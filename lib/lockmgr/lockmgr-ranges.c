@@ -386,9 +386,12 @@ static void txn_drop_if_empty(struct lt_ranges *rs, struct lt_txn **slot)
 	rs->ntxns--;
 }
 
-size_t lt_release_range(struct lt_ranges *rs, uint64_t txnid,
-			const struct sf_lockkey *left,
-			const struct sf_lockkey *right)
+/* Release the locks of @txnid that @match says yes to.  Returns the count. */
+static size_t release_matching(struct lt_ranges *rs, uint64_t txnid,
+			       bool (*match)(const struct lt_ranges *rs,
+					     const struct lt_lock *lk,
+					     const void *arg),
+			       const void *arg)
 {
 	struct lt_txn **slot = txn_slot(rs, txnid), *t = *slot;
 	struct lt_lock *lk, *next;
@@ -397,8 +400,7 @@ size_t lt_release_range(struct lt_ranges *rs, uint64_t txnid,
 	if (!t)
 		return 0;
 	sf_list_for_each_safe(lk, next, &t->locks, struct lt_lock, tnode) {
-		if (keycmp(rs, left, &lk->left) > 0 ||
-		    keycmp(rs, &lk->right, right) > 0)
+		if (!match(rs, lk, arg))
 			continue;
 		lock_unlink(rs, t, lk);
 		free(lk);
@@ -408,23 +410,36 @@ size_t lt_release_range(struct lt_ranges *rs, uint64_t txnid,
 	return n;
 }
 
+/* @arg: the two keys [left, right]; the lock lies within them. */
+static bool within(const struct lt_ranges *rs, const struct lt_lock *lk,
+		   const void *arg)
+{
+	const struct sf_lockkey *k = arg;
+
+	return keycmp(rs, &k[0], &lk->left) <= 0 &&
+	       keycmp(rs, &lk->right, &k[1]) <= 0;
+}
+
+size_t lt_release_range(struct lt_ranges *rs, uint64_t txnid,
+			const struct sf_lockkey *left,
+			const struct sf_lockkey *right)
+{
+	const struct sf_lockkey k[2] = { *left, *right };
+
+	return release_matching(rs, txnid, within, k);
+}
+
+/* @arg: a grant number; the lock was granted after it. */
+static bool granted_after(const struct lt_ranges *rs, const struct lt_lock *lk,
+			  const void *arg)
+{
+	(void)rs;
+	return lk->seq > *(const uint64_t *)arg;
+}
+
 size_t lt_release_after(struct lt_ranges *rs, uint64_t txnid, uint64_t seq)
 {
-	struct lt_txn **slot = txn_slot(rs, txnid), *t = *slot;
-	struct lt_lock *lk, *next;
-	size_t n = 0;
-
-	if (!t)
-		return 0;
-	sf_list_for_each_safe(lk, next, &t->locks, struct lt_lock, tnode) {
-		if (lk->seq <= seq)
-			continue;
-		lock_unlink(rs, t, lk);
-		free(lk);
-		n++;
-	}
-	txn_drop_if_empty(rs, slot);
-	return n;
+	return release_matching(rs, txnid, granted_after, &seq);
 }
 
 struct txn_conflict {
