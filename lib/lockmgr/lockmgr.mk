@@ -19,6 +19,8 @@ TESTS += lockmgr lockmgr-races lockmgr-broken lockmgr-stress lockmgr-listing \
 	lockmgr-blockers
 VM_TESTS += lockmgr lockmgr-races
 HOOK_TESTS += lockmgr-races lockmgr-listing
+$(addprefix $(T)/,lockmgr lockmgr-listing lockmgr-blockers) $(VM)/lockmgr: \
+	$(L)/lockmgr/tests/lockmgr-test.h
 BENCH_PROGS += bench-lockmgr
 BENCH_HELPERS += bench-lockmgr-hooks
 BENCH_RUNS += $(L)/lockmgr/bench/run-lockmgr.sh

@@ -1,20 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Description: the blocker callback: the (requester, blocker) sets it reports match who holds a conflicting lock when a request starts waiting and each time that changes (new readers granted, releases one by one, none when the request is woken), it runs outside every internal lock (it locks, lists and kills from inside), and the replication scenario end to end: T2 holds what the earlier T1 needs and waits itself; the callback sees T1 blocked by T2, the engine kills T2, T2's wait ends with ECANCELED, T2 rolls back and T1 gets its lock at once instead of at its lock timeout; deadlock reports (the cycle's transactions, keys and modes in a bounded ring, oldest first, its size changeable) and the victim policy (another transaction of the cycle fails with EDEADLK from its wait while the requester waits; a pick outside the cycle means the requester) */
-#include "test.h"
-
-#include <syncfix.h>
-
-#define R SF_LOCK_READ
-#define W SF_LOCK_WRITE
-#define ANY SF_LOCK_CLIENT_TXNID
-
-static struct sf_lockmgr *mgr;
-static struct sf_locktree *lt;
-
-static struct sf_lockkey key(const char *s)
-{
-	return (struct sf_lockkey)SF_LOCKKEY_INIT(s, strlen(s));
-}
+#include "lockmgr-test.h"
 
 static int acq(uint64_t txn, int mode, const char *k)
 {

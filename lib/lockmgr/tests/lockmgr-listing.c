@@ -1,26 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Description: lock manager listings, per-tree statistics and the limit getter: sf_locktree_iterate lists exactly the held locks in key order (points, ranges, infinities, both modes), stops when asked, and may call the lock manager from its callback; sf_lockmgr_iterate_waits lists every waiting request with its blockers and start time, across trees; and listings taken again and again while 4 threads lock and release are consistent, never torn: every listed lock is one a thread's transaction really took (its key names its transaction), a thread's locks in a listing belong to one transaction and form a prefix of what it takes, and every listed wait is for the hot key and blocked by at most its one holder (lockmgr-broken: with the listing copied in two sections, SF_TEST_BROKEN=listing-torn, the load case fails) */
-#include "test.h"
-
-#include <syncfix.h>
-
-#define R SF_LOCK_READ
-#define W SF_LOCK_WRITE
-#define ANY SF_LOCK_CLIENT_TXNID
-
-static struct sf_lockmgr *mgr;
-static struct sf_locktree *lt;
-
-static struct sf_lockkey key(const char *s)
-{
-	struct sf_lockkey k = SF_LOCKKEY_INIT(s, strlen(s));
-
-	if (!strcmp(s, "-"))
-		k.inf = SF_LOCKKEY_NEG_INF;
-	else if (!strcmp(s, "+"))
-		k.inf = SF_LOCKKEY_POS_INF;
-	return k;
-}
+#include "lockmgr-test.h"
 
 static int acq(struct sf_locktree *t, uint64_t txn, int mode, const char *l,
 	       const char *r)

@@ -1,27 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Description: lock manager semantics: conflict matrix (read/write, overlapping, adjacent, nested, infinite ranges), custom comparator, self-compatibility and upgrade, timeouts, kill, deadlocks of 2 and 3 transactions, one waiting request per transaction (EBUSY), NOWAIT requests (EBUSY at once, no wait or deadlock search), escalation under a small memory limit, the 64 GiB limit boundary, release of all locks, release of one range and savepoints (waiters unblocked are granted, a release that unblocks none runs no retry pass), the per-transaction lock limit (EDQUOT), an escalation barrier between key prefixes, bad arguments */
-#include "test.h"
-
-#include <syncfix.h>
-
-static struct sf_lockmgr *mgr;
-static struct sf_locktree *lt;
-
-#define R SF_LOCK_READ
-#define W SF_LOCK_WRITE
-#define ANY SF_LOCK_CLIENT_TXNID
-
-/* Keys: a short string, "-" for minus infinity, "+" for plus infinity. */
-static struct sf_lockkey key(const char *s)
-{
-	struct sf_lockkey k = SF_LOCKKEY_INIT(s, strlen(s));
-
-	if (!strcmp(s, "-"))
-		k.inf = SF_LOCKKEY_NEG_INF;
-	else if (!strcmp(s, "+"))
-		k.inf = SF_LOCKKEY_POS_INF;
-	return k;
-}
+#include "lockmgr-test.h"
 
 static void fresh(size_t limit)
 {
