@@ -3,8 +3,10 @@
 # Commit log: commit.c (the sequencer: transactions, group commit,
 # visibility, appliers), commit-io.c (io_uring / pwritev durable writes,
 # CRC32C), commit-recover.c (recovery on open), commit-status.c (the
-# transaction status table).  Needs liburing.
-CLOG_SRCS := commit.c commit-io.c commit-recover.c commit-status.c
+# transaction status table), commit-prepare.c (the transactions in
+# doubt).  Needs liburing.
+CLOG_SRCS := commit.c commit-io.c commit-recover.c commit-status.c \
+	     commit-prepare.c
 LIB_SRCS += $(CLOG_SRCS)
 LDLIBS += -luring
 
