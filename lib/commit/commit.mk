@@ -63,3 +63,10 @@ BENCH_PROGS += bench-commit bench-commit-mem bench-commit-recover
 BENCH_RUNS += $(L)/commit/bench/run-commit.sh \
 	      $(L)/commit/bench/run-commit-mem.sh \
 	      $(L)/commit/bench/run-commit-recover.sh
+
+# commit-async: asynchronous commit (it runs itself with
+# async-visible-early); commit-prepare: prepare, in doubt across reopens,
+# resolution (it runs itself with prepare-undurable).
+TESTS += commit-async commit-prepare
+HOOK_TESTS += commit-async commit-prepare
+$(T)/commit-async $(T)/commit-prepare: $(CLOG_TEST_HDRS)
