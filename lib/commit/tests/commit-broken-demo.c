@@ -72,53 +72,46 @@ static void run_crash(void)
 }
 
 /*
- * The crash test with ids handed out before their reservation is durable
- * (ids-unreserved, commit.c I1): a child killed with ids handed out past
- * its last durable record gives them out again after the reopen (about
- * half the rounds here); 20 rounds, reported only under ThreadSanitizer.
+ * The crash test with @rounds (and @mode: NULL, or "txn") and @broken
+ * put back must fail, printing @want: @what.  Reported only under
+ * ThreadSanitizer.
  */
-static void run_crash_ids(void)
+static void run_crash_broken(const char *rounds, char *mode,
+			     const char *broken, const char *want,
+			     const char *what)
 {
 	char crash[4200];
-	char *argv[] = { crash, "commit-crash-child", "20", NULL };
+	char *argv[] = { crash, "commit-crash-child", (char *)rounds, mode,
+			 NULL };
 	int caught;
 
-	phase("crash ids");
+	phase(broken);
 	beside_self("commit-crash", crash, sizeof(crash));
-	caught = run_tap_child(argv, "ids-unreserved",
-			       "not ok 4 - after every recovery") ==
-		 CHILD_FAILED;
+	caught = run_tap_child(argv, broken, want) == CHILD_FAILED;
 #ifdef TEST_TSAN
-	diag("crash test with ids-unreserved: %s (not asserted under TSAN)",
+	diag("crash test with %s: %s (not asserted under TSAN)", broken,
 	     caught ? "caught" : "not caught");
 #else
-	ok(caught, "crash test with ids-unreserved hands out an id twice");
+	ok(caught, "crash test with %s %s", broken, what);
 #endif
 }
 
 /*
- * The crash test's "txn" rounds with prepare-undurable (commit.c P1): a
- * child killed while a prepare that returned is still in the buffer loses
- * it (tens of times in 50 rounds here); reported only under TSAN.
+ * With ids handed out before their reservation is durable (ids-unreserved,
+ * commit.c I1), a child killed with ids handed out past its last durable
+ * record gives them out again after the reopen (about half the rounds
+ * here; 20 rounds).  The "txn" rounds with prepare-undurable (commit.c
+ * P1): a child killed while a prepare that returned is still in the
+ * buffer loses it (tens of times in 50 rounds).
  */
-static void run_crash_prepare(void)
+static void run_crash_ids_prepare(void)
 {
-	char crash[4200];
-	char *argv[] = { crash, "commit-crash-child", "50", "txn", NULL };
-	int caught;
-
-	phase("crash prepare");
-	beside_self("commit-crash", crash, sizeof(crash));
-	caught = run_tap_child(argv, "prepare-undurable",
-			       "not ok 7 - txn: every prepared") ==
-		 CHILD_FAILED;
-#ifdef TEST_TSAN
-	diag("crash test with prepare-undurable: %s (not asserted under "
-	     "TSAN)", caught ? "caught" : "not caught");
-#else
-	ok(caught, "crash test with prepare-undurable loses a prepared "
-	   "transaction");
-#endif
+	run_crash_broken("20", NULL, "ids-unreserved",
+			 "not ok 4 - after every recovery",
+			 "hands out an id twice");
+	run_crash_broken("50", "txn", "prepare-undurable",
+			 "not ok 7 - txn: every prepared",
+			 "loses a prepared transaction");
 }
 
 int main(void)
@@ -144,7 +137,6 @@ int main(void)
 		run_case(cases[i].helper, cases[i].build, cases[i].name,
 			 cases[i].must_fail);
 	run_crash();
-	run_crash_ids();
-	run_crash_prepare();
+	run_crash_ids_prepare();
 	return done_testing();
 }
