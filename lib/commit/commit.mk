@@ -70,3 +70,9 @@ BENCH_RUNS += $(L)/commit/bench/run-commit.sh \
 TESTS += commit-async commit-prepare
 HOOK_TESTS += commit-async commit-prepare
 $(T)/commit-async $(T)/commit-prepare: $(CLOG_TEST_HDRS)
+
+# bench-commit-async: sf_txn_commit_async against sf_txn_commit, 1 and 4
+# committers, in the same run (target: >= 10x at 1).
+BENCH_PROGS += bench-commit-async
+BENCH_RUNS += $(L)/commit/bench/run-commit-async.sh
+$(BB)/bench-commit-async: $(L)/commit/bench/bench-commit.h
