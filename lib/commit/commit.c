@@ -743,6 +743,19 @@ static bool async_appended_locked(struct sf_clog *log, struct sf_txn *t)
 	return wake;
 }
 
+/*
+ * (A4) A buffer that will never reach step (5) (it failed before it was
+ * taken): drop the batch's references of its asynchronous commits.
+ */
+static void async_unref_locked(struct clog_buf *b)
+{
+	for (struct sf_txn *t = b->commits, *next; t; t = next) {
+		next = t->batch_next;
+		if (t->async)
+			txn_put_locked(t);
+	}
+}
+
 static int flush_to_locked(struct sf_clog *log, uint64_t lsn);
 
 /* (A5) The flusher thread. */
@@ -762,8 +775,9 @@ static void *flusher_main(void *arg)
 		else if (sf_now_ns() < due)
 			wait_on_locked(log, &log->async_seq,
 				       &log->async_waiters, &abs);
-		else
-			(void)flush_to_locked(log, log->async_lsn);
+		else if (flush_to_locked(log, log->async_lsn) == 0 &&
+			 log->durable <= log->async_lsn)
+			log->async_since = sf_now_ns();	/* no progress: later */
 	}
 	unlock(log);
 	return NULL;
@@ -857,6 +871,7 @@ static void flush_locked(struct sf_clog *log)
 		nb_failed = log->buf[log->active].commits != NULL;
 		/* never written: failed, whatever the file says */
 		fail_commits_locked(log, &log->buf[log->active], err, false);
+		async_unref_locked(&log->buf[log->active]);	/* (A4) */
 		buf_reset(&log->buf[log->active], log->buf[log->active].off);
 	} else {
 		log->st.flushes++;

@@ -318,6 +318,39 @@ static void case_fail(void)
 	ok(ct_find(&applied, a) < 0, "fail: the applier never got a");
 }
 
+/*
+ * An async commit waiting behind a synchronous one whose batch then
+ * fails: it fails too (EIO, never visible), and nothing leaks (the
+ * sanitizer builds check the batch's reference of it, A4).
+ */
+static void case_fail_behind(void)
+{
+	uint64_t s, t;
+	pthread_t ts, ta;
+
+	L = fresh("fail-behind.log", 5000000);
+	if (!L)
+		return;
+	dsync_reset();
+	dsync_arm("commit:flush", "S", "s-held", "go", 1);
+	s_txn = one("sync S", &s);
+	pthread_create(&ts, NULL, sync_committer, NULL);
+	ok(dsync_wait_for("s-held", 5000), "fail-behind: S's flush held");
+	a_txn = one("async T", &t);
+	pthread_create(&ta, NULL, async_committer, NULL);
+	sleep_ms(50);
+	__atomic_store_n(&ct_fail_flush, 1, __ATOMIC_RELEASE);
+	dsync_signal("go");
+	pthread_join(ts, NULL);
+	pthread_join(ta, NULL);
+	__atomic_store_n(&ct_fail_flush, 0, __ATOMIC_RELEASE);
+	ok(s_result == EIO && a_result == EIO && status(t, NULL) ==
+	   SF_TXN_FAILED, "fail-behind: S fails, and T behind it (%d, %d)",
+	   s_result, a_result);
+	dsync_reset();
+	sf_clog_close(L);
+}
+
 static void case_options(void)
 {
 	struct sf_clog_options o = {
@@ -354,6 +387,8 @@ int main(int argc, char **argv)
 	case_mixed();
 	phase("fail");
 	case_fail();
+	phase("fail-behind");
+	case_fail_behind();
 	phase("options");
 	case_options();
 	phase("broken");
