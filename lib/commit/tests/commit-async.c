@@ -170,24 +170,38 @@ static void *async_committer(void *arg)
  * it returns when S's batch is durable and visible, without a flush of
  * its own.
  */
+/*
+ * On a fresh log @name: S's synchronous commit held by its leader at
+ * commit:flush (thread *@ts), then T's asynchronous commit started behind
+ * it (*@ta); the flushes done before T in *@f0.  Return: 0, or -1 (no
+ * log).
+ */
+static int start_behind(const char *name, uint64_t *s, uint64_t *t,
+			pthread_t *ts, pthread_t *ta, uint64_t *f0)
+{
+	L = fresh(name, 5000000);
+	if (!L)
+		return -1;
+	dsync_reset();
+	dsync_arm("commit:flush", "S", "s-held", "go", 1);
+	s_txn = one("sync S", s);
+	pthread_create(ts, NULL, sync_committer, NULL);
+	ok(dsync_wait_for("s-held", 5000), "%s: S's flush held", name);
+	*f0 = ct_flushes(L);
+	a_txn = one("async T", t);
+	__atomic_store_n(&a_done, 0, __ATOMIC_RELEASE);
+	pthread_create(ta, NULL, async_committer, NULL);
+	return 0;
+}
+
 static void case_behind_sync(void)
 {
 	uint64_t s, t, f0;
 	sf_snapshot_t snap;
 	pthread_t ts, ta;
 
-	L = fresh("behind.log", 5000000);
-	if (!L)
+	if (start_behind("behind.log", &s, &t, &ts, &ta, &f0))
 		return;
-	dsync_reset();
-	dsync_arm("commit:flush", "S", "s-held", "go", 1);
-	s_txn = one("sync S", &s);
-	pthread_create(&ts, NULL, sync_committer, NULL);
-	ok(dsync_wait_for("s-held", 5000), "behind-sync: S's flush held");
-	f0 = ct_flushes(L);
-	a_txn = one("async T", &t);
-	__atomic_store_n(&a_done, 0, __ATOMIC_RELEASE);
-	pthread_create(&ta, NULL, async_committer, NULL);
 	sleep_ms(100);
 	sf_clog_snapshot(L, &snap);
 	ok(status(t, &snap) == SF_TXN_ACTIVE && status(t, NULL) ==
@@ -325,19 +339,11 @@ static void case_fail(void)
  */
 static void case_fail_behind(void)
 {
-	uint64_t s, t;
+	uint64_t s, t, f0;
 	pthread_t ts, ta;
 
-	L = fresh("fail-behind.log", 5000000);
-	if (!L)
+	if (start_behind("fail-behind.log", &s, &t, &ts, &ta, &f0))
 		return;
-	dsync_reset();
-	dsync_arm("commit:flush", "S", "s-held", "go", 1);
-	s_txn = one("sync S", &s);
-	pthread_create(&ts, NULL, sync_committer, NULL);
-	ok(dsync_wait_for("s-held", 5000), "fail-behind: S's flush held");
-	a_txn = one("async T", &t);
-	pthread_create(&ta, NULL, async_committer, NULL);
 	sleep_ms(50);
 	__atomic_store_n(&ct_fail_flush, 1, __ATOMIC_RELEASE);
 	dsync_signal("go");
