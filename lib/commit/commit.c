@@ -702,7 +702,8 @@ static void async_visible_locked(struct sf_clog *log, struct sf_txn *t)
  */
 static void async_catch_up_locked(struct sf_clog *log, uint64_t ticket)
 {
-	for (uint64_t k = ticket + 1; k <= log->batches; k++) {
+	for (uint64_t k = ticket + 1; log->unfinished && k <= log->batches;
+	     k++) {
 		struct clog_buf *b = &log->buf[k % (log->inflight + 1)];
 
 		for (struct sf_txn *t = b->commits; t; t = t->batch_next) {
