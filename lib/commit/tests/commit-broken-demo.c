@@ -89,8 +89,8 @@ static void run_crash_broken(const char *rounds, char *mode,
 	beside_self("commit-crash", crash, sizeof(crash));
 	caught = run_tap_child(argv, broken, want) == CHILD_FAILED;
 #ifdef TEST_TSAN
-	diag("crash test with %s: %s (not asserted under TSAN)", broken,
-	     caught ? "caught" : "not caught");
+	diag("crash test with %s: %s %s (not asserted under TSAN)", broken,
+	     caught ? "caught:" : "not caught:", what);
 #else
 	ok(caught, "crash test with %s %s", broken, what);
 #endif
