@@ -145,6 +145,7 @@ static void *sync_committer(void *arg)
 	(void)arg;
 	dsync_thread("S");
 	s_result = sf_txn_commit(s_txn, NULL);
+	s_txn = NULL;
 	dsync_thread(NULL);
 	return NULL;
 }
@@ -157,6 +158,7 @@ static void *async_committer(void *arg)
 	(void)arg;
 	dsync_thread("A");
 	a_result = sf_txn_commit_async(a_txn, NULL);
+	a_txn = NULL;	/* freed: a leak of it stays visible to LSan */
 	__atomic_store_n(&a_done, 1, __ATOMIC_RELEASE);
 	dsync_thread(NULL);
 	return NULL;
