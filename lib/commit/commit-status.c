@@ -24,18 +24,19 @@
  *   (S3) Set (m held, final values only).  An id in the ring: the slot
  *        (release).  An outlier: its entry, and forget_at = next + R:
  *        kept for R more ids after it ended.
- *   (S4) Get, no lock.  next (acquire): an id at or above it, or below
- *        base, is unknown (ENOENT).  low (acquire): if id >= low, load the
- *        slot (acquire), then low again (acquire).  If low is still <= id,
+ *   (S4) Get, no lock.  next (acquire): an id at or above it is unknown
+ *        (ENOENT); one below base only an outlier can know (S6).  low
+ *        (acquire): if id >= low, load the slot (acquire), then low
+ *        again (acquire).  If low is still <= id,
  *        the slot was id's: a slot is reused for id + R only by a begin
  *        that stored low > id before the reset (S2), and a reader whose
  *        slot load read that reset (a release) sees that low in its
  *        second load.  Otherwise the id has just left the ring: (S5).
  *   (S5) An id below low: if nout (acquire) is 0, ESTALE (S2 stored nout
  *        before low, so an id that became an outlier is counted); else
- *        under m, a binary search of the outliers: its entry, or ESTALE.
- *        Outliers whose forget_at has come are removed by begin (m held).
- *
+ *        under m, a binary search of the outliers: its entry, or ESTALE
+ *        (ENOENT below base).  Outliers whose forget_at has come are
+ *        removed by begin (m held).
  *   (S6) Earlier opens.  An id below base is unknown (ENOENT), except a
  *        transaction prepared by an earlier open and still in doubt when
  *        this one recovered the log (commit.c, Prepare): open registers

@@ -322,6 +322,36 @@ static void case_api(void)
 	   "the committed one with its record");
 }
 
+/*
+ * A prepared transaction that falls behind the status horizon keeps its
+ * status (S2, S6: PREPARED is not final), and its outcome after it.
+ */
+static void case_horizon(void)
+{
+	struct sf_clog_options o = { .status_horizon = SF_CLOG_MIN_HORIZON };
+	sf_txn_t *t, *u;
+	uint64_t id;
+	char p[4600];
+
+	ct_path(p, sizeof(p), "horizon.log");
+	unlink(p);
+	if (sf_clog_open(p, &o, &L, NULL))
+		return (void)ok(0, "open horizon.log");
+	sf_txn_begin(L, &t);
+	id = sf_txn_id(t);
+	sf_txn_add(t, "old", 3);
+	sf_txn_prepare(t, "x", 1);
+	for (int i = 0; i < 4 * (int)SF_CLOG_MIN_HORIZON; i++)
+		if (sf_txn_begin(L, &u) == 0)
+			sf_txn_rollback(u);
+	ok(status(id) == SF_TXN_PREPARED, "horizon: prepared, %u ids "
+	   "behind the horizon: still prepared (%d)",
+	   4 * SF_CLOG_MIN_HORIZON, status(id));
+	ok(sf_txn_commit(t, NULL) == 0 && status(id) == SF_TXN_COMMITTED,
+	   "horizon: then committed");
+	sf_clog_close(L);
+}
+
 /* Thread "P": prepares p_txn. */
 static sf_txn_t *p_txn;
 static int p_result = -1, p_done;
@@ -390,6 +420,8 @@ int main(int argc, char **argv)
 	case_api();
 	phase("durable");
 	case_durable();
+	phase("horizon");
+	case_horizon();
 	phase("reopen");
 	case_reopen();
 	phase("failed");
