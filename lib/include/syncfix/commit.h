@@ -257,9 +257,12 @@ int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		 sf_clog_t **log, struct sf_clog_recovery *rep);
 
 /*
- * sf_clog_close() - write what is buffered, stop the appliers (each first
- * receives every transaction committed before), close the file.
- * Return: 0; EBUSY (nothing done) while a transaction is still active.
+ * sf_clog_close() - write what is buffered (asynchronous commits
+ * included), stop the appliers (each first receives every transaction
+ * committed before), close the file.  Transactions of earlier opens still
+ * in doubt stay so: the next open reports them again.
+ * Return: 0; EBUSY (nothing done) while a transaction is still active, a
+ * prepared one's handle included.
  */
 int sf_clog_close(sf_clog_t *log);
 
