@@ -45,7 +45,8 @@ static int check_cb(void *arg, const struct sf_commit_txn *t)
 
 static uint8_t in_doubt[CRASH_MAX_ID];
 static int bad_doubt, early_commit, dropped, came_back, holes, bad_resolve;
-static unsigned long ndoubt, nprepared, nasync;
+static int lost_applied;
+static unsigned long ndoubt, nprepared, nasync, napplied;
 
 static int doubt_cb(void *arg, const struct sf_prepared_txn *p)
 {
@@ -90,6 +91,11 @@ static void check_txn_round(sf_clog_t *l, uint64_t base)
 			     (unsigned long long)S->lsn[i],
 			     (unsigned long long)max_rec);
 		nasync += (f & CF_ASYNC) != 0;
+		if (S->applied[i]) {
+			napplied++;
+			if (!recovered[i] && !lost_applied++)
+				diag("txn %u was applied and is lost", i);
+		}
 		if (in_doubt[i])
 			ndoubt++;
 		if (!(f & CF_PREPARED))
@@ -285,6 +291,9 @@ int main(int argc, char **argv)
 		   early_commit, dropped, came_back, bad_doubt);
 		ok(!bad_resolve && ndoubt, "txn: each resolved once, the "
 		   "second resolution EALREADY (%d wrong)", bad_resolve);
+		ok(!lost_applied && napplied, "txn: every transaction an "
+		   "applier received is recovered (%lu checks, %d lost)",
+		   napplied, lost_applied);
 	}
 	diag("%d kills before the child was ready; %lu recoveries cut a torn "
 	     "tail; %lu found the log still locked for a moment; %.1f s",

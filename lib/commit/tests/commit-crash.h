@@ -33,6 +33,7 @@ struct crash_state {
 	uint8_t seen[CRASH_MAX_ID];
 	uint8_t returned[CRASH_MAX_ID];	/* its synchronous commit returned 0 */
 	uint8_t flags[CRASH_MAX_ID];	/* CF_* */
+	uint8_t applied[CRASH_MAX_ID];	/* an applier received it ("txn") */
 	uint64_t lsn[CRASH_MAX_ID];	/* the LSN its commit returned */
 };
 
