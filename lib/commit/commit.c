@@ -21,7 +21,9 @@
  *
  * Nothing sees a transaction before (3), and (3) happens only after (2)
  * succeeded for its batch and every batch before it; appliers see it only
- * after (4).  Sync points (test-hook build) between the steps:
+ * after (4).  (An asynchronous commit, sf_txn_commit_async(), takes (3)
+ * before (2), once every commit before it has taken (3): A1-A5; its
+ * appliers still wait for (2) and (4) of its batch.)  Sync points (test-hook build) between the steps:
  * "commit:appended" (committer, after 1), "commit:flush" (leader, before
  * 2), "commit:durable" (after 2), "commit:visible" (after 3),
  * "commit:woken" (after 4); lib/commit/tests/commit-order.c holds a commit at
@@ -32,8 +34,10 @@
  *
  *   watermark   u64; every commit with LSN < watermark has finished (3).
  *               Stored (release) under m only, after the slots of the
- *               commits below it.  Never passes a commit that is not
- *               durable: it is set to the end of the buffer just flushed.
+ *               commits below it.  Never passes a synchronous commit
+ *               that is not durable: it is set to the end of the buffer
+ *               just flushed, or (A2) just past an asynchronous commit
+ *               all of whose predecessors have finished; never lowered.
  *   tab         the status table (commit-status.c, S1-S5): the status
  *               of each recent or active id: CLOG_ST_ACTIVE (0),
  *               _ROLLED_BACK, _FAILED, _IN_DOUBT, or the commit LSN (>= 32:

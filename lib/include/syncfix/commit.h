@@ -4,8 +4,10 @@
  * commit, snapshots, waiting on transactions, appliers and crash recovery.
  *
  * A transaction is visible as committed only after its commit record is
- * durable (the failure of MySQL Falcon bug #41194); appliers receive a
- * committed transaction only after its commit has fully finished.  The
+ * durable (the failure of MySQL Falcon bug #41194) -- unless it asked for
+ * an asynchronous commit, which is visible first and durable soon after,
+ * never ahead of a commit before it; appliers receive a committed
+ * transaction only after its commit has fully finished and is durable.  The
  * protocol and its ordering argument are in the library's commit.c and
  * in Documentation/commit.rst.
  *
