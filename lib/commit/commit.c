@@ -23,9 +23,10 @@
  * succeeded for its batch and every batch before it; appliers see it only
  * after (4).  (An asynchronous commit, sf_txn_commit_async(), takes (3)
  * before (2), once every commit before it has taken (3): A1-A5; its
- * appliers still wait for (2) and (4) of its batch.)  Sync points (test-hook build) between the steps:
- * "commit:appended" (committer, after 1), "commit:flush" (leader, before
- * 2), "commit:durable" (after 2), "commit:visible" (after 3),
+ * appliers still wait for (2) and (4) of its batch.)  Sync points
+ * (test-hook build) between the steps: "commit:appended" (committer,
+ * after 1), "commit:flush" (leader, before 2), "commit:durable" (after
+ * 2), "commit:visible" (after 3),
  * "commit:woken" (after 4); lib/commit/tests/commit-order.c holds a commit at
  * each of them.
  *
@@ -782,7 +783,7 @@ static void *flusher_main(void *arg)
 				       &log->async_waiters, &abs);
 		else if (flush_to_locked(log, log->async_lsn) == 0 &&
 			 log->durable <= log->async_lsn)
-			log->async_since = sf_now_ns();	/* no progress: later */
+			log->async_since = sf_now_ns();	/* none: later */
 	}
 	unlock(log);
 	return NULL;

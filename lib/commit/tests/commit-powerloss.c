@@ -30,9 +30,9 @@
  * a returned synchronous one came after); a transaction marked prepared
  * and not resolved is in doubt with its record or (its resolution in
  * flight) committed if it was to commit, never replayed if it was to roll
- * back; one marked rolled back is neither.  Without --child, the same program is run
- * again with a flush that does nothing (SF_TEST_BROKEN=no-flush) and
- * must fail.
+ * back; one marked rolled back is neither.  Without --child, the same
+ * program is run again with a flush that does nothing
+ * (SF_TEST_BROKEN=no-flush) and must fail.
  */
 #define _GNU_SOURCE
 #include "test.h"
