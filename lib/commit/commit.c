@@ -26,9 +26,8 @@
  * appliers still wait for (2) and (4) of its batch.)  Sync points
  * (test-hook build) between the steps: "commit:appended" (committer,
  * after 1), "commit:flush" (leader, before 2), "commit:durable" (after
- * 2), "commit:visible" (after 3),
- * "commit:woken" (after 4); lib/commit/tests/commit-order.c holds a commit at
- * each of them.
+ * 2), "commit:visible" (after 3), "commit:woken" (after 4);
+ * lib/commit/tests/commit-order.c holds a commit at each of them.
  *
  * State.  Everything below marked (m) is protected by log->m (an
  * sf_mutex).  Read without the mutex:
