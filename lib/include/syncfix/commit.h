@@ -371,7 +371,8 @@ int sf_txn_commit_async(sf_txn_t *txn, uint64_t *commit_lsn);
  * (sf_txn_rollback()); after a crash sf_clog_open() reports it in doubt
  * (sf_clog_recovery.prepared, sf_clog_in_doubt()) until
  * sf_clog_commit_prepared() or sf_clog_rollback_prepared(), across any
- * number of reopens.  Its status is SF_TXN_PREPARED meanwhile.  No record
+ * number of reopens (an asynchronous commit of it that a crash loses
+ * leaves it so too).  Its status is SF_TXN_PREPARED meanwhile.  No record
  * may be added after it (EBUSY).
  * Return: 0; EINVAL NULL @txn, NULL @tag with @tag_len, @tag_len too
  * large; EALREADY prepared already; EIO the log failed (nothing
