@@ -191,6 +191,7 @@ struct sf_txn {
 	bool status_set;		/* (m) its commit's status is set (A1) */
 	bool settled;			/* (m) counted out of nyoung (G1) */
 	bool prepared;			/* prepare record durable (P1) */
+	uint64_t first_lsn;		/* its first record's, or 0 (P5) */
 	uint32_t refs;			/* (m) committer, batch, appliers */
 	/* copies for the appliers */
 	unsigned char *copy;
@@ -1532,6 +1533,8 @@ SF_EXPORT int sf_txn_add_lsn(sf_txn_t *t, const void *data, size_t len,
 	lock(log);
 	err = append_locked(log, t->id, CLOG_REC_DATA, data, len, &lsn);
 	t->logged |= !err;
+	if (!err && !t->first_lsn)
+		t->first_lsn = lsn;	/* (P5) */
 	unlock(log);
 	if (t->keep) {
 		if (err) {
@@ -1890,9 +1893,8 @@ SF_EXPORT uint64_t sf_clog_durable_lsn(sf_clog_t *log)
  *        ends it for every later recovery, which replays it there, in
  *        commit order; until then each open finds it in doubt again.
  *   (P5) A checkpoint must not scan from past the first LSN of a
- *        transaction in doubt: log->indoubt.v[i].first_lsn, with the
- *        prepared transactions of this open's handles (their first
- *        record's LSN).
+ *        transaction in doubt: log->indoubt.v[i].first_lsn (entries not
+ *        resolved), and t->first_lsn of this open's prepared handles.
  */
 SF_EXPORT int sf_txn_prepare(sf_txn_t *t, const void *tag, size_t tag_len)
 {
@@ -1908,6 +1910,8 @@ SF_EXPORT int sf_txn_prepare(sf_txn_t *t, const void *tag, size_t tag_len)
 	log = t->log;
 	lock(log);
 	err = append_locked(log, t->id, CLOG_REC_PREPARE, tag, tag_len, &lsn);
+	if (!err && !t->first_lsn)
+		t->first_lsn = lsn;	/* (P5) */
 	/* "prepare-undurable": returns with the record still buffered */
 	if (!err && !SF_BROKEN(PREPARE_UNDURABLE))
 		err = flush_to_locked(log, lsn);		/* (P1) */
