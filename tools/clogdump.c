@@ -9,9 +9,10 @@
  * The log is opened with SF_CLOG_READ_ONLY | SF_CLOG_SALVAGE: O_RDONLY
  * under a shared flock, so the file is byte-identical afterwards and a
  * writer holding it makes this fail with EBUSY.  It prints each committed
- * transaction in commit order (id, commit LSN, records, bytes), then the
- * recovery report: format version, records, transactions replayed, rolled
- * back and unfinished, the valid end, the damage found -- a torn tail, or
+ * transaction in commit order (id, commit LSN, records, bytes), each
+ * prepared one still in doubt (id, prepare LSN, records, bytes, tag),
+ * then the recovery report: format version, records, transactions
+ * replayed, rolled back, unfinished and in doubt, the valid end, the damage found -- a torn tail, or
  * corruption with the offset of the valid record that proves it -- and
  * what a writable open would cut.  Exit status: 0 a clean log, 1 a torn
  * tail, 2 corruption, 3 the file could not be read as a log.
@@ -27,26 +28,57 @@
 
 static int show_records, quiet;
 
-static int dump_txn(void *arg, const struct sf_commit_txn *t)
+/* Up to 16 bytes of @d (@len), in hexadecimal. */
+static void hex16(const unsigned char *d, size_t len)
+{
+	for (size_t j = 0; j < len && j < 16; j++)
+		printf(" %02x", d[j]);
+	printf("%s\n", len > 16 ? " ..." : "");
+}
+
+/* Bytes of the payloads of @recs (@n). */
+static size_t rec_bytes(const struct sf_commit_rec *recs, size_t n)
 {
 	size_t bytes = 0;
 
+	for (size_t i = 0; i < n; i++)
+		bytes += recs[i].len;
+	return bytes;
+}
+
+/* -r: each record of @recs (@n). */
+static void show_recs(const struct sf_commit_rec *recs, size_t n)
+{
+	for (size_t i = 0; show_records && i < n; i++) {
+		printf("  record at %" PRIu64 ", %zu bytes:", recs[i].lsn,
+		       recs[i].len);
+		hex16(recs[i].data, recs[i].len);
+	}
+}
+
+/* A prepared transaction in doubt (its tag printed as hexadecimal). */
+static int dump_prepared(void *arg, const struct sf_prepared_txn *t)
+{
 	(void)arg;
-	for (size_t i = 0; i < t->nrecs; i++)
-		bytes += t->recs[i].len;
+	if (quiet)
+		return 0;
+	printf("txn %" PRIu64 " prepared at %" PRIu64 ", in doubt: %zu "
+	       "records, %zu bytes, tag of %zu bytes:", t->id, t->prepare_lsn,
+	       t->nrecs, rec_bytes(t->recs, t->nrecs), t->tag_len);
+	hex16(t->tag, t->tag_len);
+	show_recs(t->recs, t->nrecs);
+	return 0;
+}
+
+static int dump_txn(void *arg, const struct sf_commit_txn *t)
+{
+	(void)arg;
 	if (quiet)
 		return 0;
 	printf("txn %" PRIu64 " committed at %" PRIu64 ": %zu records, %zu "
-	       "bytes\n", t->id, t->commit_lsn, t->nrecs, bytes);
-	for (size_t i = 0; show_records && i < t->nrecs; i++) {
-		const unsigned char *d = t->recs[i].data;
-
-		printf("  record at %" PRIu64 ", %zu bytes:", t->recs[i].lsn,
-		       t->recs[i].len);
-		for (size_t j = 0; j < t->recs[i].len && j < 16; j++)
-			printf(" %02x", d[j]);
-		printf("%s\n", t->recs[i].len > 16 ? " ..." : "");
-	}
+	       "bytes\n", t->id, t->commit_lsn, t->nrecs,
+	       rec_bytes(t->recs, t->nrecs));
+	show_recs(t->recs, t->nrecs);
 	return 0;
 }
 
@@ -82,12 +114,13 @@ int main(int argc, char **argv)
 			strerror(err), rep.reason[0] ? ": " : "", rep.reason);
 		return 3;
 	}
+	sf_clog_in_doubt(log, dump_prepared, NULL);
 	sf_clog_close(log);
 	printf("format version %u; %" PRIu64 " valid records up to offset %"
 	       PRIu64 "\n", rep.version, rep.records, rep.valid_end);
 	printf("transactions: %" PRIu64 " committed, %" PRIu64 " rolled back, "
-	       "%" PRIu64 " unfinished\n", rep.replayed, rep.rolled_back,
-	       rep.unfinished);
+	       "%" PRIu64 " unfinished, %" PRIu64 " prepared and in doubt\n",
+	       rep.replayed, rep.rolled_back, rep.unfinished, rep.prepared);
 	if (rep.valid_after) {
 		printf("CORRUPTION at offset %" PRIu64 ": valid records follow "
 		       "from %" PRIu64 "; a writable open fails (EUCLEAN), a "

@@ -77,6 +77,10 @@
 #define SF_BROKEN_IDS_UNRESERVED		(1u << 20)
 /* commit/commit.c: a committer waits for applier room before its commit. */
 #define SF_BROKEN_QUEUE_WAIT_EARLY		(1u << 21)
+/* commit/commit.c: an async commit visible ahead of an unfinished commit
+ * (A2); a prepare that returns before its record is durable (P1). */
+#define SF_BROKEN_ASYNC_VISIBLE_EARLY		(1u << 24)
+#define SF_BROKEN_PREPARE_UNDURABLE		(1u << 25)
 
 /* What a hook returns when it injects nothing. */
 #define SF_HOOK_NONE	(-1L)

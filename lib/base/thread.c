@@ -25,6 +25,8 @@ static const char *const sf_broken_names[] = {
 	"edges-late", "always-handoff", "listing-torn",
 	"wrunlock-loaded",
 	"status-no-recheck", "ids-unreserved", "queue-wait-early",
+	"unused-22", "unused-23",	/* bits of other work */
+	"async-visible-early", "prepare-undurable",
 };
 
 /* Bit 31: parsed.  Racing first calls parse the same string alike. */

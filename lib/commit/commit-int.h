@@ -30,6 +30,13 @@
  * payload: u64 limit) says that ids below limit may have been handed
  * out: the next open starts at the largest limit found (commit.c, I1).
  *
+ * CLOG_REC_PREPARE (type 6; payload: the caller's tag, at most
+ * SF_CLOG_MAX_TAG bytes) ends the data records of a transaction that
+ * sf_txn_prepare() made durable: recovery keeps it in doubt, with its
+ * records, until a commit or rollback record of the same id follows, in
+ * this open or a later one (commit-recover.c, V3p).  Type 7 is reserved
+ * for the same work.
+ *
  * Version 1 (the same, batch always 0, no CLOG_REC_IDS) is read; a
  * writable open rewrites its header as version 2 before it writes (one
  * 32-byte write in the first sector and an fdatasync, as PostgreSQL
@@ -54,6 +61,16 @@
 #define CLOG_REC_ROLLBACK	3u
 #define CLOG_REC_IDS		4u	/* version 2 */
 #define CLOG_IDS_LEN		8u
+#define CLOG_REC_PREPARE	6u	/* payload: the tag */
+
+/* Is @type a record type of @version? */
+static inline int clog_type_known(uint32_t type, uint32_t version)
+{
+	if (version == 1)
+		return type >= CLOG_REC_DATA && type <= CLOG_REC_ROLLBACK;
+	return (type >= CLOG_REC_DATA && type <= CLOG_REC_IDS) ||
+	       type == CLOG_REC_PREPARE;
+}
 
 uint32_t sf_crc32c(uint32_t crc, const void *buf, size_t len);
 
@@ -130,6 +147,7 @@ int clog_io_write_durable(struct clog_io *io, const void *buf, size_t len,
 #define CLOG_ST_ROLLED_BACK	1u
 #define CLOG_ST_FAILED		2u
 #define CLOG_ST_IN_DOUBT	3u	/* below every commit LSN */
+#define CLOG_ST_PREPARED	4u	/* not final: kept like ACTIVE (S2) */
 
 /* An id that left the ring while active (S2). */
 struct clog_outlier {
@@ -162,6 +180,41 @@ void clog_status_set_locked(struct clog_status *s, uint64_t id, uint64_t v);
  * finished, and older than the horizon. */
 int clog_status_get(struct clog_status *s, uint64_t id, uint64_t *v);
 uint64_t clog_status_bytes_locked(const struct clog_status *s);
+/*
+ * (S6) Before the first begin: @id (below base), a prepared transaction
+ * of an earlier open, is known as an outlier with status @v
+ * (CLOG_ST_PREPARED).  Ids in increasing order.  Return: 0 or ENOMEM.
+ */
+int clog_status_add_earlier(struct clog_status *s, uint64_t id, uint64_t v);
+
+/* ---- prepared transactions found by recovery (commit-prepare.c) ------- */
+
+/*
+ * One prepared, unresolved transaction of an earlier open: its records
+ * (copies), its tag and where it starts in the log.  first_lsn is what a
+ * checkpoint's "scan from" must not pass while it is in doubt.
+ */
+struct clog_indoubt {
+	uint64_t id;
+	uint64_t first_lsn;	/* LSN of its first record */
+	uint64_t prepare_lsn;	/* LSN of its prepare record */
+	unsigned char *data;	/* payloads, then the tag */
+	size_t tag_len;
+	size_t nrecs;
+	struct sf_commit_rec *recs;	/* .data points into data */
+	int state;		/* (m) 0 in doubt, 1 resolving, 2 resolved */
+};
+
+struct clog_indoubt_set {
+	struct clog_indoubt *v;	/* in id order */
+	size_t n, cap;
+};
+
+/* Add @d (whose data and recs the set now owns).  Return: 0 or ENOMEM. */
+int clog_indoubt_add(struct clog_indoubt_set *s, const struct clog_indoubt *d);
+/* The entry of @id, or NULL. */
+struct clog_indoubt *clog_indoubt_find(struct clog_indoubt_set *s, uint64_t id);
+void clog_indoubt_free(struct clog_indoubt_set *s);
 
 /* ---- recovery (commit-recover.c) -------------------------------------- */
 
@@ -171,6 +224,7 @@ struct clog_found {
 	uint64_t next_txn;	/* above every id that may have been used */
 	uint32_t next_batch;	/* above every batch number in the log */
 	uint32_t version;	/* of the header (1 or 2) */
+	struct clog_indoubt_set indoubt;	/* prepared, unresolved (V3p) */
 };
 
 /*

@@ -49,6 +49,15 @@
  *      keeps only (offset, length) of the data records of transactions
  *      still open at that point of the log and reads their payloads back
  *      at the commit record (from the window, or pread).
+ * (V3p) A prepare record (CLOG_REC_PREPARE) ends the data records of its
+ *      transaction without ending it: if no commit or rollback record of
+ *      its id follows, it is in doubt -- not replayed, not dropped, and
+ *      not counted as unfinished: its records, its tag and its first LSN
+ *      are handed to the sequencer (clog_found.indoubt), which holds it
+ *      until it is resolved by a commit or rollback record appended by a
+ *      later open; that record ends it as any other (V3), so a
+ *      transaction prepared before one crash and resolved after it is
+ *      replayed (or not) at the resolution's place in the commit order.
  * (V4) Replay in commit order (the order of the commit records).
  * (V5) Only then is the damaged tail cut (ftruncate + fdatasync), so a
  *      replay callback that fails, or corruption, leaves the file as it
@@ -200,13 +209,13 @@ static const char *check_record(struct reader *rd, uint64_t off,
 		return "read error";
 	if (clog_get32(p) != sf_crc32c(0, p + 4, CLOG_REC_HDR - 4 + r->len))
 		return "record CRC mismatch";
-	if (r->type < CLOG_REC_DATA ||
-	    r->type > (version == 1 ? CLOG_REC_ROLLBACK : CLOG_REC_IDS) ||
-	    (version == 1 && r->batch))
+	if (!clog_type_known(r->type, version) || (version == 1 && r->batch))
 		return "bad record type";
 	if ((r->type == CLOG_REC_IDS) != (r->txn == 0) ||
 	    (r->type == CLOG_REC_IDS && r->len != CLOG_IDS_LEN))
 		return "bad record of the log itself";
+	if (r->type == CLOG_REC_PREPARE && r->len > SF_CLOG_MAX_TAG)
+		return "bad prepare record";
 	r->payload = p + CLOG_REC_HDR;
 	return NULL;
 }
@@ -351,6 +360,9 @@ struct otxn {
 	uint64_t id;		/* 0: empty slot */
 	uint32_t n, cap;
 	struct orec *recs;
+	uint64_t first;		/* LSN of its first record (0: none yet) */
+	uint64_t prepare;	/* LSN of its prepare record, or 0 (V3p) */
+	uint32_t tag_len;
 };
 
 struct otab {
@@ -455,16 +467,14 @@ struct replayer {
 };
 
 /*
- * (V3) (V4) Replay transaction @e, committed by the record at @lsn.
- * Return: 0, an error reading it back, or (*@cb set) the callback's.
+ * The payloads of @e's data records (NULL: none) into @rp: rp->v[i] and
+ * rp->data.  Return: 0, ENOMEM or a read error.
  */
-static int replay_one(struct reader *rd, struct replayer *rp,
-		      const struct otxn *e, uint64_t id, uint64_t lsn,
-		      const struct sf_clog_options *opt, bool *cb)
+static int load_recs(struct reader *rd, struct replayer *rp,
+		     const struct otxn *e)
 {
 	size_t total = 0, at = 0;
 	uint32_t n = e ? e->n : 0;
-	int err = 0;
 
 	for (uint32_t i = 0; i < n; i++)
 		total += e->recs[i].len;
@@ -501,6 +511,23 @@ static int replay_one(struct reader *rd, struct replayer *rp,
 						   r->len };
 		at += r->len;
 	}
+	return 0;
+}
+
+/*
+ * (V3) (V4) Replay transaction @e, committed by the record at @lsn.
+ * Return: 0, an error reading it back, or (*@cb set) the callback's.
+ */
+static int replay_one(struct reader *rd, struct replayer *rp,
+		      const struct otxn *e, uint64_t id, uint64_t lsn,
+		      const struct sf_clog_options *opt, bool *cb)
+{
+	uint32_t n = e ? e->n : 0;
+	int err = load_recs(rd, rp, e);
+
+	*cb = false;
+	if (err)
+		return err;
 	if (opt && opt->replay)
 		err = opt->replay(opt->replay_arg, &(struct sf_commit_txn){
 					  id, lsn, n, rp->v });
@@ -508,9 +535,53 @@ static int replay_one(struct reader *rd, struct replayer *rp,
 	return err;
 }
 
+/*
+ * (V3p) Hand prepared transaction @e, in doubt at the end of the log, to
+ * the sequencer: a copy of its payloads and tag.  Return: 0, ENOMEM or a
+ * read error.
+ */
+static int keep_in_doubt(struct reader *rd, struct replayer *rp,
+			 const struct otxn *e, struct clog_indoubt_set *set)
+{
+	struct clog_indoubt d = { .id = e->id, .first_lsn = e->first,
+				  .prepare_lsn = e->prepare,
+				  .tag_len = e->tag_len, .nrecs = e->n };
+	size_t total = 0;
+	int err = load_recs(rd, rp, e);
+
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < e->n; i++)
+		total += e->recs[i].len;
+	d.data = malloc(total + d.tag_len + 1);
+	d.recs = calloc(e->n + 1, sizeof(*d.recs));
+	if (!d.data || !d.recs)
+		goto nomem;
+	if (total)
+		memcpy(d.data, rp->data, total);
+	for (uint32_t i = 0; i < e->n; i++)
+		d.recs[i] = (struct sf_commit_rec){ rp->v[i].lsn,
+			d.data + ((const unsigned char *)rp->v[i].data -
+				  rp->data), rp->v[i].len };
+	if (d.tag_len && pread(rd->fd, d.data + total, d.tag_len,
+			       (off_t)(e->prepare + CLOG_REC_HDR)) !=
+	    (ssize_t)d.tag_len) {
+		err = errno ? errno : EIO;
+		goto out;
+	}
+	if (!clog_indoubt_add(set, &d))
+		return 0;
+nomem:
+	err = ENOMEM;
+out:
+	free(d.data);
+	free(d.recs);
+	return err;
+}
+
 static int replay(struct reader *rd, uint32_t version, uint64_t end,
 		  const struct sf_clog_options *opt,
-		  struct sf_clog_recovery *rep)
+		  struct sf_clog_recovery *rep, struct clog_indoubt_set *set)
 {
 	struct replayer rp = { 0 };
 	struct otab ot = { 0 };
@@ -543,6 +614,20 @@ static int replay(struct reader *rd, uint32_t version, uint64_t end,
 				err = ENOMEM;
 			else
 				e->recs[e->n++] = (struct orec){ r.off, r.len };
+			if (e && !e->first)
+				e->first = r.off;
+			break;
+		case CLOG_REC_PREPARE:
+			/* (V3p) in doubt unless ended below */
+			e = ot_get(&ot, r.txn);
+			if (!e) {
+				err = ENOMEM;
+				break;
+			}
+			if (!e->first)
+				e->first = r.off;
+			e->prepare = r.off;
+			e->tag_len = r.len;
 			break;
 		case CLOG_REC_COMMIT:
 			e = ot.t ? ot_find(&ot, r.txn) : NULL;
@@ -567,7 +652,18 @@ static int replay(struct reader *rd, uint32_t version, uint64_t end,
 		}
 		off += CLOG_REC_HDR + r.len;
 	}
-	rep->unfinished = ot.used;
+	/*
+	 * (V3p) What is still open and prepared is in doubt.  (The checkpoint
+	 * records of this format's next version must scan from first_lsn of
+	 * each of these as of an unfinished transaction.)
+	 */
+	for (size_t i = 0; !err && ot.t && i <= ot.mask; i++) {
+		if (!ot.t[i].id || !ot.t[i].prepare)
+			continue;
+		err = keep_in_doubt(rd, &rp, &ot.t[i], set);
+		rep->prepared++;
+	}
+	rep->unfinished = ot.used - rep->prepared;
 	ot_free(&ot);
 	free(rp.data);
 	free(rp.v);
@@ -642,7 +738,7 @@ int clog_recover(int fd, const struct sf_clog_options *opt,
 			goto out;
 		}
 	}
-	err = replay(&rd, version, s.end, opt, rep);
+	err = replay(&rd, version, s.end, opt, rep, &found->indoubt);
 	if (err)
 		goto out;
 	if (s.why && !s.zeros) {

@@ -24,17 +24,29 @@
  *   (S3) Set (m held, final values only).  An id in the ring: the slot
  *        (release).  An outlier: its entry, and forget_at = next + R:
  *        kept for R more ids after it ended.
- *   (S4) Get, no lock.  next (acquire): an id at or above it, or below
- *        base, is unknown (ENOENT).  low (acquire): if id >= low, load the
- *        slot (acquire), then low again (acquire).  If low is still <= id,
+ *   (S4) Get, no lock.  next (acquire): an id at or above it is unknown
+ *        (ENOENT); one below base only an outlier can know (S6).  low
+ *        (acquire): if id >= low, load the slot (acquire), then low
+ *        again (acquire).  If low is still <= id,
  *        the slot was id's: a slot is reused for id + R only by a begin
  *        that stored low > id before the reset (S2), and a reader whose
  *        slot load read that reset (a release) sees that low in its
  *        second load.  Otherwise the id has just left the ring: (S5).
  *   (S5) An id below low: if nout (acquire) is 0, ESTALE (S2 stored nout
  *        before low, so an id that became an outlier is counted); else
- *        under m, a binary search of the outliers: its entry, or ESTALE.
- *        Outliers whose forget_at has come are removed by begin (m held).
+ *        under m, a binary search of the outliers: its entry, or ESTALE
+ *        (ENOENT below base).  Outliers whose forget_at has come are
+ *        removed by begin (m held).
+ *   (S6) Earlier opens.  An id below base is unknown (ENOENT), except a
+ *        transaction prepared by an earlier open and still in doubt when
+ *        this one recovered the log (commit.c, Prepare): open registers
+ *        each, before the first begin, as an outlier {id, PREPARED} --
+ *        below every id of this open, so the outliers stay sorted.  A
+ *        PREPARED status is not final: like ACTIVE it makes a slot leave
+ *        the ring as an outlier (S2), and an outlier set to it keeps
+ *        forget_at 0 (S3).  Its resolution sets its final status (S3):
+ *        kept R more ids, then forgotten: ENOENT again, as for every id
+ *        of an earlier open.
  *
  * So a transaction's status is kept for the R most recent ids, and for an
  * older one while it is active and R ids after it ended; everything else
@@ -89,6 +101,23 @@ static void outliers_expire_locked(struct clog_status *s)
 	sf_store_release(&s->nout, n);
 }
 
+/* Append outlier {@id, @v} (ids increase; nout stored release, S2). */
+static int outlier_push(struct clog_status *s, uint64_t id, uint64_t v)
+{
+	if (s->nout == s->out_cap) {
+		uint32_t n = s->out_cap ? 2 * s->out_cap : 16;
+		struct clog_outlier *o = realloc(s->out, n * sizeof(*o));
+
+		if (!o)
+			return ENOMEM;
+		s->out = o;
+		s->out_cap = n;
+	}
+	s->out[s->nout] = (struct clog_outlier){ id, v, 0 };
+	sf_store_release(&s->nout, s->nout + 1);
+	return 0;
+}
+
 /* (S2) Return: 0 and the new id in *@id, or ENOMEM. */
 int clog_status_begin_locked(struct clog_status *s, uint64_t *id)
 {
@@ -99,21 +128,9 @@ int clog_status_begin_locked(struct clog_status *s, uint64_t *id)
 	if (s->next - s->low > s->mask) {
 		uint64_t v = s->ring[s->low & s->mask];
 
-		if (v == CLOG_ST_ACTIVE) {
-			if (s->nout == s->out_cap) {
-				uint32_t n = s->out_cap ? 2 * s->out_cap : 16;
-				struct clog_outlier *o =
-					realloc(s->out, n * sizeof(*o));
-
-				if (!o)
-					return ENOMEM;
-				s->out = o;
-				s->out_cap = n;
-			}
-			s->out[s->nout] = (struct clog_outlier){ s->low,
-							 CLOG_ST_ACTIVE, 0 };
-			sf_store_release(&s->nout, s->nout + 1);
-		}
+		if ((v == CLOG_ST_ACTIVE || v == CLOG_ST_PREPARED) &&
+		    outlier_push(s, s->low, v))
+			return ENOMEM;
 		sf_store64_release(&s->low, s->low + 1);
 	}
 	SF_SYNC_POINT_VAL("commit:status-evicted", s, s->low);
@@ -140,7 +157,7 @@ static struct clog_outlier *outlier_find(struct clog_status *s, uint64_t id)
 	return NULL;
 }
 
-/* (S3) m held; @v is final. */
+/* (S3) m held; @v is final, or CLOG_ST_PREPARED (S6). */
 void clog_status_set_locked(struct clog_status *s, uint64_t id, uint64_t v)
 {
 	struct clog_outlier *o;
@@ -153,18 +170,20 @@ void clog_status_set_locked(struct clog_status *s, uint64_t id, uint64_t v)
 	if (!o)
 		return;		/* cannot happen: an outlier is active */
 	o->v = v;
+	if (v == CLOG_ST_PREPARED)
+		return;		/* (S6) not final */
 	o->forget_at = s->next + s->mask + 1;
 	if (o->forget_at < s->forget_min)
 		s->forget_min = o->forget_at;
 }
 
-/* (S4) (S5) Return: 0 and *@v, ENOENT or ESTALE. */
+/* (S4) (S5) (S6) Return: 0 and *@v, ENOENT or ESTALE. */
 int clog_status_get(struct clog_status *s, uint64_t id, uint64_t *v)
 {
 	struct clog_outlier *o;
 	int err = ESTALE;
 
-	if (id < s->base || id >= sf_load64_acquire(&s->next))
+	if (id >= sf_load64_acquire(&s->next))
 		return ENOENT;
 	if (id >= sf_load64_acquire(&s->low)) {
 		SF_SYNC_POINT_VAL("commit:status-slot", s, id);
@@ -173,8 +192,10 @@ int clog_status_get(struct clog_status *s, uint64_t id, uint64_t *v)
 		    id >= sf_load64_acquire(&s->low))
 			return 0;
 	}
+	if (id < s->base)
+		err = ENOENT;	/* (S6) unless in doubt or just resolved */
 	if (!sf_load_acquire(&s->nout))
-		return ESTALE;
+		return err;
 	sf_mutex_lock(s->m);
 	o = outlier_find(s, id);
 	if (o) {
@@ -190,4 +211,10 @@ uint64_t clog_status_bytes_locked(const struct clog_status *s)
 {
 	return (s->mask + 1) * sizeof(*s->ring) +
 	       (uint64_t)s->out_cap * sizeof(*s->out);
+}
+
+/* (S6) Before the first begin (open). */
+int clog_status_add_earlier(struct clog_status *s, uint64_t id, uint64_t v)
+{
+	return outlier_push(s, id, v);
 }

@@ -21,19 +21,23 @@
  *
  * Nothing sees a transaction before (3), and (3) happens only after (2)
  * succeeded for its batch and every batch before it; appliers see it only
- * after (4).  Sync points (test-hook build) between the steps:
- * "commit:appended" (committer, after 1), "commit:flush" (leader, before
- * 2), "commit:durable" (after 2), "commit:visible" (after 3),
- * "commit:woken" (after 4); lib/commit/tests/commit-order.c holds a commit at
- * each of them.
+ * after (4).  (An asynchronous commit, sf_txn_commit_async(), takes (3)
+ * before (2), once every commit before it has taken (3): A1-A5; its
+ * appliers still wait for (2) and (4) of its batch.)  Sync points
+ * (test-hook build) between the steps: "commit:appended" (committer,
+ * after 1), "commit:flush" (leader, before 2), "commit:durable" (after
+ * 2), "commit:visible" (after 3), "commit:woken" (after 4);
+ * lib/commit/tests/commit-order.c holds a commit at each of them.
  *
  * State.  Everything below marked (m) is protected by log->m (an
  * sf_mutex).  Read without the mutex:
  *
  *   watermark   u64; every commit with LSN < watermark has finished (3).
  *               Stored (release) under m only, after the slots of the
- *               commits below it.  Never passes a commit that is not
- *               durable: it is set to the end of the buffer just flushed.
+ *               commits below it.  Never passes a synchronous commit
+ *               that is not durable: it is set to the end of the buffer
+ *               just flushed, or (A2) just past an asynchronous commit
+ *               all of whose predecessors have finished; never lowered.
  *   tab         the status table (commit-status.c, S1-S5): the status
  *               of each recent or active id: CLOG_ST_ACTIVE (0),
  *               _ROLLED_BACK, _FAILED, _IN_DOUBT, or the commit LSN (>= 32:
@@ -141,6 +145,11 @@
  * at its deadline (sf_clog_close_timed()) drops what is left: those
  * transactions are durable, and the next open replays them.
  *
+ * Asynchronous commits (A1-A5, above async_visible_locked()) become
+ * visible before they are durable, never ahead of an unfinished commit;
+ * prepared transactions (P1-P5, above sf_txn_prepare()) stay in doubt
+ * across crashes until resolved.
+ *
  * Written next to their code, below: gathering before a flush (G1-G5,
  * above gather_over_locked()), the zeros kept ahead of the end (Z1-Z3,
  * above zero_ahead_locked()), and how a thread sleeps on an event counter
@@ -178,6 +187,11 @@ struct sf_txn {
 	bool logged;			/* has records in the log */
 	bool keep;			/* keep copies of the records */
 	bool queued;			/* (m) step (5) done (Q2) */
+	bool async;			/* sf_txn_commit_async() (A1) */
+	bool status_set;		/* (m) its commit's status is set (A1) */
+	bool settled;			/* (m) counted out of nyoung (G1) */
+	bool prepared;			/* prepare record durable (P1) */
+	uint64_t first_lsn;		/* its first record's, or 0 (P5) */
 	uint32_t refs;			/* (m) committer, batch, appliers */
 	/* copies for the appliers */
 	unsigned char *copy;
@@ -249,6 +263,15 @@ struct sf_clog {
 	struct applier *appliers;	/* (m) */
 	uint32_t applier_queue;		/* (Q1) the bound */
 	uint32_t room_waiters;		/* (m) committers waiting (Q2) */
+	/* asynchronous commits (A1)-(A5) */
+	uint32_t unfinished;		/* (m) commits appended, status unset */
+	uint64_t async_lsn;		/* (m) the last async commit's LSN */
+	uint64_t async_since;		/* (m) when it became pending (ns) */
+	uint64_t async_delay_ns;
+	uint32_t async_seq, async_waiters;	/* the flusher sleeps here */
+	bool flusher_on, flusher_stop;	/* (m) */
+	pthread_t flusher;
+	struct clog_indoubt_set indoubt;	/* earlier opens' (P4) */
 	struct sf_clog_stats st;	/* (m) */
 };
 
@@ -436,8 +459,12 @@ static void fail_commits_locked(struct sf_clog *log, struct clog_buf *b,
 				int err, bool written)
 {
 	for (struct sf_txn *t = b->commits; t; t = t->batch_next) {
+		/* (P3) a prepared one is still prepared in the log */
 		set_status_locked(log, t, written && log->in_doubt ?
-				   CLOG_ST_IN_DOUBT : CLOG_ST_FAILED);
+				  CLOG_ST_IN_DOUBT : t->prepared ?
+				  CLOG_ST_PREPARED : CLOG_ST_FAILED);
+		log->unfinished -= !t->status_set;
+		t->status_set = true;
 		t->result = err;
 		set_done_locked(log, t);
 		log->st.failed_commits++;
@@ -542,6 +569,9 @@ static void gather_kick_locked(struct sf_clog *log)
 /* (G1) A transaction no longer open: committed (appended) or rolled back. */
 static void txn_settled_locked(struct sf_clog *log, struct sf_txn *t)
 {
+	if (t->settled)
+		return;		/* prepared, then committed (P1) */
+	t->settled = true;
 	if (t->id >= log->young_base)
 		log->nyoung--;
 	gather_kick_locked(log);
@@ -610,6 +640,180 @@ static void zero_ahead_locked(struct sf_clog *log, uint64_t end)
 	log->zeroed = write_zeros(log->fd, from, to);
 }
 
+/* ---- asynchronous commit -------------------------------------------- */
+
+/*
+ * Asynchronous commit.  Commit order is the order of the commit records
+ * (their LSNs), synchronous and asynchronous alike.
+ *   (A1) unfinished counts the commits appended whose status is not set
+ *        yet (status_set: step 3, or a failure); m held for both.
+ *   (A2) An asynchronous commit T, its record at c, is visible at once
+ *        when unfinished was 0 at its append: every commit before it has
+ *        its status and the watermark is past it (both stored under m by
+ *        whoever set them).  T's status gets c, then the watermark moves
+ *        to c + 32, the LSN of the next record: it still passes only
+ *        finished commits, and a snapshot taken now sees T and nothing
+ *        after it, so no snapshot ever changes.  The watermark is never
+ *        lowered: step (3) stores the end of its batch only when larger.
+ *   (A3) Else T waits behind them, as a synchronous committer waits, but
+ *        on ev_seq (every step (4) is an event): when step (3) of a batch
+ *        has made its commits visible, async_catch_up_locked() walks the
+ *        commits after it in LSN order (batches in flight after it, then
+ *        the buffer being filled) and makes each asynchronous one visible
+ *        as in (A2) until it meets a synchronous one: T waits for the
+ *        visibility of the commits before it, not for its own flush.  A
+ *        synchronous commit is visible at step (3) of its batch only,
+ *        after it is durable, as before.
+ *   (A4) T stays in its buffer's commit list; the batch holds a reference
+ *        from the append on (its committer may be gone before step 4),
+ *        and step (5) queues it with its batch: appliers receive it only
+ *        once durable, in commit order.  What a crash loses is therefore
+ *        a suffix of the commit order: recovery keeps a prefix of the log
+ *        (V2), and a synchronous commit that returned had its batch and
+ *        every one before it durable -- every commit before it, among them
+ *        everything it observed before it committed.  When T's batch
+ *        fails, T becomes FAILED (or IN_DOUBT, F3) after having been
+ *        visible, and so does every commit after it, a synchronous one
+ *        that observed T included (it returns the error).
+ *   (A5) The flusher: a thread started by the first asynchronous commit
+ *        (when it cannot be started, the commit is made synchronous).
+ *        It sleeps on async_seq until an asynchronous commit is pending
+ *        (durable <= async_lsn), then until async_delay after the first
+ *        one pending (async_since), then flushes to async_lsn as
+ *        sf_clog_flush_to() does (leads the batch or waits for its
+ *        leader).  Close writes everything buffered, then stops it.
+ */
+/* (A2) (A3) @t's commit visible: status, then the watermark past it. */
+static void commit_visible_locked(struct sf_clog *log, struct sf_txn *t)
+{
+	set_status_locked(log, t, t->commit_lsn);
+	t->status_set = true;
+	log->unfinished--;
+}
+
+static void async_visible_locked(struct sf_clog *log, struct sf_txn *t)
+{
+	sf_tsan_release(&log->watermark);	/* see status_of() */
+	commit_visible_locked(log, t);
+	if (sf_load64_acquire(&log->watermark) < t->commit_lsn + CLOG_REC_HDR)
+		sf_store64_release(&log->watermark,
+				   t->commit_lsn + CLOG_REC_HDR);
+}
+
+/*
+ * (A3) After step (3) of batch @ticket (m held): make visible the
+ * asynchronous commits that waited only for it, in LSN order, up to the
+ * first synchronous commit that is not visible.
+ */
+static void async_catch_up_locked(struct sf_clog *log, uint64_t ticket)
+{
+	for (uint64_t k = ticket + 1; log->unfinished && k <= log->batches;
+	     k++) {
+		struct clog_buf *b = &log->buf[k % (log->inflight + 1)];
+
+		for (struct sf_txn *t = b->commits; t; t = t->batch_next) {
+			if (t->status_set)
+				continue;
+			if (!t->async)
+				return;
+			async_visible_locked(log, t);
+			set_done_locked(log, t);	/* (G2) it comes back */
+		}
+	}
+}
+
+/*
+ * (A2) An asynchronous commit @t just appended (counted in unfinished,
+ * m held): the batch's reference, visible now if nothing is unfinished
+ * before it, and the flusher told.  Return: whether to wake ev_seq.
+ */
+static bool async_appended_locked(struct sf_clog *log, struct sf_txn *t)
+{
+	bool wake = false;
+
+	t->async = true;
+	t->refs++;		/* (A4) the batch's, until queued */
+	if (log->unfinished == 1 || SF_BROKEN(ASYNC_VISIBLE_EARLY)) {
+		async_visible_locked(log, t);
+		t->done = true;	/* never counted in returning (G2) */
+		wake = event_locked(log);
+	}
+	if (log->async_lsn < log->durable) {
+		/* (A5) the first one pending: the delay starts now */
+		log->async_since = sf_now_ns();
+		sf_fetch_add(&log->async_seq, 1);
+		if (sf_load_relaxed(&log->async_waiters))
+			sf_wake(&log->async_seq, 1, 0);
+	}
+	log->async_lsn = t->commit_lsn;
+	return wake;
+}
+
+/*
+ * (A4) A buffer that will never reach step (5) (it failed before it was
+ * taken): drop the batch's references of its asynchronous commits.
+ */
+static void async_unref_locked(struct clog_buf *b)
+{
+	for (struct sf_txn *t = b->commits, *next; t; t = next) {
+		next = t->batch_next;
+		if (t->async)
+			txn_put_locked(t);
+	}
+}
+
+static int flush_to_locked(struct sf_clog *log, uint64_t lsn);
+
+/* (A5) The flusher thread. */
+static void *flusher_main(void *arg)
+{
+	struct sf_clog *log = arg;
+
+	lock(log);
+	while (!log->flusher_stop) {
+		uint64_t due = log->async_since + log->async_delay_ns;
+		struct timespec abs = { (time_t)(due / 1000000000u),
+					(long)(due % 1000000000u) };
+
+		if (log->failed || log->durable > log->async_lsn)
+			wait_on_locked(log, &log->async_seq,
+				       &log->async_waiters, NULL);
+		else if (sf_now_ns() < due)
+			wait_on_locked(log, &log->async_seq,
+				       &log->async_waiters, &abs);
+		else if (flush_to_locked(log, log->async_lsn) == 0 &&
+			 log->durable <= log->async_lsn)
+			log->async_since = sf_now_ns();	/* none: later */
+	}
+	unlock(log);
+	return NULL;
+}
+
+/* (A5) Is the flusher running (started now if not)?  m held. */
+static bool async_flusher_locked(struct sf_clog *log)
+{
+	if (!log->flusher_on && !log->flusher_stop)
+		log->flusher_on = pthread_create(&log->flusher, NULL,
+						 flusher_main, log) == 0;
+	return log->flusher_on;
+}
+
+/* (A5) Stop the flusher (m not held; close, after the last write). */
+static void async_stop(struct sf_clog *log)
+{
+	bool on;
+
+	lock(log);
+	log->flusher_stop = true;
+	on = log->flusher_on;
+	sf_fetch_add(&log->async_seq, 1);
+	unlock(log);
+	if (!on)
+		return;
+	sf_wake(&log->async_seq, 1, 0);
+	pthread_join(log->flusher, NULL);
+}
+
 /*
  * flush_locked() - become the leader of the next batch: write and flush
  * buf[active] for everyone whose records are in it.  Called with m held,
@@ -673,6 +877,7 @@ static void flush_locked(struct sf_clog *log)
 		nb_failed = log->buf[log->active].commits != NULL;
 		/* never written: failed, whatever the file says */
 		fail_commits_locked(log, &log->buf[log->active], err, false);
+		async_unref_locked(&log->buf[log->active]);	/* (A4) */
 		buf_reset(&log->buf[log->active], log->buf[log->active].off);
 	} else {
 		log->st.flushes++;
@@ -683,10 +888,12 @@ static void flush_locked(struct sf_clog *log)
 		/* (3) visible: the slots, then the watermark past them. */
 		sf_tsan_release(&log->watermark);	/* see status_of() */
 		for (t = b->commits; t; t = t->batch_next)
-			set_status_locked(log, t, t->commit_lsn);
-		if (!SF_BROKEN(VISIBLE_BEFORE_DURABLE) ||
-		    sf_load64_acquire(&log->watermark) < end)
+			if (!t->status_set)	/* (A3) async: visible already */
+				commit_visible_locked(log, t);
+		/* (A2) an async commit may have moved it past end already */
+		if (sf_load64_acquire(&log->watermark) < end)
 			sf_store64_release(&log->watermark, end);
+		async_catch_up_locked(log, ticket);
 		unlock(log);
 		SF_SYNC_POINT("commit:visible", log);
 		lock(log);
@@ -695,7 +902,7 @@ static void flush_locked(struct sf_clog *log)
 	list = b->commits;
 	for (t = list; t; t = t->batch_next) {
 		set_done_locked(log, t);
-		t->refs++;		/* the batch's, until queued */
+		t->refs += !t->async;	/* the batch's, until queued (A4) */
 	}
 	buf_reset(b, end);
 	log->finished++;
@@ -795,6 +1002,7 @@ static int append_locked(struct sf_clog *log, uint64_t id, uint32_t type,
 
 static void clog_free(struct sf_clog *log)
 {
+	clog_indoubt_free(&log->indoubt);
 	clog_status_free(&log->tab);
 	for (unsigned int i = 0; i < CLOG_INFLIGHT + 1; i++)
 		free(log->buf[i].data);
@@ -899,6 +1107,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		       opt->status_horizon > SF_CLOG_MAX_HORIZON)) ||
 		     (opt->flags & ~(SF_CLOG_READ_ONLY | SF_CLOG_SALVAGE)) ||
 		     opt->applier_queue > SF_CLOG_MAX_APPLIER_QUEUE ||
+		     opt->async_delay_us > SF_CLOG_MAX_ASYNC_DELAY_US ||
 		     (opt->id_reserve &&
 		      (opt->id_reserve < SF_CLOG_MIN_ID_RESERVE ||
 		       opt->id_reserve > SF_CLOG_MAX_ID_RESERVE)) ||
@@ -918,6 +1127,9 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 			  : opt->gather_pct;
 	log->applier_queue = opt && opt->applier_queue ? opt->applier_queue
 			     : SF_CLOG_DEFAULT_APPLIER_QUEUE;
+	log->async_delay_ns = 1000ull * (opt && opt->async_delay_us ?
+					 opt->async_delay_us :
+					 SF_CLOG_DEFAULT_ASYNC_DELAY_US);
 	log->read_only = opt && (opt->flags & SF_CLOG_READ_ONLY);
 	log->fd = open(path, (log->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (log->fd < 0 && errno == ENOENT && !log->read_only) {
@@ -962,6 +1174,12 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	err = clog_status_init(&log->tab, &log->m, next,
 			       opt && opt->status_horizon ? opt->status_horizon
 			       : SF_CLOG_DEFAULT_HORIZON);
+	/* (P4) the earlier opens' transactions in doubt, ids below next */
+	log->indoubt = found.indoubt;
+	found.indoubt = (struct clog_indoubt_set){ 0 };
+	for (size_t i = 0; i < log->indoubt.n && !err; i++)
+		err = clog_status_add_earlier(&log->tab, log->indoubt.v[i].id,
+					      CLOG_ST_PREPARED);
 	for (unsigned int i = 0; i < log->inflight + 1 && !err; i++) {
 		log->buf[i].data = malloc(cap);
 		err = log->buf[i].data ? 0 : ENOMEM;
@@ -980,6 +1198,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	*out = log;
 	return 0;
 fail:
+	clog_indoubt_free(&found.indoubt);
 	clog_free(log);
 	return err;
 }
@@ -1058,7 +1277,10 @@ SF_EXPORT int sf_clog_close_timed(sf_clog_t *log, clockid_t clk,
 		unlock(log);
 		return EBUSY;
 	}
-	/* Rollback records still buffered: write them (a leader may run). */
+	/*
+	 * Rollback records and asynchronous commits (A5) still buffered:
+	 * write them (a leader may run).
+	 */
 	while (!log->failed && (log->batches != log->finished ||
 				 log->buf[log->active].len)) {
 		if (can_lead(log) && log->buf[log->active].len)
@@ -1071,6 +1293,7 @@ SF_EXPORT int sf_clog_close_timed(sf_clog_t *log, clockid_t clk,
 	    ftruncate(log->fd, (off_t)log->durable) == 0)
 		(void)fdatasync(log->fd);
 	unlock(log);
+	async_stop(log);	/* (A5) after the last write */
 	dropped = stop_appliers(log, abs ? &rt : NULL);
 	clog_free(log);
 	return dropped ? ETIMEDOUT : 0;
@@ -1302,12 +1525,16 @@ SF_EXPORT int sf_txn_add_lsn(sf_txn_t *t, const void *data, size_t len,
 	log = t->log;
 	if (len > log->cap - CLOG_REC_HDR)
 		return EMSGSIZE;
+	if (t->prepared)
+		return EBUSY;	/* (P1) */
 	/* The appliers' copy first: a record in the log is in the copy. */
 	if (t->keep && (err = keep_copy(t, data, len)))
 		return err;
 	lock(log);
 	err = append_locked(log, t->id, CLOG_REC_DATA, data, len, &lsn);
 	t->logged |= !err;
+	if (!err && !t->first_lsn)
+		t->first_lsn = lsn;	/* (P5) */
 	unlock(log);
 	if (t->keep) {
 		if (err) {
@@ -1366,11 +1593,15 @@ static void txn_end_locked(struct sf_txn *t)
 	txn_put_locked(t);
 }
 
-SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
+/*
+ * The commit of @t: synchronous, or (@async) asynchronous (A1-A5).  @t is
+ * freed in every case.
+ */
+static int txn_commit(struct sf_txn *t, uint64_t *commit_lsn, bool async)
 {
 	struct sf_clog *log;
 	struct clog_buf *b;
-	bool gathered = false;
+	bool gathered = false, wake = false;
 	int err;
 
 	if (!t)
@@ -1378,6 +1609,8 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 	log = t->log;
 	commit_copies(t);
 	lock(log);
+	/* (A5) no flusher, no asynchronous commit: it is made synchronous */
+	async = async && async_flusher_locked(log);
 	if (SF_BROKEN(QUEUE_WAIT_EARLY))
 		wait_room_locked(log, t, false);	/* before it: wrong */
 	/* (1) append */
@@ -1385,7 +1618,8 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 			    &t->commit_lsn);
 	txn_settled_locked(log, t);
 	if (err) {
-		set_status_locked(log, t, CLOG_ST_FAILED);
+		set_status_locked(log, t, t->prepared ? CLOG_ST_PREPARED :
+				  CLOG_ST_FAILED);	/* (P3) */
 		log->st.failed_commits++;
 		txn_end_locked(t);
 		unlock(log);
@@ -1396,15 +1630,21 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 	t->batch_next = NULL;
 	*b->tail = t;
 	b->tail = &t->batch_next;
+	log->unfinished++;
+	if (async)
+		wake = async_appended_locked(log, t);
 	if (SF_BROKEN(VISIBLE_BEFORE_DURABLE)) {
 		/* Falcon's order: committed and visible before the log write. */
 		set_status_locked(log, t, t->commit_lsn);
 		sf_store64_release(&log->watermark, t->commit_lsn + CLOG_REC_HDR);
 	}
 	unlock(log);
+	wake_all(log, wake);
 	SF_SYNC_POINT("commit:appended", t);
 
 	lock(log);
+	if (async && t->done)
+		goto back;	/* (A2) visible at once */
 	while (!t->done) {
 		/* Ours is in buf[active] or in a batch being written. */
 		if (can_lead(log) && log->buf[log->active].len) {
@@ -1414,6 +1654,8 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 				continue;
 			}
 			flush_locked(log);
+		} else if (async) {
+			wait_event_locked(log);	/* (A3) */
 		} else {
 			wait_buf_locked(log, &log->buf[t->buf]);
 		}
@@ -1426,17 +1668,33 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 #endif
 	log->returning--;	/* (G2) back */
 	gather_kick_locked(log);
+back:
 	err = t->result;
+	/* (Q2) durable, visible; (A4) async: visible, queued once durable */
 	if (!err && !SF_BROKEN(QUEUE_WAIT_EARLY))
-		wait_room_locked(log, t, true);	/* (Q2) durable, visible */
+		wait_room_locked(log, t, !async);
 	if (!err)
 		log->st.commits++;
+	if (!err && async)
+		log->st.async_commits++;
 	if (commit_lsn)
 		*commit_lsn = t->commit_lsn;
 	txn_end_locked(t);
 	unlock(log);
 	return err;
 }
+
+SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
+{
+	return txn_commit(t, commit_lsn, false);
+}
+
+SF_EXPORT int sf_txn_commit_async(sf_txn_t *t, uint64_t *commit_lsn)
+{
+	return txn_commit(t, commit_lsn, true);
+}
+
+static int rollback_durable(struct sf_txn *t);
 
 SF_EXPORT int sf_txn_rollback(sf_txn_t *t)
 {
@@ -1446,6 +1704,8 @@ SF_EXPORT int sf_txn_rollback(sf_txn_t *t)
 
 	if (!t)
 		return EINVAL;
+	if (t->prepared)
+		return rollback_durable(t);	/* (P2) */
 	log = t->log;
 	lock(log);
 	/* Records reached the log: tell recovery (a lost record is harmless). */
@@ -1485,6 +1745,8 @@ static int status_of(struct sf_clog *log, uint64_t id, uint64_t wm, int *st)
 		*st = SF_TXN_FAILED;
 	else if (v == CLOG_ST_IN_DOUBT)
 		*st = SF_TXN_IN_DOUBT;
+	else if (v == CLOG_ST_PREPARED)
+		*st = SF_TXN_PREPARED;	/* (P3) */
 	else if (v != CLOG_ST_ACTIVE && v < wm) {
 		/*
 		 * TSAN: what the committer did before its commit happens
@@ -1510,7 +1772,7 @@ SF_EXPORT int sf_clog_txn_status(sf_clog_t *log, uint64_t id,
 SF_EXPORT int sf_clog_txn_wait(sf_clog_t *log, uint64_t id, clockid_t clk,
 			       const struct timespec *abs, int *st)
 {
-	int err = 0, s;
+	int err = 0, s = SF_TXN_ACTIVE;
 
 	if (!log || !st || (abs && (!sf_timespec_valid(abs) ||
 				    !sf_clock_valid(clk))))
@@ -1520,7 +1782,8 @@ SF_EXPORT int sf_clog_txn_wait(sf_clog_t *log, uint64_t id, clockid_t clk,
 		uint32_t seq = sf_load_acquire(&log->ev_seq);	/* (W2) */
 
 		err = status_of(log, id, sf_load64_acquire(&log->watermark), &s);
-		if (err || s != SF_TXN_ACTIVE)			/* (W3) */
+		if (err || (s != SF_TXN_ACTIVE &&		/* (W3) */
+			    s != SF_TXN_PREPARED))
 			break;
 		if (sf_wait(&log->ev_seq, seq, abs, clk, 0) == ETIMEDOUT) {
 			err = ETIMEDOUT;			/* (W4) */
@@ -1552,13 +1815,10 @@ SF_EXPORT int sf_txn_add(sf_txn_t *t, const void *data, size_t len)
  * Either way the flush is shared with the committers of the batch.  No
  * gathering (G3): the caller waits for this record, not for a batch.
  */
-SF_EXPORT int sf_clog_flush_to(sf_clog_t *log, uint64_t lsn)
+static int flush_to_locked(struct sf_clog *log, uint64_t lsn)
 {
 	int err = 0;
 
-	if (!log)
-		return EINVAL;
-	lock(log);
 	while (!err && log->durable <= lsn) {
 		struct clog_buf *b = &log->buf[log->active];
 
@@ -1573,6 +1833,17 @@ SF_EXPORT int sf_clog_flush_to(sf_clog_t *log, uint64_t lsn)
 		else
 			wait_event_locked(log);
 	}
+	return err;
+}
+
+SF_EXPORT int sf_clog_flush_to(sf_clog_t *log, uint64_t lsn)
+{
+	int err;
+
+	if (!log)
+		return EINVAL;
+	lock(log);
+	err = flush_to_locked(log, lsn);
 	unlock(log);
 	return err;
 }
@@ -1587,4 +1858,217 @@ SF_EXPORT uint64_t sf_clog_durable_lsn(sf_clog_t *log)
 	d = log->durable;
 	unlock(log);
 	return d;
+}
+
+/* ---- prepare (two-phase commit) ------------------------------------- */
+
+/*
+ * Prepare.
+ *   (P1) sf_txn_prepare() appends a CLOG_REC_PREPARE record (the tag)
+ *        after the transaction's data records and returns only once
+ *        flush_to_locked() has made it durable, with every record before
+ *        it.  Then, under m, the transaction is prepared: status PREPARED
+ *        (commit-status.c, S6), no more records (EBUSY), and out of the
+ *        gathering's count (G1: it commits when its coordinator says so,
+ *        not soon).  A failed flush fails the log, which cuts the record
+ *        (F1): the transaction is not prepared, and can only roll back.
+ *   (P2) The handle resolves it: its commit is any other (sync or
+ *        async); its rollback waits for the flush of its rollback record
+ *        (rollback_durable()): lost in a crash, it would bring the
+ *        transaction back in doubt after it was reported rolled back.
+ *   (P3) A prepared transaction whose commit fails stays PREPARED: the log
+ *        still holds its prepare record, and not its commit record (cut,
+ *        F1) -- unless the cut failed too (IN_DOUBT, F3).
+ *   (P4) After a crash, recovery finds it prepared and not ended (V3p)
+ *        and hands it over with copies of its records and tag and its
+ *        first LSN (log->indoubt, commit-prepare.c); open registers its id
+ *        as PREPARED (S6) before any begin.  sf_clog_commit_prepared()
+ *        and sf_clog_rollback_prepared() resolve it by id: the id is
+ *        unique over the life of the log (I1), a tag is the caller's and
+ *        need not be.  Under m the entry goes from in doubt (0) to
+ *        resolving (1), so a second resolution is refused (EALREADY);
+ *        a transaction with the old id then takes the commit or rollback
+ *        path of (P2), and the entry ends resolved (2), or in doubt again
+ *        (0) if that failed (the log failed with it).  Its commit record
+ *        ends it for every later recovery, which replays it there, in
+ *        commit order; until then each open finds it in doubt again.
+ *   (P5) A checkpoint must not scan from past the first LSN of a
+ *        transaction in doubt: log->indoubt.v[i].first_lsn (entries not
+ *        resolved), and t->first_lsn of this open's prepared handles.
+ */
+SF_EXPORT int sf_txn_prepare(sf_txn_t *t, const void *tag, size_t tag_len)
+{
+	struct sf_clog *log;
+	uint64_t lsn;
+	bool wake = false;
+	int err;
+
+	if (!t || (!tag && tag_len) || tag_len > SF_CLOG_MAX_TAG)
+		return EINVAL;
+	if (t->prepared)
+		return EALREADY;
+	log = t->log;
+	lock(log);
+	err = append_locked(log, t->id, CLOG_REC_PREPARE, tag, tag_len, &lsn);
+	if (!err && !t->first_lsn)
+		t->first_lsn = lsn;	/* (P5) */
+	/* "prepare-undurable": returns with the record still buffered */
+	if (!err && !SF_BROKEN(PREPARE_UNDURABLE))
+		err = flush_to_locked(log, lsn);		/* (P1) */
+	if (!err) {
+		t->prepared = true;
+		t->logged = true;
+		set_status_locked(log, t, CLOG_ST_PREPARED);
+		txn_settled_locked(log, t);
+		log->st.prepares++;
+		wake = event_locked(log);
+	}
+	unlock(log);
+	wake_all(log, wake);
+	return err;
+}
+
+/* (P2) Roll back prepared @t once its rollback record is durable. */
+static int rollback_durable(struct sf_txn *t)
+{
+	struct sf_clog *log = t->log;
+	uint64_t lsn;
+	bool wake;
+	int err;
+
+	lock(log);
+	err = append_locked(log, t->id, CLOG_REC_ROLLBACK, NULL, 0, &lsn);
+	if (!err)
+		err = flush_to_locked(log, lsn);
+	if (!err) {
+		set_status_locked(log, t, CLOG_ST_ROLLED_BACK);
+		log->st.rollbacks++;
+	}
+	wake = event_locked(log);
+	txn_end_locked(t);
+	unlock(log);
+	wake_all(log, wake);
+	return err;
+}
+
+/*
+ * (P4) A transaction for resolving @id, in doubt since an earlier open:
+ * *@d resolving.  Return: 0, EINVAL, EROFS, EIO, ENOENT, EALREADY,
+ * ENOMEM; nothing changed on error.
+ */
+static int txn_of_in_doubt(struct sf_clog *log, uint64_t id,
+			   struct sf_txn **out, struct clog_indoubt **dp)
+{
+	struct clog_indoubt *d;
+	struct sf_txn *t;
+	int err = 0;
+
+	if (!log)
+		return EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return ENOMEM;
+	lock(log);
+	d = clog_indoubt_find(&log->indoubt, id);
+	if (log->read_only)
+		err = EROFS;
+	else if (log->failed)
+		err = EIO;
+	else if (!d)
+		err = ENOENT;
+	else if (d->state)
+		err = EALREADY;
+	if (!err) {
+		d->state = 1;
+		*t = (struct sf_txn){ .log = log, .id = id, .refs = 1,
+				      .logged = true, .settled = true,
+				      .prepared = true,
+				      .keep = log->appliers != NULL };
+		log->nactive++;
+	}
+	unlock(log);
+	for (size_t i = 0; !err && t->keep && i < d->nrecs; i++) {
+		err = keep_copy(t, d->recs[i].data, d->recs[i].len);
+		if (!err)
+			t->recs[t->nrecs - 1].lsn = d->recs[i].lsn;
+	}
+	if (err && t->log) {	/* ENOMEM: undo */
+		lock(log);
+		d->state = 0;
+		txn_end_locked(t);
+		unlock(log);
+		return err;
+	}
+	if (err) {
+		free(t);
+		return err;
+	}
+	*out = t;
+	*dp = d;
+	return 0;
+}
+
+/* (P4) The entry of a resolution that returned @err. */
+static int resolved(struct sf_clog *log, struct clog_indoubt *d, int err)
+{
+	lock(log);
+	d->state = err ? 0 : 2;
+	unlock(log);
+	return err;
+}
+
+SF_EXPORT int sf_clog_commit_prepared(sf_clog_t *log, uint64_t id,
+				      uint64_t *commit_lsn)
+{
+	struct clog_indoubt *d;
+	struct sf_txn *t;
+	int err = txn_of_in_doubt(log, id, &t, &d);
+
+	if (err)
+		return err;
+	return resolved(log, d, txn_commit(t, commit_lsn, false));
+}
+
+SF_EXPORT int sf_clog_rollback_prepared(sf_clog_t *log, uint64_t id)
+{
+	struct clog_indoubt *d;
+	struct sf_txn *t;
+	int err = txn_of_in_doubt(log, id, &t, &d);
+
+	if (err)
+		return err;
+	return resolved(log, d, rollback_durable(t));
+}
+
+SF_EXPORT int sf_clog_in_doubt(sf_clog_t *log, sf_clog_prepared_fn fn,
+			       void *arg)
+{
+	struct clog_indoubt **v;
+	size_t n = 0;
+	int err = 0;
+
+	if (!log || !fn)
+		return EINVAL;
+	v = malloc((log->indoubt.n + 1) * sizeof(*v));
+	if (!v)
+		return ENOMEM;
+	lock(log);
+	for (size_t i = 0; i < log->indoubt.n; i++)
+		if (log->indoubt.v[i].state != 2)
+			v[n++] = &log->indoubt.v[i];
+	unlock(log);
+	/* The entries never move or change but for their state (P4). */
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct clog_indoubt *d = v[i];
+		size_t total = 0;
+
+		for (size_t j = 0; j < d->nrecs; j++)
+			total += d->recs[j].len;
+		err = fn(arg, &(struct sf_prepared_txn){
+				 d->id, d->prepare_lsn, d->first_lsn,
+				 d->data + total, d->tag_len, d->nrecs,
+				 d->recs });
+	}
+	free(v);
+	return err;
 }

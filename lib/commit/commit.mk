@@ -3,8 +3,10 @@
 # Commit log: commit.c (the sequencer: transactions, group commit,
 # visibility, appliers), commit-io.c (io_uring / pwritev durable writes,
 # CRC32C), commit-recover.c (recovery on open), commit-status.c (the
-# transaction status table).  Needs liburing.
-CLOG_SRCS := commit.c commit-io.c commit-recover.c commit-status.c
+# transaction status table), commit-prepare.c (the transactions in
+# doubt).  Needs liburing.
+CLOG_SRCS := commit.c commit-io.c commit-recover.c commit-status.c \
+	     commit-prepare.c
 LIB_SRCS += $(CLOG_SRCS)
 LDLIBS += -luring
 
@@ -61,3 +63,16 @@ BENCH_PROGS += bench-commit bench-commit-mem bench-commit-recover
 BENCH_RUNS += $(L)/commit/bench/run-commit.sh \
 	      $(L)/commit/bench/run-commit-mem.sh \
 	      $(L)/commit/bench/run-commit-recover.sh
+
+# commit-async: asynchronous commit (it runs itself with
+# async-visible-early); commit-prepare: prepare, in doubt across reopens,
+# resolution (it runs itself with prepare-undurable).
+TESTS += commit-async commit-prepare
+HOOK_TESTS += commit-async commit-prepare
+$(T)/commit-async $(T)/commit-prepare: $(CLOG_TEST_HDRS)
+
+# bench-commit-async: sf_txn_commit_async against sf_txn_commit, 1 and 4
+# committers, in the same run (target: >= 10x at 1).
+BENCH_PROGS += bench-commit-async
+BENCH_RUNS += $(L)/commit/bench/run-commit-async.sh
+$(BB)/bench-commit-async: $(L)/commit/bench/bench-commit.h

@@ -16,6 +16,10 @@
  *   syncfix    sf_txn_begin, one 64-byte sf_txn_add, sf_txn_commit, for
  *              each write method (io_uring linked, RWF_DSYNC, pwritev),
  *              the log's other options at their defaults
+ *   rocksdb async   the same Put with WriteOptions.sync = false (the WAL
+ *              written, not flushed: what a crash of the machine may lose)
+ *   syncfix async   the same commit with sf_txn_commit_async (the default
+ *              method and async delay), compared with rocksdb async
  * Each cell idle and with a hog: one spinning process per online CPU,
  * started beside the benchmark before the cell's rounds and killed after
  * (processes, so that their CPU time is not the benchmark's).
@@ -60,6 +64,7 @@ struct peer {
 	const char *name;
 	const char *tag;	/* in the ratios */
 	int io;
+	int ref;		/* the peer its ratios are against */
 	int (*open)(int io);
 	int (*commit)(int thread, uint64_t n);
 	double (*close)(double commits, double *flush_us);
@@ -124,7 +129,7 @@ static int rdb_open(int io)
 	ropt = rocksdb_options_create();
 	rocksdb_options_set_create_if_missing(ropt, 1);
 	rwopt = rocksdb_writeoptions_create();
-	rocksdb_writeoptions_set_sync(rwopt, 1);
+	rocksdb_writeoptions_set_sync(rwopt, io != -1);
 	rdb_destroy();
 	path(p, sizeof(p), "bench-peer-rocksdb");
 	rdb = rocksdb_open(ropt, p, &err);
@@ -196,7 +201,7 @@ static void clog_path(char *p, size_t len)
 
 static int clog_open(int io)
 {
-	struct sf_clog_options o = { .io = io };
+	struct sf_clog_options o = { .io = io < 0 ? SF_CLOG_IO_AUTO : io };
 	char p[4200];
 
 	clog_path(p, sizeof(p));
@@ -204,19 +209,31 @@ static int clog_open(int io)
 	return sf_clog_open(p, &o, &L, NULL);
 }
 
-static int clog_commit(int thread, uint64_t n)
+/* One transaction of one record, committed sync or (@async) async. */
+static int clog_txn(bool async)
 {
 	static const char rec[REC_LEN];
 	sf_txn_t *t;
 
-	(void)thread, (void)n;
 	if (sf_txn_begin(L, &t))
 		return -1;
 	if (sf_txn_add(t, rec, sizeof(rec))) {
 		sf_txn_rollback(t);
 		return -1;
 	}
-	return sf_txn_commit(t, NULL);
+	return async ? sf_txn_commit_async(t, NULL) : sf_txn_commit(t, NULL);
+}
+
+static int clog_commit(int thread, uint64_t n)
+{
+	(void)thread, (void)n;
+	return clog_txn(false);
+}
+
+static int clog_commit_async(int thread, uint64_t n)
+{
+	(void)thread, (void)n;
+	return clog_txn(true);
 }
 
 static double clog_close(double commits, double *flush_us)
@@ -233,19 +250,25 @@ static double clog_close(double commits, double *flush_us)
 	return st.commits_per_flush;
 }
 
-enum { P_BASE, P_ROCKSDB, P_LINKED, P_DSYNC, P_PWRITEV, NPEER };
+enum { P_BASE, P_ROCKSDB, P_LINKED, P_DSYNC, P_PWRITEV, P_RDB_ASYNC,
+       P_ASYNC, NPEER };
 
+/* io -1: asynchronous (RocksDB sync=false; syncfix's default method). */
 static struct peer peers[NPEER] = {
 	[P_BASE] = { "baseline: fdatasync per commit", "baseline", 0,
-		     base_open, base_commit, base_close },
-	[P_ROCKSDB] = { "rocksdb Put, sync=true", "rocksdb", 0, rdb_open,
-			rdb_commit, rdb_close },
-	[P_LINKED] = { NULL, "linked", SF_CLOG_IO_URING_LINKED, clog_open,
-		       clog_commit, clog_close },
-	[P_DSYNC] = { NULL, "dsync", SF_CLOG_IO_URING_DSYNC, clog_open,
-		      clog_commit, clog_close },
-	[P_PWRITEV] = { NULL, "pwritev", SF_CLOG_IO_PWRITEV, clog_open,
-			clog_commit, clog_close },
+		     P_ROCKSDB, base_open, base_commit, base_close },
+	[P_ROCKSDB] = { "rocksdb Put, sync=true", "rocksdb", 0, P_ROCKSDB,
+			rdb_open, rdb_commit, rdb_close },
+	[P_LINKED] = { NULL, "linked", SF_CLOG_IO_URING_LINKED, P_ROCKSDB,
+		       clog_open, clog_commit, clog_close },
+	[P_DSYNC] = { NULL, "dsync", SF_CLOG_IO_URING_DSYNC, P_ROCKSDB,
+		      clog_open, clog_commit, clog_close },
+	[P_PWRITEV] = { NULL, "pwritev", SF_CLOG_IO_PWRITEV, P_ROCKSDB,
+			clog_open, clog_commit, clog_close },
+	[P_RDB_ASYNC] = { "rocksdb Put, sync=false", "rocksdb-async", -1,
+			  P_RDB_ASYNC, rdb_open, rdb_commit, rdb_close },
+	[P_ASYNC] = { "syncfix commit_async (default method)", "async", -1,
+		      P_RDB_ASYNC, clog_open, clog_commit_async, clog_close },
 };
 
 /* ---- one measurement ---------------------------------------------------- */
@@ -401,21 +424,24 @@ static void summary(int ld)
 	int head = 0;
 
 	for (int ni = 0; ni < NN; ni++) {
-		struct meas *r = res[ld][ni], *rk = &r[P_ROCKSDB];
+		struct meas *r = res[ld][ni];
 
-		if (!rk->rate)
+		if (!r[P_ROCKSDB].rate)
 			continue;
 		if (!head++)
 			printf("\neach / rocksdb, %s: commits/s, CPU per commit "
-			       "(target >= 2x, <= 1x; * the default method)\n",
-			       loads[ld]);
+			       "(target >= 2x, <= 1x; * the default method; "
+			       "async / rocksdb-async)\n", loads[ld]);
 		printf("  N=%-3d", nts[ni]);
-		for (int k = 0; k < NPEER; k++)
-			if (k != P_ROCKSDB)
+		for (int k = 0; k < NPEER; k++) {
+			const struct meas *rk = &r[peers[k].ref];
+
+			if (k != peers[k].ref)
 				printf("  %s%s %5.2fx %4.2fx", peers[k].tag,
 				       is_default(k) ? "*" : "",
 				       ratio(r[k].rate, rk->rate),
 				       ratio(r[k].cpu_us, rk->cpu_us));
+		}
 		printf("\n");
 	}
 }
@@ -424,7 +450,7 @@ static void label_methods(void)
 {
 	char p[4200];
 
-	for (int k = P_LINKED; k < NPEER; k++) {
+	for (int k = P_LINKED; k <= P_PWRITEV; k++) {
 		peers[k].name = "?";
 		if (!clog_open(peers[k].io)) {
 			peers[k].name = strdup(sf_clog_io_method(L));

@@ -46,7 +46,6 @@
 #include "bench.h"
 #include "bench-commit.h"
 
-static volatile int stop;
 static int fd;
 static uint64_t tail_off;
 static sf_clog_t *L;
@@ -166,39 +165,13 @@ static int syncfix_commit(void)
 	return sf_txn_commit(t, NULL);
 }
 
-static int (*one_commit)(void);
-
-static void *committer(void *arg)
-{
-	uint64_t *n = arg;
-
-	while (!stop && one_commit() == 0)
-		(*n)++;
-	return NULL;
-}
-
 /* Run @nt committers of @fn for secs; Return: commits per second. */
 static double run_threads(int nt, int (*fn)(void), double *cpu)
 {
-	pthread_t th[64];
-	uint64_t cnt[64] = { 0 }, total = 0;
-	double t0, c0, wall;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	double c0 = cpu_now(), wall;
+	uint64_t total = bc_run(nt, fn, &wall);
 
-	stop = 0;
-	one_commit = fn;
-	c0 = cpu_now();
-	t0 = bench_now();
-	for (int i = 0; i < nt; i++)
-		pthread_create(&th[i], NULL, committer, &cnt[i]);
-	while (bench_now() - t0 < secs)
-		usleep(10000);
-	stop = 1;
-	for (int i = 0; i < nt; i++) {
-		pthread_join(th[i], NULL);
-		total += cnt[i];
-	}
-	wall = bench_now() - t0;
 	*cpu = (cpu_now() - c0) / wall / (double)(ncpu > 0 ? ncpu : 1);
 	return (double)total / wall;
 }

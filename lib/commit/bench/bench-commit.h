@@ -29,4 +29,52 @@ static int bench_args(int argc, char **argv)
 	return 0;
 }
 
+/* ---- committer threads ------------------------------------------------ */
+
+static volatile int bc_stop;
+
+struct bc_worker {
+	pthread_t th;
+	int (*fn)(void);
+	uint64_t n;
+};
+
+__attribute__((unused)) static void *bc_worker_main(void *arg)
+{
+	struct bc_worker *w = arg;
+
+	while (!bc_stop && w->fn() == 0)
+		w->n++;
+	return NULL;
+}
+
+/*
+ * Run @nt (at most 64) threads, each calling @fn until secs have passed
+ * or it fails.  *@wall: the time taken.  Return: the calls that returned
+ * 0, in all.
+ */
+__attribute__((unused)) static uint64_t bc_run(int nt, int (*fn)(void),
+					       double *wall)
+{
+	static struct bc_worker w[64];
+	uint64_t total = 0;
+	double t0;
+
+	bc_stop = 0;
+	t0 = bench_now();
+	for (int i = 0; i < nt; i++) {
+		w[i] = (struct bc_worker){ .fn = fn };
+		pthread_create(&w[i].th, NULL, bc_worker_main, &w[i]);
+	}
+	while (bench_now() - t0 < secs)
+		usleep(10000);
+	bc_stop = 1;
+	for (int i = 0; i < nt; i++) {
+		pthread_join(w[i].th, NULL);
+		total += w[i].n;
+	}
+	*wall = bench_now() - t0;
+	return total;
+}
+
 #endif /* SF_BENCH_COMMIT_H */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: the tests catch both halves of MySQL Falcon bug #41194: commit-order with a commit made visible before it is durable (SF_TEST_BROKEN=visible-before-durable) must fail "appended" and "falcon", with appliers given a commit as soon as it is durable (apply-early) must fail "visible"; the crash test with the first must lose a transaction seen as committed; commit-gather without gathering (no-gather) must fail "young" and "returning", waiting for every open transaction (gather-all) must fail "old"; the crash test with ids handed out before their reservation is durable (ids-unreserved) must hand out an id twice */
+/* Description: the tests catch both halves of MySQL Falcon bug #41194: commit-order with a commit made visible before it is durable (SF_TEST_BROKEN=visible-before-durable) must fail "appended" and "falcon", with appliers given a commit as soon as it is durable (apply-early) must fail "visible"; the crash test with the first must lose a transaction seen as committed; commit-gather without gathering (no-gather) must fail "young" and "returning", waiting for every open transaction (gather-all) must fail "old"; the crash test with ids handed out before their reservation is durable (ids-unreserved) must hand out an id twice; the crash test's "txn" rounds with a prepare that returns before its flush (prepare-undurable) must lose a prepared transaction */
 /*
  * Each broken protocol differs from the real one in one place in
  * commit.c (SF_BROKEN(), put back with SF_TEST_BROKEN=name in the very
@@ -72,28 +72,46 @@ static void run_crash(void)
 }
 
 /*
- * The crash test with ids handed out before their reservation is durable
- * (ids-unreserved, commit.c I1): a child killed with ids handed out past
- * its last durable record gives them out again after the reopen (about
- * half the rounds here); 20 rounds, reported only under ThreadSanitizer.
+ * The crash test with @rounds (and @mode: NULL, or "txn") and @broken
+ * put back must fail, printing @want: @what.  Reported only under
+ * ThreadSanitizer.
  */
-static void run_crash_ids(void)
+static void run_crash_broken(const char *rounds, char *mode,
+			     const char *broken, const char *want,
+			     const char *what)
 {
 	char crash[4200];
-	char *argv[] = { crash, "commit-crash-child", "20", NULL };
+	char *argv[] = { crash, "commit-crash-child", (char *)rounds, mode,
+			 NULL };
 	int caught;
 
-	phase("crash ids");
+	phase(broken);
 	beside_self("commit-crash", crash, sizeof(crash));
-	caught = run_tap_child(argv, "ids-unreserved",
-			       "not ok 4 - after every recovery") ==
-		 CHILD_FAILED;
+	caught = run_tap_child(argv, broken, want) == CHILD_FAILED;
 #ifdef TEST_TSAN
-	diag("crash test with ids-unreserved: %s (not asserted under TSAN)",
-	     caught ? "caught" : "not caught");
+	diag("crash test with %s: %s %s (not asserted under TSAN)", broken,
+	     caught ? "caught:" : "not caught:", what);
 #else
-	ok(caught, "crash test with ids-unreserved hands out an id twice");
+	ok(caught, "crash test with %s %s", broken, what);
 #endif
+}
+
+/*
+ * With ids handed out before their reservation is durable (ids-unreserved,
+ * commit.c I1), a child killed with ids handed out past its last durable
+ * record gives them out again after the reopen (about half the rounds
+ * here; 20 rounds).  The "txn" rounds with prepare-undurable (commit.c
+ * P1): a child killed while a prepare that returned is still in the
+ * buffer loses it (tens of times in 50 rounds).
+ */
+static void run_crash_ids_prepare(void)
+{
+	run_crash_broken("20", NULL, "ids-unreserved",
+			 "not ok 4 - after every recovery",
+			 "hands out an id twice");
+	run_crash_broken("50", "txn", "prepare-undurable",
+			 "not ok 7 - txn: every prepared",
+			 "loses a prepared transaction");
 }
 
 int main(void)
@@ -119,6 +137,6 @@ int main(void)
 		run_case(cases[i].helper, cases[i].build, cases[i].name,
 			 cases[i].must_fail);
 	run_crash();
-	run_crash_ids();
+	run_crash_ids_prepare();
 	return done_testing();
 }

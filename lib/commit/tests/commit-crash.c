@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: crash test of the commit log: a child runs transactions that build on earlier ones only when visible; it is killed with SIGKILL at random moments (500 times; 25 under ThreadSanitizer, 100 under AddressSanitizer) and each time recovery must hold every transaction another one saw committed, every one whose commit returned, and no torn or foreign record, and the next id must be above every id handed out before */
+/* Description: crash test of the commit log: a child runs transactions that build on earlier ones only when visible; it is killed with SIGKILL at random moments (500 times; 25 under ThreadSanitizer, 100 under AddressSanitizer) and each time recovery must hold every transaction another one saw committed, every one whose commit returned, and no torn or foreign record, and the next id must be above every id handed out before; then a fifth as many rounds more with asynchronous commits and prepares: the recovered commits are a prefix of the commit order, every prepared transaction is in doubt with its record until resolved (never replayed or dropped before), and the parent's resolutions hold across the next crashes */
 /*
  * The log is on a tmpfs when /dev/shm is writable (SYNCFIX_TEST_DIR
  * overrides): SIGKILL loses the process, not the page cache, so what is
@@ -41,10 +41,97 @@ static int check_cb(void *arg, const struct sf_commit_txn *t)
 	return 0;
 }
 
+/* ---- the "txn" mode: async commits and prepares ------------------------ */
+
+static uint8_t in_doubt[CRASH_MAX_ID];
+static int bad_doubt, early_commit, dropped, came_back, holes, bad_resolve;
+static int lost_applied;
+static unsigned long ndoubt, nprepared, nasync, napplied;
+
+static int doubt_cb(void *arg, const struct sf_prepared_txn *p)
+{
+	const struct crash_payload *pl;
+
+	(void)arg;
+	if (p->id >= CRASH_MAX_ID || p->nrecs != 1 ||
+	    p->recs[0].len != sizeof(*pl) || p->tag_len != sizeof(p->id) ||
+	    memcmp(p->tag, &p->id, sizeof(p->id))) {
+		bad_doubt++;
+		return 0;
+	}
+	pl = p->recs[0].data;
+	if (pl->magic != CRASH_MAGIC || pl->id != p->id ||
+	    pl->check != pl->id * 31 + pl->dep)
+		bad_doubt++;
+	in_doubt[p->id] = 1;
+	return 0;
+}
+
 /*
- * Usage: commit-crash [CHILD [ROUNDS]]: another child program and number
- * of rounds (commit-broken-demo runs this with SF_TEST_BROKEN set, which
- * the child, on the test-hook build, inherits).
+ * After recovery @l of a "txn" round whose child was handed ids from
+ * @base on: the commits with an LSN are a prefix of the commit order;
+ * prepared ones are in doubt or resolved as asked; then every one in
+ * doubt is resolved (even ids commit, odd ids roll back), once.
+ */
+static void check_txn_round(sf_clog_t *l, uint64_t base)
+{
+	uint64_t max_rec = 0;
+
+	memset(in_doubt, 0, sizeof(in_doubt));
+	sf_clog_in_doubt(l, doubt_cb, NULL);
+	for (uint64_t i = base; i <= S->max_id && i < CRASH_MAX_ID; i++)
+		if (recovered[i] && S->lsn[i] > max_rec)
+			max_rec = S->lsn[i];
+	for (uint32_t i = 1; i < CRASH_MAX_ID; i++) {
+		uint8_t f = S->flags[i];
+
+		if (i >= base && i <= S->max_id && S->lsn[i] &&
+		    S->lsn[i] < max_rec && !recovered[i] && !holes++)
+			diag("txn %u (commit LSN %llu) lost below %llu", i,
+			     (unsigned long long)S->lsn[i],
+			     (unsigned long long)max_rec);
+		nasync += (f & CF_ASYNC) != 0;
+		if (S->applied[i]) {
+			napplied++;
+			if (!recovered[i] && !lost_applied++)
+				diag("txn %u was applied and is lost", i);
+		}
+		if (in_doubt[i])
+			ndoubt++;
+		if (!(f & CF_PREPARED))
+			continue;
+		nprepared++;
+		if (recovered[i] && !(f & (CF_COMMITTING | CF_RESOLVED_C)) &&
+		    !early_commit++)
+			diag("txn %u replayed committed before it was", i);
+		if (in_doubt[i] && (f & (CF_RESOLVED_C | CF_RESOLVED_R)) &&
+		    !came_back++)
+			diag("txn %u in doubt again after it was resolved", i);
+		if (!recovered[i] && !in_doubt[i] &&
+		    !(f & (CF_ROLLING_BACK | CF_RESOLVED_R)) && !dropped++)
+			diag("txn %u prepared, then neither in doubt nor "
+			     "replayed", i);
+	}
+	for (uint32_t i = 1; i < CRASH_MAX_ID; i++) {
+		int r;
+
+		if (!in_doubt[i])
+			continue;
+		r = i % 2 ? sf_clog_rollback_prepared(l, i)
+			  : sf_clog_commit_prepared(l, i, NULL);
+		bad_resolve += r != 0;
+		bad_resolve += sf_clog_commit_prepared(l, i, NULL) != EALREADY;
+		S->flags[i] |= CF_PREPARED | (i % 2 ? CF_RESOLVED_R
+						    : CF_RESOLVED_C);
+	}
+}
+
+/*
+ * Usage: commit-crash [CHILD [ROUNDS [txn]]]: another child program and
+ * number of rounds (commit-broken-demo runs this with SF_TEST_BROKEN set,
+ * which the child, on the test-hook build, inherits); txn: those rounds
+ * in the "txn" mode.  Without arguments: the default rounds, then a
+ * fifth of them in the "txn" mode.
  */
 int main(int argc, char **argv)
 {
@@ -57,7 +144,8 @@ int main(int argc, char **argv)
 #else
 	int rounds = (int)scaled(500), missing_seen = 0, missing_ret = 0;
 #endif
-	int killed_early = 0, fd, failures = 0, reused = 0;
+	int killed_early = 0, fd, failures = 0, reused = 0, txn_rounds = 0;
+	uint64_t base = 1;
 	unsigned long nids = 0;
 	unsigned long nbusy = 0, nseen = 0, nret = 0, ncut = 0;
 	char log[4600], state[4600], helper[4200], seedbuf[32];
@@ -70,6 +158,10 @@ int main(int argc, char **argv)
 	strcat(helper, argc > 1 ? argv[1] : "commit-crash-child");
 	if (argc > 2)
 		rounds = atoi(argv[2]);
+	if (argc > 3 && !strcmp(argv[3], "txn"))
+		txn_rounds = rounds, rounds = 0;
+	else if (argc <= 2)
+		txn_rounds = rounds / 5;
 	watchdog_start(30);
 	ct_mkdir(1);
 	ct_path(log, sizeof(log), "crash.log");
@@ -82,7 +174,8 @@ int main(int argc, char **argv)
 		return ok(0, "mmap"), done_testing();
 	diag("seed %u, %d rounds, log in %s", seed, rounds, ct_dir);
 
-	for (int r = 0; r < rounds; r++) {
+	for (int r = 0; r < rounds + txn_rounds; r++) {
+		int txn = r >= rounds;
 		struct sf_clog_options o = { .replay = check_cb,
 					     .io = SF_CLOG_IO_PWRITEV,
 					     .id_reserve = CRASH_ID_RESERVE };
@@ -92,10 +185,11 @@ int main(int argc, char **argv)
 		pid_t pid;
 		int st, err;
 
-		if (r % 5 == 0) {
+		if (r % 5 == 0 || r == rounds) {
 			unlink(log);
 			memset(S, 0, sizeof(*S));
 		}
+		base = S->max_id + 1;
 		S->ready = 0;
 		/*
 		 * Rounds alternate the child's write method (pwritev, io_uring)
@@ -106,7 +200,8 @@ int main(int argc, char **argv)
 			 rnd(&seed) << 2 | (uint32_t)(r & 3));
 		pid = fork();
 		if (pid == 0) {
-			execl(helper, helper, log, state, seedbuf, (char *)NULL);
+			execl(helper, helper, log, state, seedbuf,
+			      txn ? "txn" : (char *)NULL, (char *)NULL);
 			_exit(126);
 		}
 		if (rnd(&seed) % 4 == 0) {
@@ -146,6 +241,8 @@ int main(int argc, char **argv)
 				     strerror(err), rep.reason);
 			continue;
 		}
+		if (txn)
+			check_txn_round(l, base);
 		/* No id handed out twice: the next one is above them all. */
 		if (sf_txn_begin(l, &t) == 0) {
 			nids++;
@@ -172,7 +269,7 @@ int main(int argc, char **argv)
 		progress();
 	}
 	ok(!failures, "%d rounds: child killed by SIGKILL and the log "
-	   "recovered each time (%d failures)", rounds, failures);
+	   "recovered each time (%d failures)", rounds + txn_rounds, failures);
 	ok(!missing_seen, "every transaction another one saw committed is "
 	   "recovered (%lu checks, %d missing)", nseen, missing_seen);
 	ok(!missing_ret, "every transaction whose commit returned is "
@@ -182,6 +279,22 @@ int main(int argc, char **argv)
 	ok(!torn && !bad_dep, "no torn or foreign record replayed (%d), no "
 	   "transaction recovered without the one it built on (%d)", torn,
 	   bad_dep);
+	if (txn_rounds) {
+		ok(!holes, "txn: %d rounds with async commits (%lu checks): what is "
+		   "recovered is a prefix of the commit order (%d lost below "
+		   "a recovered one)", txn_rounds, nasync, holes);
+		ok(!early_commit && !dropped && !came_back && !bad_doubt &&
+		   nprepared, "txn: every prepared transaction (%lu checks, "
+		   "%lu in doubt) is in doubt with its record until resolved: "
+		   "%d replayed before, %d dropped, %d back after its "
+		   "resolution, %d bad records", nprepared, ndoubt,
+		   early_commit, dropped, came_back, bad_doubt);
+		ok(!bad_resolve && ndoubt, "txn: each resolved once, the "
+		   "second resolution EALREADY (%d wrong)", bad_resolve);
+		ok(!lost_applied && napplied, "txn: every transaction an "
+		   "applier received is recovered (%lu checks, %d lost)",
+		   napplied, lost_applied);
+	}
 	diag("%d kills before the child was ready; %lu recoveries cut a torn "
 	     "tail; %lu found the log still locked for a moment; %.1f s",
 	     killed_early, ncut, nbusy, now_mono() - t0);

@@ -14,12 +14,27 @@
 /* Ids are reserved this many at a time (small: begins also flush). */
 #define CRASH_ID_RESERVE	64u
 
+/* crash_state.flags (the "txn" mode: async commits and prepares). */
+#define CF_ASYNC	1u	/* its asynchronous commit returned */
+#define CF_PREPARED	2u	/* its prepare returned 0 */
+#define CF_COMMITTING	4u	/* prepared, its commit called */
+#define CF_ROLLING_BACK	8u	/* prepared, its rollback called */
+#define CF_RESOLVED_C	16u	/* the parent committed it (in doubt) */
+#define CF_RESOLVED_R	32u	/* the parent rolled it back */
+
 struct crash_state {
 	uint32_t ready;			/* child: log open, threads running */
 	uint32_t pad;
 	uint64_t max_id;		/* the largest id a child was given */
-	uint8_t seen[CRASH_MAX_ID];	/* another txn saw it committed */
-	uint8_t returned[CRASH_MAX_ID];	/* its commit returned 0 */
+	/*
+	 * Another txn saw it committed (in the "txn" mode: a transaction
+	 * whose synchronous commit then returned).
+	 */
+	uint8_t seen[CRASH_MAX_ID];
+	uint8_t returned[CRASH_MAX_ID];	/* its synchronous commit returned 0 */
+	uint8_t flags[CRASH_MAX_ID];	/* CF_* */
+	uint8_t applied[CRASH_MAX_ID];	/* an applier received it ("txn") */
+	uint64_t lsn[CRASH_MAX_ID];	/* the LSN its commit returned */
 };
 
 /* The payload of every transaction's one data record. */

@@ -66,14 +66,6 @@ static void *committer(void *arg)
 	return NULL;
 }
 
-static uint64_t flushes(void)
-{
-	struct sf_clog_stats st;
-
-	sf_clog_stats(L, &st);
-	return st.flushes;
-}
-
 /* While the covering flush is held: @what has not returned, not durable. */
 static void still_waiting(const char *what, uint64_t lsn)
 {
@@ -143,16 +135,16 @@ static void case_api(int io)
 	ok(sf_clog_durable_lsn(NULL) == 0, "%s: durable_lsn(NULL) is 0", mn);
 	ok(sf_clog_durable_lsn(L) <= l1, "%s: nothing durable before a flush",
 	   mn);
-	f0 = flushes();
+	f0 = ct_flushes(L);
 	r = sf_clog_flush_to(L, l2);
 	ok(r == 0 && sf_clog_durable_lsn(L) > l2,
 	   "%s: flush_to(second): durable past it (%llu)", mn,
 	   (unsigned long long)sf_clog_durable_lsn(L));
-	ok(flushes() == f0 + 1, "%s: ... with one flush", mn);
+	ok(ct_flushes(L) == f0 + 1, "%s: ... with one flush", mn);
 	ok(sf_clog_txn_status(L, sf_txn_id(t), NULL, &st) == 0 &&
 	   st == SF_TXN_ACTIVE, "%s: durable is not committed: still active",
 	   mn);
-	ok(sf_clog_flush_to(L, l1) == 0 && flushes() == f0 + 1,
+	ok(sf_clog_flush_to(L, l1) == 0 && ct_flushes(L) == f0 + 1,
 	   "%s: flush_to of a durable LSN returns with no flush", mn);
 	r = sf_txn_commit(t, &clsn);
 	ok(r == 0 && clsn > l2 && sf_clog_durable_lsn(L) > clsn,
@@ -171,18 +163,6 @@ static void case_api(int io)
 	}
 }
 
-/* A failed flush: flush_to reports it, and keeps reporting it. */
-static int fail_flush;
-
-static long fail_hook(const char *point, const void *obj, uint64_t val)
-{
-	(void)obj, (void)val;
-	if (__atomic_load_n(&fail_flush, __ATOMIC_ACQUIRE) &&
-	    !strcmp(point, "commit-io:flush"))
-		return EIO;
-	return SF_HOOK_NONE;
-}
-
 /*
  * L a fresh log holding one record of an open transaction (returned, its
  * LSN in @lsn); the dsync hook installed, with no action.  NULL: no log.
@@ -199,6 +179,7 @@ static sf_txn_t *one_record(const char *name, int io, uint64_t *lsn)
 	return t;
 }
 
+/* A failed flush: flush_to reports it, and keeps reporting it. */
 static void case_fail(int io)
 {
 	const char *mn = io_mode_name[io];
@@ -208,9 +189,9 @@ static void case_fail(int io)
 	if (!t)
 		return;
 	d = sf_clog_durable_lsn(L);
-	__atomic_store_n(&fail_flush, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&ct_fail_flush, 1, __ATOMIC_RELEASE);
 	ok_err(sf_clog_flush_to(L, lsn), EIO, "%s: a failed flush: EIO", mn);
-	__atomic_store_n(&fail_flush, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&ct_fail_flush, 0, __ATOMIC_RELEASE);
 	ok_err(sf_clog_flush_to(L, lsn), EIO, "%s: ... and again after", mn);
 	ok(sf_clog_durable_lsn(L) == d, "%s: durable LSN unchanged", mn);
 	ok(sf_clog_flush_to(L, d - 1) == 0,
@@ -252,15 +233,15 @@ static void case_held(const char *what, const char *point, int by_committer)
 		pthread_join(c, NULL);
 	pthread_join(f, NULL);
 	returned_durable(what, lsn);
-	ok(flushes() == 1, "%s: one flush in all (%llu)", what,
-	   (unsigned long long)flushes());
+	ok(ct_flushes(L) == 1, "%s: one flush in all (%llu)", what,
+	   (unsigned long long)ct_flushes(L));
 	sf_txn_rollback(t);
 	sf_clog_close(L);
 }
 
 int main(int argc, char **argv)
 {
-	dsync_own = fail_hook;
+	dsync_own = ct_fail_hook;
 	watchdog_start(60);
 	ct_mkdir(0);
 	if (argc > 1 && !strcmp(argv[1], "shared")) {

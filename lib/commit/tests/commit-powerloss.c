@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: power loss under the commit log (VM only, root): ext4 on dm-log-writes over loop devices records every write and flush that committing makes; the recording is replayed up to flush after flush, each a power cut that loses everything not flushed, and the log recovered from each image must hold every commit that had returned before the cut, with its data; a build whose commits return without a flush must fail */
+/* Description: power loss under the commit log (VM only, root): ext4 on dm-log-writes over loop devices records every write and flush that committing makes; the recording is replayed up to flush after flush, each a power cut that loses everything not flushed, and the log recovered from each image must hold every commit that had returned before the cut, with its data; a round mixing asynchronous commits and prepares: at every cut the recovered commits are a prefix of the commit order and every prepared transaction is in doubt with its record (or resolved as its marks say), never replayed or dropped before; a build whose commits return without a flush must fail */
 /*
  * Usage: commit-powerloss [--child] [-n COMMITS] [-c CUTS]
  *        (600 commits per round, about 40 cuts spread over the flushes)
@@ -18,11 +18,21 @@
  * entry returned before that flush was even issued, so its own flush came
  * earlier, and it must be in the log recovered from that image.
  *
- * Four rounds: io_uring linked, io_uring RWF_DSYNC, pwritev, and io_uring
- * linked with 3 flushes at once (batches may complete out of order); four
- * committer threads each.  Without --child, the same program is run
- * again with a flush that does nothing (SF_TEST_BROKEN=no-flush) and
- * must fail.
+ * Five rounds: io_uring linked, io_uring RWF_DSYNC, pwritev, io_uring
+ * linked with 3 flushes at once (batches may complete out of order), and
+ * pwritev with a mix of transactions (by id: 1 and 5 mod 8 commit
+ * asynchronously, mark "a<id>:<commit LSN>"; 2 and 6 mod 8 prepare, mark
+ * "p<id>", and are resolved once the thread's next prepared one is: 2
+ * commits, mark "c<id>", 6 rolls back, mark "r<id>"; the others commit,
+ * mark "c<id>"); four committer threads each.  At each cut of the mixed
+ * round: no asynchronous commit is missing below the last commit
+ * recovered (a prefix of the commit order, which also holds every commit
+ * a returned synchronous one came after); a transaction marked prepared
+ * and not resolved is in doubt with its record or (its resolution in
+ * flight) committed if it was to commit, never replayed if it was to roll
+ * back; one marked rolled back is neither.  Without --child, the same
+ * program is run again with a flush that does nothing
+ * (SF_TEST_BROKEN=no-flush) and must fail.
  */
 #define _GNU_SOURCE
 #include "test.h"
@@ -166,15 +176,18 @@ static int dm_create(const char *data, const char *logdev, uint64_t sectors,
 		     makedev(major(io.dev), minor(io.dev)));
 }
 
-/* A mark entry in the recording (after everything logged so far). */
-static int dm_mark(uint64_t id)
+/*
+ * A mark entry in the recording (after everything logged so far): @kind
+ * (c, a, p, r: see the top) of transaction @id, and an LSN.
+ */
+static int dm_mark(char kind, uint64_t id, uint64_t lsn)
 {
 	char msg[sizeof(struct dm_target_msg) + 64];
 	struct dm_target_msg *m = (void *)msg;
 
 	memset(msg, 0, sizeof(msg));
-	snprintf(m->message, sizeof(msg) - sizeof(*m), "mark c%llu",
-		 (unsigned long long)id);
+	snprintf(m->message, sizeof(msg) - sizeof(*m), "mark %c%llu:%llu",
+		 kind, (unsigned long long)id, (unsigned long long)lsn);
 	return dm(DM_TARGET_MSG, msg, sizeof(msg), NULL);
 }
 
@@ -203,7 +216,13 @@ struct run {
 	uint64_t *acked;	/* commit ids in the order their marks went */
 	long nacked;		/* atomic */
 	int failed;		/* atomic */
+	int mixed;		/* async commits and prepares too */
 };
+
+/* Kinds of the mixed round, by id (see the top). */
+#define IS_ASYNC(id)		((id) % 4 == 1)
+#define IS_PREPARED(id)		((id) % 4 == 2)
+#define TO_COMMIT(id)		((id) % 8 == 2)
 
 static void payload_of(uint64_t id, unsigned char *p)
 {
@@ -211,10 +230,42 @@ static void payload_of(uint64_t id, unsigned char *p)
 		p[i] = (unsigned char)(id * 131 + (uint64_t)i * 7);
 }
 
+/* Resolve prepared @t (@id) as its id says, and mark it.  0 or -1. */
+static int resolve(sf_txn_t *t, uint64_t id)
+{
+	if (TO_COMMIT(id))
+		return sf_txn_commit(t, NULL) || dm_mark('c', id, 0) ? -1 : 0;
+	return sf_txn_rollback(t) || dm_mark('r', id, 0) ? -1 : 0;
+}
+
+/*
+ * The mixed round's end of @t (@id), marked; a prepared one waits in
+ * *@pending until the thread's next one is prepared.  0 or -1.
+ */
+static int end_mixed(sf_txn_t *t, uint64_t id, sf_txn_t **pending,
+		     uint64_t *pending_id)
+{
+	uint64_t lsn = 0, prev_id = *pending_id;
+	sf_txn_t *prev = *pending;
+
+	if (IS_ASYNC(id))
+		return sf_txn_commit_async(t, &lsn) || dm_mark('a', id, lsn) ?
+		       -1 : 0;
+	if (!IS_PREPARED(id))
+		return sf_txn_commit(t, NULL) || dm_mark('c', id, 0) ? -1 : 0;
+	if (sf_txn_prepare(t, &id, sizeof(id)) || dm_mark('p', id, 0))
+		return -1;
+	*pending = t;
+	*pending_id = id;
+	return prev ? resolve(prev, prev_id) : 0;
+}
+
 static void *committer(void *arg)
 {
 	struct run *r = arg;
 	unsigned char p[PAYLOAD];
+	sf_txn_t *pending = NULL;
+	uint64_t pending_id = 0;
 
 	for (long i = 0; i < r->per_thread; i++) {
 		sf_txn_t *t;
@@ -224,14 +275,20 @@ static void *committer(void *arg)
 			goto fail;
 		id = sf_txn_id(t);
 		payload_of(id, p);
-		if (sf_txn_add(t, p, sizeof(p)) || sf_txn_commit(t, NULL))
+		if (sf_txn_add(t, p, sizeof(p)))
 			goto fail;
-		/* returned: durable by contract; the mark comes after */
-		if (dm_mark(id))
+		if (r->mixed) {
+			if (end_mixed(t, id, &pending, &pending_id))
+				goto fail;
+		} else if (sf_txn_commit(t, NULL) || dm_mark('c', id, 0)) {
+			/* returned: durable by contract; the mark after */
 			goto fail;
+		}
 		r->acked[__atomic_fetch_add(&r->nacked, 1, __ATOMIC_SEQ_CST)] =
 			id;
 	}
+	if (pending && resolve(pending, pending_id))
+		goto fail;
 	return NULL;
 fail:
 	__atomic_store_n(&r->failed, 1, __ATOMIC_SEQ_CST);
@@ -248,6 +305,18 @@ struct check {
 	uint64_t *seen;		/* recovered commit ids */
 	long nseen, cap;
 	int bad_data;
+	uint64_t max_lsn;	/* of the last commit recovered */
+	uint64_t *doubt;	/* ids in doubt */
+	long ndoubt;
+};
+
+/* The marks read so far, each kind in its order (see the top). */
+struct marks {
+	uint64_t *acked;	/* c */
+	uint64_t *async_id, *async_lsn;	/* a */
+	uint64_t *prep;		/* p */
+	uint64_t *rolled;	/* r */
+	long nacked, nasync, nprep, nrolled;
 };
 
 static int replay_cb(void *arg, const struct sf_commit_txn *txn)
@@ -261,6 +330,23 @@ static int replay_cb(void *arg, const struct sf_commit_txn *txn)
 		c->bad_data++;
 	if (c->nseen < c->cap)
 		c->seen[c->nseen++] = txn->id;
+	if (txn->commit_lsn > c->max_lsn)
+		c->max_lsn = txn->commit_lsn;
+	return 0;
+}
+
+static int doubt_cb(void *arg, const struct sf_prepared_txn *p)
+{
+	struct check *c = arg;
+	unsigned char want[PAYLOAD];
+
+	payload_of(p->id, want);
+	if (p->nrecs != 1 || p->recs[0].len != PAYLOAD ||
+	    memcmp(p->recs[0].data, want, PAYLOAD) ||
+	    p->tag_len != sizeof(p->id) || memcmp(p->tag, &p->id, 8))
+		c->bad_data++;
+	if (c->ndoubt < c->cap)
+		c->doubt[c->ndoubt++] = p->id;
 	return 0;
 }
 
@@ -273,12 +359,41 @@ static int has(const uint64_t *v, long n, uint64_t id)
 }
 
 /*
- * The image in @img as a power cut leaves it: mount (ext4 replays its
- * journal), recover the log, check that each of @nacked commits is there
- * with its data.  Return: the number missing, or -1 on a setup error.
+ * The mixed round's checks at a cut (see the top) of what @c recovered
+ * against the marks @m.  Return: how many failed.
  */
-static long check_cut(const char *img, const uint64_t *acked, long nacked,
-		      long *recovered, int *bad_data)
+static long check_mixed(const struct check *c, const struct marks *m)
+{
+	long bad = 0;
+
+	for (long i = 0; i < m->nasync; i++)
+		bad += m->async_lsn[i] < c->max_lsn &&
+		       !has(c->seen, c->nseen, m->async_id[i]);
+	for (long i = 0; i < m->nprep; i++) {
+		uint64_t id = m->prep[i];
+		int rec = has(c->seen, c->nseen, id);
+		int dbt = has(c->doubt, c->ndoubt, id);
+
+		if (has(m->rolled, m->nrolled, id))
+			bad += rec || dbt;
+		else if (has(m->acked, m->nacked, id))
+			bad += !rec || dbt;
+		else if (TO_COMMIT(id))
+			bad += !rec && !dbt;	/* dropped */
+		else
+			bad += rec;	/* replayed, never to commit */
+	}
+	return bad;
+}
+
+/*
+ * The image in @img as a power cut leaves it: mount (ext4 replays its
+ * journal), recover the log, check that each commit marked in @m is there
+ * with its data, and (*@bad_mixed) the mixed round's checks.  Return: the
+ * number missing, or -1 on a setup error.
+ */
+static long check_cut(const char *img, const struct marks *m,
+		      long *recovered, int *bad_data, long *bad_mixed)
 {
 	char dev[64];
 	struct check c = { 0 };
@@ -297,6 +412,7 @@ static long check_cut(const char *img, const uint64_t *acked, long nacked,
 	}
 	c.cap = ncommits + 16;
 	c.seen = calloc((size_t)c.cap, sizeof(*c.seen));
+	c.doubt = calloc((size_t)c.cap, sizeof(*c.doubt));
 	o.replay = replay_cb;
 	o.replay_arg = &c;
 	/* Opens (creates, if the file did not survive) and recovers. */
@@ -305,13 +421,16 @@ static long check_cut(const char *img, const uint64_t *acked, long nacked,
 		diag("  recovery of the cut image: %s", strerror(e));
 		missing = -1;
 	} else {
+		sf_clog_in_doubt(log, doubt_cb, &c);
 		sf_clog_close(log);
 	}
-	for (long i = 0; missing >= 0 && i < nacked; i++)
-		missing += !has(c.seen, c.nseen, acked[i]);
+	for (long i = 0; missing >= 0 && i < m->nacked; i++)
+		missing += !has(c.seen, c.nseen, m->acked[i]);
 	*recovered = c.nseen;
 	*bad_data = c.bad_data;
+	*bad_mixed = check_mixed(&c, m);
 	free(c.seen);
+	free(c.doubt);
 	umount(MNT);
 	loop_detach(dev);
 	return missing;
@@ -330,6 +449,21 @@ static int read_at(int fd, void *buf, size_t len, uint64_t off)
 	return pread(fd, buf, len, (off_t)off) == (ssize_t)len ? 0 : -1;
 }
 
+/* A mark read from the recording (each kind at most ncommits). */
+static void add_mark(struct marks *m, char kind, uint64_t id, uint64_t lsn)
+{
+	if (kind == 'c' && m->nacked < ncommits)
+		m->acked[m->nacked++] = id;
+	if (kind == 'a' && m->nasync < ncommits) {
+		m->async_id[m->nasync] = id;
+		m->async_lsn[m->nasync++] = lsn;
+	}
+	if (kind == 'p' && m->nprep < ncommits)
+		m->prep[m->nprep++] = id;
+	if (kind == 'r' && m->nrolled < ncommits)
+		m->rolled[m->nrolled++] = id;
+}
+
 /*
  * Replay the recording in @logfile onto a copy of the empty image, cut at
  * @ncuts FLUSH entries spread over it and at its end.  Return: the number
@@ -338,14 +472,19 @@ static int read_at(int fd, void *buf, size_t len, uint64_t off)
 static int replay_and_check(const char *what, const char *logfile)
 {
 	static unsigned char sec[4096], data[1 << 20];
-	uint64_t magic, nr, pos, *acked = calloc((size_t)ncommits,
-						 sizeof(uint64_t));
-	long nacked = 0, flushes = 0, cuts = 0, lost_cuts = 0, every, k = 0;
+	uint64_t magic, nr, pos;
+	struct marks m = { 0 };
+	long flushes = 0, cuts = 0, lost_cuts = 0, every, k = 0;
 	uint32_t ssz;
 	int lfd = open(logfile, O_RDONLY | O_CLOEXEC), img;
 
 	if (lfd < 0 || copy_file("/fs.img", WORK "/replay.img"))
 		return -1;
+	m.acked = calloc((size_t)ncommits, sizeof(uint64_t));
+	m.async_id = calloc((size_t)ncommits, sizeof(uint64_t));
+	m.async_lsn = calloc((size_t)ncommits, sizeof(uint64_t));
+	m.prep = calloc((size_t)ncommits, sizeof(uint64_t));
+	m.rolled = calloc((size_t)ncommits, sizeof(uint64_t));
 	img = open(WORK "/replay.img", O_RDWR | O_CLOEXEC);
 	if (img < 0 || read_at(lfd, sec, 512, 0))
 		return -1;
@@ -379,33 +518,35 @@ static int replay_and_check(const char *what, const char *logfile)
 		/* a cut just before this flush, and one after the last entry */
 		cut = i == nr || ((e.flags & F_FLUSH) && ++k % every == 0);
 		if (cut) {
-			long rec, missing;
+			long rec, missing, mixed;
 			int bad;
 
 			fsync(img);
-			missing = check_cut(WORK "/replay.img", acked, nacked,
-					    &rec, &bad);
+			missing = check_cut(WORK "/replay.img", &m, &rec, &bad,
+					    &mixed);
 			if (missing < 0)
 				return -1;
 			cuts++;
-			if (missing || bad) {
+			if (missing || bad || mixed) {
 				lost_cuts++;
 				diag("  %s: cut at entry %llu of %llu: %ld of "
 				     "%ld returned commits lost, %d with wrong "
-				     "data (%ld recovered)", what,
+				     "data (%ld recovered), %ld async or "
+				     "prepared wrong", what,
 				     (unsigned long long)i,
-				     (unsigned long long)nr, missing, nacked,
-				     bad, rec);
+				     (unsigned long long)nr, missing, m.nacked,
+				     bad, rec, mixed);
 			}
 		}
 		if (i == nr)
 			break;
 		if (e.flags & F_MARK) {
-			unsigned long long id;
+			unsigned long long id, lsn;
+			char kind;
 
-			if (sscanf((char *)sec + sizeof(e), "c%llu", &id) == 1 &&
-			    nacked < ncommits)
-				acked[nacked++] = id;
+			if (sscanf((char *)sec + sizeof(e), "%c%llu:%llu",
+				   &kind, &id, &lsn) == 3)
+				add_mark(&m, kind, id, lsn);
 		} else if (e.nr_sectors) {
 			uint64_t left = e.nr_sectors * ssz, off = e.sector * ssz,
 				 src = pos + ssz;
@@ -429,16 +570,21 @@ static int replay_and_check(const char *what, const char *logfile)
 		pos += entry_bytes(&e, ssz);
 	}
 	diag("  %s: %llu entries, %ld flushes, %ld marks, %ld cuts checked",
-	     what, (unsigned long long)nr, flushes, nacked, cuts);
+	     what, (unsigned long long)nr, flushes, m.nacked, cuts);
 	close(img);
 	close(lfd);
-	free(acked);
+	free(m.acked);
+	free(m.async_id);
+	free(m.async_lsn);
+	free(m.prep);
+	free(m.rolled);
 	return (int)lost_cuts;
 }
 
 /* ---- one round ------------------------------------------------------------- */
 
-static void round_io(int io, unsigned int flushes, const char *what)
+static void round_io(int io, unsigned int flushes, int mixed,
+		     const char *what)
 {
 	char data_dev[64], log_dev[64], dev[64];
 	struct run r = { 0 };
@@ -469,6 +615,7 @@ static void round_io(int io, unsigned int flushes, const char *what)
 		sf_clog_io_method(r.log)))
 		exit(T_FAIL);
 	r.per_thread = ncommits / THREADS;
+	r.mixed = mixed;
 	r.acked = calloc((size_t)ncommits, sizeof(uint64_t));
 	for (int i = 0; i < THREADS; i++)
 		pthread_create(&th[i], NULL, committer, &r);
@@ -486,8 +633,9 @@ static void round_io(int io, unsigned int flushes, const char *what)
 		exit(T_FAIL);
 	lost = replay_and_check(what, WORK "/log.rec");
 	ok(lost == 0, "%s: at every cut, every commit that had returned "
-	   "before it is recovered with its data (%d cuts lost one)", what,
-	   lost);
+	   "before it is recovered with its data%s (%d cuts lost one)", what,
+	   mixed ? ", no async commit missing below a recovered commit, "
+	   "every prepared one in doubt or resolved as marked" : "", lost);
 	free(r.acked);
 }
 
@@ -513,11 +661,13 @@ int main(int argc, char **argv)
 	mkdir(MNT, 0700);
 	if (!ok(!load_modules(), "modules loaded (loop, dm-log-writes, ext4)"))
 		return done_testing();
-	round_io(SF_CLOG_IO_URING_LINKED, 1, "io_uring linked");
-	round_io(SF_CLOG_IO_URING_DSYNC, 1, "io_uring RWF_DSYNC");
-	round_io(SF_CLOG_IO_PWRITEV, 1, "pwritev");
+	round_io(SF_CLOG_IO_URING_LINKED, 1, 0, "io_uring linked");
+	round_io(SF_CLOG_IO_URING_DSYNC, 1, 0, "io_uring RWF_DSYNC");
+	round_io(SF_CLOG_IO_PWRITEV, 1, 0, "pwritev");
 	/* batches written out of order, made visible in order */
-	round_io(SF_CLOG_IO_URING_LINKED, 3, "io_uring linked, 3 flushes at once");
+	round_io(SF_CLOG_IO_URING_LINKED, 3, 0,
+		 "io_uring linked, 3 flushes at once");
+	round_io(SF_CLOG_IO_PWRITEV, 1, 1, "pwritev, async and prepared");
 	if (!child) {
 		char helper[4200], n[24];
 		char *args[] = { helper, "--child", "-n", n, NULL };

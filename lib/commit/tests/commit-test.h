@@ -204,4 +204,28 @@ __attribute__((unused)) static int ct_spew(const char *p,
 	return r;
 }
 
+/* Flushes done by @l so far. */
+__attribute__((unused)) static uint64_t ct_flushes(sf_clog_t *l)
+{
+	struct sf_clog_stats st;
+
+	sf_clog_stats(l, &st);
+	return st.flushes;
+}
+
+#ifdef SF_TEST_HOOKS
+/* While ct_fail_flush is set, every flush fails with EIO (dsync_own). */
+static int ct_fail_flush;
+
+__attribute__((unused)) static long ct_fail_hook(const char *point,
+						 const void *obj, uint64_t val)
+{
+	(void)obj, (void)val;
+	if (__atomic_load_n(&ct_fail_flush, __ATOMIC_ACQUIRE) &&
+	    !strcmp(point, "commit-io:flush"))
+		return EIO;
+	return SF_HOOK_NONE;
+}
+#endif
+
 #endif /* SF_COMMIT_TEST_H */

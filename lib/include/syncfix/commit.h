@@ -4,8 +4,10 @@
  * commit, snapshots, waiting on transactions, appliers and crash recovery.
  *
  * A transaction is visible as committed only after its commit record is
- * durable (the failure of MySQL Falcon bug #41194); appliers receive a
- * committed transaction only after its commit has fully finished.  The
+ * durable (the failure of MySQL Falcon bug #41194) -- unless it asked for
+ * an asynchronous commit, which is visible first and durable soon after,
+ * never ahead of a commit before it; appliers receive a committed
+ * transaction only after its commit has fully finished and is durable.  The
  * protocol and its ordering argument are in the library's commit.c and
  * in Documentation/commit.rst.
  *
@@ -79,6 +81,9 @@ typedef void (*sf_clog_apply_fn)(void *arg, const struct sf_commit_txn *txn);
 #define SF_CLOG_MAX_ID_RESERVE	(1u << 30)
 #define SF_CLOG_DEFAULT_APPLIER_QUEUE	1024u
 #define SF_CLOG_MAX_APPLIER_QUEUE	(1u << 20)
+#define SF_CLOG_DEFAULT_ASYNC_DELAY_US	10000u	/* 10 ms */
+#define SF_CLOG_MAX_ASYNC_DELAY_US	10000000u	/* 10 s */
+#define SF_CLOG_MAX_TAG		128u	/* bytes of a prepare's tag */
 
 struct sf_clog_options {
 	/*
@@ -152,7 +157,15 @@ struct sf_clog_options {
 	 * SF_CLOG_DEFAULT_APPLIER_QUEUE; at most SF_CLOG_MAX_APPLIER_QUEUE.
 	 */
 	unsigned int applier_queue;
-	unsigned int reserved[4];	/* must be zero (else EINVAL) */
+	/*
+	 * Asynchronous commits (sf_txn_commit_async()): a background flush
+	 * starts at most this many microseconds after the first one that is
+	 * not yet durable (sooner when a synchronous commit or a full
+	 * buffer flushes it first).  0: SF_CLOG_DEFAULT_ASYNC_DELAY_US; at
+	 * most SF_CLOG_MAX_ASYNC_DELAY_US.
+	 */
+	unsigned int async_delay_us;
+	unsigned int reserved[3];	/* must be zero (else EINVAL) */
 };
 
 /*
@@ -184,7 +197,12 @@ struct sf_clog_recovery {
 	uint64_t valid_after;
 	uint32_t version;	/* format version of the file as found */
 	uint32_t reserved32;
-	uint64_t reserved[6];	/* zero; room for later fields */
+	/*
+	 * Prepared transactions with neither a commit nor a rollback
+	 * record: in doubt (sf_clog_in_doubt()), not counted in unfinished.
+	 */
+	uint64_t prepared;
+	uint64_t reserved[5];	/* zero; room for later fields */
 };
 
 struct sf_clog_stats {
@@ -205,7 +223,9 @@ struct sf_clog_stats {
 	uint64_t status_bytes;	/* memory of the status table now */
 	uint64_t applier_waits;	/* commits that waited for an applier */
 	uint64_t applier_queue_max;	/* the longest applier queue seen */
-	uint64_t reserved[5];	/* zero; room for later counters */
+	uint64_t async_commits;	/* of commits: sf_txn_commit_async() */
+	uint64_t prepares;	/* sf_txn_prepare() that returned 0 */
+	uint64_t reserved[3];	/* zero; room for later counters */
 };
 
 /*
@@ -239,9 +259,12 @@ int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		 sf_clog_t **log, struct sf_clog_recovery *rep);
 
 /*
- * sf_clog_close() - write what is buffered, stop the appliers (each first
- * receives every transaction committed before), close the file.
- * Return: 0; EBUSY (nothing done) while a transaction is still active.
+ * sf_clog_close() - write what is buffered (asynchronous commits
+ * included), stop the appliers (each first receives every transaction
+ * committed before), close the file.  Transactions of earlier opens still
+ * in doubt stay so: the next open reports them again.
+ * Return: 0; EBUSY (nothing done) while a transaction is still active, a
+ * prepared one's handle included.
  */
 int sf_clog_close(sf_clog_t *log);
 
@@ -288,7 +311,7 @@ uint64_t sf_txn_id(const sf_txn_t *txn);
  * sf_txn_add() - append a data record to the log buffer (waits for a
  * flush when the buffer is full).
  * Return: 0; EMSGSIZE @len too large for the buffer (nothing appended);
- * EIO; ENOMEM.
+ * EBUSY @txn is prepared (sf_txn_prepare()); EIO; ENOMEM.
  */
 int sf_txn_add(sf_txn_t *txn, const void *data, size_t len);
 
@@ -304,8 +327,107 @@ int sf_txn_add(sf_txn_t *txn, const void *data, size_t len);
  */
 int sf_txn_commit(sf_txn_t *txn, uint64_t *commit_lsn);
 
-/* Roll back and free @txn.  Return: 0. */
+/*
+ * sf_txn_rollback() - roll back and free @txn.  The rollback record of a
+ * prepared transaction is made durable before it returns (else a crash
+ * would bring it back in doubt); any other's rides with a later flush.
+ * Return: 0; for a prepared @txn, EIO when the log failed (the
+ * transaction then stays in doubt in the log, and @txn is freed).
+ */
 int sf_txn_rollback(sf_txn_t *txn);
+
+/* ---- asynchronous commit --------------------------------------------- */
+
+/*
+ * sf_txn_commit_async() - append the commit record and return once the
+ * transaction is visible, without waiting for the record to be durable:
+ * a background flush makes it durable at most
+ * sf_clog_options.async_delay_us later (or sooner).  @txn is freed in
+ * every case; @commit_lsn as for sf_txn_commit().
+ *
+ * Commit order is the order of the commit records, synchronous and
+ * asynchronous alike, and a transaction becomes visible only after every
+ * commit before it in that order is visible: an asynchronous commit
+ * behind a synchronous one whose flush has not finished waits for it.
+ * A crash may lose asynchronous commits, and only a suffix of the commit
+ * order: a synchronous commit that returned makes every commit before it
+ * durable, so nothing it observed (status, txn_wait, an applier) is ever
+ * lost.  Appliers receive it once it is durable.  If the log fails before
+ * it is durable its status becomes SF_TXN_FAILED (or SF_TXN_IN_DOUBT), the
+ * only status change after visibility, and every later commit fails too.
+ * sf_clog_close() writes what is pending.
+ * Return: 0; EIO (the log failed before it was appended: not visible).
+ */
+int sf_txn_commit_async(sf_txn_t *txn, uint64_t *commit_lsn);
+
+/* ---- prepare (two-phase commit) --------------------------------------- */
+
+/*
+ * sf_txn_prepare() - append a prepare record carrying @tag (an opaque
+ * caller tag such as an XA XID, @tag_len <= SF_CLOG_MAX_TAG bytes, may be
+ * empty) and return once it and all of @txn's records are durable.  The
+ * log no longer rolls @txn back by itself: before a crash the handle
+ * commits it (sf_txn_commit(), sf_txn_commit_async()) or rolls it back
+ * (sf_txn_rollback()); after a crash sf_clog_open() reports it in doubt
+ * (sf_clog_recovery.prepared, sf_clog_in_doubt()) until
+ * sf_clog_commit_prepared() or sf_clog_rollback_prepared(), across any
+ * number of reopens (an asynchronous commit of it that a crash loses
+ * leaves it so too).  Its status is SF_TXN_PREPARED meanwhile.  No record
+ * may be added after it (EBUSY).
+ * Return: 0; EINVAL NULL @txn, NULL @tag with @tag_len, @tag_len too
+ * large; EALREADY prepared already; EIO the log failed (nothing
+ * prepared: the transaction is still active and may only be rolled back).
+ */
+int sf_txn_prepare(sf_txn_t *txn, const void *tag, size_t tag_len);
+
+/* A prepared transaction in doubt, as sf_clog_in_doubt() reports it. */
+struct sf_prepared_txn {
+	uint64_t id;
+	uint64_t prepare_lsn;	/* LSN of its prepare record */
+	uint64_t first_lsn;	/* LSN of its first record */
+	const void *tag;	/* as given to sf_txn_prepare() */
+	size_t tag_len;
+	size_t nrecs;
+	const struct sf_commit_rec *recs;	/* in the order added */
+};
+
+/* sf_clog_in_doubt() callback: nonzero stops the listing. */
+typedef int (*sf_clog_prepared_fn)(void *arg,
+				   const struct sf_prepared_txn *txn);
+
+/*
+ * sf_clog_in_doubt() - call @fn for every transaction that an earlier
+ * open prepared and that is still in doubt (not resolved since), in id
+ * order; the data it points to stays valid until sf_clog_close().
+ * Transactions prepared through a handle of this open are not listed
+ * (their handle resolves them).  A resolution racing with the listing
+ * may or may not be seen.
+ * Return: 0; EINVAL; ENOMEM; or @fn's nonzero value.
+ */
+int sf_clog_in_doubt(sf_clog_t *log, sf_clog_prepared_fn fn, void *arg);
+
+/*
+ * sf_clog_commit_prepared() - commit the in-doubt transaction @id of an
+ * earlier open (synchronously: durable and visible when it returns, then
+ * given to the appliers, replayed by every later open).  By id, not by
+ * tag: ids are unique over the life of the log, tags are the caller's
+ * and need not be; sf_clog_in_doubt() gives both.
+ * @commit_lsn: NULL, or the LSN of its commit record.
+ * Return: 0; EINVAL NULL @log; ENOENT @id is not in doubt (never
+ * prepared, or resolved by an earlier open); EALREADY resolved (or being
+ * resolved) since this open; EROFS read-only; EIO the log failed (still
+ * in doubt); a write or flush error as for sf_txn_commit(), after which
+ * it stays in doubt in the log.  Nothing is changed on error.
+ */
+int sf_clog_commit_prepared(sf_clog_t *log, uint64_t id,
+			    uint64_t *commit_lsn);
+
+/*
+ * sf_clog_rollback_prepared() - roll back the in-doubt transaction @id
+ * of an earlier open; its rollback record is durable when it returns.
+ * Return: as sf_clog_commit_prepared().
+ */
+int sf_clog_rollback_prepared(sf_clog_t *log, uint64_t id);
 
 /* ---- write-ahead by LSN ---------------------------------------------- */
 
@@ -356,6 +478,13 @@ typedef struct sf_snapshot {
  * zeros written over it and their flush).
  */
 #define SF_TXN_IN_DOUBT		4
+/*
+ * Prepared (sf_txn_prepare()), by this open or an earlier one, and not
+ * yet resolved: not visible to any snapshot; sf_clog_txn_wait() waits on
+ * for its outcome.  A prepared transaction whose commit failed with the
+ * log stays prepared (it is in doubt after the reopen).
+ */
+#define SF_TXN_PREPARED		5
 
 int sf_clog_snapshot(sf_clog_t *log, sf_snapshot_t *snap);
 
@@ -365,7 +494,10 @@ int sf_clog_snapshot(sf_clog_t *log, sf_snapshot_t *snap);
  * SF_TXN_ACTIVE for it.  Takes no lock, except for an id that fell behind
  * the status horizon while active (sf_clog_options.status_horizon).
  * Return: 0; ENOENT @id was not begun since this open (not yet handed out,
- * or handed out by an earlier open); ESTALE @id is older than the status
+ * or handed out by an earlier open and not in doubt: a transaction of an
+ * earlier open that this open found prepared is SF_TXN_PREPARED, and
+ * after its resolution keeps that outcome as long as the ids of this
+ * open do, then is ENOENT again); ESTALE @id is older than the status
  * horizon: it has ended (committed, rolled back or failed) and its outcome
  * is no longer kept.  An engine that needs it keeps its own record (as
  * PostgreSQL freezes tuples older than its horizon).
@@ -375,7 +507,8 @@ int sf_clog_txn_status(sf_clog_t *log, uint64_t id, const sf_snapshot_t *snap,
 
 /*
  * sf_clog_txn_wait() - wait until transaction @id has committed (and is
- * visible), rolled back or failed; @status receives which.
+ * visible), rolled back or failed; @status receives which.  A prepared
+ * transaction has no outcome yet: the wait goes on until it is resolved.
  * @abs: absolute deadline on @clk (CLOCK_MONOTONIC or CLOCK_REALTIME), or
  * NULL to wait without limit.
  * Return: 0; ETIMEDOUT; ENOENT; ESTALE @id is older than the status horizon:
