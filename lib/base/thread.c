@@ -25,6 +25,7 @@ static const char *const sf_broken_names[] = {
 	"edges-late", "always-handoff", "listing-torn",
 	"wrunlock-loaded",
 	"status-no-recheck", "ids-unreserved", "queue-wait-early",
+	"switch-unflushed", "recycle-early",
 };
 
 /* Bit 31: parsed.  Racing first calls parse the same string alike. */

@@ -178,6 +178,7 @@ struct sf_txn {
 	bool logged;			/* has records in the log */
 	bool keep;			/* keep copies of the records */
 	bool queued;			/* (m) step (5) done (Q2) */
+	uint64_t first_lsn;		/* of its first record (C1) */
 	uint32_t refs;			/* (m) committer, batch, appliers */
 	/* copies for the appliers */
 	unsigned char *copy;
@@ -189,7 +190,7 @@ struct sf_txn {
 struct clog_buf {
 	unsigned char *data;
 	size_t len;
-	uint64_t off;			/* file offset of data[0] */
+	uint64_t off;			/* LSN of data[0] */
 	uint64_t id_limit;		/* (I1) largest CLOG_REC_IDS in it */
 	struct sf_txn *commits, **tail;	/* commit records, in LSN order */
 	uint32_t seq, waiters;		/* committers' event counter (B1) */
@@ -250,6 +251,11 @@ struct sf_clog {
 	uint32_t applier_queue;		/* (Q1) the bound */
 	uint32_t room_waiters;		/* (m) committers waiting (Q2) */
 	struct sf_clog_stats st;	/* (m) */
+	struct clog_segs segs;		/* the files (commit-segment.c) */
+	uint64_t taken_end;		/* (m) end of the last batch taken */
+	struct clog_unfinished unf;	/* (m) what a checkpoint keeps (C1) */
+	sf_mutex_t ckpt_m;		/* one checkpoint at a time */
+	uint64_t ckpt_lsn;		/* (m) the last durable checkpoint */
 };
 
 /* ---- small helpers -------------------------------------------------- */
@@ -300,19 +306,25 @@ static void wake_all(struct sf_clog *log, bool wake)
  * (W1)-(W4) on @seq with m held for W1..W3; returns with m held.  @abs:
  * NULL, or a CLOCK_MONOTONIC deadline.  Return: 0 or ETIMEDOUT.
  */
-static int wait_on_locked(struct sf_clog *log, uint32_t *seq_p,
-			  uint32_t *waiters, const struct timespec *abs)
+int clog_wait_locked(sf_mutex_t *m, uint32_t *seq_p, uint32_t *waiters,
+		     const struct timespec *abs)
 {
 	uint32_t seq;
 	int r;
 
 	sf_fetch_add(waiters, 1);
 	seq = sf_load_acquire(seq_p);
-	unlock(log);
+	sf_mutex_unlock(m);
 	r = sf_wait(seq_p, seq, abs, CLOCK_MONOTONIC, 0);
 	sf_fetch_sub(waiters, 1);
-	lock(log);
+	sf_mutex_lock(m);
 	return r;
+}
+
+static int wait_on_locked(struct sf_clog *log, uint32_t *seq_p,
+			  uint32_t *waiters, const struct timespec *abs)
+{
+	return clog_wait_locked(&log->m, seq_p, waiters, abs);
 }
 
 static void wait_event_locked(struct sf_clog *log)
@@ -374,6 +386,7 @@ static void set_done_locked(struct sf_clog *log, struct sf_txn *t)
 }
 
 static const unsigned char zeros[1u << 16];
+static bool fail_segments_locked(struct sf_clog *log, uint64_t off, long f);
 
 /*
  * Write zeros over [@from, @to) of @fd (zeros ahead, Z2; a failed batch,
@@ -417,6 +430,8 @@ static bool fail_batch_locked(struct sf_clog *log, uint64_t off,
 
 	/* "commit:cut": a test's fault makes the cut fail as EIO would. */
 	f = SF_FAULT("commit:cut", log, off);
+	if (log->segs.dirfd >= 0)
+		return fail_segments_locked(log, off, f);
 	if (f == SF_HOOK_NONE && ftruncate(log->fd, (off_t)off) == 0 &&
 	    fdatasync(log->fd) == 0)
 		return true;					/* (F1) */
@@ -426,6 +441,32 @@ static bool fail_batch_locked(struct sf_clog *log, uint64_t off,
 	return SF_FAULT("commit:cut-zero", log, off) == SF_HOOK_NONE &&
 	       write_zeros(log->fd, off, written) == written &&
 	       fdatasync(log->fd) == 0;
+}
+
+/*
+ * A failed batch in a directory log: segments keep their size, so (F1)
+ * is zeros over [@off, taken_end) -- every batch taken since, which
+ * fails with it, across the segments they are in -- and an fdatasync of
+ * each; there is nothing to truncate.  @f: the "commit:cut" fault.
+ */
+static bool fail_segments_locked(struct sf_clog *log, uint64_t off, long f)
+{
+	struct clog_segs *g = &log->segs;
+
+	if (f != SF_HOOK_NONE || SF_FAULT("commit:cut-zero", log, off) !=
+	    SF_HOOK_NONE)
+		return SF_BROKEN(CUT_IGNORED);
+	while (off < log->taken_end) {
+		uint64_t i = clog_seg_of(g->size, off);
+		uint64_t to = (i + 1) * g->size;
+
+		if (to > log->taken_end)
+			to = log->taken_end;
+		if (clog_segs_zero(g, off, to))
+			return false;
+		off = clog_seg_first(g->size, i + 1);
+	}
+	return true;
 }
 
 /*
@@ -619,7 +660,7 @@ static void flush_locked(struct sf_clog *log)
 {
 	struct clog_buf *b = &log->buf[log->active], *nb;
 	struct sf_txn *list, *t, *next;
-	uint64_t t0, dt, end = b->off + b->len, ticket = log->batches++;
+	uint64_t t0, dt, end = b->off + b->len, ticket = log->batches++, base;
 	struct clog_io *io = &log->io[ticket % log->inflight];
 	bool wake, wake_b, wake_nb, nb_failed = false;
 	int err;
@@ -630,12 +671,19 @@ static void flush_locked(struct sf_clog *log)
 	/* Batch k fills buf[k % nbufs]; the one before it there finished. */
 	log->active = (unsigned int)(log->batches % (log->inflight + 1));
 	buf_reset(&log->buf[log->active], end);
+	log->taken_end = end;
+	/* A batch is in one segment (append_locked()): its file. */
+	io->fd = clog_seg_fd_locked(&log->segs,
+				    clog_seg_of(log->segs.size, b->off), NULL);
+	base = log->segs.dirfd >= 0 ?
+	       clog_seg_of(log->segs.size, b->off) * log->segs.size : 0;
 	unlock(log);
 
 	SF_SYNC_POINT("commit:flush", log);
 	t0 = sf_now_ns();
 	/* (2) durable */
-	err = clog_io_write_durable(io, b->data, b->len, b->off);
+	err = io->fd < 0 ? (errno ? errno : EIO)
+	      : clog_io_write_durable(io, b->data, b->len, b->off - base);
 	dt = sf_now_ns() - t0;
 	if (!err)
 		SF_SYNC_POINT("commit:durable", log);
@@ -752,6 +800,35 @@ static void flush_locked(struct sf_clog *log)
 }
 
 /*
+ * (P2) The buffer @b is empty and what comes next does not fit in the
+ * current segment: move on to the next one (commit-segment.c), once it
+ * is ready.  If it cannot be prepared (P3), the log fails -- after the
+ * batches in flight have finished, so that none of them is failed after
+ * its records were durable.  m held; may drop it while waiting.
+ */
+static void switch_segment_locked(struct sf_clog *log, struct clog_buf *b)
+{
+	int err = clog_seg_switch_locked(&log->segs);
+
+	if (err == EAGAIN)
+		return;		/* waited: look again */
+	if (!err) {
+		log->st.segment_switches++;
+		b->off = clog_seg_first(log->segs.size, log->segs.cur);
+		return;
+	}
+	while (log->batches != log->finished && !log->failed)
+		wait_event_locked(log);
+	if (!log->failed) {
+		log->failed = err;
+		log->st.error = err;
+	}
+	gather_kick_locked(log);
+	if (event_locked(log))
+		sf_wake(&log->ev_seq, INT_MAX, 0);
+}
+
+/*
  * append_locked() - (1) append a record of transaction @id (0: of the log
  * itself) to buf[active]; waits (or leads a flush) while the buffer has
  * no room.  m held.  Return: 0 or EIO.
@@ -764,11 +841,19 @@ static int append_locked(struct sf_clog *log, uint64_t id, uint32_t type,
 	unsigned char *p;
 
 	for (;;) {
+		uint64_t seg_end = (log->segs.cur + 1) * log->segs.size;
+
 		if (log->failed)
 			return EIO;
 		b = &log->buf[log->active];
-		if (b->len + need <= log->cap)
+		if (b->len + need <= log->cap &&
+		    b->off + b->len + need <= seg_end)
 			break;
+		if (!b->len) {
+			/* (P2) the record starts the next segment */
+			switch_segment_locked(log, b);
+			continue;
+		}
 		if (can_lead(log)) {
 			flush_locked(log);	/* b is not empty: need <= cap */
 		} else {
@@ -795,6 +880,9 @@ static int append_locked(struct sf_clog *log, uint64_t id, uint32_t type,
 
 static void clog_free(struct sf_clog *log)
 {
+	clog_segs_close(&log->segs);
+	clog_unfinished_free(&log->unf);
+	sf_mutex_destroy(&log->ckpt_m);
 	clog_status_free(&log->tab);
 	for (unsigned int i = 0; i < CLOG_INFLIGHT + 1; i++)
 		free(log->buf[i].data);
@@ -848,24 +936,84 @@ static int write_durable_at(int fd, const void *buf, size_t len, uint64_t off)
 	return fdatasync(fd) ? errno : 0;
 }
 
-/* A version 1 log: its header rewritten as version 2, in place. */
+/* A version 1 or 2 log: its header rewritten as version 3, in place. */
 static int upgrade_header(int fd)
 {
 	unsigned char h[CLOG_HDR_SIZE];
 
-	clog_make_header(h, CLOG_VERSION);
+	clog_make_header(h, CLOG_VERSION, 0, 0);
 	return write_durable_at(fd, h, sizeof(h), 0);
 }
 
-/* (I1) A durable CLOG_REC_IDS record at @off: ids below @limit may go. */
-static int write_ids_record(int fd, uint64_t off, uint64_t limit,
-			    uint32_t batch)
+/*
+ * (I1) A durable CLOG_REC_IDS record at *@off (moved to the next
+ * segment when it does not fit, P2; *@off is then where it went): ids
+ * below @limit may go.  m held.
+ */
+static int write_ids_record(struct sf_clog *log, uint64_t *off,
+			    uint64_t limit, uint32_t batch)
 {
+	struct clog_segs *g = &log->segs;
 	unsigned char r[CLOG_REC_HDR + CLOG_IDS_LEN];
+	int err, fd;
 
+	while (*off + sizeof(r) > (g->cur + 1) * g->size) {
+		err = clog_seg_switch_locked(g);
+		if (err && err != EAGAIN)
+			return err;
+		if (!err)
+			*off = clog_seg_first(g->size, g->cur);
+	}
+	fd = clog_seg_fd_locked(g, g->cur, NULL);
+	if (fd < 0)
+		return errno;
 	clog_put64(r + CLOG_REC_HDR, limit);
-	clog_make_record(r, 0, off, CLOG_REC_IDS, batch, CLOG_IDS_LEN);
-	return write_durable_at(fd, r, sizeof(r), off);
+	clog_make_record(r, 0, *off, CLOG_REC_IDS, batch, CLOG_IDS_LEN);
+	return write_durable_at(fd, r, sizeof(r),
+				*off - (g->dirfd >= 0 ? g->cur * g->size : 0));
+}
+
+/*
+ * The files at @path: a directory of segments, or a single file (made
+ * when @path does not exist: a directory when @seg asks for one).
+ * Return: 0 or errno; *@created: a new single file.
+ */
+static int open_files(struct sf_clog *log, const char *path, uint64_t seg,
+		      bool want_dir, struct sf_clog_recovery *rep,
+		      bool *created)
+{
+	struct stat st;
+	int err;
+
+	if (stat(path, &st) == 0 ? S_ISDIR(st.st_mode)
+				 : errno == ENOENT && want_dir &&
+				   !log->read_only) {
+		bool made = stat(path, &st) != 0;
+
+		err = clog_segs_open(&log->segs, path, seg, made,
+				     log->read_only, rep);
+		if (!err && made)
+			err = sync_dir_of(path);	/* the directory's name */
+		return err;
+	}
+	log->fd = open(path, (log->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (log->fd < 0 && errno == ENOENT && !log->read_only) {
+		log->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		*created = log->fd >= 0;
+		if (log->fd < 0 && errno == EEXIST)	/* created meanwhile */
+			log->fd = open(path, O_RDWR | O_CLOEXEC);
+	}
+	if (log->fd < 0)
+		return errno;
+	clog_segs_single(&log->segs, log->fd);
+	if (flock(log->fd, (log->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? EBUSY : errno;
+		if (err == EBUSY)
+			snprintf(rep->reason, sizeof(rep->reason),
+				 "the log is open elsewhere (flock)");
+		return err;
+	}
+	return 0;
 }
 
 SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
@@ -875,7 +1023,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	struct clog_found found = { 0 };
 	struct sf_clog *log;
 	struct stat st;
-	uint64_t end, next;
+	uint64_t end, next, seg;
 	bool created = false;
 	size_t cap;
 	int err;
@@ -897,17 +1045,30 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		     (opt->status_horizon &&
 		      (opt->status_horizon < SF_CLOG_MIN_HORIZON ||
 		       opt->status_horizon > SF_CLOG_MAX_HORIZON)) ||
-		     (opt->flags & ~(SF_CLOG_READ_ONLY | SF_CLOG_SALVAGE)) ||
 		     opt->applier_queue > SF_CLOG_MAX_APPLIER_QUEUE ||
 		     (opt->id_reserve &&
 		      (opt->id_reserve < SF_CLOG_MIN_ID_RESERVE ||
 		       opt->id_reserve > SF_CLOG_MAX_ID_RESERVE)) ||
+		     (opt->flags & ~(SF_CLOG_READ_ONLY | SF_CLOG_SALVAGE |
+				     SF_CLOG_SEGMENTED)) ||
+		     (opt->segment_size &&
+		      (opt->segment_size < SF_CLOG_MIN_SEGMENT ||
+		       opt->segment_size > SF_CLOG_MAX_SEGMENT ||
+		       opt->segment_size % 4096 ||
+		       opt->segment_size < 2 * cap)) ||
 		     !SF_RESERVED_ZERO(opt->reserved))))
+		return EINVAL;
+	seg = opt ? opt->segment_size : 0;
+	if ((seg || (opt && (opt->flags & SF_CLOG_SEGMENTED))) &&
+	    (seg ? seg : SF_CLOG_DEFAULT_SEGMENT) < 2 * cap)
 		return EINVAL;
 	log = calloc(1, sizeof(*log));
 	if (!log)
 		return ENOMEM;
 	sf_mutex_init(&log->m, NULL);
+	sf_mutex_init(&log->ckpt_m, NULL);
+	clog_segs_init(&log->segs, &log->m);
+	log->fd = -1;
 	log->cap = cap;
 	log->inflight = opt && opt->max_flushes ? opt->max_flushes : 1;
 	log->zero_ahead = !opt || !opt->zero_ahead ? SF_CLOG_DEFAULT_ZERO_AHEAD
@@ -919,30 +1080,27 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	log->applier_queue = opt && opt->applier_queue ? opt->applier_queue
 			     : SF_CLOG_DEFAULT_APPLIER_QUEUE;
 	log->read_only = opt && (opt->flags & SF_CLOG_READ_ONLY);
-	log->fd = open(path, (log->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (log->fd < 0 && errno == ENOENT && !log->read_only) {
-		log->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		created = log->fd >= 0;
-		if (log->fd < 0 && errno == EEXIST)	/* created meanwhile */
-			log->fd = open(path, O_RDWR | O_CLOEXEC);
-	}
-	if (log->fd < 0) {
-		err = errno;
+	err = open_files(log, path, seg, seg || (opt && (opt->flags &
+						       SF_CLOG_SEGMENTED)),
+			 rep, &created);
+	if (err)
 		goto fail;
-	}
-	if (flock(log->fd, (log->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
-		err = errno == EWOULDBLOCK ? EBUSY : errno;
-		if (err == EBUSY)
-			snprintf(rep->reason, sizeof(rep->reason),
-				 "the log is open elsewhere (flock)");
-		goto fail;
-	}
-	err = clog_recover(log->fd, opt, rep, &found);
+	err = clog_recover(&log->segs, opt, rep, &found);
 	if (!err && created)
 		err = sync_dir_of(path);
 	if (!err && found.version < CLOG_VERSION && !log->read_only)
 		err = upgrade_header(log->fd);
+	if (err)
+		goto fail;
 	end = found.end;
+	log->ckpt_lsn = found.ckpt_lsn;
+	log->segs.cur = log->segs.ready = found.end_seg;
+	if (log->segs.dirfd >= 0) {
+		log->zero_ahead = 0;	/* a segment is zeros when ready (P1) */
+		err = clog_segs_start(&log->segs);
+		if (err)
+			goto fail;
+	}
 	next = found.next_txn;
 	log->id_reserve = opt && opt->id_reserve ? opt->id_reserve
 			  : SF_CLOG_DEFAULT_ID_RESERVE;
@@ -953,8 +1111,10 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	} else if (!err) {
 		/* (I1) before any id of this open is handed out */
 		log->id_durable = log->id_pending = next + log->id_reserve;
-		err = write_ids_record(log->fd, end, log->id_durable,
+		lock(log);
+		err = write_ids_record(log, &end, log->id_durable,
 				       log->batch_base++);
+		unlock(log);
 		end += CLOG_REC_HDR + CLOG_IDS_LEN;
 	}
 	if (err)
@@ -968,14 +1128,15 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		buf_reset(&log->buf[i], end);
 	}
 	for (unsigned int i = 0; i < log->inflight && !err; i++)
-		err = clog_io_init(&log->io[i], log->fd,
+		err = clog_io_init(&log->io[i], -1,
 				   i ? log->io[0].method :
 				   opt ? opt->io : SF_CLOG_IO_AUTO);
 	if (err)
 		goto fail;
-	log->durable = log->watermark = log->zeroed = end;
+	log->durable = log->watermark = log->zeroed = log->taken_end = end;
 	/* (Z1) zeros recovery found after the end (a crash while open) */
-	if (fstat(log->fd, &st) == 0 && (uint64_t)st.st_size > end)
+	if (log->fd >= 0 && fstat(log->fd, &st) == 0 &&
+	    (uint64_t)st.st_size > end)
 		log->zeroed = (uint64_t)st.st_size;
 	*out = log;
 	return 0;
@@ -1067,7 +1228,8 @@ SF_EXPORT int sf_clog_close_timed(sf_clog_t *log, clockid_t clk,
 			wait_event_locked(log);
 	}
 	/* (Z3) A clean close leaves no zeros after the log (best effort). */
-	if (!log->failed && !log->read_only && log->zeroed > log->durable &&
+	if (!log->failed && !log->read_only && log->fd >= 0 &&
+	    log->zeroed > log->durable &&
 	    ftruncate(log->fd, (off_t)log->durable) == 0)
 		(void)fdatasync(log->fd);
 	unlock(log);
@@ -1088,6 +1250,8 @@ SF_EXPORT int sf_clog_stats(sf_clog_t *log, struct sf_clog_stats *st)
 	lock(log);
 	*st = log->st;
 	st->status_bytes = clog_status_bytes_locked(&log->tab);
+	st->segment_switch_waits = log->segs.switch_waits;
+	st->segments_recycled = log->segs.recycled;
 	unlock(log);
 	st->commits_per_flush = st->flushes ?
 		(double)st->commits / (double)st->flushes : 0;
@@ -1307,6 +1471,11 @@ SF_EXPORT int sf_txn_add_lsn(sf_txn_t *t, const void *data, size_t len,
 		return err;
 	lock(log);
 	err = append_locked(log, t->id, CLOG_REC_DATA, data, len, &lsn);
+	if (!err && !t->logged) {
+		/* (C1) a checkpoint keeps its records until it ends */
+		t->first_lsn = lsn;
+		clog_unfinished_add_locked(&log->unf, t->id, lsn);
+	}
 	t->logged |= !err;
 	unlock(log);
 	if (t->keep) {
@@ -1384,6 +1553,13 @@ SF_EXPORT int sf_txn_commit(sf_txn_t *t, uint64_t *commit_lsn)
 	err = append_locked(log, t->id, CLOG_REC_COMMIT, NULL, 0,
 			    &t->commit_lsn);
 	txn_settled_locked(log, t);
+	if (t->logged) {
+		/* (C1) kept for a checkpoint below its commit record */
+		clog_unfinished_del_locked(&log->unf, t->id, t->first_lsn);
+		if (!err)
+			clog_committed_add_locked(&log->unf, t->commit_lsn,
+						  t->first_lsn);
+	}
 	if (err) {
 		set_status_locked(log, t, CLOG_ST_FAILED);
 		log->st.failed_commits++;
@@ -1449,9 +1625,11 @@ SF_EXPORT int sf_txn_rollback(sf_txn_t *t)
 	log = t->log;
 	lock(log);
 	/* Records reached the log: tell recovery (a lost record is harmless). */
-	if (t->logged)
+	if (t->logged) {
 		(void)append_locked(log, t->id, CLOG_REC_ROLLBACK, NULL, 0,
 				    &lsn);
+		clog_unfinished_del_locked(&log->unf, t->id, t->first_lsn);
+	}
 	set_status_locked(log, t, CLOG_ST_ROLLED_BACK);
 	log->st.rollbacks++;
 	txn_settled_locked(log, t);
@@ -1566,6 +1744,8 @@ SF_EXPORT int sf_clog_flush_to(sf_clog_t *log, uint64_t lsn)
 			err = EIO;
 		else if (lsn >= b->off + b->len)
 			err = EINVAL;	/* not appended (yet) */
+		else if (lsn < b->off && log->batches == log->finished)
+			break;	/* zeros at a segment's end (P2): no record */
 		else if (SF_BROKEN(VISIBLE_BEFORE_DURABLE))
 			break;	/* Falcon's order: appended counts as durable */
 		else if (lsn >= b->off && can_lead(log))
@@ -1587,4 +1767,51 @@ SF_EXPORT uint64_t sf_clog_durable_lsn(sf_clog_t *log)
 	d = log->durable;
 	unlock(log);
 	return d;
+}
+
+/* ---- checkpoints ---------------------------------------------------- */
+
+/*
+ * sf_clog_checkpoint() - C1-C4 at the top of commit-segment.c: scan_from
+ * under m, the record made durable (C2), then recycling (C3) outside m.
+ * ckpt_m keeps checkpoints in order, so scan_from only grows.
+ */
+SF_EXPORT int sf_clog_checkpoint(sf_clog_t *log, uint64_t lsn)
+{
+	unsigned char pl[CLOG_CKPT_LEN];
+	uint64_t from = 0, at = 0, below;
+	int err;
+
+	if (!log)
+		return EINVAL;
+	if (log->read_only)
+		return EROFS;
+	sf_mutex_lock(&log->ckpt_m);
+	lock(log);
+	if (log->failed) {
+		err = EIO;
+	} else if (lsn > log->durable || lsn < log->ckpt_lsn) {
+		err = EINVAL;
+	} else {
+		from = clog_unfinished_floor_locked(&log->unf, lsn);
+		clog_put64(pl, lsn);
+		clog_put64(pl + 8, from);
+		err = append_locked(log, 0, CLOG_REC_CHECKPOINT, pl, sizeof(pl),
+				    &at);
+	}
+	unlock(log);
+	if (!err)
+		err = sf_clog_flush_to(log, at);	/* (C2) */
+	if (!err) {
+		lock(log);
+		log->ckpt_lsn = lsn;
+		clog_unfinished_trim_locked(&log->unf, lsn);
+		unlock(log);
+		/* (C3) wholly below scan_from only */
+		below = clog_seg_of(log->segs.size,
+				    SF_BROKEN(RECYCLE_EARLY) ? lsn : from);
+		err = clog_segs_recycle(&log->segs, below);
+	}
+	sf_mutex_unlock(&log->ckpt_m);
+	return err;
 }

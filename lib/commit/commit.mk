@@ -4,7 +4,8 @@
 # visibility, appliers), commit-io.c (io_uring / pwritev durable writes,
 # CRC32C), commit-recover.c (recovery on open), commit-status.c (the
 # transaction status table).  Needs liburing.
-CLOG_SRCS := commit.c commit-io.c commit-recover.c commit-status.c
+CLOG_SRCS := commit.c commit-io.c commit-recover.c commit-status.c \
+	     commit-segment.c
 LIB_SRCS += $(CLOG_SRCS)
 LDLIBS += -luring
 

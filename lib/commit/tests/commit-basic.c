@@ -314,12 +314,12 @@ static void case_bad_files(void)
 					       good[30] << 16 |
 					       (uint32_t)good[31] << 24),
 	   "header CRC32C matches a bitwise reference");
-	good[8] = 3;				/* format version 3 */
+	good[8] = 4;				/* format version 4 */
 	c = crc32c_ref(good, 28);
 	memcpy(good + 28, &c, 4);		/* x86: little-endian */
-	check_untouched("format version 3 (newer)", good, glen,
+	check_untouched("format version 4 (newer)", good, glen,
 			EPROTONOSUPPORT);
-	good[8] = 2;
+	good[8] = 3;
 	good[3] ^= 0x20;			/* magic */
 	check_untouched("wrong magic", good, glen, EBADMSG);
 	good[3] ^= 0x20;
