@@ -289,7 +289,7 @@ void clog_segs_close(struct clog_segs *g);
 /*
  * Transactions with records in the log that a checkpoint must keep (C1):
  * unfinished ones by their first LSN, and committed ones since the last
- * checkpoint by the 1 MiB of LSN space their commit record is in.  m
+ * checkpoint by the bucket of LSN space their commit record is in.  m
  * held for all of these.  A transaction registers when its first
  * record is appended and unregisters when it ends; a recovered prepared
  * transaction registers the same way.  An add never fails: without
@@ -302,6 +302,7 @@ struct clog_unf_ent {
 };
 
 struct clog_unfinished {
+	uint64_t bucket;	/* bytes of LSN space per commit bucket */
 	struct clog_unf_ent *v;	/* [head, n) sorted by lsn */
 	size_t head, n, cap, live;
 	struct clog_unf_ent *cb;	/* committed, [cb_head, cb_n) */
@@ -311,7 +312,7 @@ struct clog_unfinished {
 	uint64_t pin;			/* unfinished not stored (no memory) */
 };
 
-#define CLOG_CB_SHIFT		20
+#define CLOG_CB_BUCKET		(1u << 20)	/* of a single file */
 
 void clog_unfinished_add_locked(struct clog_unfinished *u, uint64_t id,
 				uint64_t first_lsn);

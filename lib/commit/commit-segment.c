@@ -27,9 +27,10 @@
  * of L, the first LSN of every unfinished transaction with records, and
  * the first LSN of every transaction that committed at or after L (it
  * must replay whole, and it may have begun below L): the latter are kept
- * per 1 MiB of LSN space of their commit records since the last
- * checkpoint (a bucket containing L counts whole: F may be lower than
- * needed, never higher).  First LSNs are handed out in increasing order
+ * per segment (a single file: per MiB) of LSN space of their commit
+ * records since the last checkpoint, the least first LSN of each (a
+ * bucket containing L counts whole: F may be lower than needed, never
+ * higher).  First LSNs are handed out in increasing order
  * under m, so the unfinished ones are a sorted array with lazy removal.
  * (C2) The checkpoint record (L, F) is appended and made durable
  * (sf_clog_flush_to()) before anything is recycled.  (C3) Then the files
@@ -549,7 +550,7 @@ void clog_unfinished_del_locked(struct clog_unfinished *u, uint64_t id,
 void clog_committed_add_locked(struct clog_unfinished *u, uint64_t lsn,
 			       uint64_t first_lsn)
 {
-	uint64_t b = lsn >> CLOG_CB_SHIFT;
+	uint64_t b = lsn / u->bucket;
 	struct clog_unf_ent *last = u->cb_n > u->cb_head ?
 				    &u->cb[u->cb_n - 1] : NULL;
 
@@ -572,7 +573,7 @@ void clog_committed_add_locked(struct clog_unfinished *u, uint64_t lsn,
 uint64_t clog_unfinished_floor_locked(const struct clog_unfinished *u,
 				      uint64_t lsn)
 {
-	uint64_t f = lsn, b = lsn >> CLOG_CB_SHIFT;
+	uint64_t f = lsn, b = lsn / u->bucket;
 
 	if (u->live && u->v[u->head].lsn < f)
 		f = u->v[u->head].lsn;
@@ -588,7 +589,7 @@ uint64_t clog_unfinished_floor_locked(const struct clog_unfinished *u,
 
 void clog_unfinished_trim_locked(struct clog_unfinished *u, uint64_t lsn)
 {
-	uint64_t b = lsn >> CLOG_CB_SHIFT;
+	uint64_t b = lsn / u->bucket;
 
 	while (u->cb_head < u->cb_n && u->cb[u->cb_head].id < b)
 		u->cb_head++;
@@ -608,4 +609,5 @@ void clog_unfinished_free(struct clog_unfinished *u)
 	free(u->v);
 	free(u->cb);
 	memset(u, 0, sizeof(*u));
+	u->bucket = CLOG_CB_BUCKET;
 }

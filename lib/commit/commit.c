@@ -1094,6 +1094,8 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		goto fail;
 	end = found.end;
 	log->ckpt_lsn = found.ckpt_lsn;
+	log->unf.bucket = log->segs.dirfd >= 0 ? log->segs.size
+						: CLOG_CB_BUCKET;
 	log->segs.cur = log->segs.ready = found.end_seg;
 	if (log->segs.dirfd >= 0) {
 		log->zero_ahead = 0;	/* a segment is zeros when ready (P1) */

@@ -62,3 +62,9 @@ BENCH_PROGS += bench-commit bench-commit-mem bench-commit-recover
 BENCH_RUNS += $(L)/commit/bench/run-commit.sh \
 	      $(L)/commit/bench/run-commit-mem.sh \
 	      $(L)/commit/bench/run-commit-recover.sh
+
+# commit-segment: a directory of segments, checkpoints, replay from an
+# LSN; it runs itself with switch-unflushed and recycle-early.
+TESTS += commit-segment
+HOOK_TESTS += commit-segment
+$(T)/commit-segment: $(CLOG_TEST_HDRS)
