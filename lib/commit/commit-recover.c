@@ -228,8 +228,11 @@ static bool seg_header_ok(struct reader *rd, uint64_t i, int *err)
 {
 	uint64_t size = rd->g->size;
 	const unsigned char *h;
+	int fd;
 
-	if (i > rd->g->last)
+	/* a file being created when the process died may be short */
+	if (i > rd->g->last ||
+	    rd_limit(rd, i * size, &fd, err) < i * size + CLOG_HDR_SIZE)
 		return false;
 	h = rd_get(rd, i * size, CLOG_HDR_SIZE, err);
 	return h && !memcmp(h, CLOG_MAGIC, 8) &&

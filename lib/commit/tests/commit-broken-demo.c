@@ -86,7 +86,7 @@ static void run_crash_ids(void)
 	phase("crash ids");
 	beside_self("commit-crash", crash, sizeof(crash));
 	caught = run_tap_child(argv, "ids-unreserved",
-			       "not ok 4 - after every recovery") ==
+			       "not ok 5 - after every recovery") ==
 		 CHILD_FAILED;
 #ifdef TEST_TSAN
 	diag("crash test with ids-unreserved: %s (not asserted under TSAN)",

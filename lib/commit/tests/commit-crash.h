@@ -14,10 +14,16 @@
 /* Ids are reserved this many at a time (small: begins also flush). */
 #define CRASH_ID_RESERVE	64u
 
+/* Segmented rounds: segment and buffer size of the child's log. */
+#define CRASH_SEG	(64u << 10)
+#define CRASH_BUF	(16u << 10)
+
 struct crash_state {
 	uint32_t ready;			/* child: log open, threads running */
 	uint32_t pad;
 	uint64_t max_id;		/* the largest id a child was given */
+	uint64_t ckpt_lsn;		/* the last checkpoint that returned 0 */
+	uint64_t commit_lsn[CRASH_MAX_ID];	/* of each commit returned */
 	uint8_t seen[CRASH_MAX_ID];	/* another txn saw it committed */
 	uint8_t returned[CRASH_MAX_ID];	/* its commit returned 0 */
 };

@@ -14,21 +14,8 @@
 /* A directory log under the scratch directory, removed first. */
 static void dir_path(char *p, size_t len, const char *name)
 {
-	char f[4700];
-	DIR *d;
-	struct dirent *e;
-
 	ct_path(p, len, name);
-	d = opendir(p);
-	while (d && (e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(f, sizeof(f), "%s/%s", p, e->d_name);
-		unlink(f);
-	}
-	if (d)
-		closedir(d);
-	rmdir(p);
+	ct_rmdir(p);
 }
 
 static void rm_dir_log(const char *name)
