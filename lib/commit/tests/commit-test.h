@@ -27,7 +27,7 @@ static void ct_rmdir(const char *p)
 {
 	DIR *d = opendir(p);
 	struct dirent *e;
-	char f[4700];
+	char f[4900];
 
 	if (!d)
 		return;
