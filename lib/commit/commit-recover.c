@@ -40,6 +40,20 @@
  *      the damaged batch) the damage is a torn tail: cut.  Records of a
  *      version 1 log carry batch 0: damage among them is told from a torn
  *      tail only by records written after the log was upgraded.
+ * (V2s) Segments (a directory log): the scan starts at the first record
+ *      of the first segment file, whose header must be valid (start LSN
+ *      i * S, size S).  At a segment whose records end with zeros to its
+ *      end, the log goes on in the next segment only if that one's header
+ *      is valid and its first record is valid and of the batch after the
+ *      last one seen (a batch never spans two segments; commit-int.h).
+ *      Otherwise the log ends there, and the later segments are searched
+ *      as in V2c: a valid record in them of a batch in flight makes the
+ *      end a torn tail, one of a later batch corruption; none, a clean
+ *      end.  A gap in the segment files is EUCLEAN before anything is
+ *      read (commit-segment.c); a file cut short while it was being
+ *      created holds no record.  The cut (V5) of a directory log writes
+ *      zeros over the rest of the end's segment and removes every later
+ *      file, the last first, each removal made durable before the next.
  * (V3) Outcome per transaction (pass 2, up to the end of pass 1): its
  *      commit or rollback record ends it, and a commit record replays it
  *      with the data records of its id before that record; a transaction
@@ -50,6 +64,15 @@
  *      still open at that point of the log and reads their payloads back
  *      at the commit record (from the window, or pread).
  * (V4) Replay in commit order (the order of the commit records).
+ * (V6) From the last checkpoint (C1-C4, commit-segment.c): pass 1 notes
+ *      the last checkpoint record (lsn L, scan_from F) of the valid
+ *      prefix; pass 2 keeps no record below F and replays the commits at
+ *      or after L -- or at or after start_lsn, which below L makes pass 2
+ *      read from the first record, and needs a checkpoint at or below it
+ *      whose F is in the log (the first such is where whole transactions
+ *      start), else ERANGE.  A directory whose first file lies above the
+ *      last checkpoint's F (or has no checkpoint, though files were
+ *      recycled) has lost segments: EUCLEAN.
  * (V5) Only then is the damaged tail cut (ftruncate + fdatasync), so a
  *      replay callback that fails, or corruption, leaves the file as it
  *      was, and opening again finds the same valid prefix and replays the
