@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: power loss under the commit log (VM only, root): ext4 on dm-log-writes over loop devices records every write and flush that committing makes; the recording is replayed up to flush after flush, each a power cut that loses everything not flushed, and the log recovered from each image must hold every commit that had returned before the cut, with its data; a build whose commits return without a flush must fail */
+/* Description: power loss under the commit log (VM only, root): ext4 on dm-log-writes over loop devices records every write and flush that committing makes; the recording is replayed up to flush after flush, each a power cut that loses everything not flushed, and the log recovered from each image must hold every commit that had returned before the cut, with its data (in the segmented round: or lie below the checkpoint recovered, which is never older than the last acknowledged one, with no segment it needs lost); a build whose commits return without a flush must fail */
 /*
  * Usage: commit-powerloss [--child] [-n COMMITS] [-c CUTS]
  *        (600 commits per round, about 40 cuts spread over the flushes)
@@ -18,9 +18,16 @@
  * entry returned before that flush was even issued, so its own flush came
  * earlier, and it must be in the log recovered from that image.
  *
- * Four rounds: io_uring linked, io_uring RWF_DSYNC, pwritev, and io_uring
- * linked with 3 flushes at once (batches may complete out of order); four
- * committer threads each.  Without --child, the same program is run
+ * Five rounds: io_uring linked, io_uring RWF_DSYNC, pwritev, io_uring
+ * linked with 3 flushes at once (batches may complete out of order), and
+ * pwritev on a directory of 64 KiB segments (a switch every ~300 commits,
+ * segment files created, recycled and removed, each directory change
+ * fsynced) with a checkpoint at the durable LSN after every 25 commits of
+ * one thread; four committer threads each.  Marks say "c<id> <commit
+ * LSN>" and, after a checkpoint returned, "k<lsn>": at a cut, a commit
+ * marked before it must be replayed or lie below the checkpoint the
+ * recovery found, and that checkpoint must be at least the last marked
+ * one (a recovery that fails, EUCLEAN for a lost segment, fails the cut).  Without --child, the same program is run
  * again with a flush that does nothing (SF_TEST_BROKEN=no-flush) and
  * must fail.
  */
@@ -48,6 +55,9 @@
 #define F_MARK		(1u << 3)
 
 static long ncommits = 600, ncuts = 40;
+static int segmented;	/* the round on a directory of segments */
+#define SEGMENT		(64u << 10)
+#define LOG_PATH	(segmented ? MNT "/seglog" : MNT "/log")
 
 /* ---- setup: modules, loop devices, device mapper ------------------------ */
 
@@ -166,15 +176,18 @@ static int dm_create(const char *data, const char *logdev, uint64_t sectors,
 		     makedev(major(io.dev), minor(io.dev)));
 }
 
-/* A mark entry in the recording (after everything logged so far). */
-static int dm_mark(uint64_t id)
+/*
+ * A mark entry in the recording (after everything logged so far): @kind
+ * 'c' a commit (@a its id, @b its commit LSN), 'k' a checkpoint (@a).
+ */
+static int dm_mark(char kind, uint64_t a, uint64_t b)
 {
 	char msg[sizeof(struct dm_target_msg) + 64];
 	struct dm_target_msg *m = (void *)msg;
 
 	memset(msg, 0, sizeof(msg));
-	snprintf(m->message, sizeof(msg) - sizeof(*m), "mark c%llu",
-		 (unsigned long long)id);
+	snprintf(m->message, sizeof(msg) - sizeof(*m), "mark %c%llu %llu",
+		 kind, (unsigned long long)a, (unsigned long long)b);
 	return dm(DM_TARGET_MSG, msg, sizeof(msg), NULL);
 }
 
@@ -200,6 +213,7 @@ static int copy_file(const char *from, const char *to)
 struct run {
 	sf_clog_t *log;
 	long per_thread;
+	long started;		/* atomic: thread numbers */
 	uint64_t *acked;	/* commit ids in the order their marks went */
 	long nacked;		/* atomic */
 	int failed;		/* atomic */
@@ -215,20 +229,27 @@ static void *committer(void *arg)
 {
 	struct run *r = arg;
 	unsigned char p[PAYLOAD];
+	long me = __atomic_fetch_add(&r->started, 1, __ATOMIC_SEQ_CST);
 
 	for (long i = 0; i < r->per_thread; i++) {
 		sf_txn_t *t;
-		uint64_t id;
+		uint64_t id, lsn;
 
 		if (sf_txn_begin(r->log, &t))
 			goto fail;
 		id = sf_txn_id(t);
 		payload_of(id, p);
-		if (sf_txn_add(t, p, sizeof(p)) || sf_txn_commit(t, NULL))
+		if (sf_txn_add(t, p, sizeof(p)) || sf_txn_commit(t, &lsn))
 			goto fail;
 		/* returned: durable by contract; the mark comes after */
-		if (dm_mark(id))
+		if (dm_mark('c', id, lsn))
 			goto fail;
+		if (segmented && me == 0 && i % 25 == 24) {
+			lsn = sf_clog_durable_lsn(r->log);
+			if (sf_clog_checkpoint(r->log, lsn) ||
+			    dm_mark('k', lsn, 0))
+				goto fail;
+		}
 		r->acked[__atomic_fetch_add(&r->nacked, 1, __ATOMIC_SEQ_CST)] =
 			id;
 	}
@@ -277,12 +298,14 @@ static int has(const uint64_t *v, long n, uint64_t id)
  * journal), recover the log, check that each of @nacked commits is there
  * with its data.  Return: the number missing, or -1 on a setup error.
  */
-static long check_cut(const char *img, const uint64_t *acked, long nacked,
-		      long *recovered, int *bad_data)
+static long check_cut(const char *img, const uint64_t *acked,
+		      const uint64_t *acked_lsn, long nacked,
+		      uint64_t acked_ckpt, long *recovered, int *bad_data)
 {
 	char dev[64];
 	struct check c = { 0 };
 	struct sf_clog_options o = { 0 };
+	struct sf_clog_recovery rep = { 0 };
 	sf_clog_t *log;
 	long missing = 0;
 	int e;
@@ -299,16 +322,26 @@ static long check_cut(const char *img, const uint64_t *acked, long nacked,
 	c.seen = calloc((size_t)c.cap, sizeof(*c.seen));
 	o.replay = replay_cb;
 	o.replay_arg = &c;
+	o.segment_size = segmented ? SEGMENT : 0;
 	/* Opens (creates, if the file did not survive) and recovers. */
-	e = sf_clog_open(MNT "/log", &o, &log, NULL);
+	e = sf_clog_open(LOG_PATH, &o, &log, &rep);
 	if (e) {
-		diag("  recovery of the cut image: %s", strerror(e));
+		diag("  recovery of the cut image: %s (%s)", strerror(e),
+		     rep.reason);
 		missing = -1;
 	} else {
 		sf_clog_close(log);
 	}
+	/* replayed, or below the checkpoint found (never an older one) */
 	for (long i = 0; missing >= 0 && i < nacked; i++)
-		missing += !has(c.seen, c.nseen, acked[i]);
+		missing += !has(c.seen, c.nseen, acked[i]) &&
+			   acked_lsn[i] >= rep.checkpoint_lsn;
+	if (missing >= 0 && rep.checkpoint_lsn < acked_ckpt) {
+		diag("  checkpoint %llu returned before the cut, recovery "
+		     "found %llu", (unsigned long long)acked_ckpt,
+		     (unsigned long long)rep.checkpoint_lsn);
+		missing++;
+	}
 	*recovered = c.nseen;
 	*bad_data = c.bad_data;
 	free(c.seen);
@@ -339,7 +372,8 @@ static int replay_and_check(const char *what, const char *logfile)
 {
 	static unsigned char sec[4096], data[1 << 20];
 	uint64_t magic, nr, pos, *acked = calloc((size_t)ncommits,
-						 sizeof(uint64_t));
+						 sizeof(uint64_t)), acked_ckpt = 0;
+	uint64_t *acked_lsn = calloc((size_t)ncommits, sizeof(uint64_t));
 	long nacked = 0, flushes = 0, cuts = 0, lost_cuts = 0, every, k = 0;
 	uint32_t ssz;
 	int lfd = open(logfile, O_RDONLY | O_CLOEXEC), img;
@@ -383,7 +417,8 @@ static int replay_and_check(const char *what, const char *logfile)
 			int bad;
 
 			fsync(img);
-			missing = check_cut(WORK "/replay.img", acked, nacked,
+			missing = check_cut(WORK "/replay.img", acked,
+					    acked_lsn, nacked, acked_ckpt,
 					    &rec, &bad);
 			if (missing < 0)
 				return -1;
@@ -401,11 +436,16 @@ static int replay_and_check(const char *what, const char *logfile)
 		if (i == nr)
 			break;
 		if (e.flags & F_MARK) {
-			unsigned long long id;
+			unsigned long long id, lsn;
+			const char *msg = (char *)sec + sizeof(e);
 
-			if (sscanf((char *)sec + sizeof(e), "c%llu", &id) == 1 &&
-			    nacked < ncommits)
+			if (sscanf(msg, "c%llu %llu", &id, &lsn) == 2 &&
+			    nacked < ncommits) {
+				acked_lsn[nacked] = lsn;
 				acked[nacked++] = id;
+			} else if (sscanf(msg, "k%llu", &lsn) == 1) {
+				acked_ckpt = lsn;
+			}
 		} else if (e.nr_sectors) {
 			uint64_t left = e.nr_sectors * ssz, off = e.sector * ssz,
 				 src = pos + ssz;
@@ -433,6 +473,7 @@ static int replay_and_check(const char *what, const char *logfile)
 	close(img);
 	close(lfd);
 	free(acked);
+	free(acked_lsn);
 	return (int)lost_cuts;
 }
 
@@ -464,7 +505,8 @@ static void round_io(int io, unsigned int flushes, const char *what)
 	}
 	o.io = io;
 	o.max_flushes = flushes;
-	e = sf_clog_open(MNT "/log", &o, &r.log, NULL);
+	o.segment_size = segmented ? SEGMENT : 0;
+	e = sf_clog_open(LOG_PATH, &o, &r.log, NULL);
 	if (!ok(!e, "%s: log open on ext4 on log-writes (%s)", what,
 		sf_clog_io_method(r.log)))
 		exit(T_FAIL);
@@ -518,6 +560,10 @@ int main(int argc, char **argv)
 	round_io(SF_CLOG_IO_PWRITEV, 1, "pwritev");
 	/* batches written out of order, made visible in order */
 	round_io(SF_CLOG_IO_URING_LINKED, 3, "io_uring linked, 3 flushes at once");
+	/* segment switches, recycling, checkpoints */
+	segmented = 1;
+	round_io(SF_CLOG_IO_PWRITEV, 1, "segments of 64 KiB, checkpoints");
+	segmented = 0;
 	if (!child) {
 		char helper[4200], n[24];
 		char *args[] = { helper, "--child", "-n", n, NULL };
