@@ -47,7 +47,8 @@ $(BB)/bench-commit-peer: $(L)/commit/bench/bench-commit-peer.c $(BENCH_H) \
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(BENCH_CFLAGS) -o $@ $< -L$(B) -lsyncfix-user \
 		$(RPATH) $(LDLIBS) -lrocksdb
-$(BB)/bench-commit $(BB)/bench-commit-peer: $(L)/commit/bench/bench-commit.h
+$(BB)/bench-commit $(BB)/bench-commit-peer $(BB)/bench-commit-seg: \
+	$(L)/commit/bench/bench-commit.h
 
 # Power loss, in the VM with Debian's kernel (the test loads loop,
 # dm-log-writes and ext4 itself); scripts/check-powerloss.sh builds
@@ -58,8 +59,10 @@ vm-powerloss:
 	$(MAKE) -f $(L)/Makefile SAN= $(VM_ARCHIVE) $(VM_HOOKS)
 	$(MAKE) -f $(L)/Makefile SAN= $(VM)/commit-powerloss
 
-BENCH_PROGS += bench-commit bench-commit-mem bench-commit-recover
+BENCH_PROGS += bench-commit bench-commit-mem bench-commit-recover \
+	       bench-commit-seg
 BENCH_RUNS += $(L)/commit/bench/run-commit.sh \
+	      $(L)/commit/bench/run-commit-seg.sh \
 	      $(L)/commit/bench/run-commit-mem.sh \
 	      $(L)/commit/bench/run-commit-recover.sh
 
