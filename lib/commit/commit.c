@@ -1056,7 +1056,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		       opt->segment_size > SF_CLOG_MAX_SEGMENT ||
 		       opt->segment_size % 4096 ||
 		       opt->segment_size < 2 * cap)) ||
-		     !SF_RESERVED_ZERO(opt->reserved))))
+		     opt->reserved[0])))	/* [1] was padding: not read */
 		return EINVAL;
 	seg = opt ? opt->segment_size : 0;
 	if ((seg || (opt && (opt->flags & SF_CLOG_SEGMENTED))) &&

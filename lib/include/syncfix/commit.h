@@ -174,7 +174,14 @@ struct sf_clog_options {
 	 * whose records are all there): ERANGE.
 	 */
 	uint64_t start_lsn;
-	unsigned int reserved[2];	/* must be zero (else EINVAL) */
+	/*
+	 * reserved[0] must be zero (else EINVAL).  reserved[1] was the
+	 * structure's tail padding before segment_size and start_lsn took
+	 * the place of three reserved words (the size and every other
+	 * offset are unchanged): it is not read, so that a program built
+	 * before, whose padding may hold anything, opens as it did.
+	 */
+	unsigned int reserved[2];
 };
 
 /*
