@@ -2,26 +2,34 @@
 /*
  * clogdump - print what a syncfix commit log holds, without changing it.
  *
- * Usage: clogdump [-r] [-q] LOG
+ * Usage: clogdump [-r] [-q] [-a] LOG
  *   -r  also print each replayed record (LSN, length, first bytes)
  *   -q  only the summary
+ *   -a  every transaction the log still holds, also those below its
+ *       last checkpoint (start_lsn 1); where segments were recycled and
+ *       the log cannot say that much (ERANGE), from the last checkpoint
  *
  * The log is opened with SF_CLOG_READ_ONLY | SF_CLOG_SALVAGE: O_RDONLY
  * under a shared flock, so the file is byte-identical afterwards and a
  * writer holding it makes this fail with EBUSY.  It prints each committed
  * transaction in commit order (id, commit LSN, records, bytes), each
  * prepared one still in doubt (id, prepare LSN, records, bytes, tag),
- * then the recovery report: format version, records, transactions
- * replayed, rolled back, unfinished and in doubt, the valid end, the damage found -- a torn tail, or
+ * then the recovery report: format version, the segment files of a
+ * directory log (index, LSN range, size), the last checkpoint and where
+ * replay started, records, transactions replayed, rolled back,
+ * unfinished and in doubt, the valid end, the damage found -- a torn tail, or
  * corruption with the offset of the valid record that proves it -- and
  * what a writable open would cut.  Exit status: 0 a clean log, 1 a torn
  * tail, 2 corruption, 3 the file could not be read as a log.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <syncfix.h>
@@ -82,6 +90,34 @@ static int dump_txn(void *arg, const struct sf_commit_txn *t)
 	return 0;
 }
 
+/* The segment files of directory log @path, in index order. */
+static void dump_segments(const char *path)
+{
+	struct dirent **e;
+	int n = scandir(path, &e, NULL, alphasort);
+
+	for (int i = 0; i < n; i++) {
+		char f[4096];
+		struct stat st;
+		unsigned long long idx;
+		char tail[8];
+
+		if (sscanf(e[i]->d_name, "%16llx%7s", &idx, tail) == 2 &&
+		    !strcmp(tail, ".seg") && strlen(e[i]->d_name) == 20) {
+			snprintf(f, sizeof(f), "%s/%s", path, e[i]->d_name);
+			if (!stat(f, &st))
+				printf("segment %s: LSN %llu to %llu\n",
+				       e[i]->d_name,
+				       idx * (unsigned long long)st.st_size,
+				       (idx + 1) *
+				       (unsigned long long)st.st_size);
+		}
+		free(e[i]);
+	}
+	if (n >= 0)
+		free(e);
+}
+
 int main(int argc, char **argv)
 {
 	struct sf_clog_options o = { .flags = SF_CLOG_READ_ONLY |
@@ -91,8 +127,11 @@ int main(int argc, char **argv)
 	sf_clog_t *log;
 	int c, err;
 
-	while ((c = getopt(argc, argv, "rqh")) != -1) {
+	while ((c = getopt(argc, argv, "rqah")) != -1) {
 		switch (c) {
+		case 'a':
+			o.start_lsn = 1;
+			break;
 		case 'r':
 			show_records = 1;
 			break;
@@ -100,15 +139,21 @@ int main(int argc, char **argv)
 			quiet = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: clogdump [-r] [-q] LOG\n");
+			fprintf(stderr, "usage: clogdump [-r] [-q] [-a] LOG\n");
 			return c == 'h' ? 0 : 3;
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "usage: clogdump [-r] [-q] LOG\n");
+		fprintf(stderr, "usage: clogdump [-r] [-q] [-a] LOG\n");
 		return 3;
 	}
 	err = sf_clog_open(argv[optind], &o, &log, &rep);
+	if (err == ERANGE && o.start_lsn) {
+		printf("-a: %s; from the last checkpoint instead\n",
+		       rep.reason);
+		o.start_lsn = 0;
+		err = sf_clog_open(argv[optind], &o, &log, &rep);
+	}
 	if (err) {
 		fprintf(stderr, "clogdump: %s: %s%s%s\n", argv[optind],
 			strerror(err), rep.reason[0] ? ": " : "", rep.reason);
@@ -118,6 +163,18 @@ int main(int argc, char **argv)
 	sf_clog_close(log);
 	printf("format version %u; %" PRIu64 " valid records up to offset %"
 	       PRIu64 "\n", rep.version, rep.records, rep.valid_end);
+	if (rep.segments) {
+		printf("%u segments; the log starts at LSN %" PRIu64 "\n",
+		       rep.segments, rep.log_start);
+		dump_segments(argv[optind]);
+	}
+	if (rep.checkpoint_lsn)
+		printf("checkpoint at LSN %" PRIu64 "; commits replayed from "
+		       "LSN %" PRIu64 "\n", rep.checkpoint_lsn,
+		       rep.replay_from);
+	else
+		printf("no checkpoint; commits replayed from LSN %" PRIu64
+		       "\n", rep.replay_from);
 	printf("transactions: %" PRIu64 " committed, %" PRIu64 " rolled back, "
 	       "%" PRIu64 " unfinished, %" PRIu64 " prepared and in doubt\n",
 	       rep.replayed, rep.rolled_back, rep.unfinished, rep.prepared);

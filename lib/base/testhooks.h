@@ -77,6 +77,10 @@
 #define SF_BROKEN_IDS_UNRESERVED		(1u << 20)
 /* commit/commit.c: a committer waits for applier room before its commit. */
 #define SF_BROKEN_QUEUE_WAIT_EARLY		(1u << 21)
+/* commit/commit-segment.c: a segment used before it is durable (P1); a
+ * checkpoint recycles below its lsn, not its scan_from (C1, C3). */
+#define SF_BROKEN_SWITCH_UNFLUSHED		(1u << 22)
+#define SF_BROKEN_RECYCLE_EARLY			(1u << 23)
 /* commit/commit.c: an async commit visible ahead of an unfinished commit
  * (A2); a prepare that returns before its record is durable (P1). */
 #define SF_BROKEN_ASYNC_VISIBLE_EARLY		(1u << 24)

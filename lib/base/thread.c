@@ -25,7 +25,7 @@ static const char *const sf_broken_names[] = {
 	"edges-late", "always-handoff", "listing-torn",
 	"wrunlock-loaded",
 	"status-no-recheck", "ids-unreserved", "queue-wait-early",
-	"unused-22", "unused-23",	/* bits of other work */
+	"switch-unflushed", "recycle-early",
 	"async-visible-early", "prepare-undurable",
 };
 

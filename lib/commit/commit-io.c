@@ -112,12 +112,15 @@ uint32_t sf_crc32c(uint32_t crc, const void *buf, size_t len)
 	return ~crc_impl(~crc, buf, len);
 }
 
-void clog_make_header(unsigned char *h, uint32_t version)
+void clog_make_header(unsigned char *h, uint32_t version, uint64_t start,
+		      uint32_t segsize)
 {
 	memset(h, 0, CLOG_HDR_SIZE);
 	memcpy(h, CLOG_MAGIC, 8);
 	clog_put32(h + 8, version);
 	clog_put32(h + 12, CLOG_HDR_SIZE);
+	clog_put64(h + 16, start);
+	clog_put32(h + 24, segsize);
 	clog_put32(h + 28, sf_crc32c(0, h, 28));
 }
 

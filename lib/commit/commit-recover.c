@@ -40,6 +40,20 @@
  *      the damaged batch) the damage is a torn tail: cut.  Records of a
  *      version 1 log carry batch 0: damage among them is told from a torn
  *      tail only by records written after the log was upgraded.
+ * (V2s) Segments (a directory log): the scan starts at the first record
+ *      of the first segment file, whose header must be valid (start LSN
+ *      i * S, size S).  At a segment whose records end with zeros to its
+ *      end, the log goes on in the next segment only if that one's header
+ *      is valid and its first record is valid and of the batch after the
+ *      last one seen (a batch never spans two segments; commit-int.h).
+ *      Otherwise the log ends there, and the later segments are searched
+ *      as in V2c: a valid record in them of a batch in flight makes the
+ *      end a torn tail, one of a later batch corruption; none, a clean
+ *      end.  A gap in the segment files is EUCLEAN before anything is
+ *      read (commit-segment.c); a file cut short while it was being
+ *      created holds no record.  The cut (V5) of a directory log writes
+ *      zeros over the rest of the end's segment and removes every later
+ *      file, the last first, each removal made durable before the next.
  * (V3) Outcome per transaction (pass 2, up to the end of pass 1): its
  *      commit or rollback record ends it, and a commit record replays it
  *      with the data records of its id before that record; a transaction
@@ -59,6 +73,15 @@
  *      transaction prepared before one crash and resolved after it is
  *      replayed (or not) at the resolution's place in the commit order.
  * (V4) Replay in commit order (the order of the commit records).
+ * (V6) From the last checkpoint (C1-C4, commit-segment.c): pass 1 notes
+ *      the last checkpoint record (lsn L, scan_from F) of the valid
+ *      prefix; pass 2 keeps no record below F and replays the commits at
+ *      or after L -- or at or after start_lsn, which below L makes pass 2
+ *      read from the first record, and needs a checkpoint at or below it
+ *      whose F is in the log (the first such is where whole transactions
+ *      start), else ERANGE.  A directory whose first file lies above the
+ *      last checkpoint's F (or has no checkpoint, though files were
+ *      recycled) has lost segments: EUCLEAN.
  * (V5) Only then is the damaged tail cut (ftruncate + fdatasync), so a
  *      replay callback that fails, or corruption, leaves the file as it
  *      was, and opening again finds the same valid prefix and replays the
@@ -81,15 +104,39 @@
 /* ---- a window on the file ------------------------------------------- */
 
 struct reader {
-	int fd;
-	uint64_t size;		/* of the file */
+	struct clog_segs *g;
+	uint64_t size;		/* end of the LSN space present */
 	unsigned char *buf;
 	size_t cap, len;
-	uint64_t off0;		/* file offset of buf[0] */
+	uint64_t off0;		/* LSN of buf[0] */
 };
 
+static bool rd_dir(const struct reader *r)
+{
+	return r->g->dirfd >= 0;
+}
+
 /*
- * [@off, @off + @n) in memory (@n <= size - off).  Return: a pointer into
+ * End of the data of the file holding @off: the end of a single file, or
+ * of segment @off / S (or its file, if shorter); @off itself, with *@err
+ * set, when the file cannot be opened.  *@fd: its descriptor.
+ */
+static uint64_t rd_limit(struct reader *r, uint64_t off, int *fd, int *err)
+{
+	uint64_t i = clog_seg_of(r->g->size, off), fsize;
+
+	*fd = clog_seg_fd_locked(r->g, i, &fsize);
+	if (*fd < 0) {
+		*err = errno ? errno : EIO;
+		return off;
+	}
+	if (!rd_dir(r))
+		return r->size;
+	return i * r->g->size + (fsize < r->g->size ? fsize : r->g->size);
+}
+
+/*
+ * [@off, @off + @n) in memory (within one file).  Return: a pointer into
  * the window, or NULL with *@err set (ENOMEM, a read error, EIO when the
  * file shrank under us).
  */
@@ -97,12 +144,22 @@ static const unsigned char *rd_get(struct reader *r, uint64_t off, size_t n,
 				   int *err)
 {
 	size_t want, done = 0;
+	uint64_t lim, base;
+	int fd;
 
 	if (off >= r->off0 && off + n <= r->off0 + r->len)
 		return r->buf + (off - r->off0);
+	lim = rd_limit(r, off, &fd, err);
+	if (fd < 0)
+		return NULL;
+	base = rd_dir(r) ? clog_seg_of(r->g->size, off) * r->g->size : 0;
 	want = n > WINDOW ? n : WINDOW;
-	if (want > r->size - off)
-		want = (size_t)(r->size - off);
+	if (off + n > lim) {
+		*err = EIO;
+		return NULL;
+	}
+	if (want > lim - off)
+		want = (size_t)(lim - off);
 	if (want > r->cap) {
 		unsigned char *b = realloc(r->buf, want);
 
@@ -114,8 +171,8 @@ static const unsigned char *rd_get(struct reader *r, uint64_t off, size_t n,
 		r->cap = want;
 	}
 	while (done < want) {
-		ssize_t k = pread(r->fd, r->buf + done, want - done,
-				  (off_t)(off + done));
+		ssize_t k = pread(fd, r->buf + done, want - done,
+				  (off_t)(off - base + done));
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -129,6 +186,20 @@ static const unsigned char *rd_get(struct reader *r, uint64_t off, size_t n,
 	r->off0 = off;
 	r->len = want;
 	return r->buf;
+}
+
+/* Read @n bytes at @off (within one file) past the window.  Return: errno. */
+static int rd_pread(struct reader *r, void *buf, size_t n, uint64_t off)
+{
+	uint64_t base = rd_dir(r) ? clog_seg_of(r->g->size, off) * r->g->size
+				  : 0;
+	int fd, err = 0;
+
+	rd_limit(r, off, &fd, &err);
+	if (fd < 0)
+		return err;
+	return pread(fd, buf, n, (off_t)(off - base)) == (ssize_t)n ? 0
+	       : errno ? errno : EIO;
 }
 
 /* ---- records -------------------------------------------------------- */
@@ -174,8 +245,33 @@ static int check_header(const unsigned char *h, uint64_t size,
 			 clog_get32(h + 12));
 		return EBADMSG;
 	}
+	if (v >= 3 && (clog_get64(h + 16) || clog_get32(h + 24))) {
+		snprintf(rep->reason, sizeof(rep->reason),
+			 "not a single-file log: a segment of a directory log "
+			 "(open the directory)");
+		return EBADMSG;
+	}
 	*version = v;
 	return 0;
+}
+
+/* A valid header of segment @i of a directory log of @size bytes each? */
+static bool seg_header_ok(struct reader *rd, uint64_t i, int *err)
+{
+	uint64_t size = rd->g->size;
+	const unsigned char *h;
+	int fd;
+
+	/* a file being created when the process died may be short */
+	if (i > rd->g->last ||
+	    rd_limit(rd, i * size, &fd, err) < i * size + CLOG_HDR_SIZE)
+		return false;
+	h = rd_get(rd, i * size, CLOG_HDR_SIZE, err);
+	return h && !memcmp(h, CLOG_MAGIC, 8) &&
+	       clog_get32(h + 28) == sf_crc32c(0, h, 28) &&
+	       clog_get32(h + 8) == CLOG_VERSION &&
+	       clog_get32(h + 12) == CLOG_HDR_SIZE &&
+	       clog_get64(h + 16) == i * size && clog_get32(h + 24) == size;
 }
 
 /*
@@ -187,8 +283,15 @@ static const char *check_record(struct reader *rd, uint64_t off,
 				uint32_t version, struct rrec *r, int *err)
 {
 	const unsigned char *p;
+	uint64_t lim;
+	int fd;
 
-	if (rd->size - off < CLOG_REC_HDR)
+	if (rd_dir(rd) && off % rd->g->size == 0)
+		return "end of segment";
+	lim = rd_limit(rd, off, &fd, err);
+	if (fd < 0)
+		return "read error";
+	if (lim - off < CLOG_REC_HDR)
 		return "torn record header";
 	p = rd_get(rd, off, CLOG_REC_HDR, err);
 	if (!p)
@@ -202,7 +305,7 @@ static const char *check_record(struct reader *rd, uint64_t off,
 		return "record LSN does not match its offset";
 	if (r->len > SF_CLOG_MAX_BUFFER)
 		return "impossible record length";
-	if (rd->size - off - CLOG_REC_HDR < r->len)
+	if (lim - off - CLOG_REC_HDR < r->len)
 		return "torn record (extends past the end of the file)";
 	p = rd_get(rd, off, CLOG_REC_HDR + r->len, err);
 	if (!p)
@@ -211,8 +314,10 @@ static const char *check_record(struct reader *rd, uint64_t off,
 		return "record CRC mismatch";
 	if (!clog_type_known(r->type, version) || (version == 1 && r->batch))
 		return "bad record type";
-	if ((r->type == CLOG_REC_IDS) != (r->txn == 0) ||
-	    (r->type == CLOG_REC_IDS && r->len != CLOG_IDS_LEN))
+	if ((r->type == CLOG_REC_IDS || r->type == CLOG_REC_CHECKPOINT) !=
+	    (r->txn == 0) ||
+	    (r->type == CLOG_REC_IDS && r->len != CLOG_IDS_LEN) ||
+	    (r->type == CLOG_REC_CHECKPOINT && r->len != CLOG_CKPT_LEN))
 		return "bad record of the log itself";
 	if (r->type == CLOG_REC_PREPARE && r->len > SF_CLOG_MAX_TAG)
 		return "bad prepare record";
@@ -220,11 +325,24 @@ static const char *check_record(struct reader *rd, uint64_t off,
 	return NULL;
 }
 
-/* (V2z) Is [@off, end of file) all zeros?  *@err on a read error. */
+/*
+ * (V2z) Is [@off, end of its file) all zeros?  A segment shorter than S
+ * is not.  *@err on a read error.
+ */
 static bool zeros_to_end(struct reader *rd, uint64_t off, int *err)
 {
-	while (off < rd->size) {
-		size_t n = rd->size - off < WINDOW ? rd->size - off : WINDOW;
+	int fd;
+	uint64_t lim;
+
+	if (rd_dir(rd) && off % rd->g->size == 0)
+		return true;	/* the segment before is full */
+	lim = rd_limit(rd, off, &fd, err);
+	if (fd < 0)
+		return false;
+	if (rd_dir(rd) && lim % rd->g->size)
+		return false;
+	while (off < lim) {
+		size_t n = lim - off < WINDOW ? lim - off : WINDOW;
 		const unsigned char *p = rd_get(rd, off, n, err);
 
 		if (!p)
@@ -244,17 +362,32 @@ static bool zeros_to_end(struct reader *rd, uint64_t off, int *err)
 static int next_valid(struct reader *rd, struct reader *rd2, uint64_t from,
 		      uint32_t version, struct rrec *r, uint64_t *at, int *err)
 {
-	for (uint64_t p = from; p + CLOG_REC_HDR <= rd->size;) {
-		size_t n = rd->size - p < WINDOW ? rd->size - p : WINDOW;
-		const unsigned char *w = rd_get(rd, p, n, err);
+	uint64_t size = rd->g->size;
 
+	for (uint64_t p = from; p < rd->size;) {
+		uint64_t i = clog_seg_of(size, p), lim;
+		const unsigned char *w;
+		size_t n;
+		int fd;
+
+		if (p < clog_seg_first(size, i))
+			p = clog_seg_first(size, i);	/* not in a header */
+		lim = rd_limit(rd, p, &fd, err);
+		if (fd < 0)
+			return -1;
+		if (lim <= p || lim - p < CLOG_REC_HDR) {
+			p = (i + 1) * size;	/* the rest of this file */
+			continue;
+		}
+		n = lim - p < WINDOW ? (size_t)(lim - p) : WINDOW;
+		w = rd_get(rd, p, n, err);
 		if (!w)
 			return -1;
-		for (size_t i = 0; i + CLOG_REC_HDR <= n; i++) {
-			if (clog_get64(w + i + 16) != p + i)
+		for (size_t k = 0; k + CLOG_REC_HDR <= n; k++) {
+			if (clog_get64(w + k + 16) != p + k)
 				continue;
-			if (!check_record(rd2, p + i, version, r, err)) {
-				*at = p + i;
+			if (!check_record(rd2, p + k, version, r, err)) {
+				*at = p + k;
 				return 1;
 			}
 			if (*err)
@@ -276,6 +409,9 @@ struct scan {
 	bool zeros;		/* (V2z) only zeros after it */
 	uint64_t corrupt_at;	/* a valid record that proves corruption */
 	uint32_t corrupt_batch;
+	uint64_t ckpt_lsn, ckpt_from;	/* the last checkpoint (V6) */
+	uint64_t safe_lsn;	/* of the first whose records are all here */
+	bool safe;
 };
 
 /* (V2c) May batch @j have been in flight with the damage after @kv? */
@@ -298,28 +434,82 @@ static void note_ids(struct scan *s, const struct rrec *r)
 }
 
 /*
- * Pass 1.  @all: on corruption, read on to the end anyway (a salvage
- * must still start above the ids of the records it cuts).
+ * (V2s) Does the log go on in segment @i, after a segment whose last
+ * record was of batch @kv?  Its header is valid and its first record is
+ * valid and of batch kv + 1: a batch never spans two segments, so the
+ * batch after the last one of a segment starts the next.  (Lost batches
+ * between them would make it kv + 2 or more: the log ends there.)
+ */
+static bool continues(struct reader *rd, uint64_t i, uint32_t version,
+		      uint32_t kv, int *err)
+{
+	struct rrec r;
+
+	return rd_dir(rd) && seg_header_ok(rd, i, err) &&
+	       !check_record(rd, clog_seg_first(rd->g->size, i), version, &r,
+			     err) && r.batch == kv + 1;
+}
+
+/* The segment the records before @off are in ((@off - 1) / S). */
+static uint64_t seg_before(const struct reader *rd, uint64_t off)
+{
+	return clog_seg_of(rd->g->size, off - 1);
+}
+
+/* (V6) A checkpoint record in the valid prefix. */
+static void note_checkpoint(struct reader *rd, struct scan *s,
+			    const struct rrec *r)
+{
+	s->ckpt_lsn = clog_get64(r->payload);
+	s->ckpt_from = clog_get64(r->payload + 8);
+	if (!s->safe && (!rd_dir(rd) ||
+			 clog_seg_of(rd->g->size, s->ckpt_from) >=
+			 rd->g->first)) {
+		s->safe = true;
+		s->safe_lsn = s->ckpt_lsn;
+	}
+}
+
+/*
+ * Pass 1, from @start.  @all: on corruption, read on to the end anyway (a
+ * salvage must still start above the ids of the records it cuts).
  */
 static int scan(struct reader *rd, struct reader *rd2, uint32_t version,
-		bool all, struct scan *s)
+		uint64_t start, bool all, struct scan *s)
 {
-	uint64_t off = CLOG_HDR_SIZE, at;
+	uint64_t off = start, at, from;
 	struct rrec r;
 	int err = 0, k;
+	bool found = false;
 
 	memset(s, 0, sizeof(*s));
 	s->kv = UINT32_MAX;
-	while (off < rd->size) {
+	if (rd_dir(rd) && !seg_header_ok(rd, rd->g->first, &err))
+		s->why = "bad segment header";
+	while (!s->why && off < rd->size) {
 		s->why = check_record(rd, off, version, &r, &err);
 		if (err)
 			return err;
-		if (s->why)
+		if (s->why) {
+			uint64_t i = seg_before(rd, off);
+
+			/* (V2s) the zeros after a segment's last record */
+			if (rd_dir(rd) && zeros_to_end(rd, off, &err) &&
+			    continues(rd, i + 1, version, s->kv, &err)) {
+				off = clog_seg_first(rd->g->size, i + 1);
+				s->why = NULL;
+				continue;
+			}
+			if (err)
+				return err;
 			break;
+		}
 		s->records++;
 		s->kv = r.batch;
 		s->any = true;
 		note_ids(s, &r);
+		if (r.type == CLOG_REC_CHECKPOINT)
+			note_checkpoint(rd, s, &r);
 		off += CLOG_REC_HDR + r.len;
 	}
 	s->end = off;
@@ -328,23 +518,28 @@ static int scan(struct reader *rd, struct reader *rd2, uint32_t version,
 		return 0;
 	}
 	s->zeros = zeros_to_end(rd, off, &err);
-	if (err || s->zeros)
+	if (err || (s->zeros && !rd_dir(rd)))
 		return err;
 	/*
 	 * (V2c) valid records after the damage: in flight, or corruption?
 	 * Their ids count too: a cut must not let them be handed out again.
+	 * In a directory, after zeros to the end of a segment, the segments
+	 * after it must hold no valid record for the end to be clean.
 	 */
-	for (uint64_t p = off + 1;
+	from = s->zeros ? (seg_before(rd, off) + 1) * rd->g->size : off + 1;
+	for (uint64_t p = from;
 	     (k = next_valid(rd, rd2, p, version, &r, &at, &err)) == 1;) {
+		found = true;
 		note_ids(s, &r);
 		if (!s->corrupt_at && !in_flight(s->kv, r.batch)) {
 			s->corrupt_at = at;
 			s->corrupt_batch = r.batch;
 			if (!all)
-				return 0;
+				break;
 		}
 		p = at + CLOG_REC_HDR + r.len;
 	}
+	s->zeros = s->zeros && !found;
 	return k < 0 ? err : 0;
 }
 
@@ -475,6 +670,7 @@ static int load_recs(struct reader *rd, struct replayer *rp,
 {
 	size_t total = 0, at = 0;
 	uint32_t n = e ? e->n : 0;
+	int err;
 
 	for (uint32_t i = 0; i < n; i++)
 		total += e->recs[i].len;
@@ -502,10 +698,9 @@ static int load_recs(struct reader *rd, struct replayer *rp,
 		    poff + r->len <= rd->off0 + rd->len) {
 			memcpy(rp->data + at, rd->buf + (poff - rd->off0),
 			       r->len);
-		} else if (r->len &&
-			   pread(rd->fd, rp->data + at, r->len, (off_t)poff) !=
-			   (ssize_t)r->len) {
-			return errno ? errno : EIO;
+		} else if (r->len && (err = rd_pread(rd, rp->data + at, r->len,
+						     poff))) {
+			return err;
 		}
 		rp->v[i] = (struct sf_commit_rec){ r->off, rp->data + at,
 						   r->len };
@@ -563,12 +758,9 @@ static int keep_in_doubt(struct reader *rd, struct replayer *rp,
 		d.recs[i] = (struct sf_commit_rec){ rp->v[i].lsn,
 			d.data + ((const unsigned char *)rp->v[i].data -
 				  rp->data), rp->v[i].len };
-	if (d.tag_len && pread(rd->fd, d.data + total, d.tag_len,
-			       (off_t)(e->prepare + CLOG_REC_HDR)) !=
-	    (ssize_t)d.tag_len) {
-		err = errno ? errno : EIO;
+	if (d.tag_len && (err = rd_pread(rd, d.data + total, d.tag_len,
+					 e->prepare + CLOG_REC_HDR)))
 		goto out;
-	}
 	if (!clog_indoubt_add(set, &d))
 		return 0;
 nomem:
@@ -579,23 +771,41 @@ out:
 	return err;
 }
 
-static int replay(struct reader *rd, uint32_t version, uint64_t end,
+/* Where pass 2 reads and what it replays (V6). */
+struct span {
+	uint64_t start, end;	/* the valid prefix */
+	uint64_t from;		/* records below it are not needed */
+	uint64_t min_commit;	/* commits below it are not replayed */
+};
+
+static int replay(struct reader *rd, uint32_t version, const struct span *sp,
 		  const struct sf_clog_options *opt,
 		  struct sf_clog_recovery *rep, struct clog_indoubt_set *set)
 {
 	struct replayer rp = { 0 };
 	struct otab ot = { 0 };
-	uint64_t off = CLOG_HDR_SIZE;
-	bool cb = false;
+	uint64_t off = sp->start;
+	bool cb = false, jumped = false;
 	int err = 0;
 
-	while (off < end && !err) {
+	while (off < sp->end && !err) {
 		struct otxn *e;
 		struct rrec r;
 
 		if (check_record(rd, off, version, &r, &err)) {
-			err = err ? err : EIO;	/* changed since pass 1 */
-			break;
+			if (err || jumped || !rd_dir(rd)) {
+				err = err ? err : EIO;	/* changed since pass 1 */
+				break;
+			}
+			/* (V2s) the rest of the segment is zeros */
+			off = clog_seg_first(rd->g->size, seg_before(rd, off) + 1);
+			jumped = true;
+			continue;
+		}
+		jumped = false;
+		if (off < sp->from) {
+			off += CLOG_REC_HDR + r.len;
+			continue;
 		}
 		switch (r.type) {
 		case CLOG_REC_DATA:
@@ -631,15 +841,19 @@ static int replay(struct reader *rd, uint32_t version, uint64_t end,
 			break;
 		case CLOG_REC_COMMIT:
 			e = ot.t ? ot_find(&ot, r.txn) : NULL;
-			err = replay_one(rd, &rp, e, r.txn, r.off, opt, &cb);
-			if (cb)
-				snprintf(rep->reason, sizeof(rep->reason),
-					 "replay callback failed on "
-					 "transaction %llu",
-					 (unsigned long long)r.txn);
+			if (r.off >= sp->min_commit) {
+				err = replay_one(rd, &rp, e, r.txn, r.off, opt,
+						 &cb);
+				if (cb)
+					snprintf(rep->reason,
+						 sizeof(rep->reason),
+						 "replay callback failed on "
+						 "transaction %llu",
+						 (unsigned long long)r.txn);
+				rep->replayed += !err;
+			}
 			if (e)
 				ot_del(&ot, e);
-			rep->replayed += !err;
 			break;
 		case CLOG_REC_ROLLBACK:
 			e = ot.t ? ot_find(&ot, r.txn) : NULL;
@@ -648,14 +862,14 @@ static int replay(struct reader *rd, uint32_t version, uint64_t end,
 			rep->rolled_back++;
 			break;
 		default:
-			break;	/* CLOG_REC_IDS */
+			break;	/* CLOG_REC_IDS, CLOG_REC_CHECKPOINT */
 		}
 		off += CLOG_REC_HDR + r.len;
 	}
 	/*
-	 * (V3p) What is still open and prepared is in doubt.  (The checkpoint
-	 * records of this format's next version must scan from first_lsn of
-	 * each of these as of an unfinished transaction.)
+	 * (V3p) What is still open and prepared is in doubt.  Every
+	 * checkpoint's scan_from is at or below the first LSN of each (P5 in
+	 * commit.c), so pass 2 has read all of their records.
 	 */
 	for (size_t i = 0; !err && ot.t && i <= ot.mask; i++) {
 		if (!ot.t[i].id || !ot.t[i].prepare)
@@ -682,13 +896,13 @@ static int new_log(int fd, const struct sf_clog_options *opt,
 			 "not a syncfix log: empty (read-only: not created)");
 		return EBADMSG;
 	}
-	clog_make_header(h, CLOG_VERSION);
+	clog_make_header(h, CLOG_VERSION, 0, 0);
 	if (pwrite(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
 		return errno ? errno : EIO;
 	if (fdatasync(fd))
 		return errno;
 	rep->created = true;
-	rep->valid_end = found->end = CLOG_HDR_SIZE;
+	rep->valid_end = rep->log_start = found->end = CLOG_HDR_SIZE;
 	rep->version = CLOG_VERSION;
 	found->next_txn = 1;
 	found->next_batch = 0;
@@ -696,29 +910,101 @@ static int new_log(int fd, const struct sf_clog_options *opt,
 	return 0;
 }
 
-int clog_recover(int fd, const struct sf_clog_options *opt,
+/*
+ * (V6) What pass 2 reads and replays: from the last checkpoint (its
+ * scan_from, commits from its lsn on), or from start_lsn.  Below the last
+ * checkpoint, start_lsn needs a checkpoint at or below it whose records
+ * are all still in the log (else ERANGE); the read then starts at the
+ * log's first record.
+ */
+static int plan(const struct reader *rd, const struct scan *s,
+		const struct sf_clog_options *opt, uint64_t start,
+		struct sf_clog_recovery *rep, struct span *sp)
+{
+	uint64_t want = opt ? opt->start_lsn : 0;
+	bool whole = !rd_dir(rd) || rd->g->first == 0;
+
+	sp->start = start;
+	sp->end = s->end;
+	sp->from = s->ckpt_from;
+	sp->min_commit = want ? want : s->ckpt_lsn;
+	if (rd_dir(rd) && rd->g->first && (!s->ckpt_lsn ||
+	    clog_seg_of(rd->g->size, s->ckpt_from) < rd->g->first)) {
+		snprintf(rep->reason, sizeof(rep->reason),
+			 "corruption: segments below %016llx are gone, but "
+			 "the last checkpoint needs them (scan from %llu)",
+			 (unsigned long long)rd->g->first,
+			 (unsigned long long)s->ckpt_from);
+		return EUCLEAN;
+	}
+	if (want && want < s->ckpt_lsn) {
+		if (!whole && (!s->safe || want < s->safe_lsn)) {
+			snprintf(rep->reason, sizeof(rep->reason),
+				 "start_lsn %llu: its transactions may begin "
+				 "in recycled segments (lowest: %llu)",
+				 (unsigned long long)want,
+				 (unsigned long long)(s->safe ? s->safe_lsn : 0));
+			return ERANGE;
+		}
+		sp->from = 0;
+	}
+	rep->checkpoint_lsn = s->ckpt_lsn;
+	rep->replay_from = sp->min_commit;
+	return 0;
+}
+
+/* (V5) Cut the damaged tail at @end.  Return: 0 or errno. */
+static int cut(struct reader *rd, uint64_t end)
+{
+	struct clog_segs *g = rd->g;
+	uint64_t i;
+	int fd, err = 0;
+
+	if (!rd_dir(rd)) {
+		fd = g->filefd;
+		return ftruncate(fd, (off_t)end) || fdatasync(fd) ? errno : 0;
+	}
+	/* zeros to the end of its segment; every later file removed */
+	i = seg_before(rd, end);
+	if (end % g->size)
+		err = clog_segs_zero(g, end, (i + 1) * g->size);
+	return err ? err : clog_segs_remove_above(g, i);
+}
+
+int clog_recover(struct clog_segs *g, const struct sf_clog_options *opt,
 		 struct sf_clog_recovery *rep, struct clog_found *found)
 {
 	bool ro = opt && (opt->flags & SF_CLOG_READ_ONLY);
 	bool salvage = opt && (opt->flags & SF_CLOG_SALVAGE);
-	struct reader rd = { .fd = fd }, rd2 = { .fd = fd };
+	struct reader rd = { .g = g }, rd2 = { .g = g };
 	uint32_t version = CLOG_VERSION;
 	const unsigned char *h;
+	uint64_t start;
+	struct span sp;
 	struct stat st;
 	struct scan s;
 	int err = 0;
 
-	if (fstat(fd, &st))
-		return errno;
-	if (st.st_size == 0)
-		return new_log(fd, opt, rep, found);
-	rd.size = rd2.size = (uint64_t)st.st_size;
-	h = rd_get(&rd, 0, rd.size < CLOG_HDR_SIZE ? rd.size : CLOG_HDR_SIZE,
-		   &err);
-	if (h)
-		err = check_header(h, rd.size, rep, &version);
+	if (g->dirfd >= 0) {
+		rd.size = rd2.size = (g->last + 1) * g->size;
+		start = clog_seg_first(g->size, g->first);
+		rep->segments = (uint32_t)(g->last - g->first + 1);
+	} else {
+		if (fstat(g->filefd, &st))
+			return errno;
+		if (st.st_size == 0)
+			return new_log(g->filefd, opt, rep, found);
+		rd.size = rd2.size = (uint64_t)st.st_size;
+		start = CLOG_HDR_SIZE;
+		h = rd_get(&rd, 0, rd.size < CLOG_HDR_SIZE ? rd.size
+							   : CLOG_HDR_SIZE,
+			   &err);
+		if (h)
+			err = check_header(h, rd.size, rep, &version);
+	}
+	rep->log_start = start;
 	if (!err)
-		err = scan(&rd, &rd2, version, salvage, &s);
+		err = scan(&rd, &rd2, version, start, salvage, &s);
 	free(rd2.buf);
 	if (err)
 		goto out;
@@ -738,7 +1024,9 @@ int clog_recover(int fd, const struct sf_clog_options *opt,
 			goto out;
 		}
 	}
-	err = replay(&rd, version, s.end, opt, rep, &found->indoubt);
+	err = plan(&rd, &s, opt, start, rep, &sp);
+	if (!err)
+		err = replay(&rd, version, &sp, opt, rep, &found->indoubt);
 	if (err)
 		goto out;
 	if (s.why && !s.zeros) {
@@ -749,13 +1037,14 @@ int clog_recover(int fd, const struct sf_clog_options *opt,
 				 (unsigned long long)s.end,
 				 ro ? "would cut" : "cut",
 				 (unsigned long long)(rd.size - s.end));
-		if (!ro && (ftruncate(fd, (off_t)s.end) || fdatasync(fd))) {
-			err = errno;
+		if (!ro && (err = cut(&rd, s.end)))
 			goto out;
-		}
 		rep->cut_bytes = rd.size - s.end;
 	}
 	found->end = s.end;
+	found->end_seg = g->dirfd >= 0 ? seg_before(&rd, s.end) : 0;
+	found->ckpt_lsn = s.ckpt_lsn;
+	found->ckpt_from = s.ckpt_from;
 	found->next_txn = s.maxid + 1 > s.limit ? s.maxid + 1 : s.limit;
 	found->next_batch = s.any ? s.kv + 1 : 0;
 	found->version = version;

@@ -191,7 +191,7 @@ struct sf_txn {
 	bool status_set;		/* (m) its commit's status is set (A1) */
 	bool settled;			/* (m) counted out of nyoung (G1) */
 	bool prepared;			/* prepare record durable (P1) */
-	uint64_t first_lsn;		/* its first record's, or 0 (P5) */
+	uint64_t first_lsn;		/* of its first record, or 0 (C1, P5) */
 	uint32_t refs;			/* (m) committer, batch, appliers */
 	/* copies for the appliers */
 	unsigned char *copy;
@@ -203,7 +203,7 @@ struct sf_txn {
 struct clog_buf {
 	unsigned char *data;
 	size_t len;
-	uint64_t off;			/* file offset of data[0] */
+	uint64_t off;			/* LSN of data[0] */
 	uint64_t id_limit;		/* (I1) largest CLOG_REC_IDS in it */
 	struct sf_txn *commits, **tail;	/* commit records, in LSN order */
 	uint32_t seq, waiters;		/* committers' event counter (B1) */
@@ -273,6 +273,11 @@ struct sf_clog {
 	pthread_t flusher;
 	struct clog_indoubt_set indoubt;	/* earlier opens' (P4) */
 	struct sf_clog_stats st;	/* (m) */
+	struct clog_segs segs;		/* the files (commit-segment.c) */
+	uint64_t taken_end;		/* (m) end of the last batch taken */
+	struct clog_unfinished unf;	/* (m) what a checkpoint keeps (C1) */
+	sf_mutex_t ckpt_m;		/* one checkpoint at a time */
+	uint64_t ckpt_lsn;		/* (m) the last durable checkpoint */
 };
 
 /* ---- small helpers -------------------------------------------------- */
@@ -323,19 +328,25 @@ static void wake_all(struct sf_clog *log, bool wake)
  * (W1)-(W4) on @seq with m held for W1..W3; returns with m held.  @abs:
  * NULL, or a CLOCK_MONOTONIC deadline.  Return: 0 or ETIMEDOUT.
  */
-static int wait_on_locked(struct sf_clog *log, uint32_t *seq_p,
-			  uint32_t *waiters, const struct timespec *abs)
+int clog_wait_locked(sf_mutex_t *m, uint32_t *seq_p, uint32_t *waiters,
+		     const struct timespec *abs)
 {
 	uint32_t seq;
 	int r;
 
 	sf_fetch_add(waiters, 1);
 	seq = sf_load_acquire(seq_p);
-	unlock(log);
+	sf_mutex_unlock(m);
 	r = sf_wait(seq_p, seq, abs, CLOCK_MONOTONIC, 0);
 	sf_fetch_sub(waiters, 1);
-	lock(log);
+	sf_mutex_lock(m);
 	return r;
+}
+
+static int wait_on_locked(struct sf_clog *log, uint32_t *seq_p,
+			  uint32_t *waiters, const struct timespec *abs)
+{
+	return clog_wait_locked(&log->m, seq_p, waiters, abs);
 }
 
 static void wait_event_locked(struct sf_clog *log)
@@ -397,6 +408,7 @@ static void set_done_locked(struct sf_clog *log, struct sf_txn *t)
 }
 
 static const unsigned char zeros[1u << 16];
+static bool fail_segments_locked(struct sf_clog *log, uint64_t off, long f);
 
 /*
  * Write zeros over [@from, @to) of @fd (zeros ahead, Z2; a failed batch,
@@ -440,6 +452,8 @@ static bool fail_batch_locked(struct sf_clog *log, uint64_t off,
 
 	/* "commit:cut": a test's fault makes the cut fail as EIO would. */
 	f = SF_FAULT("commit:cut", log, off);
+	if (log->segs.dirfd >= 0)
+		return fail_segments_locked(log, off, f);
 	if (f == SF_HOOK_NONE && ftruncate(log->fd, (off_t)off) == 0 &&
 	    fdatasync(log->fd) == 0)
 		return true;					/* (F1) */
@@ -449,6 +463,32 @@ static bool fail_batch_locked(struct sf_clog *log, uint64_t off,
 	return SF_FAULT("commit:cut-zero", log, off) == SF_HOOK_NONE &&
 	       write_zeros(log->fd, off, written) == written &&
 	       fdatasync(log->fd) == 0;
+}
+
+/*
+ * A failed batch in a directory log: segments keep their size, so (F1)
+ * is zeros over [@off, taken_end) -- every batch taken since, which
+ * fails with it, across the segments they are in -- and an fdatasync of
+ * each; there is nothing to truncate.  @f: the "commit:cut" fault.
+ */
+static bool fail_segments_locked(struct sf_clog *log, uint64_t off, long f)
+{
+	struct clog_segs *g = &log->segs;
+
+	if (f != SF_HOOK_NONE || SF_FAULT("commit:cut-zero", log, off) !=
+	    SF_HOOK_NONE)
+		return SF_BROKEN(CUT_IGNORED);
+	while (off < log->taken_end) {
+		uint64_t i = clog_seg_of(g->size, off);
+		uint64_t to = (i + 1) * g->size;
+
+		if (to > log->taken_end)
+			to = log->taken_end;
+		if (clog_segs_zero(g, off, to))
+			return false;
+		off = clog_seg_first(g->size, i + 1);
+	}
+	return true;
 }
 
 /*
@@ -823,7 +863,7 @@ static void flush_locked(struct sf_clog *log)
 {
 	struct clog_buf *b = &log->buf[log->active], *nb;
 	struct sf_txn *list, *t, *next;
-	uint64_t t0, dt, end = b->off + b->len, ticket = log->batches++;
+	uint64_t t0, dt, end = b->off + b->len, ticket = log->batches++, base;
 	struct clog_io *io = &log->io[ticket % log->inflight];
 	bool wake, wake_b, wake_nb, nb_failed = false;
 	int err;
@@ -834,12 +874,19 @@ static void flush_locked(struct sf_clog *log)
 	/* Batch k fills buf[k % nbufs]; the one before it there finished. */
 	log->active = (unsigned int)(log->batches % (log->inflight + 1));
 	buf_reset(&log->buf[log->active], end);
+	log->taken_end = end;
+	/* A batch is in one segment (append_locked()): its file. */
+	io->fd = clog_seg_fd_locked(&log->segs,
+				    clog_seg_of(log->segs.size, b->off), NULL);
+	base = log->segs.dirfd >= 0 ?
+	       clog_seg_of(log->segs.size, b->off) * log->segs.size : 0;
 	unlock(log);
 
 	SF_SYNC_POINT("commit:flush", log);
 	t0 = sf_now_ns();
 	/* (2) durable */
-	err = clog_io_write_durable(io, b->data, b->len, b->off);
+	err = io->fd < 0 ? (errno ? errno : EIO)
+	      : clog_io_write_durable(io, b->data, b->len, b->off - base);
 	dt = sf_now_ns() - t0;
 	if (!err)
 		SF_SYNC_POINT("commit:durable", log);
@@ -959,6 +1006,35 @@ static void flush_locked(struct sf_clog *log)
 }
 
 /*
+ * (P2) The buffer @b is empty and what comes next does not fit in the
+ * current segment: move on to the next one (commit-segment.c), once it
+ * is ready.  If it cannot be prepared (P3), the log fails -- after the
+ * batches in flight have finished, so that none of them is failed after
+ * its records were durable.  m held; may drop it while waiting.
+ */
+static void switch_segment_locked(struct sf_clog *log, struct clog_buf *b)
+{
+	int err = clog_seg_switch_locked(&log->segs);
+
+	if (err == EAGAIN)
+		return;		/* waited: look again */
+	if (!err) {
+		log->st.segment_switches++;
+		b->off = clog_seg_first(log->segs.size, log->segs.cur);
+		return;
+	}
+	while (log->batches != log->finished && !log->failed)
+		wait_event_locked(log);
+	if (!log->failed) {
+		log->failed = err;
+		log->st.error = err;
+	}
+	gather_kick_locked(log);
+	if (event_locked(log))
+		sf_wake(&log->ev_seq, INT_MAX, 0);
+}
+
+/*
  * append_locked() - (1) append a record of transaction @id (0: of the log
  * itself) to buf[active]; waits (or leads a flush) while the buffer has
  * no room.  m held.  Return: 0 or EIO.
@@ -971,11 +1047,19 @@ static int append_locked(struct sf_clog *log, uint64_t id, uint32_t type,
 	unsigned char *p;
 
 	for (;;) {
+		uint64_t seg_end = (log->segs.cur + 1) * log->segs.size;
+
 		if (log->failed)
 			return EIO;
 		b = &log->buf[log->active];
-		if (b->len + need <= log->cap)
+		if (b->len + need <= log->cap &&
+		    b->off + b->len + need <= seg_end)
 			break;
+		if (!b->len) {
+			/* (P2) the record starts the next segment */
+			switch_segment_locked(log, b);
+			continue;
+		}
 		if (can_lead(log)) {
 			flush_locked(log);	/* b is not empty: need <= cap */
 		} else {
@@ -1003,6 +1087,9 @@ static int append_locked(struct sf_clog *log, uint64_t id, uint32_t type,
 static void clog_free(struct sf_clog *log)
 {
 	clog_indoubt_free(&log->indoubt);
+	clog_segs_close(&log->segs);
+	clog_unfinished_free(&log->unf);
+	sf_mutex_destroy(&log->ckpt_m);
 	clog_status_free(&log->tab);
 	for (unsigned int i = 0; i < CLOG_INFLIGHT + 1; i++)
 		free(log->buf[i].data);
@@ -1056,24 +1143,84 @@ static int write_durable_at(int fd, const void *buf, size_t len, uint64_t off)
 	return fdatasync(fd) ? errno : 0;
 }
 
-/* A version 1 log: its header rewritten as version 2, in place. */
+/* A version 1 or 2 log: its header rewritten as version 3, in place. */
 static int upgrade_header(int fd)
 {
 	unsigned char h[CLOG_HDR_SIZE];
 
-	clog_make_header(h, CLOG_VERSION);
+	clog_make_header(h, CLOG_VERSION, 0, 0);
 	return write_durable_at(fd, h, sizeof(h), 0);
 }
 
-/* (I1) A durable CLOG_REC_IDS record at @off: ids below @limit may go. */
-static int write_ids_record(int fd, uint64_t off, uint64_t limit,
-			    uint32_t batch)
+/*
+ * (I1) A durable CLOG_REC_IDS record at *@off (moved to the next
+ * segment when it does not fit, P2; *@off is then where it went): ids
+ * below @limit may go.  m held.
+ */
+static int write_ids_record(struct sf_clog *log, uint64_t *off,
+			    uint64_t limit, uint32_t batch)
 {
+	struct clog_segs *g = &log->segs;
 	unsigned char r[CLOG_REC_HDR + CLOG_IDS_LEN];
+	int err, fd;
 
+	while (*off + sizeof(r) > (g->cur + 1) * g->size) {
+		err = clog_seg_switch_locked(g);
+		if (err && err != EAGAIN)
+			return err;
+		if (!err)
+			*off = clog_seg_first(g->size, g->cur);
+	}
+	fd = clog_seg_fd_locked(g, g->cur, NULL);
+	if (fd < 0)
+		return errno;
 	clog_put64(r + CLOG_REC_HDR, limit);
-	clog_make_record(r, 0, off, CLOG_REC_IDS, batch, CLOG_IDS_LEN);
-	return write_durable_at(fd, r, sizeof(r), off);
+	clog_make_record(r, 0, *off, CLOG_REC_IDS, batch, CLOG_IDS_LEN);
+	return write_durable_at(fd, r, sizeof(r),
+				*off - (g->dirfd >= 0 ? g->cur * g->size : 0));
+}
+
+/*
+ * The files at @path: a directory of segments, or a single file (made
+ * when @path does not exist: a directory when @seg asks for one).
+ * Return: 0 or errno; *@created: a new single file.
+ */
+static int open_files(struct sf_clog *log, const char *path, uint64_t seg,
+		      bool want_dir, struct sf_clog_recovery *rep,
+		      bool *created)
+{
+	struct stat st;
+	int err;
+
+	if (stat(path, &st) == 0 ? S_ISDIR(st.st_mode)
+				 : errno == ENOENT && want_dir &&
+				   !log->read_only) {
+		bool made = stat(path, &st) != 0;
+
+		err = clog_segs_open(&log->segs, path, seg, made,
+				     log->read_only, rep);
+		if (!err && made)
+			err = sync_dir_of(path);	/* the directory's name */
+		return err;
+	}
+	log->fd = open(path, (log->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (log->fd < 0 && errno == ENOENT && !log->read_only) {
+		log->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		*created = log->fd >= 0;
+		if (log->fd < 0 && errno == EEXIST)	/* created meanwhile */
+			log->fd = open(path, O_RDWR | O_CLOEXEC);
+	}
+	if (log->fd < 0)
+		return errno;
+	clog_segs_single(&log->segs, log->fd);
+	if (flock(log->fd, (log->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? EBUSY : errno;
+		if (err == EBUSY)
+			snprintf(rep->reason, sizeof(rep->reason),
+				 "the log is open elsewhere (flock)");
+		return err;
+	}
+	return 0;
 }
 
 SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
@@ -1083,7 +1230,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	struct clog_found found = { 0 };
 	struct sf_clog *log;
 	struct stat st;
-	uint64_t end, next;
+	uint64_t end, next, seg;
 	bool created = false;
 	size_t cap;
 	int err;
@@ -1105,18 +1252,30 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		     (opt->status_horizon &&
 		      (opt->status_horizon < SF_CLOG_MIN_HORIZON ||
 		       opt->status_horizon > SF_CLOG_MAX_HORIZON)) ||
-		     (opt->flags & ~(SF_CLOG_READ_ONLY | SF_CLOG_SALVAGE)) ||
 		     opt->applier_queue > SF_CLOG_MAX_APPLIER_QUEUE ||
 		     opt->async_delay_us > SF_CLOG_MAX_ASYNC_DELAY_US ||
 		     (opt->id_reserve &&
 		      (opt->id_reserve < SF_CLOG_MIN_ID_RESERVE ||
 		       opt->id_reserve > SF_CLOG_MAX_ID_RESERVE)) ||
-		     !SF_RESERVED_ZERO(opt->reserved))))
+		     (opt->flags & ~(SF_CLOG_READ_ONLY | SF_CLOG_SALVAGE |
+				     SF_CLOG_SEGMENTED)) ||
+		     (opt->segment_size &&
+		      (opt->segment_size < SF_CLOG_MIN_SEGMENT ||
+		       opt->segment_size > SF_CLOG_MAX_SEGMENT ||
+		       opt->segment_size % 4096 ||
+		       opt->segment_size < 2 * cap)))))
+		return EINVAL;	/* reserved[0] was padding: not read */
+	seg = opt ? opt->segment_size : 0;
+	if ((seg || (opt && (opt->flags & SF_CLOG_SEGMENTED))) &&
+	    (seg ? seg : SF_CLOG_DEFAULT_SEGMENT) < 2 * cap)
 		return EINVAL;
 	log = calloc(1, sizeof(*log));
 	if (!log)
 		return ENOMEM;
 	sf_mutex_init(&log->m, NULL);
+	sf_mutex_init(&log->ckpt_m, NULL);
+	clog_segs_init(&log->segs, &log->m);
+	log->fd = -1;
 	log->cap = cap;
 	log->inflight = opt && opt->max_flushes ? opt->max_flushes : 1;
 	log->zero_ahead = !opt || !opt->zero_ahead ? SF_CLOG_DEFAULT_ZERO_AHEAD
@@ -1131,30 +1290,29 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 					 opt->async_delay_us :
 					 SF_CLOG_DEFAULT_ASYNC_DELAY_US);
 	log->read_only = opt && (opt->flags & SF_CLOG_READ_ONLY);
-	log->fd = open(path, (log->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (log->fd < 0 && errno == ENOENT && !log->read_only) {
-		log->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		created = log->fd >= 0;
-		if (log->fd < 0 && errno == EEXIST)	/* created meanwhile */
-			log->fd = open(path, O_RDWR | O_CLOEXEC);
-	}
-	if (log->fd < 0) {
-		err = errno;
+	err = open_files(log, path, seg, seg || (opt && (opt->flags &
+						       SF_CLOG_SEGMENTED)),
+			 rep, &created);
+	if (err)
 		goto fail;
-	}
-	if (flock(log->fd, (log->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB)) {
-		err = errno == EWOULDBLOCK ? EBUSY : errno;
-		if (err == EBUSY)
-			snprintf(rep->reason, sizeof(rep->reason),
-				 "the log is open elsewhere (flock)");
-		goto fail;
-	}
-	err = clog_recover(log->fd, opt, rep, &found);
+	err = clog_recover(&log->segs, opt, rep, &found);
 	if (!err && created)
 		err = sync_dir_of(path);
 	if (!err && found.version < CLOG_VERSION && !log->read_only)
 		err = upgrade_header(log->fd);
+	if (err)
+		goto fail;
 	end = found.end;
+	log->ckpt_lsn = found.ckpt_lsn;
+	log->unf.bucket = log->segs.dirfd >= 0 ? log->segs.size
+						: CLOG_CB_BUCKET;
+	log->segs.cur = log->segs.ready = found.end_seg;
+	if (log->segs.dirfd >= 0) {
+		log->zero_ahead = 0;	/* a segment is zeros when ready (P1) */
+		err = clog_segs_start(&log->segs);
+		if (err)
+			goto fail;
+	}
 	next = found.next_txn;
 	log->id_reserve = opt && opt->id_reserve ? opt->id_reserve
 			  : SF_CLOG_DEFAULT_ID_RESERVE;
@@ -1165,8 +1323,10 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	} else if (!err) {
 		/* (I1) before any id of this open is handed out */
 		log->id_durable = log->id_pending = next + log->id_reserve;
-		err = write_ids_record(log->fd, end, log->id_durable,
+		lock(log);
+		err = write_ids_record(log, &end, log->id_durable,
 				       log->batch_base++);
+		unlock(log);
 		end += CLOG_REC_HDR + CLOG_IDS_LEN;
 	}
 	if (err)
@@ -1177,23 +1337,30 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	/* (P4) the earlier opens' transactions in doubt, ids below next */
 	log->indoubt = found.indoubt;
 	found.indoubt = (struct clog_indoubt_set){ 0 };
-	for (size_t i = 0; i < log->indoubt.n && !err; i++)
+	for (size_t i = 0; i < log->indoubt.n && !err; i++) {
 		err = clog_status_add_earlier(&log->tab, log->indoubt.v[i].id,
 					      CLOG_ST_PREPARED);
+		/* (P5) a checkpoint keeps its records until it is resolved */
+		lock(log);
+		clog_unfinished_add_locked(&log->unf, log->indoubt.v[i].id,
+					   log->indoubt.v[i].first_lsn);
+		unlock(log);
+	}
 	for (unsigned int i = 0; i < log->inflight + 1 && !err; i++) {
 		log->buf[i].data = malloc(cap);
 		err = log->buf[i].data ? 0 : ENOMEM;
 		buf_reset(&log->buf[i], end);
 	}
 	for (unsigned int i = 0; i < log->inflight && !err; i++)
-		err = clog_io_init(&log->io[i], log->fd,
+		err = clog_io_init(&log->io[i], -1,
 				   i ? log->io[0].method :
 				   opt ? opt->io : SF_CLOG_IO_AUTO);
 	if (err)
 		goto fail;
-	log->durable = log->watermark = log->zeroed = end;
+	log->durable = log->watermark = log->zeroed = log->taken_end = end;
 	/* (Z1) zeros recovery found after the end (a crash while open) */
-	if (fstat(log->fd, &st) == 0 && (uint64_t)st.st_size > end)
+	if (log->fd >= 0 && fstat(log->fd, &st) == 0 &&
+	    (uint64_t)st.st_size > end)
 		log->zeroed = (uint64_t)st.st_size;
 	*out = log;
 	return 0;
@@ -1289,7 +1456,8 @@ SF_EXPORT int sf_clog_close_timed(sf_clog_t *log, clockid_t clk,
 			wait_event_locked(log);
 	}
 	/* (Z3) A clean close leaves no zeros after the log (best effort). */
-	if (!log->failed && !log->read_only && log->zeroed > log->durable &&
+	if (!log->failed && !log->read_only && log->fd >= 0 &&
+	    log->zeroed > log->durable &&
 	    ftruncate(log->fd, (off_t)log->durable) == 0)
 		(void)fdatasync(log->fd);
 	unlock(log);
@@ -1311,6 +1479,8 @@ SF_EXPORT int sf_clog_stats(sf_clog_t *log, struct sf_clog_stats *st)
 	lock(log);
 	*st = log->st;
 	st->status_bytes = clog_status_bytes_locked(&log->tab);
+	st->segment_switch_waits = log->segs.switch_waits;
+	st->segments_recycled = log->segs.recycled;
 	unlock(log);
 	st->commits_per_flush = st->flushes ?
 		(double)st->commits / (double)st->flushes : 0;
@@ -1532,9 +1702,12 @@ SF_EXPORT int sf_txn_add_lsn(sf_txn_t *t, const void *data, size_t len,
 		return err;
 	lock(log);
 	err = append_locked(log, t->id, CLOG_REC_DATA, data, len, &lsn);
+	if (!err && !t->logged) {
+		/* (C1) a checkpoint keeps its records until it ends */
+		t->first_lsn = lsn;
+		clog_unfinished_add_locked(&log->unf, t->id, lsn);
+	}
 	t->logged |= !err;
-	if (!err && !t->first_lsn)
-		t->first_lsn = lsn;	/* (P5) */
 	unlock(log);
 	if (t->keep) {
 		if (err) {
@@ -1617,6 +1790,13 @@ static int txn_commit(struct sf_txn *t, uint64_t *commit_lsn, bool async)
 	err = append_locked(log, t->id, CLOG_REC_COMMIT, NULL, 0,
 			    &t->commit_lsn);
 	txn_settled_locked(log, t);
+	if (t->logged) {
+		/* (C1) kept for a checkpoint below its commit record */
+		clog_unfinished_del_locked(&log->unf, t->id, t->first_lsn);
+		if (!err)
+			clog_committed_add_locked(&log->unf, t->commit_lsn,
+						  t->first_lsn);
+	}
 	if (err) {
 		set_status_locked(log, t, t->prepared ? CLOG_ST_PREPARED :
 				  CLOG_ST_FAILED);	/* (P3) */
@@ -1709,9 +1889,11 @@ SF_EXPORT int sf_txn_rollback(sf_txn_t *t)
 	log = t->log;
 	lock(log);
 	/* Records reached the log: tell recovery (a lost record is harmless). */
-	if (t->logged)
+	if (t->logged) {
 		(void)append_locked(log, t->id, CLOG_REC_ROLLBACK, NULL, 0,
 				    &lsn);
+		clog_unfinished_del_locked(&log->unf, t->id, t->first_lsn);
+	}
 	set_status_locked(log, t, CLOG_ST_ROLLED_BACK);
 	log->st.rollbacks++;
 	txn_settled_locked(log, t);
@@ -1826,6 +2008,8 @@ static int flush_to_locked(struct sf_clog *log, uint64_t lsn)
 			err = EIO;
 		else if (lsn >= b->off + b->len)
 			err = EINVAL;	/* not appended (yet) */
+		else if (lsn < b->off && log->batches == log->finished)
+			break;	/* zeros at a segment's end (P2): no record */
 		else if (SF_BROKEN(VISIBLE_BEFORE_DURABLE))
 			break;	/* Falcon's order: appended counts as durable */
 		else if (lsn >= b->off && can_lead(log))
@@ -1893,8 +2077,11 @@ SF_EXPORT uint64_t sf_clog_durable_lsn(sf_clog_t *log)
  *        ends it for every later recovery, which replays it there, in
  *        commit order; until then each open finds it in doubt again.
  *   (P5) A checkpoint must not scan from past the first LSN of a
- *        transaction in doubt: log->indoubt.v[i].first_lsn (entries not
- *        resolved), and t->first_lsn of this open's prepared handles.
+ *        transaction in doubt, so a prepared transaction is unfinished
+ *        for the checkpoint (C1, log->unf) until it is resolved: this
+ *        open's from its first record (its prepare record, if it has no
+ *        other), an earlier open's from open, at the first LSN recovery
+ *        found for it; its commit or rollback unregisters it.
  */
 SF_EXPORT int sf_txn_prepare(sf_txn_t *t, const void *tag, size_t tag_len)
 {
@@ -1910,8 +2097,12 @@ SF_EXPORT int sf_txn_prepare(sf_txn_t *t, const void *tag, size_t tag_len)
 	log = t->log;
 	lock(log);
 	err = append_locked(log, t->id, CLOG_REC_PREPARE, tag, tag_len, &lsn);
-	if (!err && !t->first_lsn)
-		t->first_lsn = lsn;	/* (P5) */
+	if (!err && !t->logged) {
+		/* (P5) no data records: the prepare record is its first */
+		t->first_lsn = lsn;
+		clog_unfinished_add_locked(&log->unf, t->id, lsn);
+		t->logged = true;
+	}
 	/* "prepare-undurable": returns with the record still buffered */
 	if (!err && !SF_BROKEN(PREPARE_UNDURABLE))
 		err = flush_to_locked(log, lsn);		/* (P1) */
@@ -1938,6 +2129,7 @@ static int rollback_durable(struct sf_txn *t)
 
 	lock(log);
 	err = append_locked(log, t->id, CLOG_REC_ROLLBACK, NULL, 0, &lsn);
+	clog_unfinished_del_locked(&log->unf, t->id, t->first_lsn);	/* (P5) */
 	if (!err)
 		err = flush_to_locked(log, lsn);
 	if (!err) {
@@ -1983,6 +2175,7 @@ static int txn_of_in_doubt(struct sf_clog *log, uint64_t id,
 		*t = (struct sf_txn){ .log = log, .id = id, .refs = 1,
 				      .logged = true, .settled = true,
 				      .prepared = true,
+				      .first_lsn = d->first_lsn,	/* (P5) */
 				      .keep = log->appliers != NULL };
 		log->nactive++;
 	}
@@ -2070,5 +2263,52 @@ SF_EXPORT int sf_clog_in_doubt(sf_clog_t *log, sf_clog_prepared_fn fn,
 				 d->recs });
 	}
 	free(v);
+	return err;
+}
+
+/* ---- checkpoints ---------------------------------------------------- */
+
+/*
+ * sf_clog_checkpoint() - C1-C4 at the top of commit-segment.c: scan_from
+ * under m, the record made durable (C2), then recycling (C3) outside m.
+ * ckpt_m keeps checkpoints in order, so scan_from only grows.
+ */
+SF_EXPORT int sf_clog_checkpoint(sf_clog_t *log, uint64_t lsn)
+{
+	unsigned char pl[CLOG_CKPT_LEN];
+	uint64_t from = 0, at = 0, below;
+	int err;
+
+	if (!log)
+		return EINVAL;
+	if (log->read_only)
+		return EROFS;
+	sf_mutex_lock(&log->ckpt_m);
+	lock(log);
+	if (log->failed) {
+		err = EIO;
+	} else if (lsn > log->durable || lsn < log->ckpt_lsn) {
+		err = EINVAL;
+	} else {
+		from = clog_unfinished_floor_locked(&log->unf, lsn);
+		clog_put64(pl, lsn);
+		clog_put64(pl + 8, from);
+		err = append_locked(log, 0, CLOG_REC_CHECKPOINT, pl, sizeof(pl),
+				    &at);
+	}
+	unlock(log);
+	if (!err)
+		err = sf_clog_flush_to(log, at);	/* (C2) */
+	if (!err) {
+		lock(log);
+		log->ckpt_lsn = lsn;
+		clog_unfinished_trim_locked(&log->unf, lsn);
+		unlock(log);
+		/* (C3) wholly below scan_from only */
+		below = clog_seg_of(log->segs.size,
+				    SF_BROKEN(RECYCLE_EARLY) ? lsn : from);
+		err = clog_segs_recycle(&log->segs, below);
+	}
+	sf_mutex_unlock(&log->ckpt_m);
 	return err;
 }

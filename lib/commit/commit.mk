@@ -3,10 +3,10 @@
 # Commit log: commit.c (the sequencer: transactions, group commit,
 # visibility, appliers), commit-io.c (io_uring / pwritev durable writes,
 # CRC32C), commit-recover.c (recovery on open), commit-status.c (the
-# transaction status table), commit-prepare.c (the transactions in
-# doubt).  Needs liburing.
+# transaction status table), commit-segment.c (segments, checkpoints),
+# commit-prepare.c (the transactions in doubt).  Needs liburing.
 CLOG_SRCS := commit.c commit-io.c commit-recover.c commit-status.c \
-	     commit-prepare.c
+	     commit-segment.c commit-prepare.c
 LIB_SRCS += $(CLOG_SRCS)
 LDLIBS += -luring
 
@@ -48,7 +48,8 @@ $(BB)/bench-commit-peer: $(L)/commit/bench/bench-commit-peer.c $(BENCH_H) \
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(BENCH_CFLAGS) -o $@ $< -L$(B) -lsyncfix-user \
 		$(RPATH) $(LDLIBS) -lrocksdb
-$(BB)/bench-commit $(BB)/bench-commit-peer: $(L)/commit/bench/bench-commit.h
+$(BB)/bench-commit $(BB)/bench-commit-peer $(BB)/bench-commit-seg: \
+	$(L)/commit/bench/bench-commit.h
 
 # Power loss, in the VM with Debian's kernel (the test loads loop,
 # dm-log-writes and ext4 itself); scripts/check-powerloss.sh builds
@@ -59,8 +60,10 @@ vm-powerloss:
 	$(MAKE) -f $(L)/Makefile SAN= $(VM_ARCHIVE) $(VM_HOOKS)
 	$(MAKE) -f $(L)/Makefile SAN= $(VM)/commit-powerloss
 
-BENCH_PROGS += bench-commit bench-commit-mem bench-commit-recover
+BENCH_PROGS += bench-commit bench-commit-mem bench-commit-recover \
+	       bench-commit-seg
 BENCH_RUNS += $(L)/commit/bench/run-commit.sh \
+	      $(L)/commit/bench/run-commit-seg.sh \
 	      $(L)/commit/bench/run-commit-mem.sh \
 	      $(L)/commit/bench/run-commit-recover.sh
 
@@ -76,3 +79,8 @@ $(T)/commit-async $(T)/commit-prepare: $(CLOG_TEST_HDRS)
 BENCH_PROGS += bench-commit-async
 BENCH_RUNS += $(L)/commit/bench/run-commit-async.sh
 $(BB)/bench-commit-async: $(L)/commit/bench/bench-commit.h
+# commit-segment: a directory of segments, checkpoints, replay from an
+# LSN; it runs itself with switch-unflushed and recycle-early.
+TESTS += commit-segment
+HOOK_TESTS += commit-segment
+$(T)/commit-segment: $(CLOG_TEST_HDRS)

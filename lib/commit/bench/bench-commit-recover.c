@@ -10,6 +10,9 @@
  * payload byte.  Printed: the recovery time and the child's peak RSS
  * (ru_maxrss) above what it had before the open, and the largest
  * transaction's size, which streaming recovery's memory is bounded by.
+ * Two logs per size: a single file with no checkpoint, and a directory of
+ * 16 MiB segments where 64 MiB were written and checkpointed first
+ * (recycled: not read again) and MIB since the last checkpoint.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -68,6 +71,42 @@ static long maxrss_kib(void)
 	return ru.ru_maxrss;
 }
 
+/* Write about @mib MiB of transactions to L with 4 threads. */
+static void write_mib(double mib)
+{
+	pthread_t th[4];
+
+	per_thread = (uint64_t)(mib * (1 << 20) / (RECS * (REC + 32) + 32) / 4);
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, writer, NULL);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+}
+
+static void rm_log(const char *p)
+{
+	char cmd[4400];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p);
+	if (system(cmd))
+		fprintf(stderr, "%s failed\n", cmd);
+}
+
+/* Bytes of the log's files now (a file, or its directory's files). */
+static double log_bytes(const char *p)
+{
+	char cmd[4400], out[64] = "";
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "du -sb '%s'", p);
+	f = popen(cmd, "r");
+	if (f && !fgets(out, sizeof(out), f))
+		out[0] = 0;
+	if (f)
+		pclose(f);
+	return atof(out);
+}
+
 int main(int argc, char **argv)
 {
 	char p[4200];
@@ -76,31 +115,32 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench-commit-recover DIR [MIB...]\n");
 		return 2;
 	}
-	snprintf(p, sizeof(p), "%s/bench-recover.log", argv[1]);
-	for (int a = 2; a < (argc > 2 ? argc : 3); a++) {
-		double mib = argc > 2 ? atof(argv[a]) : 64;
+	for (int a = 4; a < 2 * (argc > 2 ? argc : 3); a++) {
+		int seg = a % 2;
+		double mib = argc > 2 ? atof(argv[a / 2]) : 64;
 		struct sf_clog_options o = { .replay = replay_cb,
 					     .io = SF_CLOG_IO_PWRITEV };
 		struct sf_clog_recovery rep;
-		pthread_t th[4];
-		struct stat st;
 		int fds[2], status;
-		double res[3] = { 0, 0, 0 };
+		double res[3] = { 0, 0, 0 }, bytes;
 		pid_t pid;
 
-		unlink(p);
+		snprintf(p, sizeof(p), "%s/bench-recover.%s", argv[1],
+			 seg ? "d" : "log");
+		rm_log(p);
 		if (sf_clog_open(p, &(struct sf_clog_options){
 					 .io = SF_CLOG_IO_PWRITEV,
+					 .segment_size = seg ? 16u << 20 : 0,
 					 .buffer_size = 4u << 20 }, &L, NULL))
 			return 1;
-		per_thread = (uint64_t)(mib * (1 << 20) / (RECS * (REC + 32) + 32)
-					/ 4);
-		for (int i = 0; i < 4; i++)
-			pthread_create(&th[i], NULL, writer, NULL);
-		for (int i = 0; i < 4; i++)
-			pthread_join(th[i], NULL);
+		if (seg) {
+			write_mib(64);
+			if (sf_clog_checkpoint(L, sf_clog_durable_lsn(L)))
+				return 1;
+		}
+		write_mib(mib);
 		sf_clog_close(L);
-		stat(p, &st);
+		bytes = log_bytes(p);
 		if (pipe(fds))
 			return 1;
 		pid = fork();
@@ -125,13 +165,15 @@ int main(int argc, char **argv)
 			res[0] = -1;
 		close(fds[0]);
 		waitpid(pid, &status, 0);
-		printf("  log %7.1f MiB: %8.0f transactions replayed in %6.3f s,"
-		       " peak RSS +%7.1f MiB during recovery (largest "
-		       "transaction %d KiB)\n", (double)st.st_size / (1 << 20),
+		printf("  %-38s %7.1f MiB on disk: %8.0f transactions replayed "
+		       "in %6.3f s, peak RSS +%7.1f MiB during recovery "
+		       "(largest transaction %d KiB)\n", seg ?
+		       "segments, 64 MiB checkpointed before:" :
+		       "single file, no checkpoint:", bytes / (1 << 20),
 		       res[2], res[0], res[1] / 1024,
 		       RECS * (REC + 32) / 1024);
 		fflush(stdout);
-		unlink(p);
+		rm_log(p);
 	}
 	return 0;
 }

@@ -107,7 +107,7 @@ static void run_crash_broken(const char *rounds, char *mode,
 static void run_crash_ids_prepare(void)
 {
 	run_crash_broken("20", NULL, "ids-unreserved",
-			 "not ok 4 - after every recovery",
+			 "not ok 5 - after every recovery",
 			 "hands out an id twice");
 	run_crash_broken("50", "txn", "prepare-undurable",
 			 "not ok 7 - txn: every prepared",

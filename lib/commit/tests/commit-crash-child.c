@@ -4,7 +4,10 @@
  * Usage: commit-crash-child LOG STATE SEED [txn]   (SEED bit 0: write
  * with pwritev, else io_uring; bit 1: three batches flushed at once, and
  * io_uring RWF_DSYNC instead of the default linked write + fdatasync;
- * txn: bit 2 selects an async delay of 1 ms, else 20 ms)
+ * bit 2: without txn, LOG is a directory of small segments, and a fourth
+ * thread checkpoints at the durable LSN every millisecond, as an engine
+ * that has applied everything committed so far; with txn, an async delay
+ * of 1 ms, else 20 ms)
  * Exits by itself after 10 s if nobody kills it.
  *
  * The "txn" mode: of every 8 transactions 1 rolls back, 3 commit
@@ -133,7 +136,7 @@ static void *runner(void *arg)
 		}
 		if (txn_mode && !txn_end(t, &pl, r))
 			continue;
-		if (!txn_mode && sf_txn_commit(t, NULL))
+		if (!txn_mode && sf_txn_commit(t, &S->commit_lsn[pl.id]))
 			_exit(6);
 		if (txn_mode && pl.dep)
 			__atomic_store_n(&S->seen[pl.dep], 1, __ATOMIC_RELAXED);
@@ -142,9 +145,28 @@ static void *runner(void *arg)
 	return NULL;
 }
 
+/*
+ * The engine's checkpoints: it has applied every transaction committed
+ * below the durable LSN (commit-crash checks what returned against the
+ * checkpoint recovery finds, which is at least the last acknowledged).
+ */
+static void *checkpointer(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		uint64_t lsn = sf_clog_durable_lsn(L);
+
+		if (sf_clog_checkpoint(L, lsn))
+			_exit(7);
+		__atomic_store_n(&S->ckpt_lsn, lsn, __ATOMIC_RELEASE);
+		sleep_ms(1);
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
-	pthread_t th[3];
+	pthread_t th[4];
 	int fd;
 
 	if (argc != 4 && argc != 5)
@@ -157,12 +179,15 @@ int main(int argc, char **argv)
 	if (S == MAP_FAILED)
 		return 2;
 	if (sf_clog_open(argv[1], &(struct sf_clog_options){
-				 .buffer_size = 16384,
+				 .buffer_size = CRASH_BUF,
 				 .io = seed0 & 1 ? SF_CLOG_IO_URING_LINKED :
 				       seed0 & 2 ? SF_CLOG_IO_URING_DSYNC
 						 : SF_CLOG_IO_AUTO,
 				 .max_flushes = seed0 & 2 ? 3 : 1,
-				 .async_delay_us = seed0 & 4 ? 1000 : 20000,
+				 .async_delay_us = txn_mode && (seed0 & 4) ?
+						   1000 : 20000,
+				 .segment_size = !txn_mode && (seed0 & 4) ?
+						 CRASH_SEG : 0,
 				 .id_reserve = CRASH_ID_RESERVE },
 			 &L, NULL))
 		return 2;
@@ -170,6 +195,8 @@ int main(int argc, char **argv)
 		return 2;
 	for (int i = 0; i < 3; i++)
 		pthread_create(&th[i], NULL, runner, (void *)(uintptr_t)i);
+	if (!txn_mode && (seed0 & 4))
+		pthread_create(&th[3], NULL, checkpointer, NULL);
 	__atomic_store_n(&S->ready, 1, __ATOMIC_RELEASE);
 	sleep_ms(10000);
 	_exit(0);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: crash test of the commit log: a child runs transactions that build on earlier ones only when visible; it is killed with SIGKILL at random moments (500 times; 25 under ThreadSanitizer, 100 under AddressSanitizer) and each time recovery must hold every transaction another one saw committed, every one whose commit returned, and no torn or foreign record, and the next id must be above every id handed out before; then a fifth as many rounds more with asynchronous commits and prepares: the recovered commits are a prefix of the commit order, every prepared transaction is in doubt with its record until resolved (never replayed or dropped before), and the parent's resolutions hold across the next crashes */
+/* Description: crash test of the commit log: a child runs transactions that build on earlier ones only when visible; it is killed with SIGKILL at random moments (500 times; 25 under ThreadSanitizer, 100 under AddressSanitizer) and each time recovery must hold every transaction another one saw committed, every one whose commit returned, and no torn or foreign record, and the next id must be above every id handed out before; every other five rounds the log is a directory of 64 KiB segments (switches every few milliseconds) and the child checkpoints every millisecond: then recovery must find at least the last acknowledged checkpoint, every commit that returned replayed or below it, and no segment it needs gone (recycled segments); then a fifth as many rounds more with asynchronous commits and prepares: the recovered commits are a prefix of the commit order, every prepared transaction is in doubt with its record until resolved (never replayed or dropped before), and the parent's resolutions hold across the next crashes */
 /*
  * The log is on a tmpfs when /dev/shm is writable (SYNCFIX_TEST_DIR
  * overrides): SIGKILL loses the process, not the page cache, so what is
@@ -17,7 +17,15 @@
 
 static struct crash_state *S;
 static uint8_t recovered[CRASH_MAX_ID];
+static uint64_t dep_of[CRASH_MAX_ID];	/* of each transaction replayed */
 static int torn, bad_dep;
+static uint64_t ckpt;	/* the checkpoint recovery found */
+
+/* Not replayed, and rightly: returned, and committed below the checkpoint. */
+static int below_ckpt(uint64_t id)
+{
+	return ckpt && S->returned[id] && S->commit_lsn[id] < ckpt;
+}
 
 static int check_cb(void *arg, const struct sf_commit_txn *t)
 {
@@ -34,9 +42,8 @@ static int check_cb(void *arg, const struct sf_commit_txn *t)
 		torn++;
 		return 0;
 	}
-	/* Falcon's invariant: what it built on committed before it. */
-	if (pl->dep && !recovered[pl->dep])
-		bad_dep++;
+	/* Falcon's invariant, checked after the open: see check_deps(). */
+	dep_of[t->id] = pl->dep;
 	recovered[t->id] = 1;
 	return 0;
 }
@@ -123,6 +130,17 @@ static void check_txn_round(sf_clog_t *l, uint64_t base)
 		bad_resolve += sf_clog_commit_prepared(l, i, NULL) != EALREADY;
 		S->flags[i] |= CF_PREPARED | (i % 2 ? CF_RESOLVED_R
 						    : CF_RESOLVED_C);
+ * Falcon's invariant: what a replayed transaction built on committed
+ * before it: replayed too, or (with a checkpoint) below the checkpoint.
+ */
+static void check_deps(void)
+{
+	for (uint32_t i = 1; i < CRASH_MAX_ID; i++) {
+		uint64_t d = dep_of[i];
+
+		if (recovered[i] && d && !recovered[d] && !below_ckpt(d) &&
+		    !(ckpt && !S->returned[d]))
+			bad_dep++;
 	}
 }
 
@@ -145,10 +163,12 @@ int main(int argc, char **argv)
 	int rounds = (int)scaled(500), missing_seen = 0, missing_ret = 0;
 #endif
 	int killed_early = 0, fd, failures = 0, reused = 0, txn_rounds = 0;
+	int lost_ckpt = 0;
 	uint64_t base = 1;
-	unsigned long nids = 0;
+	unsigned long nids = 0, nseg = 0, nckpt = 0;
 	unsigned long nbusy = 0, nseen = 0, nret = 0, ncut = 0;
-	char log[4600], state[4600], helper[4200], seedbuf[32];
+	char file_log[4600], dir_log[4600], state[4600], helper[4200];
+	char seedbuf[32], *log;
 	uint32_t seed = (uint32_t)time(NULL) | 1;
 	double t0 = now_mono();
 
@@ -164,7 +184,8 @@ int main(int argc, char **argv)
 		txn_rounds = rounds / 5;
 	watchdog_start(30);
 	ct_mkdir(1);
-	ct_path(log, sizeof(log), "crash.log");
+	ct_path(file_log, sizeof(file_log), "crash.log");
+	ct_path(dir_log, sizeof(dir_log), "crash.d");
 	ct_path(state, sizeof(state), "crash.state");
 	fd = open(state, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0 || ftruncate(fd, sizeof(*S)))
@@ -176,8 +197,11 @@ int main(int argc, char **argv)
 
 	for (int r = 0; r < rounds + txn_rounds; r++) {
 		int txn = r >= rounds;
+		int seg = !txn && (r / 5) % 2;
 		struct sf_clog_options o = { .replay = check_cb,
 					     .io = SF_CLOG_IO_PWRITEV,
+					     .buffer_size = CRASH_BUF,
+					     .segment_size = seg ? CRASH_SEG : 0,
 					     .id_reserve = CRASH_ID_RESERVE };
 		sf_txn_t *t;
 		struct sf_clog_recovery rep;
@@ -185,8 +209,10 @@ int main(int argc, char **argv)
 		pid_t pid;
 		int st, err;
 
+		log = seg ? dir_log : file_log;
 		if (r % 5 == 0 || r == rounds) {
-			unlink(log);
+			unlink(file_log);
+			ct_rmdir(dir_log);
 			memset(S, 0, sizeof(*S));
 		}
 		base = S->max_id + 1;
@@ -197,7 +223,9 @@ int main(int argc, char **argv)
 		 * commit-crash-child.c).
 		 */
 		snprintf(seedbuf, sizeof(seedbuf), "%u",
-			 rnd(&seed) << 2 | (uint32_t)(r & 3));
+			 rnd(&seed) << 3 |
+			 (uint32_t)(seg || (txn && (r & 4))) << 2 |
+			 (uint32_t)(r & 3));
 		pid = fork();
 		if (pid == 0) {
 			execl(helper, helper, log, state, seedbuf,
@@ -225,6 +253,9 @@ int main(int argc, char **argv)
 			continue;
 		}
 		memset(recovered, 0, sizeof(recovered));
+		memset(dep_of, 0, sizeof(dep_of));
+		/* the child's last acknowledged checkpoint */
+		ckpt = __atomic_load_n(&S->ckpt_lsn, __ATOMIC_ACQUIRE);
 		/*
 		 * The dead child's io_uring requests hold the file (and its
 		 * flock) until the kernel has torn the ring down: EBUSY for
@@ -256,14 +287,25 @@ int main(int argc, char **argv)
 		}
 		sf_clog_close(l);
 		ncut += rep.cut_bytes != 0;
+		nseg += seg;
+		nckpt += rep.checkpoint_lsn != 0;
+		if (rep.checkpoint_lsn < ckpt && !lost_ckpt++)
+			diag("round %d: checkpoint %llu acknowledged, recovery "
+			     "found %llu", r, (unsigned long long)ckpt,
+			     (unsigned long long)rep.checkpoint_lsn);
+		/* replayed or, when it returned, below the checkpoint found */
+		ckpt = rep.checkpoint_lsn;
+		check_deps();
 		for (uint32_t i = 1; i < CRASH_MAX_ID; i++) {
 			if (S->seen[i]) {
 				nseen++;
-				missing_seen += !recovered[i];
+				missing_seen += !recovered[i] &&
+						!below_ckpt(i) &&
+						!(ckpt && !S->returned[i]);
 			}
 			if (S->returned[i]) {
 				nret++;
-				missing_ret += !recovered[i];
+				missing_ret += !recovered[i] && !below_ckpt(i);
 			}
 		}
 		progress();
@@ -274,6 +316,11 @@ int main(int argc, char **argv)
 	   "recovered (%lu checks, %d missing)", nseen, missing_seen);
 	ok(!missing_ret, "every transaction whose commit returned is "
 	   "recovered (%lu checks, %d missing)", nret, missing_ret);
+	if (rounds)
+		ok(!lost_ckpt && nseg && nckpt, "segmented rounds (%lu, %lu "
+		   "with a checkpoint): recovery found the last acknowledged "
+		   "checkpoint and every segment it needs (%d lost)", nseg,
+		   nckpt, lost_ckpt);
 	ok(!reused && nids, "after every recovery the next id is above "
 	   "every id handed out before (%lu checks, %d reused)", nids, reused);
 	ok(!torn && !bad_dep, "no torn or foreign record replayed (%d), no "

@@ -21,11 +21,16 @@
 #define CF_ROLLING_BACK	8u	/* prepared, its rollback called */
 #define CF_RESOLVED_C	16u	/* the parent committed it (in doubt) */
 #define CF_RESOLVED_R	32u	/* the parent rolled it back */
+/* Segmented rounds: segment and buffer size of the child's log. */
+#define CRASH_SEG	(64u << 10)
+#define CRASH_BUF	(16u << 10)
 
 struct crash_state {
 	uint32_t ready;			/* child: log open, threads running */
 	uint32_t pad;
 	uint64_t max_id;		/* the largest id a child was given */
+	uint64_t ckpt_lsn;		/* the last checkpoint that returned 0 */
+	uint64_t commit_lsn[CRASH_MAX_ID];	/* of each commit returned */
 	/*
 	 * Another txn saw it committed (in the "txn" mode: a transaction
 	 * whose synchronous commit then returned).

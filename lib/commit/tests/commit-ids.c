@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: transaction ids and their status over unbounded time: 64-bit ids (a version 1 log whose ids are past 2^63 goes on, upgraded to version 2), ids never handed out twice (a child killed before its record left the buffer: the next open hands out a larger id; fails with SF_TEST_BROKEN=ids-unreserved), the status table keeps the last status_horizon ids (ESTALE beyond, memory flat over 100 horizons), a long transaction keeps its status while active and after it ends; a status read racing with the reuse of its slot (held at commit:status-slot) answers ESTALE, and fails with SF_TEST_BROKEN=status-no-recheck */
+/* Description: transaction ids and their status over unbounded time: 64-bit ids (a version 1 log whose ids are past 2^63 goes on, upgraded to version 3), ids never handed out twice (a child killed before its record left the buffer: the next open hands out a larger id; fails with SF_TEST_BROKEN=ids-unreserved), the status table keeps the last status_horizon ids (ESTALE beyond, memory flat over 100 horizons), a long transaction keeps its status while active and after it ends; a status read racing with the reuse of its slot (held at commit:status-slot) answers ESTALE, and fails with SF_TEST_BROKEN=status-no-recheck */
 /*
  * Usage: commit-ids [reuse|reserve]   (only the slot-reuse case, or the id
  *                                      reservation cases: what the broken
@@ -227,7 +227,7 @@ static void case_big_ids(void)
 
 	phase("big ids");
 	ct_path(p, sizeof(p), "big.log");
-	clog_make_header(b, 1);	/* version 1: upgraded by the open */
+	clog_make_header(b, 1, 0, 0);	/* version 1: upgraded by the open */
 	put_rec(b + 32, big, 32, CLOG_REC_DATA, "big!", 4);
 	put_rec(b + 68, big, 68, CLOG_REC_COMMIT, "", 0);
 	ct_spew(p, b, sizeof(b));
@@ -306,9 +306,9 @@ static void check_upgraded(void)
 
 	ct_path(p, sizeof(p), "big.log");
 	b = ct_slurp(p, &len);
-	ok(b && len > 32 && clog_get32(b + 8) == 2 &&
+	ok(b && len > 32 && clog_get32(b + 8) == CLOG_VERSION &&
 	   clog_get32(b + 28) == sf_crc32c(0, b, 28),
-	   "big ids: the version 1 log's header was rewritten as version 2");
+	   "big ids: the version 1 log's header was rewritten as version 3");
 	free(b);
 }
 

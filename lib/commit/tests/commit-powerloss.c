@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: power loss under the commit log (VM only, root): ext4 on dm-log-writes over loop devices records every write and flush that committing makes; the recording is replayed up to flush after flush, each a power cut that loses everything not flushed, and the log recovered from each image must hold every commit that had returned before the cut, with its data; a round mixing asynchronous commits and prepares: at every cut the recovered commits are a prefix of the commit order and every prepared transaction is in doubt with its record (or resolved as its marks say), never replayed or dropped before; a build whose commits return without a flush must fail */
+/* Description: power loss under the commit log (VM only, root): ext4 on dm-log-writes over loop devices records every write and flush that committing makes; the recording is replayed up to flush after flush, each a power cut that loses everything not flushed, and the log recovered from each image must hold every commit that had returned before the cut, with its data (in the segmented round: or lie below the checkpoint recovered, which is never older than the last acknowledged one, with no segment it needs lost); a round mixing asynchronous commits and prepares: at every cut the recovered commits are a prefix of the commit order and every prepared transaction is in doubt with its record (or resolved as its marks say), never replayed or dropped before; a build whose commits return without a flush must fail */
 /*
  * Usage: commit-powerloss [--child] [-n COMMITS] [-c CUTS]
  *        (600 commits per round, about 40 cuts spread over the flushes)
@@ -33,6 +33,15 @@
  * back; one marked rolled back is neither.  Without --child, the same
  * program is run again with a flush that does nothing
  * (SF_TEST_BROKEN=no-flush) and must fail.
+ *
+ * The segmented round: pwritev on a directory of 64 KiB segments (a switch every ~300 commits,
+ * segment files created, recycled and removed, each directory change
+ * fsynced) with a checkpoint at the durable LSN after every 25 commits of
+ * one thread; four committer threads each.  Marks say "c<id> <commit
+ * LSN>" and, after a checkpoint returned, "k<lsn>": at a cut, a commit
+ * marked before it must be replayed or lie below the checkpoint the
+ * recovery found, and that checkpoint must be at least the last marked
+ * one (a recovery that fails, EUCLEAN for a lost segment, fails the cut). 
  */
 #define _GNU_SOURCE
 #include "test.h"
@@ -58,6 +67,9 @@
 #define F_MARK		(1u << 3)
 
 static long ncommits = 600, ncuts = 40;
+static int segmented;	/* the round on a directory of segments */
+#define SEGMENT		(64u << 10)
+#define LOG_PATH	(segmented ? MNT "/seglog" : MNT "/log")
 
 /* ---- setup: modules, loop devices, device mapper ------------------------ */
 
@@ -213,6 +225,7 @@ static int copy_file(const char *from, const char *to)
 struct run {
 	sf_clog_t *log;
 	long per_thread;
+	long started;		/* atomic: thread numbers */
 	uint64_t *acked;	/* commit ids in the order their marks went */
 	long nacked;		/* atomic */
 	int failed;		/* atomic */
@@ -266,10 +279,11 @@ static void *committer(void *arg)
 	unsigned char p[PAYLOAD];
 	sf_txn_t *pending = NULL;
 	uint64_t pending_id = 0;
+	long me = __atomic_fetch_add(&r->started, 1, __ATOMIC_SEQ_CST);
 
 	for (long i = 0; i < r->per_thread; i++) {
 		sf_txn_t *t;
-		uint64_t id;
+		uint64_t id, lsn;
 
 		if (sf_txn_begin(r->log, &t))
 			goto fail;
@@ -280,9 +294,15 @@ static void *committer(void *arg)
 		if (r->mixed) {
 			if (end_mixed(t, id, &pending, &pending_id))
 				goto fail;
-		} else if (sf_txn_commit(t, NULL) || dm_mark('c', id, 0)) {
+		} else if (sf_txn_commit(t, &lsn) || dm_mark('c', id, lsn)) {
 			/* returned: durable by contract; the mark after */
 			goto fail;
+		}
+		if (segmented && me == 0 && i % 25 == 24) {
+			lsn = sf_clog_durable_lsn(r->log);
+			if (sf_clog_checkpoint(r->log, lsn) ||
+			    dm_mark('k', lsn, 0))
+				goto fail;
 		}
 		r->acked[__atomic_fetch_add(&r->nacked, 1, __ATOMIC_SEQ_CST)] =
 			id;
@@ -313,6 +333,8 @@ struct check {
 /* The marks read so far, each kind in its order (see the top). */
 struct marks {
 	uint64_t *acked;	/* c */
+	uint64_t *acked_lsn;	/* c: its commit LSN (0 in the mixed round) */
+	uint64_t ckpt;		/* k: the last checkpoint that returned */
 	uint64_t *async_id, *async_lsn;	/* a */
 	uint64_t *prep;		/* p */
 	uint64_t *rolled;	/* r */
@@ -398,6 +420,7 @@ static long check_cut(const char *img, const struct marks *m,
 	char dev[64];
 	struct check c = { 0 };
 	struct sf_clog_options o = { 0 };
+	struct sf_clog_recovery rep = { 0 };
 	sf_clog_t *log;
 	long missing = 0;
 	int e;
@@ -415,17 +438,27 @@ static long check_cut(const char *img, const struct marks *m,
 	c.doubt = calloc((size_t)c.cap, sizeof(*c.doubt));
 	o.replay = replay_cb;
 	o.replay_arg = &c;
+	o.segment_size = segmented ? SEGMENT : 0;
 	/* Opens (creates, if the file did not survive) and recovers. */
-	e = sf_clog_open(MNT "/log", &o, &log, NULL);
+	e = sf_clog_open(LOG_PATH, &o, &log, &rep);
 	if (e) {
-		diag("  recovery of the cut image: %s", strerror(e));
+		diag("  recovery of the cut image: %s (%s)", strerror(e),
+		     rep.reason);
 		missing = -1;
 	} else {
 		sf_clog_in_doubt(log, doubt_cb, &c);
 		sf_clog_close(log);
 	}
+	/* replayed, or below the checkpoint found (never an older one) */
 	for (long i = 0; missing >= 0 && i < m->nacked; i++)
-		missing += !has(c.seen, c.nseen, m->acked[i]);
+		missing += !has(c.seen, c.nseen, m->acked[i]) &&
+			   m->acked_lsn[i] >= rep.checkpoint_lsn;
+	if (missing >= 0 && rep.checkpoint_lsn < m->ckpt) {
+		diag("  checkpoint %llu returned before the cut, recovery "
+		     "found %llu", (unsigned long long)m->ckpt,
+		     (unsigned long long)rep.checkpoint_lsn);
+		missing++;
+	}
 	*recovered = c.nseen;
 	*bad_data = c.bad_data;
 	*bad_mixed = check_mixed(&c, m);
@@ -452,8 +485,12 @@ static int read_at(int fd, void *buf, size_t len, uint64_t off)
 /* A mark read from the recording (each kind at most ncommits). */
 static void add_mark(struct marks *m, char kind, uint64_t id, uint64_t lsn)
 {
-	if (kind == 'c' && m->nacked < ncommits)
+	if (kind == 'c' && m->nacked < ncommits) {
+		m->acked_lsn[m->nacked] = lsn;
 		m->acked[m->nacked++] = id;
+	}
+	if (kind == 'k')
+		m->ckpt = id;
 	if (kind == 'a' && m->nasync < ncommits) {
 		m->async_id[m->nasync] = id;
 		m->async_lsn[m->nasync++] = lsn;
@@ -481,6 +518,7 @@ static int replay_and_check(const char *what, const char *logfile)
 	if (lfd < 0 || copy_file("/fs.img", WORK "/replay.img"))
 		return -1;
 	m.acked = calloc((size_t)ncommits, sizeof(uint64_t));
+	m.acked_lsn = calloc((size_t)ncommits, sizeof(uint64_t));
 	m.async_id = calloc((size_t)ncommits, sizeof(uint64_t));
 	m.async_lsn = calloc((size_t)ncommits, sizeof(uint64_t));
 	m.prep = calloc((size_t)ncommits, sizeof(uint64_t));
@@ -578,6 +616,7 @@ static int replay_and_check(const char *what, const char *logfile)
 	free(m.async_lsn);
 	free(m.prep);
 	free(m.rolled);
+	free(m.acked_lsn);
 	return (int)lost_cuts;
 }
 
@@ -610,7 +649,8 @@ static void round_io(int io, unsigned int flushes, int mixed,
 	}
 	o.io = io;
 	o.max_flushes = flushes;
-	e = sf_clog_open(MNT "/log", &o, &r.log, NULL);
+	o.segment_size = segmented ? SEGMENT : 0;
+	e = sf_clog_open(LOG_PATH, &o, &r.log, NULL);
 	if (!ok(!e, "%s: log open on ext4 on log-writes (%s)", what,
 		sf_clog_io_method(r.log)))
 		exit(T_FAIL);
@@ -668,6 +708,10 @@ int main(int argc, char **argv)
 	round_io(SF_CLOG_IO_URING_LINKED, 3, 0,
 		 "io_uring linked, 3 flushes at once");
 	round_io(SF_CLOG_IO_PWRITEV, 1, 1, "pwritev, async and prepared");
+	/* segment switches, recycling, checkpoints */
+	segmented = 1;
+	round_io(SF_CLOG_IO_PWRITEV, 1, 0, "segments of 64 KiB, checkpoints");
+	segmented = 0;
 	if (!child) {
 		char helper[4200], n[24];
 		char *args[] = { helper, "--child", "-n", n, NULL };

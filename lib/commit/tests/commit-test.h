@@ -22,6 +22,24 @@ static const char *const io_mode_name[] = { "auto", "uring-linked",
 
 static char ct_dir[4200];
 
+/* Remove directory @p and the files in it (a segmented log). */
+static void ct_rmdir(const char *p)
+{
+	DIR *d = opendir(p);
+	struct dirent *e;
+	char f[4900];
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			snprintf(f, sizeof(f), "%s/%s", p, e->d_name);
+			unlink(f);
+		}
+	closedir(d);
+	rmdir(p);
+}
+
 static void ct_cleanup(void)
 {
 	DIR *d = opendir(ct_dir);
@@ -33,7 +51,8 @@ static void ct_cleanup(void)
 	while ((e = readdir(d)))
 		if (e->d_name[0] != '.') {
 			snprintf(p, sizeof(p), "%s/%s", ct_dir, e->d_name);
-			unlink(p);
+			if (unlink(p))
+				ct_rmdir(p);
 		}
 	closedir(d);
 	rmdir(ct_dir);

@@ -84,6 +84,9 @@ typedef void (*sf_clog_apply_fn)(void *arg, const struct sf_commit_txn *txn);
 #define SF_CLOG_DEFAULT_ASYNC_DELAY_US	10000u	/* 10 ms */
 #define SF_CLOG_MAX_ASYNC_DELAY_US	10000000u	/* 10 s */
 #define SF_CLOG_MAX_TAG		128u	/* bytes of a prepare's tag */
+#define SF_CLOG_DEFAULT_SEGMENT	(16u << 20)
+#define SF_CLOG_MIN_SEGMENT	(64u << 10)
+#define SF_CLOG_MAX_SEGMENT	(1u << 30)
 
 struct sf_clog_options {
 	/*
@@ -158,6 +161,25 @@ struct sf_clog_options {
 	 */
 	unsigned int applier_queue;
 	/*
+	 * Segments: a new log is a directory of segment files of this many
+	 * bytes (a multiple of 4096, SF_CLOG_MIN_SEGMENT to
+	 * SF_CLOG_MAX_SEGMENT, and at least twice buffer_size), created
+	 * ahead full of zeros and recycled after checkpoints.  0: a new
+	 * log is a single file, unless SF_CLOG_SEGMENTED asks for segments
+	 * of SF_CLOG_DEFAULT_SEGMENT.  An existing log keeps its own size
+	 * (another nonzero value: EINVAL) and its kind.
+	 */
+	unsigned int segment_size;
+	/*
+	 * Replay from here: every transaction whose commit record is at or
+	 * after this LSN is replayed, also below the last checkpoint.  0:
+	 * from the last checkpoint (sf_clog_checkpoint()), or everything
+	 * when there is none.  An LSN whose transactions the log may no
+	 * longer hold whole (below the first checkpoint still in the log
+	 * whose records are all there): ERANGE.
+	 */
+	uint64_t start_lsn;
+	/*
 	 * Asynchronous commits (sf_txn_commit_async()): a background flush
 	 * starts at most this many microseconds after the first one that is
 	 * not yet durable (sooner when a synchronous commit or a full
@@ -165,7 +187,13 @@ struct sf_clog_options {
 	 * most SF_CLOG_MAX_ASYNC_DELAY_US.
 	 */
 	unsigned int async_delay_us;
-	unsigned int reserved[3];	/* must be zero (else EINVAL) */
+	/*
+	 * The structure's tail padding before segment_size, start_lsn and
+	 * async_delay_us took the place of its four reserved words (the size
+	 * and every other offset are unchanged): not read, so that a program
+	 * built before, whose padding may hold anything, opens as it did.
+	 */
+	unsigned int reserved[1];
 };
 
 /*
@@ -178,6 +206,8 @@ struct sf_clog_options {
  */
 #define SF_CLOG_READ_ONLY	(1u << 0)
 #define SF_CLOG_SALVAGE		(1u << 1)
+/* A new log is a directory of segments (sf_clog_options.segment_size). */
+#define SF_CLOG_SEGMENTED	(1u << 2)
 
 /* What sf_clog_open() found (also filled when it fails). */
 struct sf_clog_recovery {
@@ -196,13 +226,24 @@ struct sf_clog_recovery {
 	 */
 	uint64_t valid_after;
 	uint32_t version;	/* format version of the file as found */
-	uint32_t reserved32;
+	uint32_t segments;	/* segment files found (0: a single file) */
 	/*
 	 * Prepared transactions with neither a commit nor a rollback
 	 * record: in doubt (sf_clog_in_doubt()), not counted in unfinished.
 	 */
 	uint64_t prepared;
-	uint64_t reserved[5];	/* zero; room for later fields */
+	/*
+	 * The last checkpoint found (its lsn; 0: none), the LSN from which
+	 * committed transactions were replayed (the checkpoint's, or
+	 * start_lsn), and the first LSN the log still holds (below it,
+	 * segments were recycled).  The structure keeps its size: these
+	 * took the place of reserved fields, which a program built before
+	 * them finds zero.
+	 */
+	uint64_t checkpoint_lsn;
+	uint64_t replay_from;
+	uint64_t log_start;
+	uint64_t reserved[2];	/* zero; room for later fields */
 };
 
 struct sf_clog_stats {
@@ -225,7 +266,11 @@ struct sf_clog_stats {
 	uint64_t applier_queue_max;	/* the longest applier queue seen */
 	uint64_t async_commits;	/* of commits: sf_txn_commit_async() */
 	uint64_t prepares;	/* sf_txn_prepare() that returned 0 */
-	uint64_t reserved[3];	/* zero; room for later counters */
+	uint64_t segment_switches;	/* moves to the next segment */
+	uint64_t segment_switch_waits;	/* ... that waited for it to be ready */
+	uint64_t segments_recycled;	/* renamed for reuse, or removed */
+	/* The five reserved words are used up: a later counter needs a call
+	 * of its own. */
 };
 
 /*
@@ -296,6 +341,25 @@ int sf_clog_stats(sf_clog_t *log, struct sf_clog_stats *st);
  * Return: 0, EINVAL, ENOMEM, EAGAIN (thread creation).
  */
 int sf_clog_add_applier(sf_clog_t *log, sf_clog_apply_fn fn, void *arg);
+
+/*
+ * sf_clog_checkpoint() - the engine declares that the effects of every
+ * transaction whose commit record is below @lsn are in its own data
+ * files.  A checkpoint record is written and made durable, holding @lsn
+ * and the scan-from LSN: the smaller of @lsn and the first LSN of every
+ * transaction that has records in the log and either has not finished or
+ * committed at or after @lsn, so that such a transaction still replays
+ * whole.  The next open replays only the transactions committed at or
+ * after @lsn (unless sf_clog_options.start_lsn asks for more) and reads
+ * records from the scan-from LSN on.  Then, in a directory log, the
+ * segments wholly below the scan-from LSN are recycled (renamed to be
+ * reused as later segments) or removed; a single file keeps everything.
+ * Return: 0; EINVAL NULL @log, @lsn beyond the durable log
+ * (sf_clog_durable_lsn()) or below the last checkpoint's (nothing
+ * written); EROFS read-only; EIO the log failed; or the errno of a
+ * rename, unlink or directory fsync (the checkpoint itself is durable).
+ */
+int sf_clog_checkpoint(sf_clog_t *log, uint64_t lsn);
 
 /* ---- transactions ---------------------------------------------------- */
 
