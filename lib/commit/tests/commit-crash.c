@@ -130,6 +130,10 @@ static void check_txn_round(sf_clog_t *l, uint64_t base)
 		bad_resolve += sf_clog_commit_prepared(l, i, NULL) != EALREADY;
 		S->flags[i] |= CF_PREPARED | (i % 2 ? CF_RESOLVED_R
 						    : CF_RESOLVED_C);
+	}
+}
+
+/*
  * Falcon's invariant: what a replayed transaction built on committed
  * before it: replayed too, or (with a checkpoint) below the checkpoint.
  */

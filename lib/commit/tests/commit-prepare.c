@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: prepare (two-phase commit): the prepare record and the transaction's records are durable when sf_txn_prepare returns (its flush held by sync points; must fail with SF_TEST_BROKEN=prepare-undurable); after a process dies, every prepared transaction comes back in doubt with its records and tag, none replayed or dropped until resolved, across further reopens; resolution by id, twice (EALREADY), unknown (ENOENT), after a failed flush (still in doubt), read-only (EROFS); status and txn_wait of a prepared id */
+/* Description: prepare (two-phase commit): the prepare record and the transaction's records are durable when sf_txn_prepare returns (its flush held by sync points; must fail with SF_TEST_BROKEN=prepare-undurable); after a process dies, every prepared transaction comes back in doubt with its records and tag, none replayed or dropped until resolved, across further reopens; resolution by id, twice (EALREADY), unknown (ENOENT), after a failed flush (still in doubt), read-only (EROFS); status and txn_wait of a prepared id; in doubt across checkpoints in a directory of segments, in the open that prepared it and the ones after, its segment recycled only once resolved (must fail with SF_TEST_BROKEN=recycle-early) */
 /*
- * Usage: commit-prepare [durable]     (default: every case)
+ * Usage: commit-prepare [durable|checkpoint]   (default: every case)
  *
  * Linked against the test-hook build.  "durable" alone is what the test
  * runs again with SF_TEST_BROKEN=prepare-undurable (prepare returns with
- * its record still in the log buffer, commit.c P1), which must fail.
+ * its record still in the log buffer, commit.c P1), which must fail;
+ * "checkpoint" with SF_TEST_BROKEN=recycle-early.
  * A "crash" here is a child process that prepares and exits without
  * closing the log (what is durable is in the file; what is buffered is
  * lost); commit-crash kills such children with SIGKILL.
@@ -404,6 +405,115 @@ static void case_durable(void)
 	sf_clog_close(L);
 }
 
+/* ---- across checkpoints (commit.c P5) ------------------------------------ */
+
+#define CK_SEG	(64u << 10)
+
+/* @n transactions of one 200-byte record each, committed. */
+static int fill(int n)
+{
+	char rec[200];
+
+	memset(rec, 'f', sizeof(rec));
+	for (int i = 0; i < n; i++) {
+		sf_txn_t *t;
+
+		if (sf_txn_begin(L, &t) || sf_txn_add(t, rec, sizeof(rec)) ||
+		    sf_txn_commit(t, NULL))
+			return -1;
+	}
+	return 0;
+}
+
+static int checkpoint_now(void)
+{
+	return sf_clog_checkpoint(L, sf_clog_durable_lsn(L));
+}
+
+/*
+ * In a child: a directory of 64 KiB segments; 600 commits, then T1
+ * prepared (two records), 1200 more commits and a checkpoint at the
+ * durable LSN, which may recycle only the segments below T1; then it
+ * dies without closing.
+ */
+static void ckpt_child(const char *name)
+{
+	struct sf_clog_options o = { .io = SF_CLOG_IO_PWRITEV,
+				     .segment_size = CK_SEG,
+				     .buffer_size = 16u << 10 };
+	char p[4600];
+	sf_txn_t *t;
+
+	ct_path(p, sizeof(p), name);
+	if (sf_clog_open(p, &o, &L, NULL) || fill(600))
+		_exit(2);
+	t = txn((const char *[]){ "ck-a", "ck-b", NULL }, &ids[T1]);
+	if (sf_txn_prepare(t, "xid-c", 5))
+		_exit(4);
+	if (fill(1200) || checkpoint_now())
+		_exit(5);
+	_exit(0);
+}
+
+/* T1 is listed in doubt with both its records. */
+static int t1_in_doubt(void)
+{
+	return list() == 1 && listed.id[0] == ids[T1] &&
+	       !strcmp(listed.recs[0], "ck-a|ck-b") &&
+	       !strcmp(listed.tag[0], "xid-c");
+}
+
+/*
+ * A prepared transaction holds its place across checkpoints: its records
+ * stay while checkpoints recycle what lies below it, in the open that
+ * prepared it and in the opens after the crash, until it is resolved;
+ * then the next checkpoint recycles its segment too.  "checkpoint" alone
+ * is what runs again with SF_TEST_BROKEN=recycle-early (segments recycled
+ * below the checkpoint's LSN, not its scan_from), which must fail.
+ */
+static void case_checkpoint(void)
+{
+	struct sf_clog_recovery rep;
+	struct sf_clog_stats st;
+	uint64_t first;
+
+	ok(in_child(ckpt_child, "ckpt.d"), "checkpoint: a child prepared "
+	   "T1 among 1800 commits, checkpointed and died");
+	if (reopen("ckpt.d", 0, &rep))
+		return;
+	ok(rep.prepared == 1 && rep.checkpoint_lsn > 0 && t1_in_doubt(),
+	   "checkpoint: T1 in doubt with its records after a checkpoint "
+	   "above it (%llu in doubt, checkpoint %llu)",
+	   (unsigned long long)rep.prepared,
+	   (unsigned long long)rep.checkpoint_lsn);
+	first = listed.first[0];
+	ok(rep.log_start > 0 && rep.log_start <= first, "checkpoint: "
+	   "segments below T1 recycled, T1's kept (log from %llu, T1 at %llu)",
+	   (unsigned long long)rep.log_start, (unsigned long long)first);
+	/* This open's checkpoints keep it too (an earlier open's in doubt). */
+	ok(!fill(1200) && !checkpoint_now(), "checkpoint: 1200 more commits "
+	   "and a checkpoint after the reopen");
+	sf_clog_close(L);
+	if (reopen("ckpt.d", 0, &rep))
+		return;
+	ok(rep.prepared == 1 && t1_in_doubt() && rep.log_start <= first,
+	   "checkpoint: reopened again: T1 still in doubt with its records");
+	memset(&st, 0, sizeof(st));
+	ok(sf_clog_commit_prepared(L, ids[T1], NULL) == 0 && !fill(1200) &&
+	   !checkpoint_now() && !sf_clog_stats(L, &st),
+	   "checkpoint: T1 committed, 1200 commits, a checkpoint");
+	ok(st.segments_recycled > 0, "checkpoint: which recycles (%llu "
+	   "segments)", (unsigned long long)st.segments_recycled);
+	sf_clog_close(L);
+	if (reopen("ckpt.d", 0, &rep))
+		return;
+	ok(rep.prepared == 0 && list() == 0 && rep.log_start > first &&
+	   ct_find(&seen, ids[T1]) < 0, "checkpoint: resolved, below the "
+	   "checkpoint: not in doubt, not replayed, its segment gone (log "
+	   "from %llu)", (unsigned long long)rep.log_start);
+	sf_clog_close(L);
+}
+
 int main(int argc, char **argv)
 {
 	dsync_own = ct_fail_hook;
@@ -416,6 +526,10 @@ int main(int argc, char **argv)
 		case_durable();
 		return done_testing();
 	}
+	if (argc > 1 && !strcmp(argv[1], "checkpoint")) {
+		case_checkpoint();
+		return done_testing();
+	}
 	phase("api");
 	case_api();
 	phase("durable");
@@ -426,11 +540,17 @@ int main(int argc, char **argv)
 	case_reopen();
 	phase("failed");
 	case_failed();
+	phase("checkpoint");
+	case_checkpoint();
 	phase("broken");
 	ok(self_fails_broken("commit-prepare", (char *[]){ "durable", NULL },
 			     "prepare-undurable",
 			     "prepare record is in the file when prepare"),
 	   "broken: with prepare returning before its flush "
 	   "(SF_TEST_BROKEN=prepare-undurable) the record is not in the file");
+	ok(self_fails_broken("commit-prepare", (char *[]){ "checkpoint", NULL },
+			     "recycle-early", "open ckpt.d"),
+	   "broken: with checkpoints recycling below their LSN "
+	   "(SF_TEST_BROKEN=recycle-early) T1 loses its records");
 	return done_testing();
 }
