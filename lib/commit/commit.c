@@ -802,13 +802,25 @@ static void flush_locked(struct sf_clog *log)
 /*
  * (P2) The buffer @b is empty and what comes next does not fit in the
  * current segment: move on to the next one (commit-segment.c), once it
- * is ready.  If it cannot be prepared (P3), the log fails -- after the
- * batches in flight have finished, so that none of them is failed after
- * its records were durable.  m held; may drop it while waiting.
+ * is ready and every batch before has finished -- so nothing is written
+ * to a segment before the last batch of the one before is durable, and
+ * zeros at a segment's end followed by a valid next segment are never a
+ * torn batch (V2s).  With one flush at a time that costs nothing (the
+ * next batch waits for the slot anyway); with more, at most the one
+ * flush in flight.  If the segment cannot be prepared (P3), the log
+ * fails -- after the batches in flight have finished, so that none of
+ * them is failed after its records were durable.  m held; may drop it
+ * while waiting (the caller then looks again).
  */
 static void switch_segment_locked(struct sf_clog *log, struct clog_buf *b)
 {
-	int err = clog_seg_switch_locked(&log->segs);
+	int err;
+
+	if (log->batches != log->finished) {
+		wait_event_locked(log);
+		return;
+	}
+	err = clog_seg_switch_locked(&log->segs);
 
 	if (err == EAGAIN)
 		return;		/* waited: look again */
