@@ -36,10 +36,12 @@
  * together (commit-recover.c, V2c).  CLOG_REC_IDS (transaction 0, an
  * 8-byte payload: u64 limit) says that ids below limit may have been
  * handed out: the next open starts at the largest limit found (commit.c,
- * I1).  CLOG_REC_CHECKPOINT (transaction 0, 16 bytes: u64 lsn, u64
- * scan_from): the engine declared everything before lsn in its own data
- * files; recovery needs nothing below scan_from (C1-C4 in
- * commit-segment.c).
+ * I1).  CLOG_REC_CHECKPOINT (transaction 0, 24 bytes: u64 lsn, u64
+ * scan_from, u64 id limit): the engine declared everything before lsn in
+ * its own data files; recovery needs nothing below scan_from (C1-C4 in
+ * commit-segment.c); the id limit is the largest id reservation appended
+ * before it, which counts as a CLOG_REC_IDS record (the reservations
+ * themselves may be in recycled segments).
  *
  * Segments.  A record never spans two segments: one that does not fit in
  * what is left of the current segment starts the next one at its first
@@ -90,7 +92,7 @@
 #define CLOG_REC_IDS		4u	/* version 2 */
 #define CLOG_IDS_LEN		8u
 #define CLOG_REC_CHECKPOINT	5u	/* version 3 */
-#define CLOG_CKPT_LEN		16u
+#define CLOG_CKPT_LEN		24u
 /* Types 6 and 7 are reserved (prepared transactions). */
 #define CLOG_REC_MAX		CLOG_REC_CHECKPOINT
 

@@ -418,8 +418,9 @@ static bool in_flight(uint32_t kv, uint32_t j)
 /* The ids a valid record says may have been handed out (I1). */
 static void note_ids(struct scan *s, const struct rrec *r)
 {
-	if (r->type == CLOG_REC_IDS) {
-		uint64_t l = clog_get64(r->payload);
+	if (r->type == CLOG_REC_IDS || r->type == CLOG_REC_CHECKPOINT) {
+		uint64_t l = clog_get64(r->payload +
+					(r->type == CLOG_REC_IDS ? 0 : 16));
 
 		if (l > s->limit)
 			s->limit = l;

@@ -115,6 +115,9 @@
  * starts above the largest limit it finds and above every id in a
  * record, so an id handed out before a crash -- even by a transaction
  * whose records never reached the disk -- is never handed out again.
+ * A checkpoint record carries the largest limit appended before it
+ * (id_pending), and recovery counts it as one: the segments a checkpoint
+ * recycles may hold the last CLOG_REC_IDS records, never the checkpoint.
  * (I2) A begin appends the next record (limit = next + id_reserve) once
  * fewer than id_reserve / 2 ids are left below the last one appended
  * (id_pending): it rides with the next flush, and a begin waits (leads a
@@ -1810,6 +1813,8 @@ SF_EXPORT int sf_clog_checkpoint(sf_clog_t *log, uint64_t lsn)
 		from = clog_unfinished_floor_locked(&log->unf, lsn);
 		clog_put64(pl, lsn);
 		clog_put64(pl + 8, from);
+		/* (I1) the reservations may be in segments it recycles */
+		clog_put64(pl + 16, log->id_pending);
 		err = append_locked(log, 0, CLOG_REC_CHECKPOINT, pl, sizeof(pl),
 				    &at);
 	}

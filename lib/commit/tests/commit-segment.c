@@ -247,6 +247,7 @@ static void case_recycle(void)
 	struct sf_clog_recovery rep;
 	struct sf_clog_stats st;
 	uint64_t t_id, t3_id, l1, t3_first = 0, l2, last = 0, l1_t3 = 0;
+	uint64_t big_id = 0;
 	unsigned char b[100];
 	sf_clog_t *l = NULL;
 	sf_txn_t *t, *t3;
@@ -313,6 +314,12 @@ static void case_recycle(void)
 	commit_n(l, 1, 10, 1, NULL, NULL);
 	commit_n(l, 1, 10, 1, NULL, &last);
 	commit_n(l, 1, 10, 1, NULL, NULL);
+	/* ids handed out without records, their reservation recycled */
+	for (int i = 0; i < 20; i++) {
+		sf_txn_begin(l, &t);
+		big_id = sf_txn_id(t);
+		sf_txn_rollback(t);
+	}
 	sf_clog_close(l);
 	ct_seen_reset(seen);
 	r = sf_clog_open(p, &o, &l, &rep);
@@ -320,6 +327,13 @@ static void case_recycle(void)
 	   rep.log_start > SEG, "recycle: reopened: the 3 commits after the "
 	   "checkpoint replayed (%zu), log starts at %llu", seen->n,
 	   (unsigned long long)rep.log_start);
+	if (!r && !sf_txn_begin(l, &t)) {
+		ok(sf_txn_id(t) > big_id, "recycle: the next id %llu is above "
+		   "%llu, handed out before though its reservation's segment "
+		   "was recycled", (unsigned long long)sf_txn_id(t),
+		   (unsigned long long)big_id);
+		sf_txn_rollback(t);
+	}
 	if (!r)
 		sf_clog_close(l);
 	o.start_lsn = 1;
