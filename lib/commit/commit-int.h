@@ -36,10 +36,12 @@
  * together (commit-recover.c, V2c).  CLOG_REC_IDS (transaction 0, an
  * 8-byte payload: u64 limit) says that ids below limit may have been
  * handed out: the next open starts at the largest limit found (commit.c,
- * I1).  CLOG_REC_CHECKPOINT (transaction 0, 16 bytes: u64 lsn, u64
- * scan_from): the engine declared everything before lsn in its own data
- * files; recovery needs nothing below scan_from (C1-C4 in
- * commit-segment.c).
+ * I1).  CLOG_REC_CHECKPOINT (transaction 0, 24 bytes: u64 lsn, u64
+ * scan_from, u64 id limit): the engine declared everything before lsn in
+ * its own data files; recovery needs nothing below scan_from (C1-C4 in
+ * commit-segment.c); the id limit is the largest id reservation appended
+ * before it, which counts as a CLOG_REC_IDS record (the reservations
+ * themselves may be in recycled segments).
  *
  * CLOG_REC_PREPARE (type 6, version 3; payload: the caller's tag, at most
  * SF_CLOG_MAX_TAG bytes) ends the data records of a transaction that
@@ -97,7 +99,7 @@
 #define CLOG_REC_IDS		4u	/* version 2 */
 #define CLOG_IDS_LEN		8u
 #define CLOG_REC_CHECKPOINT	5u	/* version 3 */
-#define CLOG_CKPT_LEN		16u
+#define CLOG_CKPT_LEN		24u
 #define CLOG_REC_PREPARE	6u	/* version 3; payload: the tag */
 
 /* Is @type a record type of @version? */

@@ -46,10 +46,13 @@
  *      end, the log goes on in the next segment only if that one's header
  *      is valid and its first record is valid and of the batch after the
  *      last one seen (a batch never spans two segments; commit-int.h).
- *      Otherwise the log ends there, and the later segments are searched
- *      as in V2c: a valid record in them of a batch in flight makes the
- *      end a torn tail, one of a later batch corruption; none, a clean
- *      end.  A gap in the segment files is EUCLEAN before anything is
+ *      Every batch of a segment is durable before the first batch of
+ *      the next is written (commit.c, switch_segment_locked()), so such
+ *      zeros are never a torn batch.  Otherwise the log ends there, and
+ *      the later segments are searched as in V2c: a valid record in them
+ *      of a batch in flight makes the end a torn tail; one of a later
+ *      batch, or in a segment whose header is not valid (it was durable
+ *      before the segment was used), corruption; none, a clean end.  A gap in the segment files is EUCLEAN before anything is
  *      read (commit-segment.c); a file cut short while it was being
  *      created holds no record.  The cut (V5) of a directory log writes
  *      zeros over the rest of the end's segment and removes every later
@@ -423,8 +426,9 @@ static bool in_flight(uint32_t kv, uint32_t j)
 /* The ids a valid record says may have been handed out (I1). */
 static void note_ids(struct scan *s, const struct rrec *r)
 {
-	if (r->type == CLOG_REC_IDS) {
-		uint64_t l = clog_get64(r->payload);
+	if (r->type == CLOG_REC_IDS || r->type == CLOG_REC_CHECKPOINT) {
+		uint64_t l = clog_get64(r->payload +
+					(r->type == CLOG_REC_IDS ? 0 : 16));
 
 		if (l > s->limit)
 			s->limit = l;
@@ -531,7 +535,10 @@ static int scan(struct reader *rd, struct reader *rd2, uint32_t version,
 	     (k = next_valid(rd, rd2, p, version, &r, &at, &err)) == 1;) {
 		found = true;
 		note_ids(s, &r);
-		if (!s->corrupt_at && !in_flight(s->kv, r.batch)) {
+		/* a header is durable before its segment holds a record */
+		if (!s->corrupt_at && (!in_flight(s->kv, r.batch) ||
+		    (rd_dir(rd) && !seg_header_ok(rd2,
+				clog_seg_of(rd->g->size, at), &err)))) {
 			s->corrupt_at = at;
 			s->corrupt_batch = r.batch;
 			if (!all)

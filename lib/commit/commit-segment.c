@@ -14,8 +14,9 @@
  * to commit, as with the zeros ahead of a single file (commit.c, Z1-Z3).
  * (P2) The preparer thread keeps the segment after the current one
  * ready: appending moves to segment i + 1 (clog_seg_switch_locked()) in
- * the committer whose record does not fit, after the batch before it was
- * taken, and it waits only when the preparer has not finished (counted:
+ * the committer whose record does not fit, once the batches before it
+ * have finished (commit.c, switch_segment_locked()), and it waits for
+ * the preparer only when that has not finished (counted:
  * segment_switch_waits); then it sets cur and wakes the preparer for the
  * next one.  The switch itself is no flush: the first batch in the new
  * segment is an ordinary write and flush of a ready file, so a switch

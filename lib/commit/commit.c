@@ -119,6 +119,9 @@
  * starts above the largest limit it finds and above every id in a
  * record, so an id handed out before a crash -- even by a transaction
  * whose records never reached the disk -- is never handed out again.
+ * A checkpoint record carries the largest limit appended before it
+ * (id_pending), and recovery counts it as one: the segments a checkpoint
+ * recycles may hold the last CLOG_REC_IDS records, never the checkpoint.
  * (I2) A begin appends the next record (limit = next + id_reserve) once
  * fewer than id_reserve / 2 ids are left below the last one appended
  * (id_pending): it rides with the next flush, and a begin waits (leads a
@@ -1008,13 +1011,25 @@ static void flush_locked(struct sf_clog *log)
 /*
  * (P2) The buffer @b is empty and what comes next does not fit in the
  * current segment: move on to the next one (commit-segment.c), once it
- * is ready.  If it cannot be prepared (P3), the log fails -- after the
- * batches in flight have finished, so that none of them is failed after
- * its records were durable.  m held; may drop it while waiting.
+ * is ready and every batch before has finished -- so nothing is written
+ * to a segment before the last batch of the one before is durable, and
+ * zeros at a segment's end followed by a valid next segment are never a
+ * torn batch (V2s).  With one flush at a time that costs nothing (the
+ * next batch waits for the slot anyway); with more, at most the one
+ * flush in flight.  If the segment cannot be prepared (P3), the log
+ * fails -- after the batches in flight have finished, so that none of
+ * them is failed after its records were durable.  m held; may drop it
+ * while waiting (the caller then looks again).
  */
 static void switch_segment_locked(struct sf_clog *log, struct clog_buf *b)
 {
-	int err = clog_seg_switch_locked(&log->segs);
+	int err;
+
+	if (log->batches != log->finished) {
+		wait_event_locked(log);
+		return;
+	}
+	err = clog_seg_switch_locked(&log->segs);
 
 	if (err == EAGAIN)
 		return;		/* waited: look again */
@@ -2293,6 +2308,8 @@ SF_EXPORT int sf_clog_checkpoint(sf_clog_t *log, uint64_t lsn)
 		from = clog_unfinished_floor_locked(&log->unf, lsn);
 		clog_put64(pl, lsn);
 		clog_put64(pl + 8, from);
+		/* (I1) the reservations may be in segments it recycles */
+		clog_put64(pl + 16, log->id_pending);
 		err = append_locked(log, 0, CLOG_REC_CHECKPOINT, pl, sizeof(pl),
 				    &at);
 	}

@@ -17,11 +17,15 @@
  * in the same round ("/file"), switches, switches that waited for the
  * preparer, and the latency of commits: the mean of all, and the mean and
  * maximum of the first commit in each new segment (the switch's cost to
- * its committer).  A log is made afresh for each measurement.
+ * its committer).  A log is made afresh for each measurement; with
+ * segments, the measurement starts once the segment after the first is
+ * prepared (the preparer then writes one segment of zeros per segment
+ * filled, as the single file's zeros ahead do).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <syncfix.h>
@@ -106,6 +110,22 @@ static int measure(const char *name, uint64_t seg, int n, struct res *r)
 	rm_log(p);
 	if (sf_clog_open(p, &o, &L, NULL))
 		return -1;
+	/*
+	 * The next segment is prepared (zeros written and flushed) right
+	 * after the open: wait for it, so that the measurement shows the
+	 * steady state, one segment prepared per segment filled.
+	 */
+	for (int i = 0; seg && i < 5000; i++) {
+		char f[4300];
+		struct stat st;
+
+		snprintf(f, sizeof(f), "%s/%016x.seg", p, 1);
+		if (!stat(f, &st) && (uint64_t)st.st_size == seg) {
+			usleep(200000);
+			break;
+		}
+		usleep(1000);
+	}
 	seg_size = seg;
 	top_seg = 0;
 	stop = 0;

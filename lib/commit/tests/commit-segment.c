@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: the commit log as a directory of segments: switches under concurrent committers (every acknowledged commit replayed, in order), a commit in a new segment never acknowledged before the segment is durable (held at commit:seg-written; fails with SF_TEST_BROKEN=switch-unflushed), checkpoints with transactions spanning them (unfinished, and committed after the checkpoint's LSN: replayed whole; segments below scan_from only recycled; fails with SF_TEST_BROKEN=recycle-early), replay from the checkpoint or start_lsn (ERANGE below what is kept), a version 2 single file read and checkpointed, bad option values (EINVAL, nothing changed), a missing or damaged segment in the middle refused (EUCLEAN, files byte-identical), a read-only open byte-identical */
+/* Description: the commit log as a directory of segments: switches under concurrent committers (every acknowledged commit replayed, in order), a commit in a new segment never acknowledged before the segment is durable (held at commit:seg-written; fails with SF_TEST_BROKEN=switch-unflushed), checkpoints with transactions spanning them (unfinished, and committed after the checkpoint's LSN: replayed whole; segments below scan_from only recycled; fails with SF_TEST_BROKEN=recycle-early), replay from the checkpoint or start_lsn (ERANGE below what is kept), a version 2 single file read and checkpointed, bad option values (EINVAL, nothing changed), a missing segment, a damaged record or segment header in the middle refused (EUCLEAN, files byte-identical), a read-only open byte-identical */
 /*
  * Usage: commit-segment [switch-held|recycle]   (only that case: what the
  *                                                broken runs execute)
@@ -247,6 +247,7 @@ static void case_recycle(void)
 	struct sf_clog_recovery rep;
 	struct sf_clog_stats st;
 	uint64_t t_id, t3_id, l1, t3_first = 0, l2, last = 0, l1_t3 = 0;
+	uint64_t big_id = 0;
 	unsigned char b[100];
 	sf_clog_t *l = NULL;
 	sf_txn_t *t, *t3;
@@ -313,6 +314,12 @@ static void case_recycle(void)
 	commit_n(l, 1, 10, 1, NULL, NULL);
 	commit_n(l, 1, 10, 1, NULL, &last);
 	commit_n(l, 1, 10, 1, NULL, NULL);
+	/* ids handed out without records, their reservation recycled */
+	for (int i = 0; i < 20; i++) {
+		sf_txn_begin(l, &t);
+		big_id = sf_txn_id(t);
+		sf_txn_rollback(t);
+	}
 	sf_clog_close(l);
 	ct_seen_reset(seen);
 	r = sf_clog_open(p, &o, &l, &rep);
@@ -320,6 +327,13 @@ static void case_recycle(void)
 	   rep.log_start > SEG, "recycle: reopened: the 3 commits after the "
 	   "checkpoint replayed (%zu), log starts at %llu", seen->n,
 	   (unsigned long long)rep.log_start);
+	if (!r && !sf_txn_begin(l, &t)) {
+		ok(sf_txn_id(t) > big_id, "recycle: the next id %llu is above "
+		   "%llu, handed out before though its reservation's segment "
+		   "was recycled", (unsigned long long)sf_txn_id(t),
+		   (unsigned long long)big_id);
+		sf_txn_rollback(t);
+	}
 	if (!r)
 		sf_clog_close(l);
 	o.start_lsn = 1;
@@ -414,6 +428,22 @@ static void check_open_fails(const char *p, struct sf_clog_options *o,
 	free(b);
 }
 
+/* Byte @at of file @f (its bytes @b) flipped: open refuses, EUCLEAN. */
+static void flip_fails(const char *p, struct sf_clog_options *o,
+		       const char *f, unsigned char *b, size_t len, size_t at,
+		       const char *what)
+{
+	if (!b || at >= len) {
+		ok(0, "%s: no segment file to damage", what);
+		return;
+	}
+	b[at] ^= 0x10;
+	ct_spew(f, b, len);
+	check_open_fails(p, o, EUCLEAN, what);
+	b[at] ^= 0x10;
+	ct_spew(f, b, len);
+}
+
 static void case_bad(void)
 {
 	struct sf_clog_options o = seg_opts(NULL);
@@ -452,15 +482,9 @@ static void case_bad(void)
 	/* a record of segment 1 damaged: corruption, later ones are valid */
 	snprintf(f, sizeof(f), "%s/%016llx.seg", p, 1ull);
 	s = ct_slurp(f, &len);
-	if (s) {
-		s[100] ^= 0x10;
-		ct_spew(f, s, len);
-	}
-	check_open_fails(p, &o, EUCLEAN, "bad: a damaged record in segment 1");
-	if (s) {
-		s[100] ^= 0x10;
-		ct_spew(f, s, len);
-	}
+	flip_fails(p, &o, f, s, len, 100, "bad: a damaged record in segment 1");
+	/* its header damaged: the records in it and after it are valid */
+	flip_fails(p, &o, f, s, len, 9, "bad: segment 1's header damaged");
 	/* segment 1 gone */
 	snprintf(f, sizeof(f), "%s/%016llx.seg", p, 1ull);
 	{

@@ -294,11 +294,23 @@ struct sf_clog_stats {
  * and the records' offsets of the transactions open at a point of the
  * log -- not the log's size.
  *
+ * @path is a single file or a directory of segment files (a new log is a
+ * directory when segment_size or SF_CLOG_SEGMENTED asks for one; a
+ * single file of format version 1 or 2 is read as it is, its header
+ * rewritten as version 3).  Replay starts at the last checkpoint
+ * (sf_clog_checkpoint()) or at start_lsn; @rep reports the checkpoint,
+ * where replay started, the first LSN still in the log and the segment
+ * files.  A segment file missing between the first and the last, or the
+ * segments the last checkpoint needs gone, is corruption too (EUCLEAN).
+ *
  * Return: 0; EBADMSG not a syncfix log (magic, header CRC, short header:
  * the file is never modified); EPROTONOSUPPORT written by a newer format
- * version; EUCLEAN corruption (see above; not modified); EBUSY open
- * elsewhere; EINVAL bad option; ENOENT (read-only) no such file; ENOMEM;
- * an errno of open/read/ftruncate; or the replay callback's nonzero value.
+ * version; EUCLEAN corruption (see above; not modified); ERANGE
+ * start_lsn below what the log still holds whole (not modified); EBUSY
+ * open elsewhere; EINVAL bad option (also a segment_size other than an
+ * existing directory's); ENOENT (read-only) no such file; ENOMEM; an
+ * errno of open/read/ftruncate/mkdir; or the replay callback's nonzero
+ * value.
  */
 int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		 sf_clog_t **log, struct sf_clog_recovery *rep);
