@@ -394,6 +394,28 @@ static int list_segments(struct clog_segs *g, struct sf_clog_recovery *rep,
 	return 0;
 }
 
+/* Does segment 0 have its header (written last when it is made)? */
+static bool creation_finished(struct clog_segs *g)
+{
+	unsigned char h[CLOG_HDR_SIZE];
+	char name[32];
+	ssize_t r;
+	int fd;
+
+	seg_name(name, sizeof(name), 0);
+	fd = openat(g->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;	/* let the open report it */
+	r = pread(fd, h, sizeof(h), 0);
+	close(fd);
+	if (r != (ssize_t)sizeof(h))
+		return r < 0;
+	for (size_t k = 0; k < sizeof(h); k++)
+		if (h[k])
+			return true;
+	return false;
+}
+
 int clog_segs_open(struct clog_segs *g, const char *path, uint64_t size,
 		   bool create, bool read_only, struct sf_clog_recovery *rep)
 {
@@ -418,6 +440,15 @@ int clog_segs_open(struct clog_segs *g, const char *path, uint64_t size,
 	err = list_segments(g, rep, &n);
 	if (err)
 		return err;
+	if (n == 1 && g->first == 0 && !creation_finished(g)) {
+		/*
+		 * Segment 0 without its header: the process that made the
+		 * log died while zeroing it (the header is written last,
+		 * prepare()), before anything could be written to the log.
+		 * A new log, made again.
+		 */
+		n = 0;
+	}
 	if (n) {
 		/* Its own size: the first file's (each header says it too). */
 		seg_name(name, sizeof(name), g->first);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: the commit log as a directory of segments: switches under concurrent committers (every acknowledged commit replayed, in order), a commit in a new segment never acknowledged before the segment is durable (held at commit:seg-written; fails with SF_TEST_BROKEN=switch-unflushed), checkpoints with transactions spanning them (unfinished, and committed after the checkpoint's LSN: replayed whole; segments below scan_from only recycled; fails with SF_TEST_BROKEN=recycle-early), replay from the checkpoint or start_lsn (ERANGE below what is kept), a version 2 single file read and checkpointed, bad option values (EINVAL, nothing changed), a missing segment, a damaged record or segment header in the middle refused (EUCLEAN, files byte-identical), a read-only open byte-identical */
+/* Description: the commit log as a directory of segments: switches under concurrent committers (every acknowledged commit replayed, in order), segment 0 cut short while the log was made: made again (read-only: no log, unchanged), a commit in a new segment never acknowledged before the segment is durable (held at commit:seg-written; fails with SF_TEST_BROKEN=switch-unflushed), checkpoints with transactions spanning them (unfinished, and committed after the checkpoint's LSN: replayed whole; segments below scan_from only recycled; fails with SF_TEST_BROKEN=recycle-early), replay from the checkpoint or start_lsn (ERANGE below what is kept), a version 2 single file read and checkpointed, bad option values (EINVAL, nothing changed), a missing segment, a damaged record or segment header in the middle refused (EUCLEAN, files byte-identical), a read-only open byte-identical */
 /*
  * Usage: commit-segment [switch-held|recycle]   (only that case: what the
  *                                                broken runs execute)
@@ -501,6 +501,52 @@ static void case_bad(void)
 	rm_dir_log("bad");
 }
 
+/* ---- a log whose creation never finished ------------------------------- */
+
+/*
+ * Segment 0 cut short while the log was being made (the process died
+ * zeroing it; its header is written last): a read-only open finds no log
+ * and changes nothing, a writable one makes the log again.
+ */
+static void case_unfinished(void)
+{
+	struct sf_clog_options o = seg_opts(NULL);
+	struct sf_clog_recovery rep;
+	unsigned char zeros[8192] = { 0 };
+	char p[4600], f[4700];
+	struct stat sb;
+	sf_clog_t *l;
+	int fd, r;
+
+	phase("unfinished");
+	dir_path(p, sizeof(p), "unfinished.d");
+	snprintf(f, sizeof(f), "%s/%016llx.seg", p, 0ULL);
+	if (mkdir(p, 0755) || (fd = open(f, O_WRONLY | O_CREAT, 0644)) < 0 ||
+	    write(fd, zeros, sizeof(zeros)) != (ssize_t)sizeof(zeros) ||
+	    close(fd)) {
+		ok(0, "unfinished: set up %s", f);
+		return;
+	}
+	o.flags = SF_CLOG_READ_ONLY;
+	r = sf_clog_open(p, &o, &l, &rep);
+	ok(r == EBADMSG && !stat(f, &sb) && sb.st_size == sizeof(zeros),
+	   "unfinished: read-only: no log (%s), the file unchanged",
+	   strerror(r));
+	o.flags = 0;
+	r = sf_clog_open(p, &o, &l, &rep);
+	ok(!r && rep.created && !stat(f, &sb) && sb.st_size == SEG,
+	   "unfinished: writable: made again, full size (%s)", strerror(r));
+	if (r)
+		return;
+	for (int i = 0; i < 3 && !r; i++)
+		r = commit_n(l, 1, 100, 1, NULL, NULL);
+	ok(!r && !sf_clog_close(l) && !sf_clog_open(p, &o, &l, &rep) &&
+	   rep.replayed == 3 && !rep.created,
+	   "unfinished: and works: 3 commits replayed");
+	sf_clog_close(l);
+	rm_dir_log("unfinished.d");
+}
+
 int main(int argc, char **argv)
 {
 	watchdog_start(60);
@@ -517,6 +563,7 @@ int main(int argc, char **argv)
 	case_switch_held();
 	case_recycle();
 	case_v2();
+	case_unfinished();
 	case_bad();
 	phase("broken");
 	ok(self_fails_broken("commit-segment",
