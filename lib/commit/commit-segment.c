@@ -23,8 +23,8 @@
  * the committer whose record does not fit, once the batches before it
  * have finished (commit.c, switch_segment_locked()), and it waits for
  * the preparer only when that has not finished (counted:
- * segment_switch_waits); then it sets cur and wakes the preparer for the
- * next one.  The switch itself is no flush: the first batch in the new
+ * segment_switch_waits, or wakes it at once if it had not started);
+ * then it sets cur.  The switch itself is no flush: the first batch in the new
  * segment is an ordinary write and flush of a ready file, so a switch
  * makes no committer wait longer than the one flush it waits for anyway.
  * (P3) A preparing that fails (ENOSPC) fails the log at the switch that
@@ -39,7 +39,8 @@
  * bucket containing L counts whole: F may be lower than needed, never
  * higher).  First LSNs are handed out in increasing order
  * under m, so the unfinished ones are a sorted array with lazy removal.
- * (C2) The checkpoint record (L, F) is appended and made durable
+ * (C2) The checkpoint record (L, F, and the id limit of commit.c I1) is
+ * appended and made durable
  * (sf_clog_flush_to()) before anything is recycled.  (C3) Then the files
  * wholly below F's segment (and below the current one) are, oldest
  * first, renamed to the index after the last file (recycled, while fewer
