@@ -332,7 +332,6 @@ uint64_t clog_unfinished_floor_locked(const struct clog_unfinished *u,
 /* A checkpoint at @lsn is durable: forget commits wholly below it. */
 void clog_unfinished_trim_locked(struct clog_unfinished *u, uint64_t lsn);
 void clog_unfinished_free(struct clog_unfinished *u);
-uint64_t clog_unfinished_bytes_locked(const struct clog_unfinished *u);
 
 /* ---- recovery (commit-recover.c) -------------------------------------- */
 

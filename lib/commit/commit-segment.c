@@ -616,11 +616,6 @@ void clog_unfinished_trim_locked(struct clog_unfinished *u, uint64_t lsn)
 		u->spilled = false;
 }
 
-uint64_t clog_unfinished_bytes_locked(const struct clog_unfinished *u)
-{
-	return (u->cap + u->cb_cap) * sizeof(struct clog_unf_ent);
-}
-
 void clog_unfinished_free(struct clog_unfinished *u)
 {
 	free(u->v);
