@@ -291,6 +291,7 @@ struct clog_segs {
 	uint64_t first, last;	/* (dir_m) files present: first..last */
 	uint64_t ready;		/* (m) prepared up to here (P1) */
 	uint64_t cur;		/* (m) the segment being appended to */
+	uint64_t want;		/* (m) the preparer works up to here (P2) */
 	int prep_err;		/* (m) preparing failed: the log fails */
 	bool prep_stop;		/* (m) */
 	bool prep_running;
@@ -332,6 +333,8 @@ int clog_segs_start(struct clog_segs *g);
  * dropped), look again; or the preparer's error (P3).
  */
 int clog_seg_switch_locked(struct clog_segs *g);
+/* (P2) The log reached @end: past half of cur, prepare the next.  m held. */
+void clog_seg_progress_locked(struct clog_segs *g, uint64_t end);
 /* (C3) Recycle or remove the files below segment @below.  Return: errno. */
 int clog_segs_recycle(struct clog_segs *g, uint64_t below);
 /* (V5) Remove every segment file above @i, the last first. */
@@ -381,7 +384,6 @@ uint64_t clog_unfinished_floor_locked(const struct clog_unfinished *u,
 /* A checkpoint at @lsn is durable: forget commits wholly below it. */
 void clog_unfinished_trim_locked(struct clog_unfinished *u, uint64_t lsn);
 void clog_unfinished_free(struct clog_unfinished *u);
-uint64_t clog_unfinished_bytes_locked(const struct clog_unfinished *u);
 
 /* ---- recovery (commit-recover.c) -------------------------------------- */
 

@@ -878,6 +878,7 @@ static void flush_locked(struct sf_clog *log)
 	log->active = (unsigned int)(log->batches % (log->inflight + 1));
 	buf_reset(&log->buf[log->active], end);
 	log->taken_end = end;
+	clog_seg_progress_locked(&log->segs, end);	/* (P2) */
 	/* A batch is in one segment (append_locked()): its file. */
 	io->fd = clog_seg_fd_locked(&log->segs,
 				    clog_seg_of(log->segs.size, b->off), NULL);
@@ -1322,6 +1323,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	log->unf.bucket = log->segs.dirfd >= 0 ? log->segs.size
 						: CLOG_CB_BUCKET;
 	log->segs.cur = log->segs.ready = found.end_seg;
+	log->segs.want = found.end_seg + 1;	/* the next one, now */
 	if (log->segs.dirfd >= 0) {
 		log->zero_ahead = 0;	/* a segment is zeros when ready (P1) */
 		err = clog_segs_start(&log->segs);
