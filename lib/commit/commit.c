@@ -1125,9 +1125,14 @@ static void clog_free(struct sf_clog *log)
 static int sync_dir_of(const char *path)
 {
 	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
+	size_t n = strlen(path);
+	const char *slash;
 	int fd, err = 0;
 
+	/* "a/log/" names log in a: the trailing slashes are not its own */
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	slash = memrchr(path, '/', n);
 	if (!slash)
 		snprintf(dir, sizeof(dir), ".");
 	else if (slash == path)
@@ -1145,7 +1150,7 @@ static int sync_dir_of(const char *path)
 		err = errno;
 	close(fd);
 	if (!err)
-		SF_SYNC_POINT("commit:dir-synced", path);
+		SF_SYNC_POINT("commit:dir-synced", dir);	/* what was synced */
 	return err;
 }
 

@@ -34,6 +34,7 @@ static long fault_op(int op)
 
 /* The cut of a failed batch (F1) and the zeros over it (F2) fail. */
 static int cut_fails, zeros_fail, dir_fails;
+static char dir_synced[4600];	/* the last directory fsynced */
 
 /* The fault points; every other point goes on to the dsync actions. */
 static long fault_hook(const char *point, const void *obj, uint64_t val)
@@ -49,6 +50,9 @@ static long fault_hook(const char *point, const void *obj, uint64_t val)
 								       SF_HOOK_NONE;
 	if (!strcmp(point, "commit:dir-fsync"))
 		return dir_fails ? EIO : SF_HOOK_NONE;
+	if (!strcmp(point, "commit:dir-synced"))
+		snprintf(dir_synced, sizeof(dir_synced), "%s",
+			 (const char *)obj);
 	if (!strcmp(point, "commit:cut-zero"))
 		return __atomic_load_n(&zeros_fail, __ATOMIC_RELAXED) ? EIO :
 									SF_HOOK_NONE;
@@ -492,13 +496,28 @@ static void case_dir_sync(void)
 	unlink(p);
 	before = dsync_hits("commit:dir-synced");
 	l = reopen(p, SF_CLOG_IO_PWRITEV, &rep);
-	ok(l && dsync_hits("commit:dir-synced") == before + 1,
-	   "dir sync: creating the log fsyncs its directory");
+	ok(l && dsync_hits("commit:dir-synced") == before + 1 &&
+	   !strcmp(dir_synced, ct_dir), "dir sync: creating the log fsyncs "
+	   "its directory (%s)", dir_synced);
 	sf_clog_close(l);
 	l = reopen(p, SF_CLOG_IO_PWRITEV, &rep);
 	ok(l && dsync_hits("commit:dir-synced") == before + 1,
 	   "dir sync: opening an existing log does not");
 	sf_clog_close(l);
+	{
+		/* a directory log named with a trailing slash: the same */
+		char d[4700];
+		struct sf_clog_options o = { .flags = SF_CLOG_SEGMENTED };
+
+		snprintf(d, sizeof(d), "%s/dir.d/", ct_dir);
+		ct_rmdir(d);
+		dir_synced[0] = 0;
+		ok(!sf_clog_open(d, &o, &l, &rep) && !strcmp(dir_synced, ct_dir),
+		   "dir sync: a new directory log named \"dir.d/\" fsyncs the "
+		   "directory it is in (%s)", dir_synced);
+		sf_clog_close(l);
+		ct_rmdir(d);
+	}
 	unlink(p);
 	dir_fails = 1;
 	ok(sf_clog_open(p, NULL, &l, &rep) == EIO,
