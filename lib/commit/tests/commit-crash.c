@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: crash test of the commit log: a child runs transactions that build on earlier ones only when visible; it is killed with SIGKILL at random moments (500 times; 25 under ThreadSanitizer, 100 under AddressSanitizer) and each time recovery must hold every transaction another one saw committed, every one whose commit returned, and no torn or foreign record, and the next id must be above every id handed out before; every other five rounds the log is a directory of 64 KiB segments (switches every few milliseconds) and the child checkpoints every millisecond: then recovery must find at least the last acknowledged checkpoint, every commit that returned replayed or below it, and no segment it needs gone (recycled segments); then a fifth as many rounds more with asynchronous commits and prepares: the recovered commits are a prefix of the commit order, every prepared transaction is in doubt with its record until resolved (never replayed or dropped before), and the parent's resolutions hold across the next crashes */
+/* Description: crash test of the commit log: a child runs transactions that build on earlier ones only when visible; it is killed with SIGKILL at random moments (500 times; 25 under ThreadSanitizer, 100 under AddressSanitizer) and each time recovery must hold every transaction another one saw committed, every one whose commit returned, and no torn or foreign record, and the next id must be above every id handed out before; every other five rounds the log is a directory of 64 KiB segments (switches every few milliseconds) and the child checkpoints every millisecond: then recovery must find at least the last acknowledged checkpoint, every commit that returned replayed or below it, and no segment it needs gone (recycled segments); then a fifth as many rounds more (at least 60) with asynchronous commits and prepares: the recovered commits are a prefix of the commit order, every prepared transaction is in doubt with its record until resolved (never replayed or dropped before), and the parent's resolutions hold across the next crashes */
 /*
  * The log is on a tmpfs when /dev/shm is writable (SYNCFIX_TEST_DIR
  * overrides): SIGKILL loses the process, not the page cache, so what is
@@ -153,7 +153,7 @@ static void check_deps(void)
  * number of rounds (commit-broken-demo runs this with SF_TEST_BROKEN set,
  * which the child, on the test-hook build, inherits); txn: those rounds
  * in the "txn" mode.  Without arguments: the default rounds, then a
- * fifth of them in the "txn" mode.
+ * fifth of them (at least 60) in the "txn" mode.
  */
 int main(int argc, char **argv)
 {
@@ -184,8 +184,8 @@ int main(int argc, char **argv)
 		rounds = atoi(argv[2]);
 	if (argc > 3 && !strcmp(argv[3], "txn"))
 		txn_rounds = rounds, rounds = 0;
-	else if (argc <= 2)
-		txn_rounds = rounds / 5;
+	else if (argc <= 2)	/* at least 60: a few dozen left in doubt */
+		txn_rounds = rounds / 5 > 60 ? rounds / 5 : 60;
 	watchdog_start(30);
 	ct_mkdir(1);
 	ct_path(file_log, sizeof(file_log), "crash.log");
