@@ -69,6 +69,7 @@
 static long ncommits = 600, ncuts = 40;
 static int segmented;	/* the round on a directory of segments */
 #define SEGMENT		(64u << 10)
+#define SEG_BUFFER	(16u << 10)
 #define LOG_PATH	(segmented ? MNT "/seglog" : MNT "/log")
 
 /* ---- setup: modules, loop devices, device mapper ------------------------ */
@@ -439,6 +440,7 @@ static long check_cut(const char *img, const struct marks *m,
 	o.replay = replay_cb;
 	o.replay_arg = &c;
 	o.segment_size = segmented ? SEGMENT : 0;
+	o.buffer_size = segmented ? SEG_BUFFER : 0;	/* <= SEGMENT / 2 */
 	/* Opens (creates, if the file did not survive) and recovers. */
 	e = sf_clog_open(LOG_PATH, &o, &log, &rep);
 	if (e) {
@@ -650,9 +652,10 @@ static void round_io(int io, unsigned int flushes, int mixed,
 	o.io = io;
 	o.max_flushes = flushes;
 	o.segment_size = segmented ? SEGMENT : 0;
+	o.buffer_size = segmented ? SEG_BUFFER : 0;	/* <= SEGMENT / 2 */
 	e = sf_clog_open(LOG_PATH, &o, &r.log, NULL);
 	if (!ok(!e, "%s: log open on ext4 on log-writes (%s)", what,
-		sf_clog_io_method(r.log)))
+		e ? strerror(e) : sf_clog_io_method(r.log)))
 		exit(T_FAIL);
 	r.per_thread = ncommits / THREADS;
 	r.mixed = mixed;
