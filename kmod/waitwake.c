@@ -570,14 +570,17 @@ int syncfix_announce(const struct file *file, atomic_t *count,
 	struct syncfix_waiter *q, *p;
 	bool busy = false;
 
-	if (atomic_read(count) >= SYNCFIX_ANNOUNCE_MAX) {
+	/* A place in the file's count, taken first: the limit is exact. */
+	if (!atomic_add_unless(count, 1, SYNCFIX_ANNOUNCE_MAX)) {
 		syncfix_retract_all(file, count, true);
-		if (atomic_read(count) >= SYNCFIX_ANNOUNCE_MAX)
+		if (!atomic_add_unless(count, 1, SYNCFIX_ANNOUNCE_MAX))
 			return -ENOSPC;
 	}
 	q = kzalloc(sizeof(*q), GFP_KERNEL_ACCOUNT);
-	if (!q)
+	if (!q) {
+		atomic_dec(count);
 		return -ENOMEM;
+	}
 	q->task = get_task_struct(current);
 	q->mm = current->mm;
 	q->uaddr = uaddr;
@@ -598,12 +601,11 @@ int syncfix_announce(const struct file *file, atomic_t *count,
 			break;
 		}
 	}
-	if (!busy) {
+	if (!busy)
 		list_add_tail(&q->list, &hb->chain);
-		atomic_inc(count);
-	}
 	syncfix_bucket_unlock(hb);
 	if (busy) {
+		atomic_dec(count);
 		syncfix_waiter_free(q);
 		return -EBUSY;
 	}

@@ -83,6 +83,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <syncfix/commit.h>
@@ -113,6 +115,30 @@ static inline int clog_type_known(uint32_t type, uint32_t version)
 }
 
 uint32_t sf_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/*
+ * Room for @want elements of @size bytes in the array at *@vp (a pointer
+ * to the array's pointer), whose capacity *@cap doubles from @first.
+ * Return: 0, or ENOMEM with the array and *@cap unchanged.
+ */
+static inline int clog_grow(void *vp, size_t *cap, size_t want, size_t size,
+			    size_t first)
+{
+	size_t n = *cap ? *cap : first;
+	void *v, *nv;
+
+	if (want <= *cap)
+		return 0;
+	while (n < want)
+		n *= 2;
+	memcpy(&v, vp, sizeof(v));
+	nv = realloc(v, n * size);
+	if (!nv)
+		return ENOMEM;
+	memcpy(vp, &nv, sizeof(nv));
+	*cap = n;
+	return 0;
+}
 
 static inline void clog_put32(unsigned char *p, uint32_t v)
 {

@@ -17,15 +17,8 @@ int clog_indoubt_add(struct clog_indoubt_set *s, const struct clog_indoubt *d)
 {
 	size_t i;
 
-	if (s->n == s->cap) {
-		size_t n = s->cap ? 2 * s->cap : 8;
-		struct clog_indoubt *v = realloc(s->v, n * sizeof(*v));
-
-		if (!v)
-			return ENOMEM;
-		s->v = v;
-		s->cap = n;
-	}
+	if (clog_grow(&s->v, &s->cap, s->n + 1, sizeof(*s->v), 8))
+		return ENOMEM;
 	for (i = s->n; i > 0 && s->v[i - 1].id > d->id; i--)
 		s->v[i] = s->v[i - 1];
 	s->v[i] = *d;

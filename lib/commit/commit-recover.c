@@ -681,22 +681,9 @@ static int load_recs(struct reader *rd, struct replayer *rp,
 
 	for (uint32_t i = 0; i < n; i++)
 		total += e->recs[i].len;
-	if (total > rp->data_cap) {
-		unsigned char *d = realloc(rp->data, total);
-
-		if (!d)
-			return ENOMEM;
-		rp->data = d;
-		rp->data_cap = total;
-	}
-	if (n > rp->v_cap) {
-		struct sf_commit_rec *v = realloc(rp->v, n * sizeof(*v));
-
-		if (!v)
-			return ENOMEM;
-		rp->v = v;
-		rp->v_cap = n;
-	}
+	if (clog_grow(&rp->data, &rp->data_cap, total, 1, 256) ||
+	    clog_grow(&rp->v, &rp->v_cap, n, sizeof(*rp->v), 8))
+		return ENOMEM;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct orec *r = &e->recs[i];
 		uint64_t poff = r->off + CLOG_REC_HDR;

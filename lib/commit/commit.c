@@ -1670,27 +1670,10 @@ SF_EXPORT uint64_t sf_txn_id(const sf_txn_t *t)
  */
 static int keep_copy(struct sf_txn *t, const void *data, size_t len)
 {
-	if (t->nrecs == t->recs_cap) {
-		size_t n = t->recs_cap ? 2 * t->recs_cap : 8;
-		struct sf_commit_rec *r = realloc(t->recs, n * sizeof(*r));
-
-		if (!r)
-			return ENOMEM;
-		t->recs = r;
-		t->recs_cap = n;
-	}
-	if (t->copy_len + len > t->copy_cap) {
-		size_t n = t->copy_cap ? 2 * t->copy_cap : 256;
-		unsigned char *c;
-
-		while (n < t->copy_len + len)
-			n *= 2;
-		c = realloc(t->copy, n);
-		if (!c)
-			return ENOMEM;
-		t->copy = c;
-		t->copy_cap = n;
-	}
+	if (clog_grow(&t->recs, &t->recs_cap, t->nrecs + 1, sizeof(*t->recs),
+		      8) ||
+	    clog_grow(&t->copy, &t->copy_cap, t->copy_len + len, 1, 256))
+		return ENOMEM;
 	if (len)
 		memcpy(t->copy + t->copy_len, data, len);
 	t->recs[t->nrecs++] = (struct sf_commit_rec){ 0,
