@@ -210,7 +210,7 @@ int main(int argc, char **argv)
 		sf_txn_t *t;
 		struct sf_clog_recovery rep;
 		sf_clog_t *l;
-		pid_t pid;
+		pid_t pid, exited = 0;
 		int st, err;
 
 		log = seg ? dir_log : file_log;
@@ -243,13 +243,18 @@ int main(int argc, char **argv)
 		} else {
 			double end = now_mono() + 5;
 
+			/* Not past a child that already failed (exited). */
 			while (!__atomic_load_n(&S->ready, __ATOMIC_ACQUIRE) &&
-			       now_mono() < end)
+			       now_mono() < end &&
+			       (exited = waitpid(pid, &st, WNOHANG)) == 0)
 				usleep(100);
-			usleep(rnd(&seed) % 3000);
+			if (!exited)
+				usleep(rnd(&seed) % 3000);
 		}
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
+		if (!exited) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+		}
 		if (!WIFSIGNALED(st)) {
 			if (!failures++)
 				diag("round %d: child exited with %d", r,
