@@ -203,6 +203,14 @@ struct sf_txn {
 	size_t nrecs, recs_cap;
 };
 
+/* A prepared transaction whose handle was released (P6). */
+struct clog_released {
+	struct clog_released *next;
+	struct sf_txn *txn;		/* (m) NULL once resolving */
+	uint64_t id;
+	int state;			/* (m) as clog_indoubt.state */
+};
+
 struct clog_buf {
 	unsigned char *data;
 	size_t len;
@@ -275,6 +283,7 @@ struct sf_clog {
 	bool flusher_on, flusher_stop;	/* (m) */
 	pthread_t flusher;
 	struct clog_indoubt_set indoubt;	/* earlier opens' (P4) */
+	struct clog_released *released;	/* (m) this open's (P6) */
 	struct sf_clog_stats st;	/* (m) */
 	struct clog_segs segs;		/* the files (commit-segment.c) */
 	uint64_t taken_end;		/* (m) end of the last batch taken */
@@ -1102,6 +1111,15 @@ static int append_locked(struct sf_clog *log, uint64_t id, uint32_t type,
 
 static void clog_free(struct sf_clog *log)
 {
+	/* (P6) released and never resolved: in doubt for the next open */
+	while (log->released) {
+		struct clog_released *r = log->released;
+
+		log->released = r->next;
+		if (r->txn)
+			txn_free(r->txn);
+		free(r);
+	}
 	clog_indoubt_free(&log->indoubt);
 	clog_segs_close(&log->segs);
 	clog_unfinished_free(&log->unf);
@@ -2087,6 +2105,17 @@ SF_EXPORT uint64_t sf_clog_durable_lsn(sf_clog_t *log)
  *        open's from its first record (its prepare record, if it has no
  *        other), an earlier open's from open, at the first LSN recovery
  *        found for it; its commit or rollback unregisters it.
+ *   (P6) sf_txn_release_prepared() parks a prepared handle in
+ *        log->released and counts it out of nactive, so the log can be
+ *        closed with it in doubt: nothing is written, its records and
+ *        prepare record are durable (P1) and the next open finds it in
+ *        doubt (P4).  Until then it stays PREPARED and registered (P5),
+ *        and sf_clog_commit_prepared() / sf_clog_rollback_prepared()
+ *        resolve it by id as in (P4): under m the entry takes the handle
+ *        back (resolving, counted in nactive again), then the path of
+ *        (P2) ends it and frees the handle.  A release racing with a
+ *        resolution by the same id cannot happen: the handle is the
+ *        caller's until the release returns.  Close frees what is left.
  */
 SF_EXPORT int sf_txn_prepare(sf_txn_t *t, const void *tag, size_t tag_len)
 {
@@ -2124,6 +2153,26 @@ SF_EXPORT int sf_txn_prepare(sf_txn_t *t, const void *tag, size_t tag_len)
 	return err;
 }
 
+SF_EXPORT int sf_txn_release_prepared(sf_txn_t *t)
+{
+	struct clog_released *r;
+	struct sf_clog *log;
+
+	if (!t || !t->prepared)
+		return EINVAL;
+	r = malloc(sizeof(*r));
+	if (!r)
+		return ENOMEM;
+	log = t->log;
+	*r = (struct clog_released){ .txn = t, .id = t->id };
+	lock(log);
+	r->next = log->released;		/* (P6) */
+	log->released = r;
+	log->nactive--;
+	unlock(log);
+	return 0;
+}
+
 /* (P2) Roll back prepared @t once its rollback record is durable. */
 static int rollback_durable(struct sf_txn *t)
 {
@@ -2149,12 +2198,37 @@ static int rollback_durable(struct sf_txn *t)
 }
 
 /*
- * (P4) A transaction for resolving @id, in doubt since an earlier open:
- * *@d resolving.  Return: 0, EINVAL, EROFS, EIO, ENOENT, EALREADY,
- * ENOMEM; nothing changed on error.
+ * (P6) The handle released for @id, taken back for its resolution (m
+ * held): *@state resolving.  Return: 0; ENOENT none; EIO, EALREADY.
+ */
+static int txn_of_released(struct sf_clog *log, uint64_t id,
+			   struct sf_txn **out, int **state)
+{
+	struct clog_released *r = log->released;
+
+	while (r && r->id != id)
+		r = r->next;
+	if (!r)
+		return ENOENT;
+	if (log->failed)
+		return EIO;
+	if (r->state || !r->txn)
+		return EALREADY;
+	r->state = 1;
+	*out = r->txn;
+	r->txn = NULL;
+	log->nactive++;
+	*state = &r->state;
+	return 0;
+}
+
+/*
+ * (P4) A transaction for resolving @id, in doubt since an earlier open,
+ * or (P6) released by this one: *@state resolving.  Return: 0, EINVAL,
+ * EROFS, EIO, ENOENT, EALREADY, ENOMEM; nothing changed on error.
  */
 static int txn_of_in_doubt(struct sf_clog *log, uint64_t id,
-			   struct sf_txn **out, struct clog_indoubt **dp)
+			   struct sf_txn **out, int **state)
 {
 	struct clog_indoubt *d;
 	struct sf_txn *t;
@@ -2162,6 +2236,12 @@ static int txn_of_in_doubt(struct sf_clog *log, uint64_t id,
 
 	if (!log)
 		return EINVAL;
+	lock(log);
+	err = txn_of_released(log, id, out, state);
+	unlock(log);
+	if (err != ENOENT)
+		return err;
+	err = 0;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return ENOMEM;
@@ -2202,15 +2282,19 @@ static int txn_of_in_doubt(struct sf_clog *log, uint64_t id,
 		return err;
 	}
 	*out = t;
-	*dp = d;
+	*state = &d->state;
 	return 0;
 }
 
-/* (P4) The entry of a resolution that returned @err. */
-static int resolved(struct sf_clog *log, struct clog_indoubt *d, int err)
+/*
+ * (P4) The entry of a resolution that returned @err: in doubt again, or
+ * resolved.  (P6) A released handle is gone after its resolution (a
+ * failed one failed the log: EIO from then on).
+ */
+static int resolved(struct sf_clog *log, int *state, int err)
 {
 	lock(log);
-	d->state = err ? 0 : 2;
+	*state = err ? 0 : 2;
 	unlock(log);
 	return err;
 }
@@ -2218,24 +2302,22 @@ static int resolved(struct sf_clog *log, struct clog_indoubt *d, int err)
 SF_EXPORT int sf_clog_commit_prepared(sf_clog_t *log, uint64_t id,
 				      uint64_t *commit_lsn)
 {
-	struct clog_indoubt *d;
 	struct sf_txn *t;
-	int err = txn_of_in_doubt(log, id, &t, &d);
+	int *state, err = txn_of_in_doubt(log, id, &t, &state);
 
 	if (err)
 		return err;
-	return resolved(log, d, txn_commit(t, commit_lsn, false));
+	return resolved(log, state, txn_commit(t, commit_lsn, false));
 }
 
 SF_EXPORT int sf_clog_rollback_prepared(sf_clog_t *log, uint64_t id)
 {
-	struct clog_indoubt *d;
 	struct sf_txn *t;
-	int err = txn_of_in_doubt(log, id, &t, &d);
+	int *state, err = txn_of_in_doubt(log, id, &t, &state);
 
 	if (err)
 		return err;
-	return resolved(log, d, rollback_durable(t));
+	return resolved(log, state, rollback_durable(t));
 }
 
 SF_EXPORT int sf_clog_in_doubt(sf_clog_t *log, sf_clog_prepared_fn fn,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: prepare (two-phase commit): the prepare record and the transaction's records are durable when sf_txn_prepare returns (its flush held by sync points; must fail with SF_TEST_BROKEN=prepare-undurable); after a process dies, every prepared transaction comes back in doubt with its records and tag, none replayed or dropped until resolved, across further reopens; resolution by id, twice (EALREADY), unknown (ENOENT), after a failed flush (still in doubt), read-only (EROFS); status and txn_wait of a prepared id; in doubt across checkpoints in a directory of segments, in the open that prepared it and the ones after, its segment recycled only once resolved (must fail with SF_TEST_BROKEN=recycle-early) */
+/* Description: prepare (two-phase commit): the prepare record and the transaction's records are durable when sf_txn_prepare returns (its flush held by sync points; must fail with SF_TEST_BROKEN=prepare-undurable); after a process dies, every prepared transaction comes back in doubt with its records and tag, none replayed or dropped until resolved, across further reopens; resolution by id, twice (EALREADY), handles released in doubt (the log closes, the same open resolves them by id, the next finds the rest in doubt), unknown (ENOENT), after a failed flush (still in doubt), read-only (EROFS); status and txn_wait of a prepared id; in doubt across checkpoints in a directory of segments, in the open that prepared it and the ones after, its segment recycled only once resolved (must fail with SF_TEST_BROKEN=recycle-early) */
 /*
  * Usage: commit-prepare [durable|checkpoint]   (default: every case)
  *
@@ -323,6 +323,87 @@ static void case_api(void)
 	   "the committed one with its record");
 }
 
+/* Begin a transaction with @rec, prepare it with @tag: its id. */
+static uint64_t prepared_txn(sf_txn_t **t, const char *rec, const char *tag)
+{
+	if (sf_txn_begin(L, t) || sf_txn_add(*t, rec, strlen(rec)) ||
+	    sf_txn_prepare(*t, tag, strlen(tag)))
+		ok(0, "release: prepare %s", tag);
+	return sf_txn_id(*t);
+}
+
+/*
+ * Handles released in doubt (P6): the log closes with them, this open
+ * resolves them by id, the next one finds the rest in doubt.
+ */
+static void case_release(void)
+{
+	struct sf_clog_recovery rep;
+	struct timespec dl;
+	sf_txn_t *a, *b, *c, *u;
+	uint64_t ia, ib, ic;
+	int st = -1;
+
+	if (reopen("release.log", 0, &rep))
+		return;
+	ct_seen_reset(&seen);
+	sf_clog_add_applier(L, ct_apply_cb, &seen);
+	ia = prepared_txn(&a, "ra", "xa");
+	ib = prepared_txn(&b, "rb", "xb");
+	ic = prepared_txn(&c, "rc", "xc");
+	sf_txn_begin(L, &u);
+	ok_err(sf_txn_release_prepared(NULL), EINVAL, "release: NULL");
+	ok_err(sf_txn_release_prepared(u), EINVAL, "release: a handle that is "
+	       "not prepared");
+	ok(sf_txn_add(u, "ru", 2) == 0, "release: ... which is still the "
+	   "caller's");
+	ok_err(sf_clog_close(L), EBUSY, "release: close with prepared "
+	       "handles held");
+	ok(sf_txn_release_prepared(a) == 0 && sf_txn_release_prepared(b) == 0
+	   && sf_txn_release_prepared(c) == 0, "release: three prepared "
+	   "handles released");
+	ok_err(sf_clog_close(L), EBUSY, "release: close with the active one "
+	       "still held");
+	sf_txn_rollback(u);
+	ok(status(ia) == SF_TXN_PREPARED && status(ib) == SF_TXN_PREPARED,
+	   "release: still prepared");
+	dl = deadline_ms(CLOCK_MONOTONIC, 30);
+	ok_err(sf_clog_txn_wait(L, ia, CLOCK_MONOTONIC, &dl, &st), ETIMEDOUT,
+	       "release: txn_wait waits for the outcome");
+	ok(list() == 0, "release: not listed by the open that prepared them");
+	ok(sf_clog_commit_prepared(L, ib, NULL) == 0 &&
+	   status(ib) == SF_TXN_COMMITTED, "release: commit_prepared by id in "
+	   "the same open");
+	ok_err(sf_clog_commit_prepared(L, ib, NULL), EALREADY,
+	       "release: resolved twice");
+	ok(sf_clog_rollback_prepared(L, ic) == 0 &&
+	   status(ic) == SF_TXN_ROLLED_BACK, "release: rollback_prepared by id");
+	ok_err(sf_clog_rollback_prepared(L, ic), EALREADY,
+	       "release: rolled back twice");
+	ok(sf_clog_close(L) == 0, "release: the log closes with one released "
+	   "transaction in doubt");
+	ok(ct_count(&seen) == 1 && ct_find(&seen, ib) == 0 &&
+	   seen.nrecs[0] == 1, "release: the applier got the committed one");
+
+	if (reopen("release.log", 0, &rep))
+		return;
+	list();
+	ok(rep.prepared == 1 && listed.n == 1 && listed.id[0] == ia &&
+	   !strcmp(listed.recs[0], "ra") && !strcmp(listed.tag[0], "xa"),
+	   "release: reopened, A is in doubt with its record and tag (%llu)",
+	   (unsigned long long)rep.prepared);
+	ok(ct_find(&seen, ib) >= 0 && ct_find(&seen, ic) < 0 &&
+	   ct_find(&seen, ia) < 0, "release: B replayed, C and A not");
+	ok(sf_clog_commit_prepared(L, ia, NULL) == 0, "release: A resolved "
+	   "after the reopen");
+	sf_clog_close(L);
+	if (reopen("release.log", 0, &rep))
+		return;
+	ok(rep.prepared == 0 && ct_find(&seen, ia) > ct_find(&seen, ib),
+	   "release: nothing in doubt, A replayed after B");
+	sf_clog_close(L);
+}
+
 /*
  * A prepared transaction that falls behind the status horizon keeps its
  * status (S2, S6: PREPARED is not final), and its outcome after it.
@@ -561,6 +642,8 @@ int main(int argc, char **argv)
 	case_durable();
 	phase("horizon");
 	case_horizon();
+	phase("release");
+	case_release();
 	phase("reopen");
 	case_reopen();
 	phase("failed");

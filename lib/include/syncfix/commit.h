@@ -321,7 +321,8 @@ int sf_clog_open(const char *path, const struct sf_clog_options *opt,
  * committed before), close the file.  Transactions of earlier opens still
  * in doubt stay so: the next open reports them again.
  * Return: 0; EBUSY (nothing done) while a transaction is still active, a
- * prepared one's handle included.
+ * prepared one's handle included (sf_txn_release_prepared() leaves it in
+ * doubt instead).
  */
 int sf_clog_close(sf_clog_t *log);
 
@@ -456,6 +457,22 @@ int sf_txn_commit_async(sf_txn_t *txn, uint64_t *commit_lsn);
  */
 int sf_txn_prepare(sf_txn_t *txn, const void *tag, size_t tag_len);
 
+/*
+ * sf_txn_release_prepared() - give up the handle of prepared @txn and
+ * leave the transaction in doubt: nothing is written (its records and
+ * prepare record are durable already), it stays SF_TXN_PREPARED, and it
+ * no longer keeps sf_clog_close() from closing the log, so an engine can
+ * shut down in the middle of two-phase commit.  Until the close,
+ * sf_clog_commit_prepared() or sf_clog_rollback_prepared() resolves it by
+ * id (sf_txn_id() before the release); after it, the next open reports
+ * it in doubt (sf_clog_recovery.prepared, sf_clog_in_doubt()).  It is not
+ * listed by this open's sf_clog_in_doubt(), as no transaction prepared
+ * by this open is.  @txn must not be used afterwards.
+ * Return: 0; EINVAL NULL @txn or @txn not prepared (nothing done, the
+ * handle is still the caller's); ENOMEM.
+ */
+int sf_txn_release_prepared(sf_txn_t *txn);
+
 /* A prepared transaction in doubt, as sf_clog_in_doubt() reports it. */
 struct sf_prepared_txn {
 	uint64_t id;
@@ -484,7 +501,8 @@ int sf_clog_in_doubt(sf_clog_t *log, sf_clog_prepared_fn fn, void *arg);
 
 /*
  * sf_clog_commit_prepared() - commit the in-doubt transaction @id of an
- * earlier open (synchronously: durable and visible when it returns, then
+ * earlier open, or one whose handle this open released
+ * (sf_txn_release_prepared()) (synchronously: durable and visible when it returns, then
  * given to the appliers, replayed by every later open).  By id, not by
  * tag: ids are unique over the life of the log, tags are the caller's
  * and need not be; sf_clog_in_doubt() gives both.
