@@ -20,7 +20,10 @@
  * uncontended    lock+unlock in a loop, ns of the thread's CPU time per
  *                pair (so that a preemption by another process does not
  *                count), best of 41 short runs, with a second thread alive
- *                (glibc skips atomics in single-threaded processes).
+ *                (glibc skips atomics in single-threaded processes).  Then
+ *                the floor: a lock cmpxchg and an xchg alone, against the
+ *                peers' mutex lock+unlock, the best ratio any lock with a
+ *                locked instruction on each side can reach here.
  * paced          operations per second at 2, 4 and 8 threads, each
  *                thread pausing 0-15 PAUSE instructions between two
  *                operations: mutex, and rwlock 90/10 and 50/50 (percent
@@ -246,12 +249,40 @@ static double uncontended_ns(enum impl impl, enum uop op, int kind, long n, int 
 	return best;
 }
 
+/*
+ * The floor of a lock with a locked instruction on each side: a lock
+ * cmpxchg and an xchg on one word, nothing else, in ns per pair (best of
+ * @rounds).  Its ratio to a peer's lock+unlock is the best any such lock
+ * can reach on this CPU.
+ */
+static double floor_ns(long n, int rounds)
+{
+	static uint32_t w;
+	double best = 1e9, t0, t;
+
+	for (int r = 0; r < rounds; r++) {
+		t0 = bench_cpu_now();
+		for (long k = 0; k < n; k++) {
+			uint32_t c = 0;
+
+			__atomic_compare_exchange_n(&w, &c, 1, false,
+						    __ATOMIC_ACQUIRE,
+						    __ATOMIC_RELAXED);
+			__atomic_exchange_n(&w, 0, __ATOMIC_RELEASE);
+		}
+		t = (bench_cpu_now() - t0) / (double)n * 1e9;
+		best = t < best ? t : best;
+	}
+	return best;
+}
+
 static void bench_uncontended(void)
 {
 	static const char *const opn[] = { "mutex lock+unlock", "rwlock rdlock+unlock",
 					   "rwlock wrlock+unlock" };
 	enum { ROUNDS = 41 };
 	long n = 200000;
+	double gm = 0, am = 0, fl;
 	int i, op, kind, r, m;
 
 	printf("\n== uncontended (ns of CPU time per lock+unlock, second thread alive; best of %d "
@@ -281,7 +312,12 @@ static void bench_uncontended(void)
 		printf("%-38s %8.2f %8.2f %8.2f %7.2f %7.2f\n", name, best[GLIBC],
 		       best[ABSL], best[SYNCFIX], median(xg, ROUNDS), median(xa, ROUNDS));
 		fflush(stdout);
+		if (i == 0)
+			gm = best[GLIBC], am = best[ABSL];
 	}
+	fl = floor_ns(n, ROUNDS);
+	printf("%-38s %8s %8s %8.2f %7.2f %7.2f\n", "floor: cmpxchg+xchg alone (vs mutex)",
+	       "", "", fl, fl / gm, fl / am);
 }
 
 /* ---- contended throughput ---------------------------------------------- */
