@@ -337,13 +337,14 @@ int clog_wait_locked(sf_mutex_t *m, uint32_t *seq, uint32_t *waiters,
 void clog_segs_init(struct clog_segs *g, sf_mutex_t *m);
 /*
  * Open (or, @create, make) the directory log at @path: flock, list the
- * segments, make segment 0 of a new one.  @size: S for a new log (0 the
- * default); an existing log keeps its own (a different nonzero @size:
- * EINVAL).  Return: 0, EBUSY, EUCLEAN (a gap between segments, reason in
- * @rep), EINVAL, or an errno.
+ * segments, make segment 0 of a new one, of @new_size bytes.  An existing
+ * log keeps its own S (@size nonzero and different: EINVAL).  Return: 0,
+ * EBUSY, EUCLEAN (a gap between segments, reason in @rep), EINVAL, or an
+ * errno.
  */
 int clog_segs_open(struct clog_segs *g, const char *path, uint64_t size,
-		   bool create, bool read_only, struct sf_clog_recovery *rep);
+		   uint64_t new_size, bool create, bool read_only,
+		   struct sf_clog_recovery *rep);
 /* A single file @fd. */
 void clog_segs_single(struct clog_segs *g, int fd);
 /*

@@ -185,8 +185,39 @@ int clog_segs_zero(struct clog_segs *g, uint64_t from, uint64_t to)
 }
 
 /*
- * (P1) Make segment @i ready: zeros, header, fdatasync; a new file's
- * name made durable too.  Holds dir_m.  Return: 0 or errno.
+ * (P4) Is @fd, segment @i, in the state P1 leaves it (an earlier open's
+ * preparer made it ready, or got that far before it died): its full
+ * size, all of it allocated, the header @h of segment @i, zeros after
+ * it?  What it reads is what the file holds (after a power cut, what the
+ * disk holds); whether that is durable yet the caller makes sure.
+ */
+static bool looks_ready(struct clog_segs *g, int fd, const unsigned char *h)
+{
+	unsigned char buf[sizeof(zeros)];
+	struct stat st;
+
+	if (fstat(fd, &st) || (uint64_t)st.st_size != g->size ||
+	    (uint64_t)st.st_blocks * 512 < g->size ||
+	    pread(fd, buf, CLOG_HDR_SIZE, 0) != (ssize_t)CLOG_HDR_SIZE ||
+	    memcmp(buf, h, CLOG_HDR_SIZE))
+		return false;
+	for (uint64_t off = CLOG_HDR_SIZE; off < g->size;) {
+		size_t n = g->size - off < sizeof(buf) ? g->size - off
+						       : sizeof(buf);
+
+		if (pread(fd, buf, n, (off_t)off) != (ssize_t)n ||
+		    memcmp(buf, zeros, n))
+			return false;
+		off += n;
+	}
+	return true;
+}
+
+/*
+ * (P1) Make segment @i ready: zeros, header, fdatasync, the directory
+ * fsynced; (P4) a file that is ready already is kept as it is (only the
+ * fdatasync and the fsync, no-ops when it is durable).  Holds dir_m.
+ * Return: 0 or errno.
  */
 static int prepare(struct clog_segs *g, uint64_t i)
 {
@@ -208,8 +239,20 @@ static int prepare(struct clog_segs *g, uint64_t i)
 		goto out;
 	}
 	clog_make_header(h, CLOG_VERSION, i * g->size, (uint32_t)g->size);
+	if (!created && !SF_BROKEN(SEG_REWRITE) &&
+	    (SF_BROKEN(SEG_REUSE_UNCHECKED) || looks_ready(g, fd, h))) {
+		/*
+		 * With SF_BROKEN(SEG_REUSE_UNCHECKED), any file already
+		 * there is taken as ready: a half-prepared one (a preparer
+		 * that died) is used without its header or zeros.
+		 */
+		err = 0;
+		goto sync;
+	}
 	err = SF_FAULT("commit:seg-prepare", g, i) != SF_HOOK_NONE ? ENOSPC
 	      : zero_fd(fd, CLOG_HDR_SIZE, g->size);
+	if (!err)
+		SF_SYNC_POINT_VAL("commit:seg-zeroed", g, i);
 	if (!err && pwrite(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
 		err = errno ? errno : EIO;
 	if (!err && SF_BROKEN(SWITCH_UNFLUSHED) && i) {
@@ -221,10 +264,12 @@ static int prepare(struct clog_segs *g, uint64_t i)
 		sf_mutex_unlock(g->m);
 	}
 	SF_SYNC_POINT_VAL("commit:seg-written", g, i);
+sync:
 	if (!err && fdatasync(fd))
 		err = errno;
 	close(fd);
-	if (!err && created)
+	/* also an older file's: its maker may have died before this */
+	if (!err)
 		err = sync_dir(g);
 	if (!err && i > g->last)
 		g->last = i;
@@ -433,7 +478,8 @@ static bool creation_finished(struct clog_segs *g)
 }
 
 int clog_segs_open(struct clog_segs *g, const char *path, uint64_t size,
-		   bool create, bool read_only, struct sf_clog_recovery *rep)
+		   uint64_t new_size, bool create, bool read_only,
+		   struct sf_clog_recovery *rep)
 {
 	uint64_t n = 0;
 	struct stat st;
@@ -495,7 +541,7 @@ int clog_segs_open(struct clog_segs *g, const char *path, uint64_t size,
 		return EBADMSG;
 	}
 	/* A new log: segment 0, ready before anything is written to it. */
-	g->size = size ? size : SF_CLOG_DEFAULT_SEGMENT;
+	g->size = new_size;
 	g->first = g->last = 0;
 	err = prepare(g, 0);
 	if (!err)
