@@ -9,10 +9,14 @@
  * the log is opened again and replayed into a second table: both tables
  * must be equal, and the total must still be 8 x 1000.
  *
+ * The log is what sf_clog_open() makes by default: a directory of
+ * segment files (16 MiB each, prepared ahead full of zeros).
+ *
  *   cc commit-loop.c -lsyncfix-user -luring -lpthread
  *   ./a.out            (the log goes to a temporary directory)
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -94,6 +98,23 @@ static void *teller(void *arg)
 	return NULL;
 }
 
+/* Remove the log at @path: its segment files, then the directory. */
+static void remove_log(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char f[4200];
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
+			unlink(f);
+		}
+	if (d)
+		closedir(d);
+	rmdir(path);
+}
+
 int main(void)
 {
 	static struct table live, recovered;
@@ -113,7 +134,8 @@ int main(void)
 	if (err)
 		return fprintf(stderr, "open: %s (%s)\n", strerror(err),
 			       rep.reason), 1;
-	printf("log %s, written with %s\n", path, sf_clog_io_method(log_));
+	printf("log %s (%u segment files), written with %s\n", path,
+	       rep.segments, sf_clog_io_method(log_));
 	sf_clog_add_applier(log_, applier, &live);
 	/* The opening balances: one transaction, a deposit per account. */
 	{
@@ -149,7 +171,7 @@ int main(void)
 	printf("applied %llu, replayed %llu transactions, total %lld\n",
 	       (unsigned long long)live.applied,
 	       (unsigned long long)recovered.applied, (long long)total);
-	unlink(path);
+	remove_log(path);
 	rmdir(dir);
 	if (memcmp(&live, &recovered, sizeof(live)) || total != 8000)
 		return fprintf(stderr, "mismatch\n"), 1;

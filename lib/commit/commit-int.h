@@ -6,7 +6,7 @@
  * On-disk format, little-endian, version 3.  A log is either a directory
  * of segment files (the format of a log created with segments) or one
  * file (the format of a log created before segments, and of a log created
- * without them).  Either way there is one LSN space, and an LSN is a byte
+ * with SF_CLOG_SINGLE_FILE).  Either way there is one LSN space, and an LSN is a byte
  * position in it: in a single file its offset; in a directory segment i
  * holds [i * S, (i + 1) * S) of the space, S the segment size, and the
  * byte at LSN x is at offset x - i * S of file i.
@@ -73,8 +73,9 @@
  * directory at the same path cannot be done in one atomic step, and
  * copying a log of any size at open would make the open take as long;
  * such a log writes checkpoints and replays from them, but recycles
- * nothing (sf_clog_checkpoint(3)).  A new log is a directory when asked
- * for (SF_CLOG_SEGMENTED or a segment_size).
+ * nothing (sf_clog_checkpoint(3)).  A new log is a directory unless
+ * SF_CLOG_SINGLE_FILE asks for a file (N1, commit-segment.c); an existing
+ * one, a directory or a file (an empty one too), keeps its kind.
  */
 #ifndef SF_SRC_CLOG_H
 #define SF_SRC_CLOG_H

@@ -15,7 +15,7 @@
  * (P2) The preparer thread keeps the segment after the current one
  * ready, starting on it when the log has reached the middle of the
  * current one (clog_seg_progress_locked(), from the leader taking a
- * batch): its segment of zeros and their flush then compete with the
+ * batch, and from the open: a log reopened past the middle): its segment of zeros and their flush then compete with the
  * commits' flushes away from the switch, where they made the first
  * commit of a segment wait for them (measured: 1.1-1.4 ms instead of
  * about 0.2 ms with 1 MiB segments, bench-commit-seg.c).  Appending
@@ -29,6 +29,28 @@
  * makes no committer wait longer than the one flush it waits for anyway.
  * (P3) A preparing that fails (ENOSPC) fails the log at the switch that
  * needs it (EIO afterwards), as a failed write would.
+ * (P4) A segment already there when its turn comes (an earlier open's
+ * preparer made it, or began to) is kept as it is when it looks as P1
+ * leaves it -- its full size S, as many bytes allocated, the header of
+ * index i, zeros after it, all read back (looks_ready()) -- so that an
+ * open past the middle does not write a ready segment of zeros again;
+ * anything else (a preparer that died zeroing it or before its header,
+ * a recycled file's header of its old index, a stale byte, a hole) is
+ * written again.  What is read is what the file holds, not yet what is
+ * durable (a preparer killed before its fdatasync leaves it in the page
+ * cache), so the fdatasync and the directory's fsync are done either
+ * way: no-ops when it is durable already.  The directory is fsynced after
+ * every preparing, not only after a create: a file created by a preparer
+ * that died before its fsync may not have a durable name.
+ *
+ * New logs.  (N1) A new log is a directory of segments unless
+ * SF_CLOG_SINGLE_FILE asks for a file; its S is segment_size, else
+ * SF_CLOG_DEFAULT_SEGMENT grown to twice the buffer (a record and a batch
+ * must fit in a segment: append_locked() would switch for ever).  An
+ * existing directory of segments smaller than twice the default buffer
+ * gets a buffer of S / 2 (a buffer asked for above that: EINVAL, before
+ * anything is written).  Nothing past segment 0 is prepared until the log
+ * reaches its middle (P2), at an open too.
  *
  * Checkpoints.  (C1) A checkpoint at lsn L keeps scan_from F = the least
  * of L, the first LSN of every unfinished transaction with records, and
