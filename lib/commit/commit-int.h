@@ -321,7 +321,7 @@ struct clog_segs {
 	uint64_t want;		/* (m) the preparer works up to here (P2) */
 	int prep_err;		/* (m) preparing failed: the log fails */
 	bool prep_stop;		/* (m) */
-	bool prep_running;
+	bool prep_running;	/* (m) started (P5) */
 	pthread_t prep;
 	uint32_t prep_seq, prep_waiters;	/* the preparer sleeps here */
 	uint32_t ready_seq, ready_waiters;	/* a switch waits here (P2) */
@@ -353,8 +353,6 @@ void clog_segs_single(struct clog_segs *g, int fd);
  * -1 and errno on failure.  m held once the log is running.
  */
 int clog_seg_fd_locked(struct clog_segs *g, uint64_t i, uint64_t *fsize);
-/* Start the preparer (a directory log opened to write). */
-int clog_segs_start(struct clog_segs *g);
 /*
  * (P2) Appending moves to segment cur + 1.  m held.  Return: 0 (cur is
  * the new one); EAGAIN it was not ready: waited for the preparer (m was

@@ -27,8 +27,9 @@
  * then it sets cur.  The switch itself is no flush: the first batch in the new
  * segment is an ordinary write and flush of a ready file, so a switch
  * makes no committer wait longer than the one flush it waits for anyway.
- * (P3) A preparing that fails (ENOSPC) fails the log at the switch that
- * needs it (EIO afterwards), as a failed write would.
+ * (P3) A preparing that fails (ENOSPC, or a preparer thread that cannot
+ * start, P5) fails the log at the switch that needs it (EIO afterwards),
+ * as a failed write would.
  * (P4) A segment already there when its turn comes (an earlier open's
  * preparer made it, or began to) is kept as it is when it looks as P1
  * leaves it -- its full size S, as many bytes allocated, the header of
@@ -42,6 +43,10 @@
  * way: no-ops when it is durable already.  The directory is fsynced after
  * every preparing, not only after a create: a file created by a preparer
  * that died before its fsync may not have a durable name.
+ *
+ * (P5) The preparer thread starts the first time it is wanted (at the
+ * middle of a segment, or a switch), not at the open: a small log, or a
+ * forked child that opens one, runs no thread of its own.
  *
  * New logs.  (N1) A new log is a directory of segments unless
  * SF_CLOG_SINGLE_FILE asks for a file; its S is segment_size, else
@@ -340,19 +345,23 @@ static void *prep_main(void *arg)
 	return NULL;
 }
 
-int clog_segs_start(struct clog_segs *g)
+/*
+ * (P5) Wake the preparer for want, starting it the first time: a log
+ * that never reaches the middle of its first segment runs no thread
+ * for it.  A thread that cannot start is a preparing that failed (P3).
+ * m held.
+ */
+static void prep_kick_locked(struct clog_segs *g)
 {
 	int err;
 
-	if (g->dirfd < 0 || g->read_only)
-		return 0;
-	err = pthread_create(&g->prep, NULL, prep_main, g);
-	g->prep_running = !err;
-	return err;
-}
-
-static void prep_kick_locked(struct clog_segs *g)
-{
+	if (!g->prep_running && !g->prep_stop && !g->prep_err &&
+	    !g->read_only) {
+		err = pthread_create(&g->prep, NULL, prep_main, g);
+		if (err)
+			g->prep_err = err;
+		g->prep_running = !err;
+	}
 	sf_fetch_add(&g->prep_seq, 1);
 	if (sf_load_relaxed(&g->prep_waiters))
 		sf_wake(&g->prep_seq, 1, 0);
@@ -368,6 +377,8 @@ int clog_seg_switch_locked(struct clog_segs *g)
 		g->switch_waits++;
 		g->want = g->cur + 1;
 		prep_kick_locked(g);
+		if (g->prep_err)
+			return g->prep_err;	/* (P5) no thread */
 		clog_wait_locked(g->m, &g->ready_seq, &g->ready_waiters, NULL);
 		return EAGAIN;
 	}
@@ -573,11 +584,14 @@ int clog_segs_open(struct clog_segs *g, const char *path, uint64_t size,
 
 void clog_segs_close(struct clog_segs *g)
 {
-	if (g->prep_running) {
-		sf_mutex_lock(g->m);
-		g->prep_stop = true;
-		prep_kick_locked(g);
-		sf_mutex_unlock(g->m);
+	bool running;
+
+	sf_mutex_lock(g->m);
+	g->prep_stop = true;	/* (P5) nor started now */
+	running = g->prep_running;
+	prep_kick_locked(g);
+	sf_mutex_unlock(g->m);
+	if (running) {
 		pthread_join(g->prep, NULL);
 		g->prep_running = false;
 	}

@@ -1351,9 +1351,6 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		clog_seg_progress_locked(&log->segs, end);
 		unlock(log);
 		log->zero_ahead = 0;	/* a segment is zeros when ready (P1) */
-		err = clog_segs_start(&log->segs);
-		if (err)
-			goto fail;
 	}
 	next = found.next_txn;
 	log->id_reserve = opt && opt->id_reserve ? opt->id_reserve
