@@ -18,9 +18,10 @@
  * preparer, and the latency of commits: the mean of all, and the mean and
  * maximum of the first commit in each new segment (the switch's cost to
  * its committer).  A log is made afresh for each measurement; with
- * segments, the preparer writes one segment of zeros per segment filled
- * (from the middle of the one before), as the single file's zeros ahead
- * do.
+ * segments, the measurement starts 200 ms after the open (which writes
+ * segment 0 full of zeros), and the preparer writes one segment of zeros
+ * per segment filled (from the middle of the one before), as the single
+ * file's zeros ahead do.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -103,10 +104,13 @@ static int measure(const char *name, uint64_t seg, int n, struct res *r)
 	if (sf_clog_open(p, &o, &L, NULL))
 		return -1;
 	/*
-	 * Nothing is prepared past a new log's segment 0 until the log
-	 * reaches its middle (P2): from the start, one segment prepared per
-	 * segment filled, the steady state.
+	 * The open wrote and flushed segment 0's zeros: let the disk settle
+	 * before measuring.  Nothing more is prepared until the log reaches
+	 * the middle of segment 0 (P2): from then on one segment prepared
+	 * per segment filled, the steady state.
 	 */
+	if (seg)
+		usleep(200000);
 	seg_size = seg;
 	top_seg = 0;
 	stop = 0;
