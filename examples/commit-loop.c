@@ -16,7 +16,7 @@
  *   ./a.out            (the log goes to a temporary directory)
  */
 #define _GNU_SOURCE
-#include <dirent.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -98,21 +98,12 @@ static void *teller(void *arg)
 	return NULL;
 }
 
-/* Remove the log at @path: its segment files, then the directory. */
-static void remove_log(const char *path)
+/* nftw(): remove each file, then its directory. */
+static int remove_one(const char *p, const struct stat *st, int type,
+		      struct FTW *f)
 {
-	DIR *d = opendir(path);
-	struct dirent *e;
-	char f[4200];
-
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.') {
-			snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
-			unlink(f);
-		}
-	if (d)
-		closedir(d);
-	rmdir(path);
+	(void)st, (void)type, (void)f;
+	return remove(p);
 }
 
 int main(void)
@@ -171,8 +162,8 @@ int main(void)
 	printf("applied %llu, replayed %llu transactions, total %lld\n",
 	       (unsigned long long)live.applied,
 	       (unsigned long long)recovered.applied, (long long)total);
-	remove_log(path);
-	rmdir(dir);
+	/* the log is a directory of segment files: all of it */
+	nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 	if (memcmp(&live, &recovered, sizeof(live)) || total != 8000)
 		return fprintf(stderr, "mismatch\n"), 1;
 	return 0;
