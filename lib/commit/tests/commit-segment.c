@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: the commit log as a directory of segments: switches under concurrent committers (every acknowledged commit replayed, in order), segment 0 cut short while the log was made: made again (read-only: no log, unchanged), a commit in a new segment never acknowledged before the segment is durable (held at commit:seg-written; fails with SF_TEST_BROKEN=switch-unflushed), checkpoints with transactions spanning them (unfinished, and committed after the checkpoint's LSN: replayed whole; segments below scan_from only recycled; fails with SF_TEST_BROKEN=recycle-early), replay from the checkpoint or start_lsn (ERANGE below what is kept), the next segment made ready by an earlier open kept as it is (not written again: mtime and inode; fails with SF_TEST_BROKEN=seg-rewrite) and a half-prepared one (a child killed in the preparer between zeros and header; a stale byte after a valid header) made ready again (fails with SF_TEST_BROKEN=seg-reuse-unchecked), a version 2 single file read and checkpointed, bad option values (EINVAL, nothing changed), a missing segment, a damaged record or segment header in the middle refused (EUCLEAN, files byte-identical), a read-only open byte-identical */
+/* Description: the commit log as a directory of segments: switches under concurrent committers (every acknowledged commit replayed, in order), segment 0 cut short while the log was made: made again (read-only: no log, unchanged), a commit in a new segment never acknowledged before the segment is durable (held at commit:seg-written; fails with SF_TEST_BROKEN=switch-unflushed), checkpoints with transactions spanning them (unfinished, and committed after the checkpoint's LSN: replayed whole; segments below scan_from only recycled; fails with SF_TEST_BROKEN=recycle-early), replay from the checkpoint or start_lsn (ERANGE below what is kept), the next segment made ready by an earlier open kept as it is (not written again: mtime and inode; fails with SF_TEST_BROKEN=seg-rewrite) and a half-prepared one (a child killed in the preparer between zeros and header; a stale byte after a valid header) made ready again (fails with SF_TEST_BROKEN=seg-reuse-unchecked), a version 2 single file read and checkpointed, bad option values (EINVAL, nothing changed: also SF_CLOG_SINGLE_FILE with segment_size or SF_CLOG_SEGMENTED, a buffer above half of an existing log's segments), an existing directory keeps its kind (SF_CLOG_SINGLE_FILE) and opens on the defaults with a buffer of half a segment, a large buffer grows a new log's default segment, a missing segment, a damaged record or segment header in the middle refused (EUCLEAN, files byte-identical), a read-only open byte-identical */
 /*
  * Usage: commit-segment [switch-held|recycle|reuse|half-prepared]
  *                             (only that case: what the broken runs execute)
@@ -445,6 +445,53 @@ static void flip_fails(const char *p, struct sf_clog_options *o,
 	ct_spew(f, b, len);
 }
 
+/*
+ * (N1) The existing directory log @p (64 KiB segments) opened on the
+ * defaults: its kind and size kept, SF_CLOG_SINGLE_FILE too, its buffer
+ * half a segment.  A new log with a buffer of 9 MiB: a default segment
+ * of twice that.
+ */
+static void case_kind(const char *p)
+{
+	struct sf_clog_options o = { .flags = SF_CLOG_SINGLE_FILE };
+	static unsigned char big[SEG / 2];
+	struct sf_clog_recovery rep = { 0 };
+	char q[4600], f[4700];
+	struct stat sb;
+	sf_clog_t *l = NULL;
+	sf_txn_t *t = NULL;
+	int r = sf_clog_open(p, &o, &l, &rep);
+
+	ok(!r && rep.segments > 1, "kind: SF_CLOG_SINGLE_FILE on an existing "
+	   "directory: opened as the directory (%u segments)", rep.segments);
+	if (r)
+		return;
+	sf_clog_close(l);
+	r = sf_clog_open(p, NULL, &l, NULL);
+	ok(!r && !sf_txn_begin(l, &t), "kind: the defaults on an existing "
+	   "directory of 64 KiB segments: opened");
+	if (r || !t)
+		return;
+	ok_err(sf_txn_add(t, big, sizeof(big) - SF_CLOG_RECORD_OVERHEAD + 1),
+	       EMSGSIZE, "kind: its buffer is half a segment: a record of "
+	       "more is EMSGSIZE");
+	ok(!sf_txn_add(t, big, sizeof(big) - SF_CLOG_RECORD_OVERHEAD) &&
+	   !sf_txn_commit(t, NULL), "kind: a record of exactly that commits");
+	sf_clog_close(l);
+	dir_path(q, sizeof(q), "big-buffer");
+	snprintf(f, sizeof(f), "%s/%016x.seg", q, 0u);
+	o = (struct sf_clog_options){ .buffer_size = 9u << 20 };
+	r = sf_clog_open(q, &o, &l, NULL);
+	sb.st_size = 0;
+	if (!r)
+		stat(f, &sb);
+	ok(!r && sb.st_size == 18 << 20, "kind: a new log with a 9 MiB "
+	   "buffer: segments of 18 MiB (%lld bytes)", (long long)sb.st_size);
+	if (!r)
+		sf_clog_close(l);
+	ct_rmdir(q);
+}
+
 static void case_bad(void)
 {
 	struct sf_clog_options o = seg_opts(NULL);
@@ -468,6 +515,14 @@ static void case_bad(void)
 	o.buffer_size = SEG;
 	ok_err(sf_clog_open(p, &o, &l, NULL), EINVAL,
 	       "bad: less than twice the buffer: EINVAL");
+	o = seg_opts(NULL);
+	o.flags = SF_CLOG_SINGLE_FILE;
+	ok_err(sf_clog_open(p, &o, &l, NULL), EINVAL,
+	       "bad: SF_CLOG_SINGLE_FILE with a segment_size: EINVAL");
+	o.segment_size = 0;
+	o.flags = SF_CLOG_SINGLE_FILE | SF_CLOG_SEGMENTED;
+	ok_err(sf_clog_open(p, &o, &l, NULL), EINVAL,
+	       "bad: SF_CLOG_SINGLE_FILE with SF_CLOG_SEGMENTED: EINVAL");
 	ok(access(p, F_OK) != 0, "bad: nothing created");
 	o = seg_opts(NULL);
 	ok(sf_clog_open(p, &o, &l, NULL) == 0, "bad: a good log");
@@ -476,6 +531,12 @@ static void case_bad(void)
 	sf_clog_close(l);
 	o.segment_size = 2 * SEG;
 	check_open_fails(p, &o, EINVAL, "bad: another segment size");
+	o = seg_opts(NULL);
+	o.segment_size = 0;
+	o.buffer_size = SEG;
+	check_open_fails(p, &o, EINVAL, "bad: a buffer above half of the "
+			 "existing segments");
+	case_kind(p);
 	o = seg_opts(NULL);
 	o.flags = SF_CLOG_READ_ONLY;
 	check_open_fails(p, &o, 0, "bad: read-only open across segments");
