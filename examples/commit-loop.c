@@ -9,10 +9,14 @@
  * the log is opened again and replayed into a second table: both tables
  * must be equal, and the total must still be 8 x 1000.
  *
+ * The log is what sf_clog_open() makes by default: a directory of
+ * segment files (16 MiB each, prepared ahead full of zeros).
+ *
  *   cc commit-loop.c -lsyncfix-user -luring -lpthread
  *   ./a.out            (the log goes to a temporary directory)
  */
 #define _GNU_SOURCE
+#include <ftw.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -94,6 +98,14 @@ static void *teller(void *arg)
 	return NULL;
 }
 
+/* nftw(): remove each file, then its directory. */
+static int remove_one(const char *p, const struct stat *st, int type,
+		      struct FTW *f)
+{
+	(void)st, (void)type, (void)f;
+	return remove(p);
+}
+
 int main(void)
 {
 	static struct table live, recovered;
@@ -113,7 +125,8 @@ int main(void)
 	if (err)
 		return fprintf(stderr, "open: %s (%s)\n", strerror(err),
 			       rep.reason), 1;
-	printf("log %s, written with %s\n", path, sf_clog_io_method(log_));
+	printf("log %s (%u segment files), written with %s\n", path,
+	       rep.segments, sf_clog_io_method(log_));
 	sf_clog_add_applier(log_, applier, &live);
 	/* The opening balances: one transaction, a deposit per account. */
 	{
@@ -149,8 +162,8 @@ int main(void)
 	printf("applied %llu, replayed %llu transactions, total %lld\n",
 	       (unsigned long long)live.applied,
 	       (unsigned long long)recovered.applied, (long long)total);
-	unlink(path);
-	rmdir(dir);
+	/* the log is a directory of segment files: all of it */
+	nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 	if (memcmp(&live, &recovered, sizeof(live)) || total != 8000)
 		return fprintf(stderr, "mismatch\n"), 1;
 	return 0;

@@ -85,6 +85,10 @@
  * (A2); a prepare that returns before its record is durable (P1). */
 #define SF_BROKEN_ASYNC_VISIBLE_EARLY		(1u << 24)
 #define SF_BROKEN_PREPARE_UNDURABLE		(1u << 25)
+/* commit/commit-segment.c: every preparing writes its segment again, a
+ * ready one too (P4); a file already there taken as ready unchecked. */
+#define SF_BROKEN_SEG_REWRITE			(1u << 26)
+#define SF_BROKEN_SEG_REUSE_UNCHECKED		(1u << 27)
 
 /* What a hook returns when it injects nothing. */
 #define SF_HOOK_NONE	(-1L)

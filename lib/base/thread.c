@@ -27,6 +27,7 @@ static const char *const sf_broken_names[] = {
 	"status-no-recheck", "ids-unreserved", "queue-wait-early",
 	"switch-unflushed", "recycle-early",
 	"async-visible-early", "prepare-undurable",
+	"seg-rewrite", "seg-reuse-unchecked",
 };
 
 /* Bit 31: parsed.  Racing first calls parse the same string alike. */

@@ -6,7 +6,7 @@
  * On-disk format, little-endian, version 3.  A log is either a directory
  * of segment files (the format of a log created with segments) or one
  * file (the format of a log created before segments, and of a log created
- * without them).  Either way there is one LSN space, and an LSN is a byte
+ * with SF_CLOG_SINGLE_FILE).  Either way there is one LSN space, and an LSN is a byte
  * position in it: in a single file its offset; in a directory segment i
  * holds [i * S, (i + 1) * S) of the space, S the segment size, and the
  * byte at LSN x is at offset x - i * S of file i.
@@ -73,8 +73,9 @@
  * directory at the same path cannot be done in one atomic step, and
  * copying a log of any size at open would make the open take as long;
  * such a log writes checkpoints and replays from them, but recycles
- * nothing (sf_clog_checkpoint(3)).  A new log is a directory when asked
- * for (SF_CLOG_SEGMENTED or a segment_size).
+ * nothing (sf_clog_checkpoint(3)).  A new log is a directory unless
+ * SF_CLOG_SINGLE_FILE asks for a file (N1, commit-segment.c); an existing
+ * one, a directory or a file (an empty one too), keeps its kind.
  */
 #ifndef SF_SRC_CLOG_H
 #define SF_SRC_CLOG_H
@@ -320,7 +321,7 @@ struct clog_segs {
 	uint64_t want;		/* (m) the preparer works up to here (P2) */
 	int prep_err;		/* (m) preparing failed: the log fails */
 	bool prep_stop;		/* (m) */
-	bool prep_running;
+	bool prep_running;	/* (m) started (P5) */
 	pthread_t prep;
 	uint32_t prep_seq, prep_waiters;	/* the preparer sleeps here */
 	uint32_t ready_seq, ready_waiters;	/* a switch waits here (P2) */
@@ -337,13 +338,14 @@ int clog_wait_locked(sf_mutex_t *m, uint32_t *seq, uint32_t *waiters,
 void clog_segs_init(struct clog_segs *g, sf_mutex_t *m);
 /*
  * Open (or, @create, make) the directory log at @path: flock, list the
- * segments, make segment 0 of a new one.  @size: S for a new log (0 the
- * default); an existing log keeps its own (a different nonzero @size:
- * EINVAL).  Return: 0, EBUSY, EUCLEAN (a gap between segments, reason in
- * @rep), EINVAL, or an errno.
+ * segments, make segment 0 of a new one, of @new_size bytes.  An existing
+ * log keeps its own S (@size nonzero and different: EINVAL).  Return: 0,
+ * EBUSY, EUCLEAN (a gap between segments, reason in @rep), EINVAL, or an
+ * errno.
  */
 int clog_segs_open(struct clog_segs *g, const char *path, uint64_t size,
-		   bool create, bool read_only, struct sf_clog_recovery *rep);
+		   uint64_t new_size, bool create, bool read_only,
+		   struct sf_clog_recovery *rep);
 /* A single file @fd. */
 void clog_segs_single(struct clog_segs *g, int fd);
 /*
@@ -351,8 +353,6 @@ void clog_segs_single(struct clog_segs *g, int fd);
  * -1 and errno on failure.  m held once the log is running.
  */
 int clog_seg_fd_locked(struct clog_segs *g, uint64_t i, uint64_t *fsize);
-/* Start the preparer (a directory log opened to write). */
-int clog_segs_start(struct clog_segs *g);
 /*
  * (P2) Appending moves to segment cur + 1.  m held.  Return: 0 (cur is
  * the new one); EAGAIN it was not ready: waited for the preparer (m was

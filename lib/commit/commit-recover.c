@@ -484,7 +484,7 @@ static int scan(struct reader *rd, struct reader *rd2, uint32_t version,
 	uint64_t off = start, at, from;
 	struct rrec r;
 	int err = 0, k;
-	bool found = false;
+	bool found = false, z = false, z_known = false;
 
 	memset(s, 0, sizeof(*s));
 	s->kv = UINT32_MAX;
@@ -497,11 +497,16 @@ static int scan(struct reader *rd, struct reader *rd2, uint32_t version,
 		if (s->why) {
 			uint64_t i = seg_before(rd, off);
 
-			/* (V2s) the zeros after a segment's last record */
-			if (rd_dir(rd) && zeros_to_end(rd, off, &err) &&
-			    continues(rd, i + 1, version, s->kv, &err)) {
+			/*
+			 * (V2s) the zeros after a segment's last record
+			 * (known for @off below: up to a segment to read)
+			 */
+			z_known = rd_dir(rd);
+			z = z_known && zeros_to_end(rd, off, &err);
+			if (z && continues(rd, i + 1, version, s->kv, &err)) {
 				off = clog_seg_first(rd->g->size, i + 1);
 				s->why = NULL;
+				z_known = false;
 				continue;
 			}
 			if (err)
@@ -521,7 +526,7 @@ static int scan(struct reader *rd, struct reader *rd2, uint32_t version,
 		s->why = NULL;
 		return 0;
 	}
-	s->zeros = zeros_to_end(rd, off, &err);
+	s->zeros = z_known ? z : zeros_to_end(rd, off, &err);
 	if (err || (s->zeros && !rd_dir(rd)))
 		return err;
 	/*

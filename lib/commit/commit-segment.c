@@ -15,7 +15,7 @@
  * (P2) The preparer thread keeps the segment after the current one
  * ready, starting on it when the log has reached the middle of the
  * current one (clog_seg_progress_locked(), from the leader taking a
- * batch): its segment of zeros and their flush then compete with the
+ * batch, and from the open: a log reopened past the middle): its segment of zeros and their flush then compete with the
  * commits' flushes away from the switch, where they made the first
  * commit of a segment wait for them (measured: 1.1-1.4 ms instead of
  * about 0.2 ms with 1 MiB segments, bench-commit-seg.c).  Appending
@@ -27,8 +27,35 @@
  * then it sets cur.  The switch itself is no flush: the first batch in the new
  * segment is an ordinary write and flush of a ready file, so a switch
  * makes no committer wait longer than the one flush it waits for anyway.
- * (P3) A preparing that fails (ENOSPC) fails the log at the switch that
- * needs it (EIO afterwards), as a failed write would.
+ * (P3) A preparing that fails (ENOSPC, or a preparer thread that cannot
+ * start, P5) fails the log at the switch that needs it (EIO afterwards),
+ * as a failed write would.
+ * (P4) A segment already there when its turn comes (an earlier open's
+ * preparer made it, or began to) is kept as it is when it looks as P1
+ * leaves it -- its full size S, as many bytes allocated, the header of
+ * index i, zeros after it, all read back (looks_ready()) -- so that an
+ * open past the middle does not write a ready segment of zeros again;
+ * anything else (a preparer that died zeroing it or before its header,
+ * a recycled file's header of its old index, a stale byte, a hole) is
+ * written again.  What is read is what the file holds, not yet what is
+ * durable (a preparer killed before its fdatasync leaves it in the page
+ * cache), so the fdatasync and the directory's fsync are done either
+ * way: no-ops when it is durable already.  The directory is fsynced after
+ * every preparing, not only after a create: a file created by a preparer
+ * that died before its fsync may not have a durable name.
+ *
+ * (P5) The preparer thread starts the first time it is wanted (at the
+ * middle of a segment, or a switch), not at the open: a small log, or a
+ * forked child that opens one, runs no thread of its own.
+ *
+ * New logs.  (N1) A new log is a directory of segments unless
+ * SF_CLOG_SINGLE_FILE asks for a file; its S is segment_size, else
+ * SF_CLOG_DEFAULT_SEGMENT grown to twice the buffer (a record and a batch
+ * must fit in a segment: append_locked() would switch for ever).  An
+ * existing directory of segments smaller than twice the default buffer
+ * gets a buffer of S / 2 (a buffer asked for above that: EINVAL, before
+ * anything is written).  Nothing past segment 0 is prepared until the log
+ * reaches its middle (P2), at an open too.
  *
  * Checkpoints.  (C1) A checkpoint at lsn L keeps scan_from F = the least
  * of L, the first LSN of every unfinished transaction with records, and
@@ -185,8 +212,39 @@ int clog_segs_zero(struct clog_segs *g, uint64_t from, uint64_t to)
 }
 
 /*
- * (P1) Make segment @i ready: zeros, header, fdatasync; a new file's
- * name made durable too.  Holds dir_m.  Return: 0 or errno.
+ * (P4) Is @fd, segment @i, in the state P1 leaves it (an earlier open's
+ * preparer made it ready, or got that far before it died): its full
+ * size, all of it allocated, the header @h of segment @i, zeros after
+ * it?  What it reads is what the file holds (after a power cut, what the
+ * disk holds); whether that is durable yet the caller makes sure.
+ */
+static bool looks_ready(struct clog_segs *g, int fd, const unsigned char *h)
+{
+	unsigned char buf[sizeof(zeros)];
+	struct stat st;
+
+	if (fstat(fd, &st) || (uint64_t)st.st_size != g->size ||
+	    (uint64_t)st.st_blocks * 512 < g->size ||
+	    pread(fd, buf, CLOG_HDR_SIZE, 0) != (ssize_t)CLOG_HDR_SIZE ||
+	    memcmp(buf, h, CLOG_HDR_SIZE))
+		return false;
+	for (uint64_t off = CLOG_HDR_SIZE; off < g->size;) {
+		size_t n = g->size - off < sizeof(buf) ? g->size - off
+						       : sizeof(buf);
+
+		if (pread(fd, buf, n, (off_t)off) != (ssize_t)n ||
+		    memcmp(buf, zeros, n))
+			return false;
+		off += n;
+	}
+	return true;
+}
+
+/*
+ * (P1) Make segment @i ready: zeros, header, fdatasync, the directory
+ * fsynced; (P4) a file that is ready already is kept as it is (only the
+ * fdatasync and the fsync, no-ops when it is durable).  Holds dir_m.
+ * Return: 0 or errno.
  */
 static int prepare(struct clog_segs *g, uint64_t i)
 {
@@ -208,8 +266,20 @@ static int prepare(struct clog_segs *g, uint64_t i)
 		goto out;
 	}
 	clog_make_header(h, CLOG_VERSION, i * g->size, (uint32_t)g->size);
+	if (!created && !SF_BROKEN(SEG_REWRITE) &&
+	    (SF_BROKEN(SEG_REUSE_UNCHECKED) || looks_ready(g, fd, h))) {
+		/*
+		 * With SF_BROKEN(SEG_REUSE_UNCHECKED), any file already
+		 * there is taken as ready: a half-prepared one (a preparer
+		 * that died) is used without its header or zeros.
+		 */
+		err = 0;
+		goto sync;
+	}
 	err = SF_FAULT("commit:seg-prepare", g, i) != SF_HOOK_NONE ? ENOSPC
 	      : zero_fd(fd, CLOG_HDR_SIZE, g->size);
+	if (!err)
+		SF_SYNC_POINT_VAL("commit:seg-zeroed", g, i);
 	if (!err && pwrite(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
 		err = errno ? errno : EIO;
 	if (!err && SF_BROKEN(SWITCH_UNFLUSHED) && i) {
@@ -221,10 +291,12 @@ static int prepare(struct clog_segs *g, uint64_t i)
 		sf_mutex_unlock(g->m);
 	}
 	SF_SYNC_POINT_VAL("commit:seg-written", g, i);
+sync:
 	if (!err && fdatasync(fd))
 		err = errno;
 	close(fd);
-	if (!err && created)
+	/* also an older file's: its maker may have died before this */
+	if (!err)
 		err = sync_dir(g);
 	if (!err && i > g->last)
 		g->last = i;
@@ -273,19 +345,23 @@ static void *prep_main(void *arg)
 	return NULL;
 }
 
-int clog_segs_start(struct clog_segs *g)
+/*
+ * (P5) Wake the preparer for want, starting it the first time: a log
+ * that never reaches the middle of its first segment runs no thread
+ * for it.  A thread that cannot start is a preparing that failed (P3).
+ * m held.
+ */
+static void prep_kick_locked(struct clog_segs *g)
 {
 	int err;
 
-	if (g->dirfd < 0 || g->read_only)
-		return 0;
-	err = pthread_create(&g->prep, NULL, prep_main, g);
-	g->prep_running = !err;
-	return err;
-}
-
-static void prep_kick_locked(struct clog_segs *g)
-{
+	if (!g->prep_running && !g->prep_stop && !g->prep_err &&
+	    !g->read_only) {
+		err = pthread_create(&g->prep, NULL, prep_main, g);
+		if (err)
+			g->prep_err = err;
+		g->prep_running = !err;
+	}
 	sf_fetch_add(&g->prep_seq, 1);
 	if (sf_load_relaxed(&g->prep_waiters))
 		sf_wake(&g->prep_seq, 1, 0);
@@ -301,6 +377,8 @@ int clog_seg_switch_locked(struct clog_segs *g)
 		g->switch_waits++;
 		g->want = g->cur + 1;
 		prep_kick_locked(g);
+		if (g->prep_err)
+			return g->prep_err;	/* (P5) no thread */
 		clog_wait_locked(g->m, &g->ready_seq, &g->ready_waiters, NULL);
 		return EAGAIN;
 	}
@@ -433,7 +511,8 @@ static bool creation_finished(struct clog_segs *g)
 }
 
 int clog_segs_open(struct clog_segs *g, const char *path, uint64_t size,
-		   bool create, bool read_only, struct sf_clog_recovery *rep)
+		   uint64_t new_size, bool create, bool read_only,
+		   struct sf_clog_recovery *rep)
 {
 	uint64_t n = 0;
 	struct stat st;
@@ -495,7 +574,7 @@ int clog_segs_open(struct clog_segs *g, const char *path, uint64_t size,
 		return EBADMSG;
 	}
 	/* A new log: segment 0, ready before anything is written to it. */
-	g->size = size ? size : SF_CLOG_DEFAULT_SEGMENT;
+	g->size = new_size;
 	g->first = g->last = 0;
 	err = prepare(g, 0);
 	if (!err)
@@ -505,11 +584,14 @@ int clog_segs_open(struct clog_segs *g, const char *path, uint64_t size,
 
 void clog_segs_close(struct clog_segs *g)
 {
-	if (g->prep_running) {
-		sf_mutex_lock(g->m);
-		g->prep_stop = true;
-		prep_kick_locked(g);
-		sf_mutex_unlock(g->m);
+	bool running;
+
+	sf_mutex_lock(g->m);
+	g->prep_stop = true;	/* (P5) nor started now */
+	running = g->prep_running;
+	prep_kick_locked(g);
+	sf_mutex_unlock(g->m);
+	if (running) {
 		pthread_join(g->prep, NULL);
 		g->prep_running = false;
 	}

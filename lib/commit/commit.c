@@ -1221,12 +1221,14 @@ static int write_ids_record(struct sf_clog *log, uint64_t *off,
 
 /*
  * The files at @path: a directory of segments, or a single file (made
- * when @path does not exist: a directory when @seg asks for one).
- * Return: 0 or errno; *@created: a new single file.
+ * when @path does not exist: a directory of segments of @new_seg bytes
+ * unless @want_dir is false).  @seg: the segment size asked for (0: any;
+ * an existing directory's must match).  Return: 0 or errno; *@created: a
+ * new single file.
  */
 static int open_files(struct sf_clog *log, const char *path, uint64_t seg,
-		      bool want_dir, struct sf_clog_recovery *rep,
-		      bool *created)
+		      uint64_t new_seg, bool want_dir,
+		      struct sf_clog_recovery *rep, bool *created)
 {
 	struct stat st;
 	int err;
@@ -1236,7 +1238,7 @@ static int open_files(struct sf_clog *log, const char *path, uint64_t seg,
 				   !log->read_only) {
 		bool made = stat(path, &st) != 0;
 
-		err = clog_segs_open(&log->segs, path, seg, made,
+		err = clog_segs_open(&log->segs, path, seg, new_seg, made,
 				     log->read_only, rep);
 		if (!err && made)
 			err = sync_dir_of(path);	/* the directory's name */
@@ -1269,7 +1271,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	struct clog_found found = { 0 };
 	struct sf_clog *log;
 	struct stat st;
-	uint64_t end, next, seg;
+	uint64_t end, next, seg, new_seg;
 	bool created = false;
 	size_t cap;
 	int err;
@@ -1297,7 +1299,11 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		      (opt->id_reserve < SF_CLOG_MIN_ID_RESERVE ||
 		       opt->id_reserve > SF_CLOG_MAX_ID_RESERVE)) ||
 		     (opt->flags & ~(SF_CLOG_READ_ONLY | SF_CLOG_SALVAGE |
-				     SF_CLOG_SEGMENTED)) ||
+				     SF_CLOG_SEGMENTED |
+				     SF_CLOG_SINGLE_FILE)) ||
+		     ((opt->flags & SF_CLOG_SINGLE_FILE) &&
+		      (opt->segment_size ||
+		       (opt->flags & SF_CLOG_SEGMENTED))) ||
 		     (opt->segment_size &&
 		      (opt->segment_size < SF_CLOG_MIN_SEGMENT ||
 		       opt->segment_size > SF_CLOG_MAX_SEGMENT ||
@@ -1305,9 +1311,9 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		       opt->segment_size < 2 * cap)))))
 		return EINVAL;	/* reserved[0] was padding: not read */
 	seg = opt ? opt->segment_size : 0;
-	if ((seg || (opt && (opt->flags & SF_CLOG_SEGMENTED))) &&
-	    (seg ? seg : SF_CLOG_DEFAULT_SEGMENT) < 2 * cap)
-		return EINVAL;
+	/* (N1, commit-segment.c) the default segment grows to hold two buffers */
+	new_seg = seg ? seg : 2 * cap > SF_CLOG_DEFAULT_SEGMENT ?
+		  (2 * cap + 4095) / 4096 * 4096 : SF_CLOG_DEFAULT_SEGMENT;
 	log = calloc(1, sizeof(*log));
 	if (!log)
 		return ENOMEM;
@@ -1329,9 +1335,20 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 					 opt->async_delay_us :
 					 SF_CLOG_DEFAULT_ASYNC_DELAY_US);
 	log->read_only = opt && (opt->flags & SF_CLOG_READ_ONLY);
-	err = open_files(log, path, seg, seg || (opt && (opt->flags &
-						       SF_CLOG_SEGMENTED)),
-			 rep, &created);
+	err = open_files(log, path, seg, new_seg,
+			 !(opt && (opt->flags & SF_CLOG_SINGLE_FILE)), rep,
+			 &created);
+	if (!err && log->segs.dirfd >= 0 && log->segs.size < 2 * cap) {
+		/* (N1) an existing directory of smaller segments */
+		if (opt && opt->buffer_size) {
+			snprintf(rep->reason, sizeof(rep->reason),
+				 "buffer_size %zu is more than half of the "
+				 "log's segments (%llu bytes)", cap,
+				 (unsigned long long)log->segs.size);
+			err = EINVAL;
+		}
+		log->cap = cap = (size_t)(log->segs.size / 2);
+	}
 	if (err)
 		goto fail;
 	err = clog_recover(&log->segs, opt, rep, &found);
@@ -1345,13 +1362,13 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 	log->ckpt_lsn = found.ckpt_lsn;
 	log->unf.bucket = log->segs.dirfd >= 0 ? log->segs.size
 						: CLOG_CB_BUCKET;
-	log->segs.cur = log->segs.ready = found.end_seg;
-	log->segs.want = found.end_seg + 1;	/* the next one, now */
+	log->segs.cur = log->segs.ready = log->segs.want = found.end_seg;
 	if (log->segs.dirfd >= 0) {
+		/* (P2) the next one now if the log is past the middle */
+		lock(log);
+		clog_seg_progress_locked(&log->segs, end);
+		unlock(log);
 		log->zero_ahead = 0;	/* a segment is zeros when ready (P1) */
-		err = clog_segs_start(&log->segs);
-		if (err)
-			goto fail;
 	}
 	next = found.next_txn;
 	log->id_reserve = opt && opt->id_reserve ? opt->id_reserve

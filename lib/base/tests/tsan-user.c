@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,6 +306,13 @@ static void *committer(void *arg)
 	return NULL;
 }
 
+static int remove_one(const char *p, const struct stat *st, int type,
+		      struct FTW *f)
+{
+	(void)st, (void)type, (void)f;
+	return remove(p);
+}
+
 static int run_commit(void)
 {
 	struct sf_clog_options opt = { 0 };
@@ -351,8 +359,8 @@ static int run_commit(void)
 	r = sf_clog_close(clog);
 	if (r)
 		fail("sf_clog_close", r);
-	unlink(path);
-	rmdir(dir);
+	/* the log: a directory of segments (the default) */
+	nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 	printf("read %ld\n", sink);
 	return 0;
 }

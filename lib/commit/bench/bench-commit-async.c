@@ -64,7 +64,7 @@ static struct meas measure(int nt, int async)
 	char p[4200];
 
 	path(p, sizeof(p), "bench-commit-async.log");
-	unlink(p);
+	rm_log(p);
 	if (sf_clog_open(p, NULL, &L, NULL))
 		return m;
 	use_async = async;
@@ -72,7 +72,7 @@ static struct meas measure(int nt, int async)
 	total = bc_run(nt, one_commit, &wall);
 	sf_clog_stats(L, &st);
 	sf_clog_close(L);	/* writes what is pending: not counted */
-	unlink(p);
+	rm_log(p);
 	if (total) {
 		m.rate = (double)total / wall;
 		m.flushes = (double)st.flushes / wall;

@@ -8,7 +8,8 @@
  *        default 240; SYNCFIX_BENCH_MEM_HORIZON: status_horizon;
  *        SYNCFIX_BENCH_MEM_CKPT_MB: with N > 0 the log is a directory of
  *        1 MiB segments and a checkpoint is taken at the durable LSN
- *        every N MiB of log, default 0: a single file, no checkpoints;
+ *        every N MiB of log, default 0: a single file
+ *        (SF_CLOG_SINGLE_FILE), no checkpoints;
  *        SYNCFIX_BENCH_MEM_RECORD: bytes of each commit's record, 16)
  *
  * Two threads begin transactions as fast as they can on one log in DIR
@@ -172,6 +173,8 @@ int main(int argc, char **argv)
 	if (ckpt_every) {
 		o.segment_size = 1u << 20;
 		o.buffer_size = 256u << 10;
+	} else {
+		o.flags = SF_CLOG_SINGLE_FILE;	/* the log only grows */
 	}
 	snprintf(p, sizeof(p), "%s/bench-mem.%s", argv[1],
 		 ckpt_every ? "d" : "log");

@@ -205,7 +205,7 @@ static int clog_open(int io)
 	char p[4200];
 
 	clog_path(p, sizeof(p));
-	unlink(p);
+	rm_log(p);
 	return sf_clog_open(p, &o, &L, NULL);
 }
 
@@ -246,7 +246,7 @@ static double clog_close(double commits, double *flush_us)
 	*flush_us = st.flush_latency_us;
 	sf_clog_close(L);
 	clog_path(p, sizeof(p));
-	unlink(p);
+	rm_log(p);
 	return st.commits_per_flush;
 }
 
@@ -458,7 +458,7 @@ static void label_methods(void)
 		}
 	}
 	clog_path(p, sizeof(p));
-	unlink(p);
+	rm_log(p);
 	default_method = "?";
 	if (!sf_clog_open(p, NULL, &L, NULL)) {
 		default_method = strdup(sf_clog_io_method(L));

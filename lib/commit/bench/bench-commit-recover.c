@@ -131,6 +131,7 @@ int main(int argc, char **argv)
 		if (sf_clog_open(p, &(struct sf_clog_options){
 					 .io = SF_CLOG_IO_PWRITEV,
 					 .segment_size = seg ? 16u << 20 : 0,
+					 .flags = seg ? 0 : SF_CLOG_SINGLE_FILE,
 					 .buffer_size = 4u << 20 }, &L, NULL))
 			return 1;
 		if (seg) {

@@ -9,7 +9,7 @@
  * In one run, on DIR (the build tree: a real disk), N = 1, 4, 16, 64
  * committers each commit one 64-byte record per transaction, for
  * SECONDS, on three logs that take turns, best of 2 rounds each:
- *   file     a single file (zeros kept ahead, as before segments)
+ *   file     a single file (SF_CLOG_SINGLE_FILE; zeros kept ahead)
  *   seg16M   a directory of 16 MiB segments (the default size)
  *   seg1M    1 MiB segments (a switch every ~8,000 commits: the cost of
  *            switching, magnified)
@@ -18,14 +18,14 @@
  * preparer, and the latency of commits: the mean of all, and the mean and
  * maximum of the first commit in each new segment (the switch's cost to
  * its committer).  A log is made afresh for each measurement; with
- * segments, the measurement starts once the segment after the first is
- * prepared (the preparer then writes one segment of zeros per segment
- * filled, as the single file's zeros ahead do).
+ * segments, the measurement starts 200 ms after the open (which writes
+ * segment 0 full of zeros), and the preparer writes one segment of zeros
+ * per segment filled (from the middle of the one before), as the single
+ * file's zeros ahead do.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <syncfix.h>
@@ -86,20 +86,13 @@ struct res {
 	uint64_t switches, waits;
 };
 
-static void rm_log(const char *p)
-{
-	char cmd[4400];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p);
-	if (system(cmd))
-		fprintf(stderr, "%s failed\n", cmd);
-}
 
 static int measure(const char *name, uint64_t seg, int n, struct res *r)
 {
 	struct sf_clog_options o = { .io = SF_CLOG_IO_PWRITEV,
 				     .buffer_size = 256u << 10,
-				     .segment_size = (unsigned int)seg };
+				     .segment_size = (unsigned int)seg,
+				     .flags = seg ? 0 : SF_CLOG_SINGLE_FILE };
 	struct sf_clog_stats st;
 	pthread_t th[MAXT];
 	struct lat sum = { 0 };
@@ -111,21 +104,13 @@ static int measure(const char *name, uint64_t seg, int n, struct res *r)
 	if (sf_clog_open(p, &o, &L, NULL))
 		return -1;
 	/*
-	 * The next segment is prepared (zeros written and flushed) right
-	 * after the open: wait for it, so that the measurement shows the
-	 * steady state, one segment prepared per segment filled.
+	 * The open wrote and flushed segment 0's zeros: let the disk settle
+	 * before measuring.  Nothing more is prepared until the log reaches
+	 * the middle of segment 0 (P2): from then on one segment prepared
+	 * per segment filled, the steady state.
 	 */
-	for (int i = 0; seg && i < 5000; i++) {
-		char f[4300];
-		struct stat st;
-
-		snprintf(f, sizeof(f), "%s/%016x.seg", p, 1);
-		if (!stat(f, &st) && (uint64_t)st.st_size == seg) {
-			usleep(200000);
-			break;
-		}
-		usleep(1000);
-	}
+	if (seg)
+		usleep(200000);
 	seg_size = seg;
 	top_seg = 0;
 	stop = 0;

@@ -16,6 +16,16 @@ static void path(char *buf, size_t len, const char *name)
 	snprintf(buf, len, "%s/%s", dir, name);
 }
 
+/* Remove the log at @p: a directory of segments or a single file. */
+__attribute__((unused)) static void rm_log(const char *p)
+{
+	char cmd[4400];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p);
+	if (system(cmd))
+		fprintf(stderr, "%s failed\n", cmd);
+}
+
 /* Return: 0, or 2 after the usage line (no DIR). */
 static int bench_args(int argc, char **argv)
 {

@@ -61,7 +61,7 @@ static sf_clog_t *open_log(const char *name, unsigned int queue, int fresh)
 
 	ct_path(p, sizeof(p), name);
 	if (fresh)
-		unlink(p);
+		ct_unlink(p);
 	ct_seen_reset(&replayed);
 	if (sf_clog_open(p, &o, &l, NULL))
 		ok(0, "open %s", name);

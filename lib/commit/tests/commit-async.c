@@ -22,7 +22,7 @@ static sf_clog_t *fresh(const char *name, unsigned int delay_us)
 	sf_clog_t *l = NULL;
 
 	ct_path(p, sizeof(p), name);
-	unlink(p);
+	ct_unlink(p);
 	if (sf_clog_open(p, &o, &l, NULL)) {
 		ok(0, "open %s", p);
 		return NULL;

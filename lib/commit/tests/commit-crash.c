@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: crash test of the commit log: a child runs transactions that build on earlier ones only when visible; it is killed with SIGKILL at random moments (500 times; 25 under ThreadSanitizer, 100 under AddressSanitizer) and each time recovery must hold every transaction another one saw committed, every one whose commit returned, and no torn or foreign record, and the next id must be above every id handed out before; every other five rounds the log is a directory of 64 KiB segments (switches every few milliseconds) and the child checkpoints every millisecond: then recovery must find at least the last acknowledged checkpoint, every commit that returned replayed or below it, and no segment it needs gone (recycled segments); then a fifth as many rounds more (at least 60) with asynchronous commits and prepares: the recovered commits are a prefix of the commit order, every prepared transaction is in doubt with its record until resolved (never replayed or dropped before), and the parent's resolutions hold across the next crashes */
+/* Description: crash test of the commit log: a child runs transactions that build on earlier ones only when visible; it is killed with SIGKILL at random moments (500 times; 25 under ThreadSanitizer, 100 under AddressSanitizer) and each time recovery must hold every transaction another one saw committed, every one whose commit returned, and no torn or foreign record, and the next id must be above every id handed out before; every other five rounds the log is a directory of 64 KiB segments (switches every few milliseconds) and the child checkpoints every millisecond: then recovery must find at least the last acknowledged checkpoint, every commit that returned replayed or below it, and no segment it needs gone (recycled segments); of the other blocks of five, one in two on a single file, the rest on a log as the defaults make it (a directory of 16 MiB segments); then a fifth as many rounds more (at least 60, on a default log) with asynchronous commits and prepares: the recovered commits are a prefix of the commit order, every prepared transaction is in doubt with its record until resolved (never replayed or dropped before), and the parent's resolutions hold across the next crashes */
 /*
  * The log is on a tmpfs when /dev/shm is writable (SYNCFIX_TEST_DIR
  * overrides): SIGKILL loses the process, not the page cache, so what is
@@ -201,7 +201,14 @@ int main(int argc, char **argv)
 
 	for (int r = 0; r < rounds + txn_rounds; r++) {
 		int txn = r >= rounds;
+		/*
+		 * Blocks of five rounds: 64 KiB segments every other one;
+		 * of the others, one in two on a single file (made empty
+		 * here first: an existing file stays one), the rest --
+		 * and the txn rounds -- on a log as the defaults make it.
+		 */
 		int seg = !txn && (r / 5) % 2;
+		int single = !txn && (r / 5) % 4 == 0;
 		struct sf_clog_options o = { .replay = check_cb,
 					     .io = SF_CLOG_IO_PWRITEV,
 					     .buffer_size = CRASH_BUF,
@@ -215,9 +222,11 @@ int main(int argc, char **argv)
 
 		log = seg ? dir_log : file_log;
 		if (r % 5 == 0 || r == rounds) {
-			unlink(file_log);
+			ct_unlink(file_log);
 			ct_rmdir(dir_log);
 			memset(S, 0, sizeof(*S));
+			if (single && ct_spew(file_log, NULL, 0))
+				failures++;
 		}
 		base = S->max_id + 1;
 		S->ready = 0;

@@ -43,7 +43,7 @@ static int open_log(const char *name, unsigned int gather_pct, size_t bufsz)
 	sf_txn_t *t;
 
 	ct_path(p, sizeof(p), name);
-	unlink(p);
+	ct_unlink(p);
 	dsync_reset();
 	if (sf_clog_open(p, &o, &L, NULL))
 		return ok(0, "open %s", name), -1;

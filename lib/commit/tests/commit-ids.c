@@ -23,7 +23,7 @@ static sf_clog_t *open_fresh(const char *name, unsigned int horizon)
 	int r;
 
 	ct_path(p, sizeof(p), name);
-	unlink(p);
+	ct_unlink(p);
 	r = sf_clog_open(p, &o, &l, NULL);
 	if (r)
 		ok(0, "open %s: %s", name, strerror(r));
@@ -262,7 +262,7 @@ static void case_reserve(unsigned int reserve, long nchurn)
 	pid_t pid;
 
 	ct_path(p, sizeof(p), "reserve.log");
-	unlink(p);
+	ct_unlink(p);
 	if (pipe(fds))
 		return;
 	fflush(stdout);

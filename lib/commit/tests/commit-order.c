@@ -118,7 +118,7 @@ static void case_durable(const char *path)
 	size_t len = 0;
 
 	/* T's records are in the file: the flush has returned. */
-	b = ct_slurp(path, &len);
+	b = ct_slurp_log(path, &len);
 	ok(b && len >= 32 + 42 + 32 && memmem(b, len, "T's record", 10),
 	   "durable: T's record is in the file (%zu bytes)", len);
 	free(b);
@@ -186,7 +186,7 @@ int main(int argc, char **argv)
 		char p[4600];
 
 		ct_path(p, sizeof(p), "order.log");
-		unlink(p);
+		ct_unlink(p);
 		if (sf_clog_open(p, &o, &L, NULL)) {
 			ok(0, "open");
 			return done_testing();

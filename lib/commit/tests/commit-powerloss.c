@@ -18,7 +18,8 @@
  * entry returned before that flush was even issued, so its own flush came
  * earlier, and it must be in the log recovered from that image.
  *
- * Five rounds: io_uring linked, io_uring RWF_DSYNC, pwritev, io_uring
+ * Five rounds on a single file (SF_CLOG_SINGLE_FILE: see set_kind()):
+ * io_uring linked, io_uring RWF_DSYNC, pwritev, io_uring
  * linked with 3 flushes at once (batches may complete out of order), and
  * pwritev with a mix of transactions (by id: 1 and 5 mod 8 commit
  * asynchronously, mark "a<id>:<commit LSN>"; 2 and 6 mod 8 prepare, mark
@@ -71,6 +72,20 @@ static int segmented;	/* the round on a directory of segments */
 #define SEGMENT		(64u << 10)
 #define SEG_BUFFER	(16u << 10)
 #define LOG_PATH	(segmented ? MNT "/seglog" : MNT "/log")
+
+/*
+ * The kind of log of a round: 64 KiB segments with a 16 KiB buffer (a
+ * segment holds at least two), or a single file, asked for: the default
+ * directory of 16 MiB segments (two of them ready at a switch) would not
+ * fit in the 32 MiB file system, and the single file (zeros ahead,
+ * growing) is what the other rounds test.
+ */
+static void set_kind(struct sf_clog_options *o)
+{
+	o->segment_size = segmented ? SEGMENT : 0;
+	o->buffer_size = segmented ? SEG_BUFFER : 0;
+	o->flags = segmented ? 0 : SF_CLOG_SINGLE_FILE;
+}
 
 /* ---- setup: modules, loop devices, device mapper ------------------------ */
 
@@ -439,8 +454,7 @@ static long check_cut(const char *img, const struct marks *m,
 	c.doubt = calloc((size_t)c.cap, sizeof(*c.doubt));
 	o.replay = replay_cb;
 	o.replay_arg = &c;
-	o.segment_size = segmented ? SEGMENT : 0;
-	o.buffer_size = segmented ? SEG_BUFFER : 0;	/* <= SEGMENT / 2 */
+	set_kind(&o);
 	/* Opens (creates, if the file did not survive) and recovers. */
 	e = sf_clog_open(LOG_PATH, &o, &log, &rep);
 	if (e) {
@@ -651,8 +665,7 @@ static void round_io(int io, unsigned int flushes, int mixed,
 	}
 	o.io = io;
 	o.max_flushes = flushes;
-	o.segment_size = segmented ? SEGMENT : 0;
-	o.buffer_size = segmented ? SEG_BUFFER : 0;	/* <= SEGMENT / 2 */
+	set_kind(&o);
 	e = sf_clog_open(LOG_PATH, &o, &r.log, NULL);
 	if (!ok(!e, "%s: log open on ext4 on log-writes (%s)", what,
 		e ? strerror(e) : sf_clog_io_method(r.log)))

@@ -288,7 +288,7 @@ static void case_api(void)
 	int st = -1;
 
 	ct_path(p, sizeof(p), "api.log");
-	unlink(p);
+	ct_unlink(p);
 	if (sf_clog_open(p, &o, &L, NULL))
 		return (void)ok(0, "open api.log");
 	ct_seen_reset(&seen);
@@ -416,7 +416,7 @@ static void case_horizon(void)
 	char p[4600];
 
 	ct_path(p, sizeof(p), "horizon.log");
-	unlink(p);
+	ct_unlink(p);
 	if (sf_clog_open(p, &o, &L, NULL))
 		return (void)ok(0, "open horizon.log");
 	sf_txn_begin(L, &t);
@@ -461,7 +461,7 @@ static void case_durable(void)
 	pthread_t th;
 
 	ct_path(p, sizeof(p), "durable.log");
-	unlink(p);
+	ct_unlink(p);
 	if (sf_clog_open(p, &o, &L, NULL))
 		return (void)ok(0, "open durable.log");
 	dsync_reset();
@@ -476,7 +476,7 @@ static void case_durable(void)
 	   "durable: prepare has not returned while its flush is held");
 	dsync_signal("go");
 	pthread_join(th, NULL);
-	b = ct_slurp(p, &len);
+	b = ct_slurp_log(p, &len);
 	ok(p_result == 0 && b && memmem(b, len, "xid-durable", 11) &&
 	   memmem(b, len, "prepared data", 13), "durable: the prepare record "
 	   "is in the file when prepare returns");

@@ -153,7 +153,8 @@ static int add_commit(sf_clog_t *l, const char *a, const char *b)
 static unsigned char *make_image(const char *p, size_t *len,
 				 size_t zero_ahead)
 {
-	struct sf_clog_options o = { .zero_ahead = zero_ahead };
+	struct sf_clog_options o = { .zero_ahead = zero_ahead,
+				     .flags = SF_CLOG_SINGLE_FILE };
 	sf_txn_t *rb, *unfinished;
 	unsigned char *img;
 	sf_clog_t *l;
@@ -283,7 +284,8 @@ static int open_unchanged(const char *p, const unsigned char *b, size_t len,
 static void salvage_ids(const char *p)
 {
 	struct sf_clog_options o = { .zero_ahead = SF_CLOG_NO_ZERO_AHEAD,
-				     .id_reserve = 2 };
+				     .id_reserve = 2,
+				     .flags = SF_CLOG_SINGLE_FILE };
 	uint64_t id = 0, last = 0;
 	unsigned char *img;
 	int ndata = 0, at = -1;
@@ -335,7 +337,8 @@ static void salvage_ids(const char *p)
  */
 static void corruption_cases(const char *p)
 {
-	struct sf_clog_options o = { .zero_ahead = SF_CLOG_NO_ZERO_AHEAD };
+	struct sf_clog_options o = { .zero_ahead = SF_CLOG_NO_ZERO_AHEAD,
+				     .flags = SF_CLOG_SINGLE_FILE };
 	struct sf_clog_recovery rep;
 	unsigned char *img, *b;
 	sf_clog_t *l;

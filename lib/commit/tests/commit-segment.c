@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: the commit log as a directory of segments: switches under concurrent committers (every acknowledged commit replayed, in order), segment 0 cut short while the log was made: made again (read-only: no log, unchanged), a commit in a new segment never acknowledged before the segment is durable (held at commit:seg-written; fails with SF_TEST_BROKEN=switch-unflushed), checkpoints with transactions spanning them (unfinished, and committed after the checkpoint's LSN: replayed whole; segments below scan_from only recycled; fails with SF_TEST_BROKEN=recycle-early), replay from the checkpoint or start_lsn (ERANGE below what is kept), a version 2 single file read and checkpointed, bad option values (EINVAL, nothing changed), a missing segment, a damaged record or segment header in the middle refused (EUCLEAN, files byte-identical), a read-only open byte-identical */
+/* Description: the commit log as a directory of segments: switches under concurrent committers (every acknowledged commit replayed, in order), segment 0 cut short while the log was made: made again (read-only: no log, unchanged), a commit in a new segment never acknowledged before the segment is durable (held at commit:seg-written; fails with SF_TEST_BROKEN=switch-unflushed), checkpoints with transactions spanning them (unfinished, and committed after the checkpoint's LSN: replayed whole; segments below scan_from only recycled; fails with SF_TEST_BROKEN=recycle-early), replay from the checkpoint or start_lsn (ERANGE below what is kept), the next segment made ready by an earlier open kept as it is (not written again: mtime and inode; fails with SF_TEST_BROKEN=seg-rewrite) and a half-prepared one (a child killed in the preparer between zeros and header; a stale byte after a valid header) made ready again (fails with SF_TEST_BROKEN=seg-reuse-unchecked), a version 2 single file read and checkpointed, bad option values (EINVAL, nothing changed: also SF_CLOG_SINGLE_FILE with segment_size or SF_CLOG_SEGMENTED, a buffer above half of an existing log's segments), an existing directory keeps its kind (SF_CLOG_SINGLE_FILE) and opens on the defaults with a buffer of half a segment, a large buffer grows a new log's default segment, a missing segment, a damaged record or segment header in the middle refused (EUCLEAN, files byte-identical), a read-only open byte-identical */
 /*
- * Usage: commit-segment [switch-held|recycle]   (only that case: what the
- *                                                broken runs execute)
+ * Usage: commit-segment [switch-held|recycle|reuse|half-prepared]
+ *                             (only that case: what the broken runs execute)
+ *        commit-segment half-child DIR   (the child half_child() runs)
  */
 #include "test.h"
 #include "commit-test.h"
@@ -444,6 +445,53 @@ static void flip_fails(const char *p, struct sf_clog_options *o,
 	ct_spew(f, b, len);
 }
 
+/*
+ * (N1) The existing directory log @p (64 KiB segments) opened on the
+ * defaults: its kind and size kept, SF_CLOG_SINGLE_FILE too, its buffer
+ * half a segment.  A new log with a buffer of 9 MiB: a default segment
+ * of twice that.
+ */
+static void case_kind(const char *p)
+{
+	struct sf_clog_options o = { .flags = SF_CLOG_SINGLE_FILE };
+	static unsigned char big[SEG / 2];
+	struct sf_clog_recovery rep = { 0 };
+	char q[4600], f[4700];
+	struct stat sb;
+	sf_clog_t *l = NULL;
+	sf_txn_t *t = NULL;
+	int r = sf_clog_open(p, &o, &l, &rep);
+
+	ok(!r && rep.segments > 1, "kind: SF_CLOG_SINGLE_FILE on an existing "
+	   "directory: opened as the directory (%u segments)", rep.segments);
+	if (r)
+		return;
+	sf_clog_close(l);
+	r = sf_clog_open(p, NULL, &l, NULL);
+	ok(!r && !sf_txn_begin(l, &t), "kind: the defaults on an existing "
+	   "directory of 64 KiB segments: opened");
+	if (r || !t)
+		return;
+	ok_err(sf_txn_add(t, big, sizeof(big) - SF_CLOG_RECORD_OVERHEAD + 1),
+	       EMSGSIZE, "kind: its buffer is half a segment: a record of "
+	       "more is EMSGSIZE");
+	ok(!sf_txn_add(t, big, sizeof(big) - SF_CLOG_RECORD_OVERHEAD) &&
+	   !sf_txn_commit(t, NULL), "kind: a record of exactly that commits");
+	sf_clog_close(l);
+	dir_path(q, sizeof(q), "big-buffer");
+	snprintf(f, sizeof(f), "%s/%016x.seg", q, 0u);
+	o = (struct sf_clog_options){ .buffer_size = 9u << 20 };
+	r = sf_clog_open(q, &o, &l, NULL);
+	sb.st_size = 0;
+	if (!r)
+		stat(f, &sb);
+	ok(!r && sb.st_size == 18 << 20, "kind: a new log with a 9 MiB "
+	   "buffer: segments of 18 MiB (%lld bytes)", (long long)sb.st_size);
+	if (!r)
+		sf_clog_close(l);
+	ct_rmdir(q);
+}
+
 static void case_bad(void)
 {
 	struct sf_clog_options o = seg_opts(NULL);
@@ -467,6 +515,14 @@ static void case_bad(void)
 	o.buffer_size = SEG;
 	ok_err(sf_clog_open(p, &o, &l, NULL), EINVAL,
 	       "bad: less than twice the buffer: EINVAL");
+	o = seg_opts(NULL);
+	o.flags = SF_CLOG_SINGLE_FILE;
+	ok_err(sf_clog_open(p, &o, &l, NULL), EINVAL,
+	       "bad: SF_CLOG_SINGLE_FILE with a segment_size: EINVAL");
+	o.segment_size = 0;
+	o.flags = SF_CLOG_SINGLE_FILE | SF_CLOG_SEGMENTED;
+	ok_err(sf_clog_open(p, &o, &l, NULL), EINVAL,
+	       "bad: SF_CLOG_SINGLE_FILE with SF_CLOG_SEGMENTED: EINVAL");
 	ok(access(p, F_OK) != 0, "bad: nothing created");
 	o = seg_opts(NULL);
 	ok(sf_clog_open(p, &o, &l, NULL) == 0, "bad: a good log");
@@ -475,6 +531,12 @@ static void case_bad(void)
 	sf_clog_close(l);
 	o.segment_size = 2 * SEG;
 	check_open_fails(p, &o, EINVAL, "bad: another segment size");
+	o = seg_opts(NULL);
+	o.segment_size = 0;
+	o.buffer_size = SEG;
+	check_open_fails(p, &o, EINVAL, "bad: a buffer above half of the "
+			 "existing segments");
+	case_kind(p);
 	o = seg_opts(NULL);
 	o.flags = SF_CLOG_READ_ONLY;
 	check_open_fails(p, &o, 0, "bad: read-only open across segments");
@@ -547,23 +609,220 @@ static void case_unfinished(void)
 	rm_dir_log("unfinished.d");
 }
 
+/* ---- the next segment, ready from an earlier open (P4) ---------------- */
+
+static int seg_ready_seen;	/* the preparer made segment 1 ready */
+static int kill_when_zeroed;	/* the half-prepared child: die there */
+
+static long reuse_hook(const char *point, const void *obj, uint64_t val)
+{
+	(void)obj;
+	if (!strcmp(point, "commit:seg-ready") && val == 1)
+		__atomic_store_n(&seg_ready_seen, 1, __ATOMIC_RELEASE);
+	if (!strcmp(point, "commit:seg-zeroed") && val == 1 &&
+	    kill_when_zeroed)
+		raise(SIGKILL);	/* zeros written, no header yet */
+	return SF_HOOK_NONE;
+}
+
+static int wait_seg1_ready(void)
+{
+	for (int i = 0; i < 500; i++) {
+		if (__atomic_load_n(&seg_ready_seen, __ATOMIC_ACQUIRE))
+			return 1;
+		usleep(10000);
+	}
+	return 0;
+}
+
+/* Open @p with the hook, past the middle of segment 0 when @fill. */
+static sf_clog_t *open_seg1(const char *p, int fill, struct ct_seen *seen)
+{
+	struct sf_clog_options o = seg_opts(seen);
+	sf_clog_t *l = NULL;
+
+	__atomic_store_n(&seg_ready_seen, 0, __ATOMIC_RELEASE);
+	dsync_own = reuse_hook;
+	dsync_reset();
+	if (sf_clog_open(p, &o, &l, NULL))
+		return NULL;
+	for (int i = 0; i < fill; i++)	/* 2 KiB each: past 32 KiB */
+		commit_n(l, 1, 2000, i, NULL, NULL);
+	return l;
+}
+
+/* Segment 1 as P1 leaves it: its size, its header, zeros after it. */
+static int seg1_ready(const char *dir)
+{
+	unsigned char h[CLOG_HDR_SIZE], *b;
+	char f[4700];
+	size_t len;
+	int r;
+
+	snprintf(f, sizeof(f), "%s/%016llx.seg", dir, 1ull);
+	b = ct_slurp(f, &len);
+	clog_make_header(h, CLOG_VERSION, SEG, SEG);
+	r = b && len == SEG && !memcmp(b, h, sizeof(h));
+	for (size_t i = sizeof(h); r && i < len; i++)
+		r = !b[i];
+	free(b);
+	return r;
+}
+
+/*
+ * 20 commits more in @l (on into segment 1), closed, reopened: all @want
+ * replayed, in order.  Then the log at @p is removed.
+ */
+static void go_on_in_seg1(sf_clog_t *l, const char *p, const char *what,
+			  size_t want)
+{
+	struct ct_seen *seen = seen_new();
+
+	for (int i = 0; l && i < 20; i++)
+		commit_n(l, 1, 2000, i, NULL, NULL);
+	if (l)
+		sf_clog_close(l);
+	l = open_seg1(p, 0, seen);
+	ok(l && seen->n == want && !seen->bad_order,
+	   "%s: the commits in segment 1 replayed (%zu of %zu)", what, seen->n,
+	   want);
+	if (l)
+		sf_clog_close(l);
+	dsync_own = NULL;
+	dsync_reset();
+	free(seen);
+	ct_rmdir(p);
+}
+
+/*
+ * An open past the middle of a segment has the preparer make the next
+ * one ready; when an earlier open made it ready already, it is kept as
+ * it is: its mtime (set back to 2001 in between) and inode unchanged.
+ * Fails with SF_TEST_BROKEN=seg-rewrite (written again at every open).
+ */
+static void case_reuse(void)
+{
+	struct timespec old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	struct stat a, b;
+	char p[4600], f[4700];
+	sf_clog_t *l;
+
+	phase("reuse");
+	dir_path(p, sizeof(p), "reuse");
+	snprintf(f, sizeof(f), "%s/%016llx.seg", p, 1ull);
+	l = open_seg1(p, 20, NULL);
+	ok(l && wait_seg1_ready() && seg1_ready(p),
+	   "reuse: past the middle of segment 0, segment 1 made ready");
+	if (l)
+		sf_clog_close(l);
+	ok(!utimensat(AT_FDCWD, f, old, 0) && !stat(f, &a),
+	   "reuse: segment 1's mtime set back to 2001");
+	l = open_seg1(p, 0, NULL);
+	ok(l && wait_seg1_ready() && !stat(f, &b) && seg1_ready(p),
+	   "reuse: reopened past the middle: the preparer has segment 1 ready");
+	ok(b.st_mtim.tv_sec == a.st_mtim.tv_sec && b.st_ino == a.st_ino,
+	   "reuse: segment 1 ready from the last open is not written again "
+	   "(mtime %lld, was %lld; inode %s)", (long long)b.st_mtim.tv_sec,
+	   (long long)a.st_mtim.tv_sec, b.st_ino == a.st_ino ? "same" : "new");
+	go_on_in_seg1(l, p, "reuse", 40);
+}
+
+/* The half-prepared child: fill past the middle, die in the preparer. */
+static int half_child(const char *p)
+{
+	sf_clog_t *l;
+
+	kill_when_zeroed = 1;
+	l = open_seg1(p, 20, NULL);
+	sleep_ms(5000);		/* killed before */
+	(void)l;
+	return 3;
+}
+
+/*
+ * A preparer that died between the zeros and the header (a child
+ * killed there), and a segment with a valid header but a byte of old
+ * data (a torn write, a recycled file's stale record): neither is taken
+ * as ready, each is made ready again, and the log goes on in it.  Fails
+ * with SF_TEST_BROKEN=seg-reuse-unchecked (any file there is used).
+ */
+static void case_half_prepared(void)
+{
+	char self[4200], p[4600], f[4700], out[4096];
+	struct ct_seen *seen = seen_new();
+	unsigned char *b;
+	sf_clog_t *l;
+	size_t len, n;
+	int st;
+
+	phase("half-prepared");
+	dir_path(p, sizeof(p), "half");
+	snprintf(f, sizeof(f), "%s/%016llx.seg", p, 1ull);
+	beside_self("commit-segment", self, sizeof(self));
+	st = run_capture((char *[]){ self, "half-child", p, NULL }, NULL, out,
+			 sizeof(out));
+	b = ct_slurp(f, &len);
+	ok(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && b &&
+	   !seg1_ready(p) && len >= CLOG_HDR_SIZE && !b[0],
+	   "half-prepared: a child killed in its preparer between segment "
+	   "1's zeros and its header (%zu bytes, no header)", len);
+	free(b);
+	/*
+	 * The child died past the middle, but the batch that took it there
+	 * may not have been durable: 4 commits more to be past it for sure.
+	 */
+	l = open_seg1(p, 4, seen);
+	n = seen->n + 4;	/* the child's durable ones, these */
+	ok(l && wait_seg1_ready() && seg1_ready(p),
+	   "half-prepared: reopened past the middle: segment 1 made ready "
+	   "again, header and zeros");
+	if (l)
+		sf_clog_close(l);
+	/* a stale byte after a valid header: not ready either */
+	b = ct_slurp(f, &len);
+	if (b && len > 5000) {
+		b[5000] = 0x5a;
+		ct_spew(f, b, len);
+	}
+	free(b);
+	l = open_seg1(p, 0, NULL);
+	ok(l && wait_seg1_ready() && seg1_ready(p),
+	   "half-prepared: a non-zero byte in it: made ready again");
+	go_on_in_seg1(l, p, "half-prepared", n + 20);
+	free(seen);
+}
+
+/* The cases a broken run executes alone, by name. */
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} one_case[] = {
+	{ "switch-held", case_switch_held },
+	{ "recycle", case_recycle },
+	{ "reuse", case_reuse },
+	{ "half-prepared", case_half_prepared },
+};
+
 int main(int argc, char **argv)
 {
 	watchdog_start(60);
+	if (argc > 2 && !strcmp(argv[1], "half-child"))
+		return half_child(argv[2]);
 	ct_mkdir(1);
-	if (argc > 1 && !strcmp(argv[1], "switch-held")) {
-		case_switch_held();
-		return done_testing();
-	}
-	if (argc > 1 && !strcmp(argv[1], "recycle")) {
-		case_recycle();
-		return done_testing();
+	for (size_t i = 0; argc > 1 && i < sizeof(one_case) /
+	     sizeof(one_case[0]); i++) {
+		if (!strcmp(argv[1], one_case[i].name)) {
+			one_case[i].fn();
+			return done_testing();
+		}
 	}
 	case_switch();
 	case_switch_held();
 	case_recycle();
 	case_v2();
 	case_unfinished();
+	case_reuse();
+	case_half_prepared();
 	case_bad();
 	phase("broken");
 	ok(self_fails_broken("commit-segment",
@@ -577,5 +836,15 @@ int main(int argc, char **argv)
 	   "recycle broken: with recycling below the checkpoint's LSN instead "
 	   "of its scan_from (SF_TEST_BROKEN=recycle-early) a transaction "
 	   "spanning the checkpoint is lost");
+	ok(self_fails_broken("commit-segment", (char *[]){ "reuse", NULL },
+			     "seg-rewrite", "reuse: segment 1 ready"),
+	   "reuse broken: with every preparing writing its segment again "
+	   "(SF_TEST_BROKEN=seg-rewrite) the ready segment is rewritten");
+	ok(self_fails_broken("commit-segment",
+			     (char *[]){ "half-prepared", NULL },
+			     "seg-reuse-unchecked", "half-prepared: "),
+	   "half-prepared broken: with any file there taken as ready "
+	   "(SF_TEST_BROKEN=seg-reuse-unchecked) a half-prepared segment is "
+	   "used as it is");
 	return done_testing();
 }

@@ -40,6 +40,13 @@ static void ct_rmdir(const char *p)
 	rmdir(p);
 }
 
+/* Remove the log at @p: a single file or a directory of segments. */
+__attribute__((unused)) static void ct_unlink(const char *p)
+{
+	if (unlink(p) && (errno == EISDIR || errno == EPERM))
+		ct_rmdir(p);
+}
+
 static void ct_cleanup(void)
 {
 	DIR *d = opendir(ct_dir);
@@ -105,7 +112,7 @@ __attribute__((unused)) static int ct_have_uring(void)
 		diag("write method on this machine: %s", sf_clog_io_method(l));
 		sf_clog_close(l);
 	}
-	unlink(p);
+	ct_unlink(p);
 	return r;
 }
 
@@ -208,6 +215,22 @@ __attribute__((unused)) static unsigned char *ct_slurp(const char *p,
 	close(fd);
 	*len = (size_t)st.st_size;
 	return b;
+}
+
+/*
+ * The bytes of log @p from its start: the file itself, or segment 0 of a
+ * directory of segments (there an offset is the LSN too).
+ */
+__attribute__((unused)) static unsigned char *ct_slurp_log(const char *p,
+							   size_t *len)
+{
+	struct stat st;
+	char f[4700];
+
+	if (stat(p, &st) || !S_ISDIR(st.st_mode))
+		return ct_slurp(p, len);
+	snprintf(f, sizeof(f), "%s/%016x.seg", p, 0u);
+	return ct_slurp(f, len);
 }
 
 __attribute__((unused)) static int ct_spew(const char *p,

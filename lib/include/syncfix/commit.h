@@ -150,7 +150,7 @@ struct sf_clog_options {
 	 * SF_CLOG_MAX_ID_RESERVE.
 	 */
 	unsigned int id_reserve;
-	unsigned int flags;		/* SF_CLOG_READ_ONLY, SF_CLOG_SALVAGE */
+	unsigned int flags;		/* SF_CLOG_READ_ONLY, ... (below) */
 	/*
 	 * Back-pressure: transactions an applier may have queued and not
 	 * yet applied.  When one holds more, committers wait in
@@ -163,11 +163,15 @@ struct sf_clog_options {
 	/*
 	 * Segments: a new log is a directory of segment files of this many
 	 * bytes (a multiple of 4096, SF_CLOG_MIN_SEGMENT to
-	 * SF_CLOG_MAX_SEGMENT, and at least twice buffer_size), created
-	 * ahead full of zeros and recycled after checkpoints.  0: a new
-	 * log is a single file, unless SF_CLOG_SEGMENTED asks for segments
-	 * of SF_CLOG_DEFAULT_SEGMENT.  An existing log keeps its own size
-	 * (another nonzero value: EINVAL) and its kind.
+	 * SF_CLOG_MAX_SEGMENT, and at least twice buffer_size, else
+	 * EINVAL), created ahead full of zeros and recycled after
+	 * checkpoints.  0: SF_CLOG_DEFAULT_SEGMENT, or twice buffer_size
+	 * rounded up to 4096 when that is more (a larger buffer grows the
+	 * default segment to fit); SF_CLOG_SINGLE_FILE asks for a single
+	 * file instead.  An existing log keeps its own size (another
+	 * nonzero value: EINVAL) and its kind; a directory of segments
+	 * smaller than twice the default buffer is opened with a buffer of
+	 * half a segment, and an explicit buffer_size above that is EINVAL.
 	 */
 	unsigned int segment_size;
 	/*
@@ -206,8 +210,16 @@ struct sf_clog_options {
  */
 #define SF_CLOG_READ_ONLY	(1u << 0)
 #define SF_CLOG_SALVAGE		(1u << 1)
-/* A new log is a directory of segments (sf_clog_options.segment_size). */
+/*
+ * SF_CLOG_SEGMENTED: a new log is a directory of segments -- the default
+ * now, kept for the programs that ask for it.  SF_CLOG_SINGLE_FILE: a new
+ * log is one file (as before segments: checkpoints are written and
+ * honoured, but nothing is ever freed, the file only grows); with
+ * segment_size or SF_CLOG_SEGMENTED: EINVAL.  Neither changes an existing
+ * log, which keeps its kind (sf_clog_open()).
+ */
 #define SF_CLOG_SEGMENTED	(1u << 2)
+#define SF_CLOG_SINGLE_FILE	(1u << 3)
 
 /* What sf_clog_open() found (also filled when it fails). */
 struct sf_clog_recovery {
@@ -294,10 +306,14 @@ struct sf_clog_stats {
  * and the records' offsets of the transactions open at a point of the
  * log -- not the log's size.
  *
- * @path is a single file or a directory of segment files (a new log is a
- * directory when segment_size or SF_CLOG_SEGMENTED asks for one; a
- * single file of format version 1 or 2 is read as it is, its header
- * rewritten as version 3).  Replay starts at the last checkpoint
+ * @path is a single file or a directory of segment files.  A new log is
+ * a directory (segment_size), unless SF_CLOG_SINGLE_FILE asks for a
+ * single file; an existing one keeps its kind: an existing file (an
+ * empty one too) is read and written as a single file, never migrated
+ * (a file cannot become a directory at the same path in one atomic
+ * step, and copying the log would make the open as long as the log), a
+ * single file of format version 1 or 2 has its header rewritten as
+ * version 3.  Replay starts at the last checkpoint
  * (sf_clog_checkpoint()) or at start_lsn; @rep reports the checkpoint,
  * where replay started, the first LSN still in the log and the segment
  * files.  A segment file missing between the first and the last, or the
@@ -308,7 +324,9 @@ struct sf_clog_stats {
  * version; EUCLEAN corruption (see above; not modified); ERANGE
  * start_lsn below what the log still holds whole (not modified); EBUSY
  * open elsewhere; EINVAL bad option (also a segment_size other than an
- * existing directory's); ENOENT (read-only) no such file; ENOMEM; an
+ * existing directory's, SF_CLOG_SINGLE_FILE with segment_size or
+ * SF_CLOG_SEGMENTED, a buffer_size above half of an existing
+ * directory's segments: nothing created or changed); ENOENT (read-only) no such file; ENOMEM; an
  * errno of open/read/ftruncate/mkdir; or the replay callback's nonzero
  * value.
  */
