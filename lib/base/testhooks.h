@@ -85,6 +85,16 @@
  * (A2); a prepare that returns before its record is durable (P1). */
 #define SF_BROKEN_ASYNC_VISIBLE_EARLY		(1u << 24)
 #define SF_BROKEN_PREPARE_UNDURABLE		(1u << 25)
+/*
+ * locks/mutex.c: the unlock that releases with a plain store does not
+ * look at its slot's notify (C); a thread that takes the mutex after the
+ * spin leaves S clear; a waiter does not retract its announcement; a
+ * waiter announces but skips the membarrier (M) (a stress report only).
+ */
+#define SF_BROKEN_MUTEX_NO_NOTIFY		(1u << 26)
+#define SF_BROKEN_MUTEX_ACQUIRE_NO_S		(1u << 27)
+#define SF_BROKEN_MUTEX_NO_RETRACT		(1u << 28)
+#define SF_BROKEN_MUTEX_NO_MEMBARRIER		(1u << 29)
 
 /* What a hook returns when it injects nothing. */
 #define SF_HOOK_NONE	(-1L)

@@ -27,6 +27,8 @@ static const char *const sf_broken_names[] = {
 	"status-no-recheck", "ids-unreserved", "queue-wait-early",
 	"switch-unflushed", "recycle-early",
 	"async-visible-early", "prepare-undurable",
+	"mutex-no-notify", "mutex-acquire-no-s", "mutex-no-retract",
+	"mutex-no-membarrier",
 };
 
 /* Bit 31: parsed.  Racing first calls parse the same string alike. */
