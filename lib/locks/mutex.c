@@ -19,26 +19,26 @@
  * The other fields:
  *	__flags	SF_MUTEX_ERRORCHECK | MUTEX_PSHARED | the backend's wait flags
  *		(sf_lock_flags(), wait.h); set at init, then read-only
- *	__owner	tid of the owner of an error-checking or a process-shared
- *		mutex, 0 when free or not yet stored (one store on each side,
- *		as glibc's __owner); always 0 in a normal private mutex.
- *		Written only by the owner (after acquiring, before
- *		releasing), so a thread that reads its own tid there really
- *		owns the mutex: error-checking mutexes answer EDEADLK and
- *		EPERM from it.
+ *	__owner	tid of the owner, 0 when free or not yet stored, for every
+ *		type (one store on each side, as glibc's __owner).  Written
+ *		only by the owner (after acquiring, before releasing), so a
+ *		thread that reads its own tid there really owns the mutex:
+ *		error-checking mutexes answer EDEADLK and EPERM from it.
+ *		A waiter passes what it read there to the wait
+ *		(sf_wait_tid(), wait.h), for /proc/syncfix/waiters; what it
+ *		reads is the owner or 0, never decides anything.  (The slot
+ *		id in the word is no substitute: slots are reused at once,
+ *		and a thread that exited holding the mutex must still be
+ *		named as its owner.)
  *
  * Slots.  Every thread that locks a private mutex takes a slot, once: an
  * entry of a table that is allocated in chunks and never freed (mx_chunks),
  * found by id; the thread keeps its id and slot in initial-exec TLS and
  * gives the slot back at exit (a pthread key destructor), to be reused by
- * a later thread.  A slot holds
- *	notify	the number of waiters that announced, at (A2), that they are
- *		about to sleep on a mutex held by this slot's thread (on any
- *		mutex: one count per owner, not per mutex)
- *	tid	its thread's tid, what a waiter passes to the wait
- *		(sf_wait_tid(), wait.h) for /proc/syncfix/waiters; it only
- *		reports, never decides anything
- * A thread that cannot get a slot of its own (no memory, 2^21 threads
+ * a later thread.  A slot holds one counter, notify: the number of
+ * waiters that announced, at (A2), that they are about to sleep on a
+ * mutex held by this slot's thread (on any mutex: one count per owner,
+ * not per mutex).  A thread that cannot get a slot of its own (no memory, 2^21 threads
  * alive) shares slot MX_ANON with every other such thread.
  *
  * Lock: one CAS 0 -> O (O: our slot id, or 1).  If that fails, spin a
@@ -190,8 +190,8 @@
 #include "wait.h"
 
 #define MUTEX_PSHARED	0x80u
-/* __owner holds the owner's tid: error-checking and process-shared. */
-#define MUTEX_TRACKED	(SF_MUTEX_ERRORCHECK | MUTEX_PSHARED)
+/* Error-checking or process-shared: out-of-line lock, trylock, unlock. */
+#define MUTEX_OUT_OF_LINE	(SF_MUTEX_ERRORCHECK | MUTEX_PSHARED)
 #ifndef MUTEX_SPIN
 #define MUTEX_SPIN	100
 #endif
@@ -206,7 +206,6 @@
 /* One thread's slot, alone on its cache line (read by its every unlock). */
 struct mx_slot {
 	uint32_t notify;
-	int32_t tid;
 	uint32_t next_free;	/* under mx_alloc_lock, while on the free list */
 } __attribute__((aligned(64)));
 
@@ -274,12 +273,9 @@ static __attribute__((noinline)) uint32_t mx_self_slow(void)
 	if (!id)
 		id = MX_ANON;
 	s = mx_slot_of(id);
-	if (id != MX_ANON) {
-		sf_store_tid(&s->tid, sf_tid());
-		/* Without the destructor the slot is only never reused. */
-		if (mx_key_ok)
-			pthread_setspecific(mx_key, s);
-	}
+	/* Without the destructor the slot is only never reused. */
+	if (id != MX_ANON && mx_key_ok)
+		pthread_setspecific(mx_key, s);
 	mx_self = s;
 	mx_self_id = id;
 	return id;
@@ -297,7 +293,6 @@ static void mx_slot_release(void *p)
 {
 	struct mx_slot *s = p;
 
-	sf_store_tid(&s->tid, 0);
 	pthread_mutex_lock(&mx_alloc_lock);
 	s->next_free = mx_free_head;
 	mx_free_head = mx_self_id;
@@ -321,12 +316,10 @@ static void mx_atfork_parent(void)
 	pthread_mutex_unlock(&mx_alloc_lock);
 }
 
-/* Alone in the child: its slot gets its new tid, the fence is checked. */
+/* Alone in the child: the fence is checked. */
 static void mx_atfork_child(void)
 {
 	pthread_mutex_unlock(&mx_alloc_lock);
-	if (mx_self && mx_self_id != MX_ANON)
-		sf_store_tid(&mx_self->tid, (int32_t)syscall(SYS_gettid));
 	if (sf_load_relaxed(&mx_fence) &&
 	    mx_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED))
 		sf_store_relaxed(&mx_fence, 0);
@@ -444,7 +437,7 @@ static int mutex_sleep(sf_mutex_t *m, uint32_t c, clockid_t clk,
 {
 	bool private = !(m->__flags & MUTEX_PSHARED);
 	struct mx_slot *o = private ? mx_slot_of(c & ~MX_S) : NULL;
-	int32_t tid = o ? sf_load_tid(&o->tid) : sf_load_tid(&m->__owner);
+	int32_t tid = sf_load_tid(&m->__owner);
 	int r;
 
 	wf |= SF_WAIT_TAG_MUTEX;
@@ -511,8 +504,7 @@ static int mutex_lock_slow(sf_mutex_t *m, uint32_t mine, clockid_t clk,
 
 static inline void owner_set(sf_mutex_t *m)
 {
-	if (m->__flags & MUTEX_TRACKED)
-		sf_store_tid(&m->__owner, sf_tid());
+	sf_store_tid(&m->__owner, sf_tid());
 }
 
 /* The out-of-line parts, so that the fast paths need no stack frame. */
@@ -525,8 +517,7 @@ static __attribute__((noinline)) int mutex_lock_contended(sf_mutex_t *m,
 	return 0;
 }
 
-/* Error-checking or process-shared. */
-static __attribute__((noinline)) int mutex_lock_tracked(sf_mutex_t *m,
+static __attribute__((noinline)) int mutex_lock_other(sf_mutex_t *m,
 							  uint32_t flags)
 {
 	uint32_t c = 0, mine;
@@ -551,12 +542,13 @@ mutex_lock_fast(sf_mutex_t *m, bool tsan)
 	sf_tsan_pre_lock_if(tsan, m, 0);
 	if (sf_unlikely(!sf_cas(&m->__state, &c, mine)))
 		return mutex_lock_contended(m, mine);
+	owner_set(m);
 	sf_tsan_post_lock_if(tsan, m, 0);
 	return 0;
 }
 
 static inline __attribute__((always_inline)) int
-mutex_trylock_fast(sf_mutex_t *m, uint32_t mine, bool tracked, bool tsan)
+mutex_trylock_fast(sf_mutex_t *m, uint32_t mine, bool tsan)
 {
 	uint32_t c = 0;
 
@@ -565,16 +557,15 @@ mutex_trylock_fast(sf_mutex_t *m, uint32_t mine, bool tracked, bool tsan)
 		sf_tsan_post_lock_if(tsan, m, SF_TSAN_TRY | SF_TSAN_TRY_FAILED);
 		return EBUSY;
 	}
-	if (tracked)
-		owner_set(m);
+	owner_set(m);
 	sf_tsan_post_lock_if(tsan, m, SF_TSAN_TRY);
 	return 0;
 }
 
-static __attribute__((noinline)) int mutex_trylock_tracked(sf_mutex_t *m,
+static __attribute__((noinline)) int mutex_trylock_other(sf_mutex_t *m,
 							     uint32_t flags)
 {
-	return mutex_trylock_fast(m, mutex_mine(flags), true, SF_TSAN_PRESENT);
+	return mutex_trylock_fast(m, mutex_mine(flags), SF_TSAN_PRESENT);
 }
 
 #if !SF_TSAN_BUILD
@@ -585,7 +576,7 @@ static __attribute__((noinline)) int mutex_lock_tsan(sf_mutex_t *m)
 
 static __attribute__((noinline)) int mutex_trylock_tsan(sf_mutex_t *m)
 {
-	return mutex_trylock_fast(m, mx_me(), false, true);
+	return mutex_trylock_fast(m, mx_me(), true);
 }
 #endif
 
@@ -593,8 +584,8 @@ SF_EXPORT int sf_mutex_lock(sf_mutex_t *m)
 {
 	uint32_t flags = m->__flags;
 
-	if (sf_unlikely(flags & MUTEX_TRACKED))
-		return mutex_lock_tracked(m, flags);
+	if (sf_unlikely(flags & MUTEX_OUT_OF_LINE))
+		return mutex_lock_other(m, flags);
 	return SF_TSAN_PICK(mutex_lock_tsan(m),
 			    mutex_lock_fast(m, SF_TSAN_BUILD));
 }
@@ -603,10 +594,10 @@ SF_EXPORT int sf_mutex_trylock(sf_mutex_t *m)
 {
 	uint32_t flags = m->__flags;
 
-	if (sf_unlikely(flags & MUTEX_TRACKED))
-		return mutex_trylock_tracked(m, flags);
+	if (sf_unlikely(flags & MUTEX_OUT_OF_LINE))
+		return mutex_trylock_other(m, flags);
 	return SF_TSAN_PICK(mutex_trylock_tsan(m),
-			    mutex_trylock_fast(m, mx_me(), false, SF_TSAN_BUILD));
+			    mutex_trylock_fast(m, mx_me(), SF_TSAN_BUILD));
 }
 
 SF_EXPORT int sf_mutex_timedlock(sf_mutex_t *m, clockid_t clockid,
@@ -645,19 +636,16 @@ static __attribute__((noinline)) int mutex_unlock_wake(sf_mutex_t *m,
 
 /*
  * The release, (B) or (B'), and what may follow it.  @flags and @w (the
- * word, which we hold) were read before it.  @tracked: clear __owner
- * first.  Annotated when @tsan (the wake's post_unlock tests for the
- * runtime itself).
+ * word, which we hold) were read before it.  Annotated when @tsan (the
+ * wake's post_unlock tests for the runtime itself).
  */
 static inline __attribute__((always_inline)) int
-mutex_release(sf_mutex_t *m, uint32_t flags, uint32_t w, bool tracked,
-	      bool tsan)
+mutex_release(sf_mutex_t *m, uint32_t flags, uint32_t w, bool tsan)
 {
 	uint32_t c;
 
 	sf_tsan_pre_unlock_if(tsan, m, 0);
-	if (tracked)
-		sf_store_tid(&m->__owner, 0);
+	sf_store_tid(&m->__owner, 0);
 	SF_SYNC_POINT_VAL("mutex:unlock-loaded", m, w);
 	if (sf_likely(w == mx_self_id) && sf_likely(sf_load_relaxed(&mx_fence))) {
 		sf_store_release(&m->__state, 0);		/* (B) */
@@ -683,11 +671,11 @@ static __attribute__((noinline)) int mutex_release_tsan(sf_mutex_t *m,
 							 uint32_t flags,
 							 uint32_t w)
 {
-	return mutex_release(m, flags, w, false, true);
+	return mutex_release(m, flags, w, true);
 }
 #endif
 
-static __attribute__((noinline)) int mutex_unlock_tracked(sf_mutex_t *m,
+static __attribute__((noinline)) int mutex_unlock_other(sf_mutex_t *m,
 							    uint32_t flags)
 {
 	uint32_t w = sf_load_relaxed(&m->__state);
@@ -695,7 +683,7 @@ static __attribute__((noinline)) int mutex_unlock_tracked(sf_mutex_t *m,
 	if ((flags & SF_MUTEX_ERRORCHECK) ? sf_load_tid(&m->__owner) != sf_tid()
 					  : w == 0)
 		return EPERM;
-	return mutex_release(m, flags, w, true, SF_TSAN_PRESENT);
+	return mutex_release(m, flags, w, SF_TSAN_PRESENT);
 }
 
 SF_EXPORT int sf_mutex_unlock(sf_mutex_t *m)
@@ -703,11 +691,11 @@ SF_EXPORT int sf_mutex_unlock(sf_mutex_t *m)
 	uint32_t flags = m->__flags;	/* before the release: see the essay */
 	uint32_t w;
 
-	if (sf_unlikely(flags & MUTEX_TRACKED))
-		return mutex_unlock_tracked(m, flags);
+	if (sf_unlikely(flags & MUTEX_OUT_OF_LINE))
+		return mutex_unlock_other(m, flags);
 	w = sf_load_relaxed(&m->__state);
 	if (sf_unlikely(w == 0))
 		return EPERM;
 	return SF_TSAN_PICK(mutex_release_tsan(m, flags, w),
-			    mutex_release(m, flags, w, false, SF_TSAN_BUILD));
+			    mutex_release(m, flags, w, SF_TSAN_BUILD));
 }
