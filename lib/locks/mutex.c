@@ -32,14 +32,17 @@
  *		named as its owner.)
  *
  * Slots.  Every thread that locks a private mutex takes a slot, once: an
- * entry of a table that is allocated in chunks and never freed (mx_chunks),
- * found by id; the thread keeps its id and slot in initial-exec TLS and
- * gives the slot back at exit (a pthread key destructor), to be reused by
- * a later thread.  A slot holds one counter, notify: the number of
- * waiters that announced, at (A2), that they are about to sleep on a
- * mutex held by this slot's thread (on any mutex: one count per owner,
- * not per mutex).  A thread that cannot get a slot of its own (no memory, 2^21 threads
- * alive) shares slot MX_ANON with every other such thread.
+ * entry of a table that is allocated in chunks and never freed
+ * (mx_chunks), found by id; the thread keeps its id and slot in
+ * initial-exec TLS and gives the slot back at exit (a pthread key
+ * destructor), to be reused by a later thread.  (The shared library is
+ * linked with -z nodelete: a dlclose() unmaps neither the table nor the
+ * destructor.)  A slot holds one counter, notify: the number of waiters
+ * that announced, at (A2), that they are about to sleep on a mutex held
+ * by this slot's thread (on any mutex: one count per owner, not per
+ * mutex).  A thread that cannot get a slot of its own (no memory, 2^21
+ * threads alive) shares slot MX_ANON with every other such thread: a
+ * waiter then announces on the slot that all of them read at (C).
  *
  * Lock: one CAS 0 -> O (O: our slot id, or 1).  If that fails, spin a
  * bounded number of times while S is clear (an owner that runs will
