@@ -213,7 +213,7 @@ struct mx_slot {
 } __attribute__((aligned(64)));
 
 static struct mx_slot mx_chunk0[MX_CHUNK_SLOTS];	/* ids 0, 1: unused */
-static struct mx_slot *mx_chunks[MX_CHUNKS] = { mx_chunk0 };
+static struct mx_slot *mx_chunks[MX_CHUNKS];
 static pthread_mutex_t mx_alloc_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t mx_next_id = MX_ANON + 1;	/* under mx_alloc_lock */
 static uint32_t mx_free_head;			/* under mx_alloc_lock */
@@ -241,7 +241,11 @@ static struct mx_slot *mx_slot_of(uint32_t id)
 	return c ? &c[id % MX_CHUNK_SLOTS] : NULL;
 }
 
-/* A free slot id, or 0.  Under mx_alloc_lock. */
+/*
+ * A free slot id, or 0.  Under mx_alloc_lock.  Chunk 0 is static, so the
+ * first take cannot fail: MX_ANON's chunk is published before any thread
+ * has to fall back to it.
+ */
 static uint32_t mx_slot_take_locked(void)
 {
 	struct mx_slot *c;
@@ -255,7 +259,8 @@ static uint32_t mx_slot_take_locked(void)
 		return 0;
 	c = mx_chunks[mx_next_id / MX_CHUNK_SLOTS];
 	if (!c) {
-		c = aligned_alloc(64, MX_CHUNK_SLOTS * sizeof(*c));
+		c = mx_next_id < MX_CHUNK_SLOTS ? mx_chunk0 :
+			aligned_alloc(64, MX_CHUNK_SLOTS * sizeof(*c));
 		if (!c)
 			return 0;
 		memset(c, 0, MX_CHUNK_SLOTS * sizeof(*c));
