@@ -183,7 +183,10 @@ static void case_overwrite(void)
 	if (!woken) {
 		diag("W2 sleeps on 3 s after the unlock: the store overwrote its S "
 		     "and the unlock did not see its announcement");
-		return;		/* W2 sleeps on; the process ends with it */
+		pthread_detach(u);	/* W2 sleeps on; the process ends with it */
+		pthread_detach(t1);
+		pthread_detach(t2);
+		return;
 	}
 	ok(dsync_wait_for("u-unlocked-1", 3000) &&
 	   dsync_hits("mutex:unlock-notify") - plain0 == (unsigned long)expect_plain(),
@@ -224,6 +227,9 @@ static void case_sleepers(void)
 	   n, NSLEEPERS);
 	if (n != NSLEEPERS) {
 		diag("a woken thread took A without S: its unlock woke nobody");
+		for (i = 0; i < NSLEEPERS; i++)	/* no join: some sleep on */
+			pthread_detach(t[i]);
+		pthread_detach(u);
 		return;
 	}
 	dsync_signal("u-unlock-2");
