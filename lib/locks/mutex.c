@@ -113,7 +113,9 @@
  *
  * Ordering, the fast path.  Between U's load of the word (it reads O, no
  * S) and (B), only a waiter can change the word, and only by (A1) from O
- * to O|S: every other change starts from 0.  (B) overwrites that S, and
+ * to O|S: every other change starts from 0 (or is an unlock by a thread
+ * that does not hold the mutex, which no program may do while its owner
+ * unlocks it).  (B) overwrites that S, and
  * U decides at (C) instead.  Such a waiter read O, U's own id, so it
  * announces on U's own slot:
  *
@@ -147,7 +149,7 @@
  * announced, and a sleeper that did not sleep on the overwritten word is
  * no sleeper of it).  A woken thread runs the loop again and either takes
  * the mutex with S (so its own unlock is classic and wakes the next) or
- * sets S before it sleeps.  Every case of the brief rests on this:
+ * sets S before it sleeps.  The cases:
  *  - several sleepers: one wake per release; the woken one carries S on.
  *  - a waiter on another mutex of the same owner: it counts in the same
  *    notify, so U's unlocks of other mutexes see n != 0 and wake those
