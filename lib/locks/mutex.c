@@ -183,6 +183,7 @@
 #include <errno.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,7 +217,15 @@ struct mx_slot {
 
 static struct mx_slot mx_chunk0[MX_CHUNK_SLOTS];	/* ids 0, 1: unused */
 static struct mx_slot *mx_chunks[MX_CHUNKS];
-static pthread_mutex_t mx_alloc_lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * The allocator's lock: a spin lock on sf_cas(), not a pthread mutex.
+ * ThreadSanitizer intercepts pthread_mutex_*, and the order it would see
+ * between a thread that gives its slot back at exit and the next one
+ * that takes a slot would hide the races of a program built with
+ * -fsanitize=thread against the shipped library (whose own atomics TSAN
+ * does not see); scripts/check-tsan-user.sh checks they are reported.
+ */
+static uint32_t mx_alloc_lock;
 static uint32_t mx_next_id = MX_ANON + 1;	/* under mx_alloc_lock */
 static uint32_t mx_free_head;			/* under mx_alloc_lock */
 static pthread_key_t mx_key;
@@ -271,15 +280,30 @@ static uint32_t mx_slot_take_locked(void)
 	return mx_next_id++;
 }
 
+static void mx_alloc_take(void)
+{
+	uint32_t c = 0;
+
+	while (!sf_cas(&mx_alloc_lock, &c, 1)) {
+		c = 0;
+		sched_yield();
+	}
+}
+
+static void mx_alloc_drop(void)
+{
+	sf_store_release(&mx_alloc_lock, 0);
+}
+
 /* The calling thread's first private lock: take a slot.  Return: its id. */
 static __attribute__((noinline)) uint32_t mx_self_slow(void)
 {
 	struct mx_slot *s;
 	uint32_t id;
 
-	pthread_mutex_lock(&mx_alloc_lock);
+	mx_alloc_take();
 	id = mx_slot_take_locked();
-	pthread_mutex_unlock(&mx_alloc_lock);
+	mx_alloc_drop();
 	if (!id)
 		id = MX_ANON;
 	s = mx_slot_of(id);
@@ -303,10 +327,10 @@ static void mx_slot_release(void *p)
 {
 	struct mx_slot *s = p;
 
-	pthread_mutex_lock(&mx_alloc_lock);
+	mx_alloc_take();
 	s->next_free = mx_free_head;
 	mx_free_head = mx_self_id;
-	pthread_mutex_unlock(&mx_alloc_lock);
+	mx_alloc_drop();
 	mx_self = NULL;
 	mx_self_id = 0;
 }
@@ -318,18 +342,18 @@ static int mx_membarrier(int cmd)
 
 static void mx_atfork_prepare(void)
 {
-	pthread_mutex_lock(&mx_alloc_lock);
+	mx_alloc_take();
 }
 
 static void mx_atfork_parent(void)
 {
-	pthread_mutex_unlock(&mx_alloc_lock);
+	mx_alloc_drop();
 }
 
 /* Alone in the child: the fence is checked. */
 static void mx_atfork_child(void)
 {
-	pthread_mutex_unlock(&mx_alloc_lock);
+	mx_alloc_drop();
 	if (sf_load_relaxed(&mx_fence) &&
 	    mx_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED))
 		sf_store_relaxed(&mx_fence, 0);
