@@ -488,6 +488,7 @@ static int mutex_sleep(sf_mutex_t *m, uint32_t c, clockid_t clk,
 	else if (sf_likely(!mx_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)))
 		r = sf_wait_tid(&m->__state, c, abs, clk, wf, tid);  /* (A3) */
 	else {
+		SF_SYNC_POINT("mutex:fence-lost", m);
 		sf_store_relaxed(&mx_fence_lost, 1);
 		sf_store_release(&mx_fence, 0);
 		r = mutex_wait_poll(m, c, clk, abs, wf, tid);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Description: the mutex unlock that releases with a plain store: a waiter that sleeps between the unlock's load and its store is woken (SF_TEST_BROKEN=mutex-no-notify must fail), several sleepers all get the mutex (mutex-acquire-no-s must fail), a timed-out waiter retracts its announcement (mutex-no-retract must fail), a waiter on another mutex of the owner; the same with SYNCFIX_MEMBARRIER=off; a stress run that reports lost wakeups without the membarrier */
 /*
- * Usage: mutex-notify [overwrite|sleepers|retract|other-lock|broken|
- *                      fallback|stress|stress-run]...   (default: all but
+ * Usage: mutex-notify [overwrite|sleepers|retract|other-lock|fork|
+ *                      broken|fallback|stress|stress-run]...   (default: all but
  *                      stress-run)
  *
  * The protocol is in locks/mutex.c ("Ordering, the fast path").  The
@@ -22,6 +22,8 @@
  * other-lock  W sleeps on B; U's unlock of A reads W's announcement (one
  *             count per owner) and wakes A for nothing; W sleeps on, and
  *             U's unlock of B wakes it.
+ * fork        overwrite in the child of fork(), whose membarrier() must
+ *             not fail.
  * broken      overwrite, sleepers and retract again, each with the
  *             broken protocol named above: each must fail.
  * fallback    the four cases with SYNCFIX_MEMBARRIER=off (every unlock
@@ -42,6 +44,7 @@
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include <syncfix.h>
 
@@ -290,6 +293,39 @@ static void case_other_lock(void)
 	finish("other-lock");
 }
 
+/*
+ * The child of fork(): a new address space, whose membarrier
+ * registration it inherits (mutex.c, "The fence").  Run overwrite there:
+ * it must take the plain-store path and its membarrier() must succeed
+ * ("mutex:fence-lost" never reached).
+ */
+static void case_fork(void)
+{
+	int st, failed0;
+	pid_t pid;
+
+	phase("fork");
+#ifdef TEST_TSAN
+	/* TSAN does not start threads in the child of a threaded process. */
+	diag("fork: skipped under ThreadSanitizer");
+	return;
+#endif
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		t_indent = "    ";
+		failed0 = t_failed;
+		case_overwrite();
+		ok(dsync_hits("mutex:fence-lost") == 0,
+		   "fork: every membarrier() of the child succeeded");
+		fflush(stdout);
+		_exit(t_failed != failed0);
+	}
+	ok(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	   WEXITSTATUS(st) == 0,
+	   "fork: overwrite passes in the child of fork()");
+}
+
 static void one_broken(const char *arg, const char *broken, const char *want)
 {
 	char *args[] = { (char *)arg, NULL };
@@ -447,6 +483,7 @@ int main(int argc, char **argv)
 		{ "sleepers", case_sleepers, 1 },
 		{ "retract", case_retract, 1 },
 		{ "other-lock", case_other_lock, 1 },
+		{ "fork", case_fork, 1 },
 		{ "broken", case_broken, 1 },
 		{ "fallback", case_fallback, 1 },
 		{ "stress", case_stress, 1 },
