@@ -102,6 +102,17 @@ static inline void sf_store_tid(int32_t *p, int32_t tid)
 #define sf_load_ptr_acquire(pp)		__atomic_load_n((pp), __ATOMIC_ACQUIRE)
 #define sf_store_ptr_release(pp, v)	__atomic_store_n((pp), (v), __ATOMIC_RELEASE)
 
+/*
+ * The light half of an asymmetric fence: orders nothing on the CPU, only
+ * keeps the compiler from moving accesses across it.  Correct only where
+ * the other side of the protocol issues membarrier(), which makes every
+ * thread of the process pass a full barrier (locks/mutex.c, (F)).
+ */
+static inline void sf_light_fence(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
 static inline void sf_cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)

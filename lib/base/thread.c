@@ -28,14 +28,19 @@ static const char *const sf_broken_names[] = {
 	"switch-unflushed", "recycle-early",
 	"async-visible-early", "prepare-undurable",
 	"seg-rewrite", "seg-reuse-unchecked",
+	"mutex-no-notify", "mutex-acquire-no-s", "mutex-no-retract",
+	"mutex-no-membarrier",
 };
 
-/* Bit 31: parsed.  Racing first calls parse the same string alike. */
-static uint32_t sf_broken_bits;
+/* Bit 63: parsed.  Racing first calls parse the same string alike. */
+static uint64_t sf_broken_bits;
 
-static uint32_t sf_broken_parse(const char *s)
+_Static_assert(sizeof(sf_broken_names) / sizeof(*sf_broken_names) <= 63,
+	       "SF_TEST_BROKEN names fit below the parsed bit");
+
+static uint64_t sf_broken_parse(const char *s)
 {
-	uint32_t mask = 0;
+	uint64_t mask = 0;
 	size_t len, i;
 
 	while (s && *s) {
@@ -49,18 +54,18 @@ static uint32_t sf_broken_parse(const char *s)
 				"unknown protocol '%.*s'\n", (int)len, s);
 			abort();
 		}
-		mask |= 1u << i;
+		mask |= 1ull << i;
 		s += len + (s[len] == ',');
 	}
 	return mask;
 }
 
-uint32_t sf_broken_mask(void)
+uint64_t sf_broken_mask(void)
 {
-	uint32_t m = sf_load_relaxed(&sf_broken_bits);
+	uint64_t m = sf_load_relaxed(&sf_broken_bits);
 
-	if (!(m & 1u << 31)) {
-		m = sf_broken_parse(getenv("SF_TEST_BROKEN")) | 1u << 31;
+	if (!(m & 1ull << 63)) {
+		m = sf_broken_parse(getenv("SF_TEST_BROKEN")) | 1ull << 63;
 		sf_store_relaxed(&sf_broken_bits, m);
 	}
 	return m;

@@ -16,6 +16,11 @@
 #   rwlock-wrunlock      a writer that sleeps between a write unlock's load
 #                        and its release is woken (hooks), and the same with
 #                        SF_TEST_BROKEN=wrunlock-loaded, which must fail
+#   mutex-notify         the plain-store unlock: a waiter that sleeps
+#                        between its load and its store is woken, several
+#                        sleepers, a timed-out waiter retracts (hooks), each
+#                        against its broken protocol, which must fail; the
+#                        same with SYNCFIX_MEMBARRIER=off
 #   cond                 the condition variable: semantics, the lost-wakeup
 #                        interleaving at a sync point (hooks), and the same
 #                        with SF_TEST_BROKEN=cond-stale-seq, which must fail
@@ -34,11 +39,12 @@ FILE_CFLAGS_mutex.c := -falign-functions=64
 FILE_CFLAGS_rwlock.c := -falign-functions=64
 FILE_CFLAGS_cond.c := -falign-functions=64
 TESTS += mutex mutex-validate rwlock rwlock-validate rwlock-glibc23861 \
-	 stale-wait-demo destroy-after-unlock rwlock-wrunlock cond preload \
-	 preload-diff tsan-reports
+	 stale-wait-demo destroy-after-unlock rwlock-wrunlock mutex-notify cond \
+	 preload preload-diff tsan-reports
 VM_TESTS += mutex mutex-validate rwlock rwlock-validate rwlock-glibc23861 \
-	    stale-wait-demo destroy-after-unlock rwlock-wrunlock cond
-HOOK_TESTS += rwlock-glibc23861 destroy-after-unlock rwlock-wrunlock cond
+	    stale-wait-demo destroy-after-unlock rwlock-wrunlock mutex-notify cond
+HOOK_TESTS += rwlock-glibc23861 destroy-after-unlock rwlock-wrunlock \
+	      mutex-notify cond
 TEST_HELPERS += preload-target preload-diff-target
 BENCH_PROGS += bench-locks
 BENCH_HELPERS += bench-locks-noslots bench-locks-static

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: an unlocking thread stopped right after its releasing read-modify-write survives another thread locking, unlocking, destroying and freeing the lock (rwlock read and write unlock per kind, mutex) */
+/* Description: an unlocking thread stopped right after its releasing read-modify-write (or store) survives another thread locking, unlocking, destroying and freeing the lock (rwlock read and write unlock per kind, mutex, a mutex unlock that wakes for a waiter on another mutex) */
 /*
  * Usage: destroy-after-unlock [CASE]   (default: every case, each in a child)
  *
@@ -29,6 +29,7 @@
 
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include <syncfix.h>
 
@@ -49,19 +50,22 @@ struct tcase {
 	enum what what;
 	int kind;
 	int timed_out;	/* B's timed lock fails first: the unlock must wake */
+	int other_waiter; /* C sleeps on another mutex of A's: A's plain-store
+			   * unlock reads C's announcement and wakes */
 };
 
 static const struct tcase cases[] = {
-	{ "rdunlock-prefer-reader", RDUNLOCK, SF_RWLOCK_PREFER_READER, 0 },
-	{ "rdunlock-prefer-writer", RDUNLOCK, SF_RWLOCK_PREFER_WRITER, 0 },
-	{ "rdunlock-nonrecursive", RDUNLOCK, SF_RWLOCK_PREFER_WRITER_NONRECURSIVE, 0 },
-	{ "wrunlock-prefer-reader", WRUNLOCK, SF_RWLOCK_PREFER_READER, 0 },
-	{ "wrunlock-prefer-writer", WRUNLOCK, SF_RWLOCK_PREFER_WRITER, 0 },
-	{ "wrunlock-nonrecursive", WRUNLOCK, SF_RWLOCK_PREFER_WRITER_NONRECURSIVE, 0 },
-	{ "wrunlock-wake-readers", WRUNLOCK, SF_RWLOCK_PREFER_READER, 1 },
-	{ "mutex", MUTEX, SF_MUTEX_NORMAL, 0 },
-	{ "mutex-errorcheck", MUTEX_ERRORCHECK, SF_MUTEX_ERRORCHECK, 0 },
-	{ "mutex-wake", MUTEX, SF_MUTEX_NORMAL, 1 },
+	{ "rdunlock-prefer-reader", RDUNLOCK, SF_RWLOCK_PREFER_READER, 0, 0 },
+	{ "rdunlock-prefer-writer", RDUNLOCK, SF_RWLOCK_PREFER_WRITER, 0, 0 },
+	{ "rdunlock-nonrecursive", RDUNLOCK, SF_RWLOCK_PREFER_WRITER_NONRECURSIVE, 0, 0 },
+	{ "wrunlock-prefer-reader", WRUNLOCK, SF_RWLOCK_PREFER_READER, 0, 0 },
+	{ "wrunlock-prefer-writer", WRUNLOCK, SF_RWLOCK_PREFER_WRITER, 0, 0 },
+	{ "wrunlock-nonrecursive", WRUNLOCK, SF_RWLOCK_PREFER_WRITER_NONRECURSIVE, 0, 0 },
+	{ "wrunlock-wake-readers", WRUNLOCK, SF_RWLOCK_PREFER_READER, 1, 0 },
+	{ "mutex", MUTEX, SF_MUTEX_NORMAL, 0, 0 },
+	{ "mutex-errorcheck", MUTEX_ERRORCHECK, SF_MUTEX_ERRORCHECK, 0, 0 },
+	{ "mutex-wake", MUTEX, SF_MUTEX_NORMAL, 1, 0 },
+	{ "mutex-notify-wake", MUTEX, SF_MUTEX_NORMAL, 0, 1 },
 };
 #define NCASES ((int)(sizeof(cases) / sizeof(cases[0])))
 
@@ -120,7 +124,21 @@ struct ctx {
 	const struct tcase *tc;
 	void *lock;
 	int lock_r, unlock_r;
+	pid_t c_tid;
 };
+
+/* The other mutex of other_waiter: A holds it, C sleeps on it. */
+static sf_mutex_t other = SF_MUTEX_INITIALIZER;
+
+static void *other_waiter(void *p)
+{
+	struct ctx *c = p;
+
+	__atomic_store_n(&c->c_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+	sf_mutex_lock(&other);
+	sf_mutex_unlock(&other);
+	return NULL;
+}
 
 static void *unlocker(void *p)
 {
@@ -136,6 +154,8 @@ static void *unlocker(void *p)
 		break;
 	case MUTEX:
 	case MUTEX_ERRORCHECK:
+		if (c->tc->other_waiter)
+			sf_mutex_lock(&other);
 		c->lock_r = sf_mutex_lock(c->lock);
 		break;
 	}
@@ -148,6 +168,8 @@ static void *unlocker(void *p)
 		c->unlock_r = sf_rwlock_unlock(c->lock);
 	else
 		c->unlock_r = sf_mutex_unlock(c->lock);
+	if (c->tc->other_waiter)
+		sf_mutex_unlock(&other);
 	return NULL;
 }
 
@@ -162,7 +184,8 @@ static int run_one(const struct tcase *tc)
 	struct ctx c = { .tc = tc };
 	int rwlock = tc->what == RDUNLOCK || tc->what == WRUNLOCK;
 	int r_lock, r_unlock, r_destroy;
-	pthread_t a;
+	pthread_t a, cw;
+	int i, asleep = 0;
 
 	c.lock = lock_mem_alloc(rwlock ? sizeof(sf_rwlock_t) : sizeof(sf_mutex_t));
 	if (!ok(c.lock != NULL, "%s: memory for the lock", tc->name))
@@ -202,6 +225,21 @@ static int run_one(const struct tcase *tc)
 		ok_err(r, ETIMEDOUT, "%s: B's timed lock times out while A holds",
 		       tc->name);
 	}
+	if (tc->other_waiter) {
+		/*
+		 * C announces on A's slot and sleeps on the other mutex, so
+		 * A's unlock, which releases this one with a plain store (the
+		 * word holds no S), reads C's announcement and calls futex
+		 * wake on the freed address (locks/mutex.c, (C)).
+		 */
+		pthread_create(&cw, NULL, other_waiter, &c);
+		for (i = 0; i < 400 && !asleep; i++) {
+			sleep_ms(5);
+			asleep = __atomic_load_n(&c.c_tid, __ATOMIC_ACQUIRE) &&
+				 tid_sleeping(c.c_tid);
+		}
+		ok(asleep, "%s: C sleeps on another mutex of A's", tc->name);
+	}
 	/*
 	 * The hook runs inside the unlock, where ThreadSanitizer ignores
 	 * synchronisation, so data is passed outside it (stages 1, 2) or
@@ -239,6 +277,8 @@ static int run_one(const struct tcase *tc)
 	sync_set(&sp, 4);
 
 	pthread_join(a, NULL);
+	if (tc->other_waiter)
+		pthread_join(cw, NULL);
 	ok(c.unlock_r == 0, "%s: A's unlock returned %d without touching the "
 	   "freed lock", tc->name, c.unlock_r);
 	return done_testing();
