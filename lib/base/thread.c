@@ -62,11 +62,11 @@ static uint64_t sf_broken_parse(const char *s)
 
 uint64_t sf_broken_mask(void)
 {
-	uint64_t m = sf_load_relaxed(&sf_broken_bits);
+	uint64_t m = sf_load64_relaxed(&sf_broken_bits);
 
 	if (!(m & 1ull << 63)) {
 		m = sf_broken_parse(getenv("SF_TEST_BROKEN")) | 1ull << 63;
-		sf_store_relaxed(&sf_broken_bits, m);
+		sf_store64_relaxed(&sf_broken_bits, m);
 	}
 	return m;
 }
