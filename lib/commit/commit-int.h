@@ -6,10 +6,10 @@
  * On-disk format, little-endian, version 3.  A log is either a directory
  * of segment files (the format of a log created with segments) or one
  * file (the format of a log created before segments, and of a log created
- * with SF_CLOG_SINGLE_FILE).  Either way there is one LSN space, and an LSN is a byte
- * position in it: in a single file its offset; in a directory segment i
- * holds [i * S, (i + 1) * S) of the space, S the segment size, and the
- * byte at LSN x is at offset x - i * S of file i.
+ * with SF_CLOG_SINGLE_FILE).  Either way there is one LSN space, and an
+ * LSN is a byte position in it: in a single file its offset; in a
+ * directory segment i holds [i * S, (i + 1) * S) of the space, S the
+ * segment size, and the byte at LSN x is at offset x - i * S of file i.
  *
  *	header, 32 bytes, at the start of the file or of each segment:
  *	  0  magic "SFXCLOG\n"

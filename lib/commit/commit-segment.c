@@ -15,9 +15,10 @@
  * (P2) The preparer thread keeps the segment after the current one
  * ready, starting on it when the log has reached the middle of the
  * current one (clog_seg_progress_locked(), from the leader taking a
- * batch, and from the open: a log reopened past the middle): its segment of zeros and their flush then compete with the
- * commits' flushes away from the switch, where they made the first
- * commit of a segment wait for them (measured: 1.1-1.4 ms instead of
+ * batch, and from the open: a log reopened past the middle): its segment
+ * of zeros and their flush then compete with the commits' flushes away
+ * from the switch, where they made the first commit of a segment wait
+ * for them (measured: 1.1-1.4 ms instead of
  * about 0.2 ms with 1 MiB segments, bench-commit-seg.c).  Appending
  * moves to segment i + 1 (clog_seg_switch_locked()) in
  * the committer whose record does not fit, once the batches before it

@@ -1311,7 +1311,7 @@ SF_EXPORT int sf_clog_open(const char *path, const struct sf_clog_options *opt,
 		       opt->segment_size < 2 * cap)))))
 		return EINVAL;	/* reserved[0] was padding: not read */
 	seg = opt ? opt->segment_size : 0;
-	/* (N1, commit-segment.c) the default segment grows to hold two buffers */
+	/* (N1, commit-segment.c) a default segment holds two buffers */
 	new_seg = seg ? seg : 2 * cap > SF_CLOG_DEFAULT_SEGMENT ?
 		  (2 * cap + 4095) / 4096 * 4096 : SF_CLOG_DEFAULT_SEGMENT;
 	log = calloc(1, sizeof(*log));

@@ -188,6 +188,33 @@ __attribute__((unused)) static void phase(const char *name)
 	progress();
 }
 
+/*
+ * A test's cases, by name: run_cases() runs those named in @argv[1..],
+ * or, when none is named, every one but those marked only_by_name, in
+ * table order, each in its own phase.
+ */
+struct test_case {
+	const char *name;
+	void (*fn)(void);
+	int only_by_name;
+};
+
+__attribute__((unused)) static void run_cases(const struct test_case *c,
+					      size_t n, int argc,
+					      char **argv)
+{
+	for (size_t i = 0; i < n; i++) {
+		int run = argc < 2 && !c[i].only_by_name;
+
+		for (int a = 1; a < argc; a++)
+			run |= !strcmp(argv[a], c[i].name);
+		if (run) {
+			phase(c[i].name);
+			c[i].fn();
+		}
+	}
+}
+
 static void *t_watchdog(void *arg)
 {
 	unsigned long last = ~0ul, cur;

@@ -360,27 +360,18 @@ static void case_off(void)
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} cases[] = {
-		{ "young", case_young },	{ "returning", case_returning },
-		{ "old", case_old },		{ "timeout", case_timeout },
-		{ "full", case_full },		{ "room", case_room },
-		{ "off", case_off },
+	static const struct test_case cases[] = {
+		{ "young", case_young, 0 },
+		{ "returning", case_returning, 0 },
+		{ "old", case_old, 0 },
+		{ "timeout", case_timeout, 0 },
+		{ "full", case_full, 0 },
+		{ "room", case_room, 0 },
+		{ "off", case_off, 0 },
 	};
 
 	watchdog_start(60);
 	ct_mkdir(1);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int run = argc < 2;
-
-		for (int j = 1; j < argc; j++)
-			run |= !strcmp(argv[j], cases[i].name);
-		if (run) {
-			phase(cases[i].name);
-			cases[i].fn();
-		}
-	}
+	run_cases(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 	return done_testing();
 }

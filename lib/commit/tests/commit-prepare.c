@@ -377,7 +377,8 @@ static void case_release(void)
 	ok_err(sf_clog_commit_prepared(L, ib, NULL), EALREADY,
 	       "release: resolved twice");
 	ok(sf_clog_rollback_prepared(L, ic) == 0 &&
-	   status(ic) == SF_TXN_ROLLED_BACK, "release: rollback_prepared by id");
+	   status(ic) == SF_TXN_ROLLED_BACK,
+	   "release: rollback_prepared by id");
 	ok_err(sf_clog_rollback_prepared(L, ic), EALREADY,
 	       "release: rolled back twice");
 	ok(sf_clog_close(L) == 0, "release: the log closes with one released "

@@ -792,39 +792,9 @@ static void case_half_prepared(void)
 	free(seen);
 }
 
-/* The cases a broken run executes alone, by name. */
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} one_case[] = {
-	{ "switch-held", case_switch_held },
-	{ "recycle", case_recycle },
-	{ "reuse", case_reuse },
-	{ "half-prepared", case_half_prepared },
-};
-
-int main(int argc, char **argv)
+/* Each case must fail when its protocol is broken. */
+static void case_broken(void)
 {
-	watchdog_start(60);
-	if (argc > 2 && !strcmp(argv[1], "half-child"))
-		return half_child(argv[2]);
-	ct_mkdir(1);
-	for (size_t i = 0; argc > 1 && i < sizeof(one_case) /
-	     sizeof(one_case[0]); i++) {
-		if (!strcmp(argv[1], one_case[i].name)) {
-			one_case[i].fn();
-			return done_testing();
-		}
-	}
-	case_switch();
-	case_switch_held();
-	case_recycle();
-	case_v2();
-	case_unfinished();
-	case_reuse();
-	case_half_prepared();
-	case_bad();
-	phase("broken");
 	ok(self_fails_broken("commit-segment",
 			     (char *[]){ "switch-held", NULL },
 			     "switch-unflushed", "no commit acknowledged"),
@@ -846,5 +816,26 @@ int main(int argc, char **argv)
 	   "half-prepared broken: with any file there taken as ready "
 	   "(SF_TEST_BROKEN=seg-reuse-unchecked) a half-prepared segment is "
 	   "used as it is");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct test_case cases[] = {
+		{ "switch", case_switch, 0 },
+		{ "switch-held", case_switch_held, 0 },
+		{ "recycle", case_recycle, 0 },
+		{ "v2", case_v2, 0 },
+		{ "unfinished", case_unfinished, 0 },
+		{ "reuse", case_reuse, 0 },
+		{ "half-prepared", case_half_prepared, 0 },
+		{ "bad", case_bad, 0 },
+		{ "broken", case_broken, 0 },
+	};
+
+	watchdog_start(60);
+	if (argc > 2 && !strcmp(argv[1], "half-child"))
+		return half_child(argv[2]);
+	ct_mkdir(1);
+	run_cases(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 	return done_testing();
 }

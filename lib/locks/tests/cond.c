@@ -361,30 +361,20 @@ static void case_pingpongs(void)
 	case_pingpong(SF_BACKEND_IOCTL);
 }
 
-static const struct {
-	const char *name;
-	void (*run)(void);
-} cases[] = {
-	{ "attr", case_attr },
-	{ "signal", case_signal },
-	{ "timed", case_timed },
-	{ "pshared", case_pshared },
-	{ "lost-wakeup", case_lost_wakeup },
-	{ "broken", case_broken },
-	{ "pingpong", case_pingpongs },
-	{ "queue", case_queue },
+static const struct test_case cases[] = {
+	{ "attr", case_attr, 0 },
+	{ "signal", case_signal, 0 },
+	{ "timed", case_timed, 0 },
+	{ "pshared", case_pshared, 0 },
+	{ "lost-wakeup", case_lost_wakeup, 0 },
+	{ "broken", case_broken, 0 },
+	{ "pingpong", case_pingpongs, 0 },
+	{ "queue", case_queue, 0 },
 };
 
 int main(int argc, char **argv)
 {
 	watchdog_start(30);
-	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
-		int run = argc < 2;
-
-		for (int i = 1; i < argc; i++)
-			run |= !strcmp(argv[i], cases[k].name);
-		if (run)
-			cases[k].run();
-	}
+	run_cases(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 	return done_testing();
 }

@@ -474,32 +474,19 @@ static void case_stress(void)
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-		int by_default;
-	} cases[] = {
-		{ "overwrite", case_overwrite, 1 },
-		{ "sleepers", case_sleepers, 1 },
-		{ "retract", case_retract, 1 },
-		{ "other-lock", case_other_lock, 1 },
-		{ "fork", case_fork, 1 },
-		{ "broken", case_broken, 1 },
-		{ "fallback", case_fallback, 1 },
-		{ "stress", case_stress, 1 },
-		{ "stress-run", case_stress_run, 0 },
+	static const struct test_case cases[] = {
+		{ "overwrite", case_overwrite, 0 },
+		{ "sleepers", case_sleepers, 0 },
+		{ "retract", case_retract, 0 },
+		{ "other-lock", case_other_lock, 0 },
+		{ "fork", case_fork, 0 },
+		{ "broken", case_broken, 0 },
+		{ "fallback", case_fallback, 0 },
+		{ "stress", case_stress, 0 },
+		{ "stress-run", case_stress_run, 1 },
 	};
-	size_t i;
-	int a;
 
 	watchdog_start(60);
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int run = argc == 1 && cases[i].by_default;
-
-		for (a = 1; a < argc; a++)
-			run |= !strcmp(argv[a], cases[i].name);
-		if (run)
-			cases[i].fn();
-	}
+	run_cases(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 	return done_testing();
 }
